@@ -1,0 +1,126 @@
+"""Typed events from the engine to its clients (CLI progress bar, GUI bridge).
+
+The engine calls one ``Callable[[Event], None]``; it may be called from worker
+threads, so receivers must be thread-safe (the GUI bridge re-emits them as Qt
+signals, which queue across threads).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .models import ActionKind, Issue, SyncResult
+
+
+class Phase(enum.StrEnum):
+    """Where a run is."""
+
+    SCANNING = "scanning"
+    LISTING = "listing"
+    PLANNING = "planning"
+    TRANSFERRING = "transferring"
+    FINISHED = "finished"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStarted:
+    local_root: str
+    container: str
+    mode: str
+    dry_run: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseChanged:
+    phase: Phase
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerCreated:
+    container: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReady:
+    """Totals of what the run is about to do."""
+
+    uploads: int
+    downloads: int
+    deletes_local: int
+    deletes_remote: int
+    conflicts: int
+    files_total: int
+    bytes_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemStarted:
+    rel_path: str
+    kind: ActionKind
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemProgress:
+    """Bytes moved so far for one item (throttled by the sender)."""
+
+    rel_path: str
+    bytes_done: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFinished:
+    rel_path: str
+    kind: ActionKind
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OverallProgress:
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class IssueRaised:
+    issue: Issue
+
+
+@dataclass(frozen=True, slots=True)
+class SyncFinished:
+    result: SyncResult
+
+
+@dataclass(frozen=True, slots=True)
+class SyncFailed:
+    """The run stopped on a fatal error; ``message`` is one sentence for the user."""
+
+    title: str
+    message: str
+    exit_code: int
+
+
+Event = (
+    SyncStarted
+    | PhaseChanged
+    | ContainerCreated
+    | PlanReady
+    | ItemStarted
+    | ItemProgress
+    | ItemFinished
+    | OverallProgress
+    | IssueRaised
+    | SyncFinished
+    | SyncFailed
+)
+
+EventSink = Callable[[Event], None]
+
+
+def ignore_event(event: Event) -> None:
+    """The default sink: drop everything."""
