@@ -1,0 +1,104 @@
+"""Which names are allowed where: container names, blob names, local file names.
+
+Azure's rules (docs: "Naming and Referencing Containers, Blobs, and Metadata"):
+container names 3–63 characters of lowercase letters, digits and single hyphens,
+starting and ending with a letter or digit; blob names 1–1,024 characters, at most
+254 path segments, and no trailing dot or slash. Azurite is laxer, so we check here.
+A blob name must also map to a path *inside* the sync folder and be a valid file name
+on this OS; anything else is never written and becomes an issue.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import unicodedata
+
+MAX_BLOB_NAME = 1024
+MAX_SEGMENTS = 254
+MAX_SEGMENT_BYTES = 255  # NAME_MAX on Linux/macOS file systems
+
+_CONTAINER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_DRIVE_RE = re.compile(r"^[A-Za-z]:")
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)}
+_WINDOWS_BAD_CHARS = set('<>:"|?*')
+
+
+def container_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid container name, or None if it is."""
+    if not 3 <= len(name) <= 63:
+        return "A container name must be 3 to 63 characters long."
+    if name != name.lower():
+        return "A container name may only use lowercase letters."
+    if not _CONTAINER_RE.match(name):
+        if name.startswith("-") or name.endswith("-"):
+            return "A container name must start and end with a letter or digit."
+        if "--" in name:
+            return "A container name may not contain two hyphens in a row."
+        return "A container name may only use lowercase letters, digits and hyphens."
+    return None
+
+
+def blob_name_problem(name: str) -> str | None:
+    """Why Azure cannot store a blob of this name (as we send it), or None."""
+    if not name:
+        return "An empty name cannot be stored."
+    if len(name) > MAX_BLOB_NAME:
+        return f"The name is {len(name)} characters long; Azure allows at most {MAX_BLOB_NAME}."
+    if _CONTROL_RE.search(name):
+        return "The name contains a control character, which Azure cannot store."
+    if "\\" in name:
+        return "The name contains a backslash, which Azure would turn into a folder separator."
+    if name.endswith((".", "/")):
+        return "Azure does not allow a name ending with a dot or a slash."
+    segments = name.split("/")
+    if len(segments) > MAX_SEGMENTS:
+        return f"The name has {len(segments)} path segments; Azure allows at most {MAX_SEGMENTS}."
+    if any(seg in ("", ".", "..") for seg in segments):
+        return "The name has an empty, '.' or '..' path segment."
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "The name is not valid Unicode (undecodable bytes on disk)."
+    return None
+
+
+def local_path_problem(blob_name: str, windows: bool | None = None) -> str | None:
+    """Why this blob name must not become a local file under the sync folder, or None.
+
+    Rejects everything that could land outside the folder (``..``, absolute paths,
+    backslashes, drive letters, look-alike dots that normalise to ``..``) and names
+    this OS cannot hold.
+    """
+    if windows is None:
+        windows = sys.platform == "win32"
+    if not blob_name or blob_name.startswith("/"):
+        return "The blob name is absolute or empty and would land outside the folder."
+    if "\\" in blob_name:
+        return "The blob name contains a backslash and could land outside the folder."
+    if _DRIVE_RE.match(blob_name):
+        return "The blob name starts with a drive letter."
+    if "\x00" in blob_name or _CONTROL_RE.search(blob_name):
+        return "The blob name contains a control character."
+    for seg in blob_name.split("/"):
+        if seg in ("", ".", ".."):
+            return "The blob name has an empty, '.' or '..' path segment and could escape the folder."
+        if unicodedata.normalize("NFKC", seg) in (".", ".."):
+            return "The blob name has a segment that looks like '..' (look-alike dots)."
+        if len(os.fsencode(seg)) > MAX_SEGMENT_BYTES:
+            return "A part of the blob name is longer than this file system allows (255 bytes)."
+        if windows:
+            stem = seg.split(".")[0].upper()
+            if stem in _WINDOWS_RESERVED:
+                return f"'{seg}' is a reserved name on Windows."
+            if any(c in _WINDOWS_BAD_CHARS for c in seg) or seg.endswith((" ", ".")):
+                return f"'{seg}' is not a valid file name on Windows."
+    return None
+
+
+def fold_key(rel_path: str) -> str:
+    """The key under which two names count as the same on case-insensitive or
+    normalising file systems (macOS, Windows): NFC + casefold."""
+    return unicodedata.normalize("NFC", rel_path).casefold()
