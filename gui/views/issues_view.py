@@ -1,0 +1,247 @@
+"""The "needs attention" list: every skipped item with its reason, and what to do about it.
+
+The view never touches the engine: it asks for a resolution with the
+``resolve_requested(pair_id, rel_paths, resolution)`` signal (one emission per pair),
+which the controller turns into ``SyncEngine.resolve`` calls off the GUI thread.
+Buttons follow the selection: Retry for any selected item, Keep mine / Take theirs /
+Keep both only when every selected item is a conflict, Show in folder for one item.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from blobsync.core.engine import Resolution
+from blobsync.core.models import Issue
+
+from ..models.issues_model import IssueRow, IssuesModel
+
+
+class IssuesView(QWidget):
+    """Table of pending issues with Retry / conflict / Show in folder actions."""
+
+    #: (pair_id, rel_paths, Resolution value)
+    resolve_requested = Signal(str, list, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = IssuesModel(self)
+        self._roots: dict[str, str] = {}
+        #: Opens a folder in the file manager; tests replace it.
+        self.url_opener: Callable[[QUrl], Any] = QDesktopServices.openUrl
+
+        self.summary = QLabel(objectName="issuesSummary")
+        self.summary.setWordWrap(True)
+
+        self.table = QTableView(objectName="issuesTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(IssuesModel.ITEM, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(IssuesModel.PROBLEM, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(IssuesModel.DETAILS, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(IssuesModel.FOLDER, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(IssuesModel.ITEM, 200)
+        self.table.setColumnWidth(IssuesModel.PROBLEM, 240)
+        self.table.setColumnWidth(IssuesModel.FOLDER, 140)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
+        self.table.doubleClicked.connect(self._on_double_clicked)
+
+        self.detail = QLabel(objectName="issueDetail")
+        self.detail.setWordWrap(True)
+
+        def button(name: str, text: str, tip: str) -> QPushButton:
+            btn = QPushButton(text, objectName=name)
+            btn.setToolTip(tip)
+            return btn
+
+        self.retry_button = button("retryButton", "Retry", "Try the selected items again")
+        self.retry_all_button = button("retryAllButton", "Retry all", "Try every item again")
+        self.keep_mine_button = button(
+            "keepMineButton", "Keep mine", "Upload this computer's version over the other one"
+        )
+        self.take_theirs_button = button(
+            "takeTheirsButton", "Take theirs", "Replace this computer's version with the other one"
+        )
+        self.keep_both_button = button(
+            "keepBothButton", "Keep both", "Keep both versions under different names"
+        )
+        self.show_in_folder_button = button(
+            "showInFolderButton", "Show in folder", "Open the folder that holds this item"
+        )
+        self.retry_button.clicked.connect(self._on_retry)
+        self.retry_all_button.clicked.connect(self._on_retry_all)
+        self.keep_mine_button.clicked.connect(self._on_keep_mine)
+        self.take_theirs_button.clicked.connect(self._on_take_theirs)
+        self.keep_both_button.clicked.connect(self._on_keep_both)
+        self.show_in_folder_button.clicked.connect(self._on_show_in_folder)
+
+        buttons = QHBoxLayout()
+        for btn in (self.retry_button, self.retry_all_button):
+            buttons.addWidget(btn)
+        buttons.addSpacing(16)
+        for btn in (self.keep_mine_button, self.take_theirs_button, self.keep_both_button):
+            buttons.addWidget(btn)
+        buttons.addStretch(1)
+        buttons.addWidget(self.show_in_folder_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.detail)
+        layout.addLayout(buttons)
+        self._refresh()
+
+    # ---- feeding -----------------------------------------------------------------
+
+    def set_issues(self, pair_id: str, issues: list[Issue]) -> None:
+        """Show these pending issues for the pair (replacing what it had)."""
+        self.model.set_issues(pair_id, issues)
+        self._refresh()
+
+    def set_pair_info(self, pair_id: str, local_root: str, label: str | None = None) -> None:
+        """Where the pair's folder is (for Show in folder) and its name in the list."""
+        self._roots[pair_id] = local_root
+        self.model.set_pair_label(pair_id, label or os.path.basename(local_root.rstrip(os.sep)))
+
+    def remove_pair(self, pair_id: str) -> None:
+        """Drop a pair's issues after it was removed."""
+        self.model.remove_pair(pair_id)
+        self._roots.pop(pair_id, None)
+        self._refresh()
+
+    # ---- selection ---------------------------------------------------------------
+
+    def selected_rows(self) -> list[IssueRow]:
+        """The selected rows, in display order."""
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.model.row_at(row) for row in rows if row < self.model.rowCount()]
+
+    def select_rel_paths(self, rel_paths: list[str]) -> None:
+        """Select the rows of these items (any pair)."""
+        self.table.clearSelection()
+        wanted = set(rel_paths)
+        mode = self.table.selectionModel()
+        for row, item in enumerate(self.model.rows()):
+            if item.issue.rel_path in wanted:
+                mode.select(
+                    self.model.index(row, 0),
+                    mode.SelectionFlag.Select | mode.SelectionFlag.Rows,
+                )
+
+    @Slot(QItemSelection, QItemSelection)
+    def _on_selection_changed(self, *_: object) -> None:
+        self._refresh()
+
+    def _refresh(self) -> None:
+        selected = self.selected_rows()
+        total = self.model.rowCount()
+        conflicts = self.model.conflict_count()
+        if total == 0:
+            self.summary.setText("Nothing needs your attention.")
+        else:
+            words = f"{total} item{'s' if total != 1 else ''} need{'s' if total == 1 else ''} "
+            words += "your attention"
+            if conflicts:
+                words += f" ({conflicts} conflict{'s' if conflicts != 1 else ''})"
+            self.summary.setText(words + ". Select an item to see what you can do.")
+        self.retry_button.setEnabled(bool(selected))
+        self.retry_all_button.setEnabled(total > 0)
+        all_conflicts = bool(selected) and all(row.is_conflict for row in selected)
+        for btn in (self.keep_mine_button, self.take_theirs_button, self.keep_both_button):
+            btn.setEnabled(all_conflicts)
+        self.show_in_folder_button.setEnabled(
+            len(selected) == 1 and selected[0].pair_id in self._roots
+        )
+        if len(selected) == 1:
+            issue = selected[0].issue
+            text = f"<b>{_escape(issue.rel_path)}</b> — {_escape(issue.describe())}<br>"
+            text += _escape(issue.message)
+            if issue.conflict_copy:
+                text += f"<br>The other version was kept as <i>{_escape(issue.conflict_copy)}</i>."
+            self.detail.setText(text)
+        elif selected:
+            self.detail.setText(f"{len(selected)} items selected.")
+        else:
+            self.detail.setText("")
+
+    # ---- actions -----------------------------------------------------------------
+
+    def _emit(self, rows: list[IssueRow], resolution: Resolution) -> None:
+        by_pair: dict[str, list[str]] = {}
+        for row in rows:
+            by_pair.setdefault(row.pair_id, []).append(row.issue.rel_path)
+        for pair_id, rel_paths in by_pair.items():
+            self.resolve_requested.emit(pair_id, rel_paths, resolution.value)
+
+    @Slot()
+    def _on_retry(self) -> None:
+        self._emit(self.selected_rows(), Resolution.RETRY)
+
+    @Slot()
+    def _on_retry_all(self) -> None:
+        self._emit(self.model.rows(), Resolution.RETRY)
+
+    def _emit_conflict(self, resolution: Resolution) -> None:
+        rows = self.selected_rows()
+        if rows and all(row.is_conflict for row in rows):
+            self._emit(rows, resolution)
+
+    @Slot()
+    def _on_keep_mine(self) -> None:
+        self._emit_conflict(Resolution.KEEP_MINE)
+
+    @Slot()
+    def _on_take_theirs(self) -> None:
+        self._emit_conflict(Resolution.TAKE_THEIRS)
+
+    @Slot()
+    def _on_keep_both(self) -> None:
+        self._emit_conflict(Resolution.KEEP_BOTH)
+
+    @Slot()
+    def _on_show_in_folder(self) -> None:
+        rows = self.selected_rows()
+        if len(rows) != 1:
+            return
+        folder = self.folder_of(rows[0])
+        if folder is not None:
+            self.url_opener(QUrl.fromLocalFile(folder))
+
+    def _on_double_clicked(self, *_: object) -> None:
+        self._on_show_in_folder()
+
+    def folder_of(self, row: IssueRow) -> str | None:
+        """The local folder that holds the item (its parent), or None if unknown."""
+        root = self._roots.get(row.pair_id)
+        if root is None:
+            return None
+        parent = os.path.dirname(row.issue.rel_path)
+        folder = os.path.join(root, *parent.split("/")) if parent else root
+        # A vanished sub-folder: open the nearest folder that still exists.
+        while not os.path.isdir(folder) and len(folder) > len(root):
+            folder = os.path.dirname(folder)
+        return os.path.normpath(folder)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
