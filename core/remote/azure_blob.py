@@ -1,0 +1,659 @@
+"""The RemoteStore for Azure Blob Storage: the ONLY module that imports ``azure.*``.
+
+Every write is conditional (create-only = ``If-None-Match: *``; update/delete/download
+pinned with ``If-Match``); every upload stores Content-MD5 and rclone's ``mtime``
+metadata; Azure's name/size/metadata limits are checked before anything is sent.
+SDK errors become BlobSync errors here and nowhere else, with one plain sentence and
+never a secret (SDK exception texts can contain URLs with SAS signatures, so they are
+never echoed). The SDK's defaults (22-hour read timeout, ~15 s backoff, no 429 retry)
+are replaced by :class:`BoundedRetryPolicy` and short timeouts.
+
+Module functions for the CLI/GUI: :func:`check_connection`, :func:`list_containers`,
+:func:`create_container`, :func:`open_store`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, BinaryIO, NoReturn
+
+import requests
+from azure.core import MatchConditions
+from azure.core.credentials import AzureNamedKeyCredential
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import HTTPPolicy
+from azure.core.pipeline.transport import RequestsTransport
+from azure.storage.blob import (
+    BlobBlock,
+    BlobClient,
+    BlobServiceClient,
+    ContainerClient,
+    ContentSettings,
+)
+
+from ..credentials import Credentials, SecretKind
+from ..errors import (
+    AuthError,
+    BlobNotFound,
+    BlobSyncError,
+    Cancelled,
+    ConfigError,
+    ConnectionFailure,
+    ContainerNotFound,
+    ItemError,
+    ListingError,
+    PreconditionFailed,
+    RemoteItemError,
+)
+from ..models import IssueKind, RemoteEntry
+from ..names import container_name_problem
+from .base import CancelToken, ProgressCallback, WriteResult
+from .blobmeta import (
+    MiB,
+    block_size_for,
+    check_blob_name,
+    check_metadata,
+    check_size,
+    metadata_for,
+    mtime_from_metadata,
+)
+
+#: Contents up to this size go in one Put Blob; larger ones are staged in blocks.
+SINGLE_SHOT_MAX = 32 * MiB
+CONNECTION_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+#: Waits before each retry of a retryable status / a dropped connection (plus jitter).
+STATUS_BACKOFFS = (0.2, 0.8, 2.0, 4.0)
+#: Waits before each retry when the connection could not even be opened: a refused
+#: port or unknown host should fail within about a second.
+CONNECT_BACKOFFS = (0.2, 0.8)
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Options the storage SDK leaves on a request for its own retry policy.
+_STORAGE_RETRY_OPTIONS = (
+    "retry_total",
+    "retry_connect",
+    "retry_read",
+    "retry_status",
+    "retry_to_secondary",
+    "location_mode",
+    "hosts",
+    "retry_hook",
+)
+COPY_WAIT_S = 300.0
+
+
+class BoundedRetryPolicy(HTTPPolicy):  # type: ignore[type-arg]
+    """Retries 408/429/500/502/503/504 and dropped connections with short exponential
+    backoff + jitter (~7 s in all); never 4xx conflicts or auth failures.
+
+    ``sleep`` is injectable for tests; ``attempts`` counts every try (for tests too).
+    """
+
+    def __init__(
+        self,
+        status_backoffs: tuple[float, ...] = STATUS_BACKOFFS,
+        connect_backoffs: tuple[float, ...] = CONNECT_BACKOFFS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.status_backoffs = status_backoffs
+        self.connect_backoffs = connect_backoffs
+        self._sleep = sleep
+        self.attempts = 0
+
+    def _wait(self, base: float, retry_after: str | None = None) -> None:
+        delay = base * random.uniform(0.8, 1.2)
+        if retry_after is not None:
+            try:  # honour the service's hint, but never wait longer than our last step
+                delay = max(delay, min(float(retry_after), self.status_backoffs[-1]))
+            except ValueError:
+                pass
+        self._sleep(delay)
+
+    def send(self, request: PipelineRequest) -> PipelineResponse:  # type: ignore[type-arg]
+        for option in _STORAGE_RETRY_OPTIONS:
+            request.context.options.pop(option, None)
+        body = request.http_request.body
+        position: int | None = None
+        if hasattr(body, "seek") and hasattr(body, "tell"):
+            position = body.tell()
+        status_tries = 0
+        connect_tries = 0
+        while True:
+            self.attempts += 1
+            try:
+                response = self.next.send(request)
+            except ServiceRequestError:  # never reached the server
+                if connect_tries >= len(self.connect_backoffs):
+                    raise
+                self._wait(self.connect_backoffs[connect_tries])
+                connect_tries += 1
+            except ServiceResponseError:  # connection reset / timeout while waiting
+                if status_tries >= len(self.status_backoffs) or (body and position is None):
+                    raise
+                self._wait(self.status_backoffs[status_tries])
+                status_tries += 1
+            else:
+                status = response.http_response.status_code
+                if status not in RETRY_STATUSES or status_tries >= len(self.status_backoffs):
+                    return response
+                if body and hasattr(body, "read") and position is None:
+                    return response  # cannot rewind a stream: let the caller see it
+                self._wait(
+                    self.status_backoffs[status_tries],
+                    response.http_response.headers.get("Retry-After"),
+                )
+                status_tries += 1
+            if position is not None:
+                body.seek(position)
+
+
+# ---- errors ---------------------------------------------------------------------------
+
+
+def _error_code(exc: HttpResponseError) -> str:
+    code = getattr(exc, "error_code", None)
+    if code:
+        return str(code)
+    response = exc.response
+    if response is not None:
+        header = getattr(response, "headers", {}).get("x-ms-error-code")
+        if header:
+            return str(header)
+    return ""
+
+
+def _auth_sentence(creds: Credentials | None, code: str) -> str:
+    if code.startswith("Authorization") and code != "AuthorizationFailure":
+        return "The credentials lack permission for this operation (check the SAS permissions)."
+    if creds is not None and creds.kind is SecretKind.SAS:
+        return "The SAS token was refused: it has expired, is not yet valid, or lacks permission."
+    if code == "AuthorizationFailure":
+        return "The storage account refused this request (missing permission or network rule)."
+    return "The storage account refused the credentials: the account key is wrong."
+
+
+def translate(
+    exc: BaseException,
+    *,
+    blob_name: str | None = None,
+    container: str | None = None,
+    creds: Credentials | None = None,
+) -> BlobSyncError:
+    """The BlobSync error for an SDK/transport exception (message has no secrets)."""
+    what = f"'{blob_name}'" if blob_name else "the request"
+    if isinstance(exc, BlobSyncError):
+        return exc
+    if isinstance(exc, ServiceRequestError):
+        host = creds.account_url if creds is not None else "the storage endpoint"
+        return ConnectionFailure(
+            f"Could not reach {host}: the network is down, the endpoint is unreachable "
+            "or the account name is unknown."
+        )
+    if isinstance(exc, ServiceResponseError):
+        return ConnectionFailure(
+            "The connection to the storage service broke or timed out; try again later."
+        )
+    if isinstance(exc, HttpResponseError):
+        status = exc.status_code or 0
+        code = _error_code(exc)
+        if status in (401, 403):
+            return AuthError(_auth_sentence(creds, code))
+        if code == "ContainerNotFound":
+            return ContainerNotFound(f"The container '{container}' does not exist.")
+        if status == 404:
+            return BlobNotFound(f"{what} no longer exists in the container.")
+        if status == 412 or code == "BlobAlreadyExists":
+            return PreconditionFailed(f"{what} changed on the server since it was listed.")
+        return RemoteItemError(
+            f"The storage service refused {what} (status {status}, error code {code or 'none'})."
+        )
+    if isinstance(exc, AzureError):
+        return RemoteItemError(f"The storage client failed on {what} ({type(exc).__name__}).")
+    if isinstance(exc, requests.RequestException):
+        return ConnectionFailure("The connection to the storage service failed.")
+    raise exc
+
+
+def _raise(exc: BaseException, **context: Any) -> NoReturn:
+    raise translate(exc, **context) from None
+
+
+# ---- clients ----------------------------------------------------------------------------
+
+
+def _service_client(
+    creds: Credentials,
+    *,
+    max_connections: int = 16,
+    retry: HTTPPolicy | None = None,  # type: ignore[type-arg]
+) -> BlobServiceClient:
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(
+        pool_connections=4, pool_maxsize=max_connections, max_retries=0
+    )
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    transport = RequestsTransport(
+        session=session,
+        session_owner=True,
+        connection_timeout=CONNECTION_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+    )
+    options: dict[str, Any] = {
+        "transport": transport,
+        "retry_policy": retry if retry is not None else BoundedRetryPolicy(),
+        "max_single_put_size": SINGLE_SHOT_MAX,
+        "connection_timeout": CONNECTION_TIMEOUT_S,
+        "read_timeout": READ_TIMEOUT_S,
+    }
+    if creds.kind is SecretKind.CONNECTION_STRING:
+        return BlobServiceClient.from_connection_string(creds.secret, **options)
+    if creds.kind is SecretKind.ACCOUNT_KEY:
+        credential: Any = AzureNamedKeyCredential(creds.account_name, creds.secret)
+        return BlobServiceClient(creds.account_url, credential=credential, **options)
+    # A SAS in the URL (rather than AzureSasCredential) so blob URLs we hand to the
+    # service as copy sources carry it too.
+    return BlobServiceClient(f"{creds.account_url}?{creds.secret}", **options)
+
+
+def check_connection(creds: Credentials) -> None:
+    """Prove the account is reachable and accepts the credentials.
+
+    Raises AuthError (wrong key, SAS expired or lacking permission) or
+    ConnectionFailure (network down, endpoint unreachable, unknown account).
+    """
+    client = _service_client(creds)
+    try:
+        try:
+            next(iter(client.list_containers(results_per_page=1).by_page()), None)
+        except HttpResponseError as exc:
+            code = _error_code(exc)
+            if (
+                exc.status_code == 403
+                and code.startswith("Authorization")
+                and code != ("AuthorizationFailure")
+            ):
+                # A container-scoped SAS may not list containers: that is not a failure
+                # of the credentials themselves.
+                return
+            _raise(exc, creds=creds)
+        except AzureError as exc:
+            _raise(exc, creds=creds)
+    finally:
+        client.close()
+
+
+def list_containers(creds: Credentials) -> list[str]:
+    """Names of all containers in the account. Raises AuthError, ConnectionFailure."""
+    client = _service_client(creds)
+    try:
+        return [c.name for c in client.list_containers()]
+    except AzureError as exc:
+        _raise(exc, creds=creds)
+    finally:
+        client.close()
+
+
+def create_container(creds: Credentials, name: str) -> bool:
+    """Create container ``name``; False if it already existed.
+
+    Raises ConfigError (invalid name), AuthError, ConnectionFailure.
+    """
+    problem = container_name_problem(name)
+    if problem is not None:
+        raise ConfigError(problem)
+    store = AzureBlobStore(creds, name)
+    try:
+        return store.create_container()
+    finally:
+        store.close()
+
+
+def open_store(creds: Credentials, container: str, *, max_connections: int = 16) -> AzureBlobStore:
+    """An :class:`AzureBlobStore` for ``container`` (nothing is sent yet)."""
+    return AzureBlobStore(creds, container, max_connections=max_connections)
+
+
+# ---- the store ----------------------------------------------------------------------------
+
+
+class AzureBlobStore:
+    """RemoteStore for one container. One client + connection pool per store; safe to
+    share between the engine's worker threads.
+
+    Knobs for tests: ``single_shot_max`` (bytes up to which one Put Blob is used),
+    ``min_block_size``, ``page_size``, ``upload_threads`` (blocks staged in parallel).
+    """
+
+    def __init__(
+        self,
+        creds: Credentials,
+        container: str,
+        *,
+        max_connections: int = 16,
+        retry_policy: HTTPPolicy | None = None,  # type: ignore[type-arg]
+    ) -> None:
+        self.container = container
+        self.single_shot_max = SINGLE_SHOT_MAX
+        self.min_block_size = 8 * MiB
+        self.page_size = 5000
+        self.upload_threads = 4
+        self._creds = creds
+        self._service = _service_client(creds, max_connections=max_connections, retry=retry_policy)
+        self._container = self._service.get_container_client(container)
+
+    def __repr__(self) -> str:
+        return f"AzureBlobStore({self._creds.account_url!r}, {self.container!r})"
+
+    # ---- helpers ------------------------------------------------------------------
+
+    def _blob(self, blob_name: str) -> BlobClient:
+        return self._container.get_blob_client(blob_name)
+
+    def _fail(self, exc: BaseException, blob_name: str | None = None) -> NoReturn:
+        _raise(exc, blob_name=blob_name, container=self.container, creds=self._creds)
+
+    @staticmethod
+    def _conditions(if_match: str | None) -> dict[str, Any]:
+        if if_match is None:
+            # No etag with IfMissing: the SDK raises TypeError for etag="*" + IfMissing.
+            return {"match_condition": MatchConditions.IfMissing}
+        return {"etag": if_match, "match_condition": MatchConditions.IfNotModified}
+
+    @property
+    def client(self) -> ContainerClient:
+        """The SDK container client (for benchmarks and tests only)."""
+        return self._container
+
+    # ---- RemoteStore --------------------------------------------------------------
+
+    def container_exists(self) -> bool:
+        try:
+            return bool(self._container.exists())
+        except AzureError as exc:
+            self._fail(exc)
+
+    def create_container(self) -> bool:
+        try:
+            self._container.create_container()
+            return True
+        except HttpResponseError as exc:
+            if _error_code(exc) == "ContainerAlreadyExists":
+                return False
+            self._fail(exc)
+        except AzureError as exc:
+            self._fail(exc)
+
+    def list_blobs(self) -> Iterator[RemoteEntry]:
+        pages = self._container.list_blobs(
+            include=["metadata"], results_per_page=self.page_size
+        ).by_page()
+        while True:
+            try:
+                page = list(next(pages))
+            except StopIteration:
+                return
+            except HttpResponseError as exc:
+                error = translate(exc, container=self.container, creds=self._creds)
+                if isinstance(error, (AuthError, ContainerNotFound)):
+                    raise error from None
+                raise ListingError(
+                    f"Listing the container '{self.container}' failed part-way "
+                    f"({error.message}); nothing was concluded from it."
+                ) from None
+            except AzureError as exc:
+                error = translate(exc, container=self.container, creds=self._creds)
+                raise ListingError(
+                    f"Listing the container '{self.container}' failed part-way "
+                    f"({error.message}); nothing was concluded from it."
+                ) from None
+            for blob in page:
+                md5 = blob.content_settings.content_md5
+                yield RemoteEntry(
+                    rel_path=blob.name,
+                    size=blob.size,
+                    etag=blob.etag,
+                    md5=bytes(md5) if md5 else None,
+                    mtime_ns=mtime_from_metadata(blob.metadata),
+                )
+
+    def get_entry(self, blob_name: str) -> RemoteEntry | None:
+        check_blob_name(blob_name)
+        try:
+            props = self._blob(blob_name).get_blob_properties()
+        except ResourceNotFoundError as exc:
+            if _error_code(exc) == "ContainerNotFound":
+                self._fail(exc, blob_name)
+            return None
+        except AzureError as exc:
+            self._fail(exc, blob_name)
+        md5 = props.content_settings.content_md5
+        return RemoteEntry(
+            rel_path=blob_name,
+            size=props.size,
+            etag=props.etag,
+            md5=bytes(md5) if md5 else None,
+            mtime_ns=mtime_from_metadata(props.metadata),
+        )
+
+    def upload(
+        self,
+        blob_name: str,
+        source: BinaryIO,
+        size: int,
+        md5: bytes,
+        mtime_ns: int,
+        if_match: str | None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> WriteResult:
+        check_blob_name(blob_name)
+        check_size(blob_name, size)
+        metadata = metadata_for(mtime_ns)
+        check_metadata(metadata)
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled("The upload was cancelled.")
+        try:
+            if size <= self.single_shot_max:
+                etag = self._upload_single(blob_name, source, size, md5, metadata, if_match)
+                if progress is not None:
+                    progress(size)
+            else:
+                etag = self._upload_blocks(
+                    blob_name, source, size, md5, metadata, if_match, progress, cancel
+                )
+        except PreconditionFailed:
+            # The SDK may have retried a write whose response was lost, and the retry
+            # met our own write (azure-sdk-for-python#19486): same content = success.
+            current = self.get_entry(blob_name)
+            if current is not None and current.md5 == md5 and current.size == size:
+                return WriteResult(current.etag, md5)
+            raise
+        return WriteResult(etag, md5)
+
+    def _changed(self, blob_name: str) -> ItemError:
+        return ItemError(
+            f"'{blob_name}' changed while it was being uploaded; nothing was written.",
+            kind=IssueKind.FILE_CHANGED,
+        )
+
+    def _upload_single(
+        self,
+        blob_name: str,
+        source: BinaryIO,
+        size: int,
+        md5: bytes,
+        metadata: dict[str, str],
+        if_match: str | None,
+    ) -> str:
+        data = source.read(size) if size else b""
+        if len(data) != size or hashlib.md5(data).digest() != md5:
+            raise self._changed(blob_name)
+        try:
+            response = self._blob(blob_name).upload_blob(
+                data,
+                length=size,
+                overwrite=True,
+                metadata=metadata,
+                content_settings=ContentSettings(content_md5=bytearray(md5)),
+                max_concurrency=1,
+                **self._conditions(if_match),
+            )
+        except AzureError as exc:
+            self._fail(exc, blob_name)
+        return str(response["etag"])
+
+    def _upload_blocks(
+        self,
+        blob_name: str,
+        source: BinaryIO,
+        size: int,
+        md5: bytes,
+        metadata: dict[str, str],
+        if_match: str | None,
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+    ) -> str:
+        blob = self._blob(blob_name)
+        block_size = block_size_for(size, self.min_block_size)
+        prefix = uuid.uuid4().hex  # all block IDs of a blob must have the same length
+        hasher = hashlib.md5()
+        block_ids: list[str] = []
+        pending: set[Future[None]] = set()
+        read = 0
+        lock = threading.Lock()
+
+        def stage(block_id: str, chunk: bytes) -> None:
+            blob.stage_block(block_id, chunk, length=len(chunk), validate_content=False)
+            if progress is not None:
+                with lock:
+                    progress(len(chunk))
+
+        with ThreadPoolExecutor(self.upload_threads, thread_name_prefix="blobsync-block") as pool:
+            try:
+                while read < size:
+                    if cancel is not None and cancel.cancelled:
+                        raise Cancelled("The upload was cancelled.")
+                    chunk = source.read(min(block_size, size - read))
+                    if not chunk:
+                        break
+                    hasher.update(chunk)
+                    read += len(chunk)
+                    block_id = base64.b64encode(f"{prefix}{len(block_ids):08d}".encode()).decode()
+                    block_ids.append(block_id)
+                    while len(pending) >= self.upload_threads:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            future.result()
+                    pending.add(pool.submit(stage, block_id, chunk))
+                for future in pending:
+                    future.result()
+            except AzureError as exc:
+                self._fail(exc, blob_name)
+            finally:
+                for future in pending:
+                    future.cancel()
+        if read != size or source.read(1) or hasher.digest() != md5:
+            raise self._changed(blob_name)
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled("The upload was cancelled.")
+        try:
+            response = blob.commit_block_list(
+                [BlobBlock(block_id=block_id) for block_id in block_ids],
+                content_settings=ContentSettings(content_md5=bytearray(md5)),
+                metadata=metadata,
+                **self._conditions(if_match),
+            )
+        except AzureError as exc:
+            self._fail(exc, blob_name)
+        return str(response["etag"])
+
+    def download(
+        self,
+        blob_name: str,
+        if_match: str,
+        sink: BinaryIO,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> int:
+        check_blob_name(blob_name)
+        written = 0
+        try:
+            downloader = self._blob(blob_name).download_blob(
+                max_concurrency=1, **self._conditions(if_match)
+            )
+            for chunk in downloader.chunks():
+                if cancel is not None and cancel.cancelled:
+                    raise Cancelled("The download was cancelled.")
+                sink.write(chunk)
+                written += len(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+        except AzureError as exc:
+            self._fail(exc, blob_name)
+        return written
+
+    def delete(self, blob_name: str, if_match: str) -> None:
+        check_blob_name(blob_name)
+        try:
+            self._blob(blob_name).delete_blob(**self._conditions(if_match))
+        except AzureError as exc:
+            self._fail(exc, blob_name)
+
+    def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
+        check_blob_name(source_name)
+        check_blob_name(target_name)
+        source_url = self._blob(source_name).url
+        target = self._blob(target_name)
+        try:
+            target.start_copy_from_url(
+                source_url,
+                source_etag=source_etag,
+                source_match_condition=MatchConditions.IfNotModified,
+                match_condition=MatchConditions.IfMissing,
+            )
+            deadline = time.monotonic() + COPY_WAIT_S
+            while True:
+                props = target.get_blob_properties()
+                status = props.copy.status
+                if status in (None, "success"):
+                    break
+                if status != "pending":
+                    raise RemoteItemError(
+                        f"Copying '{source_name}' to '{target_name}' ended with status {status}."
+                    )
+                if time.monotonic() > deadline:
+                    raise RemoteItemError(
+                        f"Copying '{source_name}' to '{target_name}' did not finish in time."
+                    )
+                time.sleep(0.5)
+        except HttpResponseError as exc:
+            code = _error_code(exc)
+            name = (
+                source_name if code in ("CannotVerifyCopySource", "BlobNotFound") else target_name
+            )
+            if code == "CannotVerifyCopySource" and exc.status_code == 404:
+                raise BlobNotFound(f"'{source_name}' no longer exists in the container.") from None
+            self._fail(exc, name)
+        except AzureError as exc:
+            self._fail(exc, target_name)
+        md5 = props.content_settings.content_md5
+        return WriteResult(props.etag, bytes(md5) if md5 else None)
+
+    def close(self) -> None:
+        self._service.close()

@@ -1,0 +1,131 @@
+"""Azure's rules for blob names, sizes and metadata, shared by every RemoteStore.
+
+Azure is stricter than Azurite (which accepts 1,025-character names, 9 KB of metadata
+and non-ASCII values, and breaks on control characters), so both stores check these
+rules *before* sending anything. The ``mtime`` metadata format is rclone's (RFC 3339
+UTC with nanoseconds) so blobs written by either tool look "in sync" to the other.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from ..errors import ItemError
+from ..models import IssueKind
+from ..names import blob_name_problem
+
+MiB = 1024 * 1024
+#: Azure: at most 50,000 committed blocks per blob, each at most 4,000 MiB.
+MAX_BLOCKS = 50_000
+MAX_BLOCK_SIZE = 4000 * MiB
+MAX_BLOB_SIZE = MAX_BLOCKS * MAX_BLOCK_SIZE
+#: Azure: a single Put Blob may carry at most 5,000 MiB.
+MAX_SINGLE_PUT = 5000 * MiB
+#: Azure: all metadata names + values together at most 8 KiB.
+MAX_METADATA_BYTES = 8 * 1024
+MTIME_KEY = "mtime"
+
+_IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PRINTABLE_ASCII_RE = re.compile(r"^[\x20-\x7e]*$")
+# RFC 3339 as rclone writes it (Go's RFC3339Nano): fraction optional, 1-9 digits.
+_RFC3339_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9})\d*)?"
+    r"(Z|z|[+-]\d{2}:?\d{2})$"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NS = 1_000_000_000
+
+
+def check_blob_name(blob_name: str) -> None:
+    """Raise ItemError(NAME_NOT_ALLOWED) if Azure would refuse or mangle this name."""
+    problem = blob_name_problem(blob_name)
+    if problem is not None:
+        raise ItemError(problem, kind=IssueKind.NAME_NOT_ALLOWED)
+
+
+def check_size(blob_name: str, size: int) -> None:
+    """Raise ItemError(TOO_LARGE) if a block blob cannot hold ``size`` bytes."""
+    if size > MAX_BLOB_SIZE:
+        raise ItemError(
+            f"'{blob_name}' is {size:,} bytes; a block blob holds at most {MAX_BLOB_SIZE:,}.",
+            kind=IssueKind.TOO_LARGE,
+        )
+    if size < 0:
+        raise ValueError("size must not be negative")
+
+
+def check_metadata(metadata: dict[str, str]) -> None:
+    """Raise ItemError(REMOTE_ERROR) unless keys are C# identifiers, values printable ASCII
+    and the total is at most 8 KiB (Azure's rules; Azurite does not enforce them)."""
+    total = 0
+    for key, value in metadata.items():
+        if not _IDENTIFIER_RE.match(key):
+            raise ItemError(
+                f"Metadata name '{key}' is not allowed (letters, digits and '_' only).",
+                kind=IssueKind.REMOTE_ERROR,
+            )
+        if not _PRINTABLE_ASCII_RE.match(value):
+            raise ItemError(
+                f"Metadata value for '{key}' must be printable ASCII.", kind=IssueKind.REMOTE_ERROR
+            )
+        total += len(key) + len(value)
+    if total > MAX_METADATA_BYTES:
+        raise ItemError(
+            f"Metadata is {total:,} bytes; Azure allows at most {MAX_METADATA_BYTES:,}.",
+            kind=IssueKind.REMOTE_ERROR,
+        )
+
+
+def block_size_for(size: int, minimum: int = 8 * MiB) -> int:
+    """Block size for a staged upload: ``minimum``, grown (in whole MiB) so that no blob
+    needs more than 50,000 blocks."""
+    needed = -(-size // MAX_BLOCKS)  # ceiling division
+    needed = -(-needed // MiB) * MiB
+    return min(max(minimum, needed), MAX_BLOCK_SIZE)
+
+
+def format_mtime(mtime_ns: int) -> str:
+    """``2024-05-01T10:11:12.123456789Z`` (UTC, always nine fraction digits)."""
+    seconds, nanos = divmod(mtime_ns, _NS)
+    stamp = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{nanos:09d}Z"
+
+
+def parse_mtime(value: str | None) -> int | None:
+    """Nanoseconds since the epoch from an RFC 3339 string, or None if missing/garbage."""
+    if not value:
+        return None
+    match = _RFC3339_RE.match(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        stamp = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC
+        )
+    except ValueError:
+        return None
+    offset_s = 0
+    if zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset_s = sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    whole = (stamp - _EPOCH).days * 86400 + (stamp - _EPOCH).seconds - offset_s
+    nanos = int((fraction or "").ljust(9, "0"))
+    return whole * _NS + nanos
+
+
+def mtime_from_metadata(metadata: dict[str, str] | None) -> int | None:
+    """The ``mtime`` metadata value (key matched case-insensitively), parsed, or None."""
+    if not metadata:
+        return None
+    for key, value in metadata.items():
+        if key.lower() == MTIME_KEY:
+            return parse_mtime(value)
+    return None
+
+
+def metadata_for(mtime_ns: int) -> dict[str, str]:
+    """The metadata BlobSync writes with every upload."""
+    return {MTIME_KEY: format_mtime(mtime_ns)}
