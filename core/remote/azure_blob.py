@@ -149,6 +149,8 @@ class BoundedRetryPolicy(HTTPPolicy):  # type: ignore[type-arg]
                 status_tries += 1
             else:
                 status = response.http_response.status_code
+                # The storage SDK's response handlers read this (its own policy sets it).
+                response.http_response.location_mode = "primary"
                 if status not in RETRY_STATUSES or status_tries >= len(self.status_backoffs):
                     return response
                 if body and hasattr(body, "read") and position is None:
@@ -227,6 +229,11 @@ def translate(
     if isinstance(exc, requests.RequestException):
         return ConnectionFailure("The connection to the storage service failed.")
     raise exc
+
+
+def _quoted(etag: str) -> str:
+    """The ETag as the ETag header carries it: listings return it without the quotes."""
+    return etag if etag.startswith(('"', "W/")) else f'"{etag}"'
 
 
 def _raise(exc: BaseException, **context: Any) -> NoReturn:
@@ -427,7 +434,7 @@ class AzureBlobStore:
                 yield RemoteEntry(
                     rel_path=blob.name,
                     size=blob.size,
-                    etag=blob.etag,
+                    etag=_quoted(blob.etag),
                     md5=bytes(md5) if md5 else None,
                     mtime_ns=mtime_from_metadata(blob.metadata),
                 )
@@ -605,7 +612,10 @@ class AzureBlobStore:
                 if progress is not None:
                     progress(len(chunk))
         except AzureError as exc:
-            self._fail(exc, blob_name)
+            error = translate(exc, blob_name=blob_name, container=self.container, creds=self._creds)
+            if isinstance(error, PreconditionFailed):
+                self._gone_or(error, blob_name)
+            raise error from None
         return written
 
     def delete(self, blob_name: str, if_match: str) -> None:
@@ -613,7 +623,17 @@ class AzureBlobStore:
         try:
             self._blob(blob_name).delete_blob(**self._conditions(if_match))
         except AzureError as exc:
-            self._fail(exc, blob_name)
+            error = translate(exc, blob_name=blob_name, container=self.container, creds=self._creds)
+            if isinstance(error, PreconditionFailed):
+                self._gone_or(error, blob_name)
+            raise error from None
+
+    def _gone_or(self, error: PreconditionFailed, blob_name: str) -> NoReturn:
+        # Azurite answers a conditional delete/read of a missing blob with 412: report it
+        # as the 404 it is, so the engine can treat it as "already gone".
+        if self.get_entry(blob_name) is None:
+            raise BlobNotFound(f"'{blob_name}' no longer exists in the container.") from None
+        raise error from None
 
     def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
         check_blob_name(source_name)
