@@ -163,6 +163,7 @@ def _check_keyring(report: _Report) -> None:
         from keyring.backend import get_all_keyring
     except ImportError:
         raise SelfCheckFailed("The keyring library is missing from the installation.") from None
+
     def label(backend: object) -> str:
         cls = type(backend)
         return f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"
