@@ -5,6 +5,7 @@
 #   bash packaging/dev.sh test [args]    set up, lint, type-check, run the whole test suite
 #   bash packaging/dev.sh setup          only set up (idempotent; seconds when already done)
 #   bash packaging/dev.sh check          only lint + type-check
+#   bash packaging/dev.sh pytest [args]  set up, then pytest only (no lint), same services
 #
 # Setup installs what is missing and nothing else: Debian packages (apt-get as root or
 # through sudo; otherwise it prints what to install), a virtualenv in .venv/ with the
@@ -221,7 +222,7 @@ run_app() {
 }
 
 usage() {
-    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -232,6 +233,7 @@ main() {
         run) setup; run_app "$@" ;;
         test) setup; check; run_tests "$@" ;;
         check) setup; check ;;
+        pytest) setup; run_tests "$@" ;;
         -h|--help|help|"") usage ;;
         *) usage; die "unknown command '$cmd'" ;;
     esac
