@@ -1,0 +1,203 @@
+"""What the ``blobsync`` CLI prints: summaries, plans, issues, JSON, the progress bar.
+
+Kept apart from :mod:`.cli` (argument handling) so the formatting can be unit-tested on
+plain :class:`~blobsync.core.models.SyncResult` objects. The progress bar is a tqdm
+bar on stderr fed by the engine's events; the engine calls it from worker threads, so
+it takes a lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, TextIO
+
+from tqdm import tqdm  # type: ignore[import-untyped]
+
+from .events import (
+    Event,
+    ItemFinished,
+    ItemProgress,
+    OverallProgress,
+    PhaseChanged,
+    PlanReady,
+)
+from .models import Action, ActionKind, Issue, SyncResult
+
+#: Words for each planned action in a dry run; RECORD/FORGET change no data and are not shown.
+ACTION_WORDS: dict[ActionKind, str] = {
+    ActionKind.UPLOAD: "upload",
+    ActionKind.DOWNLOAD: "download",
+    ActionKind.DELETE_LOCAL: "delete local",
+    ActionKind.DELETE_REMOTE: "delete remote",
+    ActionKind.CONFLICT: "conflict",
+    ActionKind.ISSUE: "skip",
+}
+
+
+def issue_dict(issue: Issue) -> dict[str, Any]:
+    """One issue as JSON."""
+    out: dict[str, Any] = {
+        "path": issue.rel_path,
+        "kind": issue.kind.value,
+        "message": issue.message,
+    }
+    if issue.conflict_copy:
+        out["conflict_copy"] = issue.conflict_copy
+    return out
+
+
+def shown_actions(actions: list[Action]) -> list[Action]:
+    """The planned actions a user cares about (those that change or skip something)."""
+    return [a for a in actions if a.kind in ACTION_WORDS]
+
+
+def result_dict(result: SyncResult, **extra: Any) -> dict[str, Any]:
+    """The ``--json`` object of one sync run."""
+    out: dict[str, Any] = {
+        "uploaded": result.uploaded,
+        "downloaded": result.downloaded,
+        "deleted_local": result.deleted_local,
+        "deleted_remote": result.deleted_remote,
+        "conflicts": result.conflicts,
+        "skipped": result.skipped,
+        "recorded": result.recorded,
+        "bytes_uploaded": result.bytes_uploaded,
+        "bytes_downloaded": result.bytes_downloaded,
+        "container_created": result.container_created,
+        "dry_run": result.dry_run,
+        "cancelled": result.cancelled,
+        "in_sync": result.in_sync,
+        "duration_s": round(result.duration_s, 3),
+        "issues": [issue_dict(i) for i in result.issues],
+    }
+    if result.dry_run:
+        out["planned"] = [
+            {"action": ACTION_WORDS[a.kind], "path": a.rel_path}
+            for a in shown_actions(result.planned)
+        ]
+    out.update(extra)
+    return out
+
+
+def format_issue(issue: Issue) -> str:
+    """One line: path, reason, details."""
+    line = f"  {issue.rel_path}: {issue.describe()}"
+    if issue.message and issue.message != issue.describe():
+        line += f" — {issue.message}"
+    if issue.conflict_copy:
+        line += f" (your copy: {issue.conflict_copy})"
+    return line
+
+
+def format_plan(actions: list[Action]) -> list[str]:
+    """Dry-run lines: one per action that would change or skip something."""
+    shown = shown_actions(actions)
+    if not shown:
+        return ["Dry run: nothing to do."]
+    width = max(len(ACTION_WORDS[a.kind]) for a in shown)
+    lines = [
+        f"Dry run: {len(shown)} action{'s' if len(shown) != 1 else ''} planned, nothing changed."
+    ]
+    lines += [f"  {ACTION_WORDS[a.kind]:<{width}}  {a.rel_path}" for a in shown]
+    return lines
+
+
+def human_size(n: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover - loop always returns
+
+
+def format_summary(result: SyncResult) -> list[str]:
+    """Human summary: counts, then each issue on one line."""
+    lines: list[str] = []
+    if result.dry_run:
+        lines += format_plan(result.planned)
+    else:
+        moved = human_size(result.bytes_uploaded + result.bytes_downloaded)
+        lines.append(
+            f"Uploaded {result.uploaded}, downloaded {result.downloaded}, "
+            f"deleted {result.deleted_local} local and {result.deleted_remote} remote, "
+            f"{result.conflicts} conflict{'s' if result.conflicts != 1 else ''}, "
+            f"{result.skipped} skipped ({moved} in {result.duration_s:.1f} s)."
+        )
+    if result.cancelled:
+        lines.append("Cancelled before the end; the next run picks up where this one stopped.")
+    if result.issues:
+        n = len(result.issues)
+        lines.append(f"{n} item{'s' if n != 1 else ''} need{'s' if n == 1 else ''} attention:")
+        lines += [format_issue(i) for i in result.issues]
+    elif not result.dry_run and not result.cancelled:
+        lines.append("In sync.")
+    return lines
+
+
+class ProgressDisplay:
+    """An engine event sink drawing a tqdm bar (bytes, speed, ETA, files) on ``stream``."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._bar: Any = None
+        self._files_done = 0
+        self._files_total = 0
+        self._bytes_done = 0  # from the last OverallProgress
+        self._in_flight: dict[str, int] = {}  # bytes of items not yet finished
+        self._phase = ""
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, PhaseChanged):
+                self._phase = event.phase.value
+                if self._bar is not None:
+                    self._bar.set_description_str(self._phase.capitalize(), refresh=True)
+            elif isinstance(event, PlanReady):
+                self._files_total = event.files_total
+                self._open(event.bytes_total)
+            elif isinstance(event, ItemProgress):
+                self._in_flight[event.rel_path] = event.bytes_done
+                self._redraw()
+            elif isinstance(event, ItemFinished):
+                self._in_flight.pop(event.rel_path, None)
+            elif isinstance(event, OverallProgress):
+                self._files_done = event.files_done
+                self._files_total = event.files_total
+                self._bytes_done = event.bytes_done
+                if self._bar is None:
+                    self._open(event.bytes_total)
+                self._redraw()
+
+    def _open(self, bytes_total: int) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._bar = tqdm(
+            total=max(bytes_total, 0),
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            file=self._stream,
+            dynamic_ncols=True,
+            leave=False,
+            desc="Transferring",
+            mininterval=0.2,
+        )
+        self._redraw()
+
+    def _redraw(self) -> None:
+        bar = self._bar
+        if bar is None:
+            return
+        done = self._bytes_done + sum(self._in_flight.values())
+        bar.n = min(done, bar.total) if bar.total else done
+        bar.set_postfix_str(f"{self._files_done}/{self._files_total} files", refresh=False)
+        bar.refresh()
+
+    def close(self) -> None:
+        """Remove the bar (the summary follows on stdout)."""
+        with self._lock:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None

@@ -1,0 +1,223 @@
+"""Account secrets (keys, SAS tokens, connection strings): only in the OS keyring.
+
+The keyring entry is service ``blobsync``, username = the account's label. When no
+keyring is usable, a plaintext file (``INSECURE-secrets.json``, mode 0600, in the
+config dir) is used ONLY if the caller opts in explicitly (``allow_plaintext=True``);
+the account's config then records ``plaintext_secret_file=True`` so every UI can badge
+it. There is never a silent plaintext default (Vorta's pitfall, see STYLE.md).
+
+Every keyring failure (no backend, locked collection, D-Bus errors) is turned into a
+:class:`~blobsync.core.errors.ConfigError` whose message says in words what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import tempfile
+import threading
+from pathlib import Path
+
+import keyring
+import keyring.backends.fail
+import keyring.backends.null
+from keyring.errors import InitError, KeyringLocked, NoKeyringError, PasswordDeleteError
+
+from .config import config_dir
+from .errors import ConfigError
+
+SERVICE = "blobsync"
+PLAINTEXT_FILE_NAME = "INSECURE-secrets.json"
+_PROBE_USER = "__blobsync_probe__"
+_PROBE_TIMEOUT_S = 5.0
+_plaintext_lock = threading.Lock()
+
+
+def plaintext_file() -> Path:
+    """Where opted-in plaintext secrets live (mode 0600)."""
+    return config_dir() / PLAINTEXT_FILE_NAME
+
+
+def backend_name() -> str:
+    """Short name of the active keyring backend, e.g. ``SecretService.Keyring``."""
+    kind = type(keyring.get_keyring())
+    module = kind.__module__.removeprefix("keyring.backends.")
+    return f"{module}.{kind.__qualname__}"
+
+
+def _explain(exc: BaseException) -> str:
+    """One sentence about why the keyring failed (never includes a secret)."""
+    if isinstance(exc, KeyringLocked):
+        return "The OS keyring is locked; unlock it (log in to the desktop session) and retry."
+    if isinstance(exc, NoKeyringError):
+        return (
+            "No OS keyring is available (no Secret Service, KWallet, macOS Keychain or "
+            "Windows Credential Locker was found)."
+        )
+    if isinstance(exc, InitError):
+        return "The OS keyring could not be initialised."
+    name = type(exc).__name__
+    module = type(exc).__module__
+    if "dbus" in name.lower() or "dbus" in module.lower() or "jeepney" in module:
+        return "The OS keyring cannot be reached over D-Bus (is a desktop session running?)."
+    if "secretstorage" in module:
+        return f"The Secret Service keyring refused the request ({name})."
+    return f"The OS keyring failed ({name})."
+
+
+def keyring_status() -> tuple[bool, str, str]:
+    """``(usable, backend_name, reason)``: whether secrets can go to the OS keyring.
+
+    ``reason`` is empty when usable, otherwise one sentence for the user. The probe
+    runs in a helper thread with a timeout because a locked Secret Service with a
+    display opens an (often invisible) unlock prompt and blocks.
+    """
+    try:
+        backend = keyring.get_keyring()
+    except Exception as exc:  # noqa: BLE001 - any backend bug means "not usable"
+        return False, "unknown", _explain(exc)
+    name = backend_name()
+    if isinstance(backend, keyring.backends.fail.Keyring):
+        return False, name, _explain(NoKeyringError())
+    if isinstance(backend, keyring.backends.null.Keyring):
+        return (
+            False,
+            name,
+            "The OS keyring is disabled (PYTHON_KEYRING_BACKEND selects the null backend).",
+        )
+
+    answers: queue.Queue[BaseException | None] = queue.Queue()
+
+    def probe() -> None:
+        try:
+            backend.get_password(SERVICE, _PROBE_USER)
+        except BaseException as exc:  # noqa: BLE001 - reported to the caller
+            answers.put(exc)
+        else:
+            answers.put(None)
+
+    threading.Thread(target=probe, name="keyring-probe", daemon=True).start()
+    try:
+        error = answers.get(timeout=_PROBE_TIMEOUT_S)
+    except queue.Empty:
+        return (
+            False,
+            name,
+            "The OS keyring did not answer (it may be waiting for an unlock prompt).",
+        )
+    if error is not None:
+        return False, name, _explain(error)
+    return True, name, ""
+
+
+# ---- plaintext opt-in ----------------------------------------------------------------
+
+
+def _read_plaintext() -> dict[str, str]:
+    try:
+        raw = json.loads(plaintext_file().read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"Cannot read {plaintext_file()}: {type(exc).__name__}.") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{plaintext_file()} is not a JSON object.")
+    return {str(k): str(v) for k, v in raw.items()}
+
+
+def _write_plaintext(secrets: dict[str, str]) -> None:
+    path = plaintext_file()
+    if not secrets:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp creates the file with mode 0600 from the start: never world-readable.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".insecure-", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(secrets, fh, indent=2, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---- public API ----------------------------------------------------------------------
+
+
+def store_secret(label: str, secret: str, *, allow_plaintext: bool = False) -> bool:
+    """Keep ``secret`` for account ``label``.
+
+    Returns False when it went to the OS keyring, True when it went to the plaintext
+    file (only possible with ``allow_plaintext=True`` and no usable keyring). Raises
+    ConfigError when no keyring is usable and plaintext was not allowed.
+    """
+    if not label:
+        raise ConfigError("An account needs a name.")
+    usable, name, reason = keyring_status()
+    if usable:
+        try:
+            keyring.set_password(SERVICE, label, secret)
+        except Exception as exc:  # noqa: BLE001 - converted to words
+            raise ConfigError(
+                f"Could not save the secret in the OS keyring ({name}): {_explain(exc)}"
+            ) from None
+        with _plaintext_lock:  # an old plaintext copy must not linger
+            stored = _read_plaintext()
+            if stored.pop(label, None) is not None:
+                _write_plaintext(stored)
+        return False
+    if not allow_plaintext:
+        raise ConfigError(
+            f"{reason} The secret was not saved. Use an OS keyring, or opt in to an "
+            "insecure plaintext file (--plaintext-secret)."
+        )
+    with _plaintext_lock:
+        stored = _read_plaintext()
+        stored[label] = secret
+        _write_plaintext(stored)
+    return True
+
+
+def load_secret(label: str) -> str:
+    """The secret of account ``label`` (plaintext file first if opted in, else keyring).
+
+    Raises ConfigError when none is stored or the keyring fails.
+    """
+    with _plaintext_lock:
+        stored = _read_plaintext()
+    if label in stored:
+        return stored[label]
+    try:
+        secret = keyring.get_password(SERVICE, label)
+    except Exception as exc:  # noqa: BLE001 - converted to words
+        raise ConfigError(
+            f"Cannot read the secret of account {label} from the OS keyring: {_explain(exc)}"
+        ) from None
+    if not secret:
+        raise ConfigError(
+            f"No secret stored for account {label}; run 'blobsync account add {label}' again."
+        )
+    return secret
+
+
+def delete_secret(label: str) -> None:
+    """Forget the secret of account ``label`` everywhere (missing is fine)."""
+    with _plaintext_lock:
+        stored = _read_plaintext()
+        if stored.pop(label, None) is not None:
+            _write_plaintext(stored)
+    try:
+        keyring.delete_password(SERVICE, label)
+    except PasswordDeleteError:
+        pass  # nothing stored
+    except NoKeyringError:
+        pass  # no keyring: nothing can be stored there either
+    except Exception as exc:  # noqa: BLE001 - converted to words
+        raise ConfigError(
+            f"Could not delete the secret of account {label} from the OS keyring: {_explain(exc)}"
+        ) from None
