@@ -81,8 +81,9 @@ def block_size_for(size: int, minimum: int = 8 * MiB) -> int:
     """Block size for a staged upload: ``minimum``, grown (in whole MiB) so that no blob
     needs more than 50,000 blocks."""
     needed = -(-size // MAX_BLOCKS)  # ceiling division
-    needed = -(-needed // MiB) * MiB
-    return min(max(minimum, needed), MAX_BLOCK_SIZE)
+    if needed <= minimum:
+        return minimum
+    return min(-(-needed // MiB) * MiB, MAX_BLOCK_SIZE)
 
 
 def format_mtime(mtime_ns: int) -> str:
