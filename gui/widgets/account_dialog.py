@@ -1,0 +1,359 @@
+"""Dialog to add a storage account: connection string, name + key, SAS URL or local Azurite.
+
+**Test connection** runs ``check_connection`` off the GUI thread and says in one
+sentence what is wrong. **Save** puts the secret in the OS keyring
+(:mod:`blobsync.core.secrets`) and adds an :class:`AccountConfig` (no secret) to
+``config.accounts``; the caller saves the config. When no keyring is usable the dialog
+says so, and saving is refused unless the user ticks the plaintext-file opt-in, which
+shows a visible warning. The secret field is always masked and the secret never
+appears in a message or the window title.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from blobsync.core import secrets
+from blobsync.core.config import AccountConfig, AppConfig
+from blobsync.core.credentials import (
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    Credentials,
+    SecretKind,
+    from_key,
+    from_sas_url,
+    parse_connection_string,
+)
+from blobsync.core.errors import BlobSyncError, ConfigError
+from blobsync.core.session import label_problem
+
+from .background import run_in_background
+
+#: The default name of an account added with the Azurite preset. (The app's own demo
+#: account, "Local emulator (Azurite)", is created by the controller, not here.)
+AZURITE_LABEL = "azurite"
+AZURITE_DEFAULT_URL = f"http://127.0.0.1:10000/{AZURITE_ACCOUNT}"
+
+
+class AccountKind(enum.StrEnum):
+    """The choices of the kind combo."""
+
+    CONNECTION_STRING = "connection_string"
+    KEY = "account_key"
+    SAS = "sas"
+    AZURITE = "azurite"
+
+
+_KIND_TEXT = {
+    AccountKind.CONNECTION_STRING: "Connection string",
+    AccountKind.KEY: "Account name and key",
+    AccountKind.SAS: "SAS URL",
+    AccountKind.AZURITE: "Local emulator (Azurite)",
+}
+_SECRET_LABEL = {
+    AccountKind.CONNECTION_STRING: "Connection string:",
+    AccountKind.KEY: "Account key:",
+    AccountKind.SAS: "SAS URL:",
+    AccountKind.AZURITE: "Account key:",
+}
+_SECRET_HINT = {
+    AccountKind.CONNECTION_STRING: "DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…",
+    AccountKind.KEY: "Access keys → key1 in the Azure portal",
+    AccountKind.SAS: "https://NAME.blob.core.windows.net/?sv=…&sig=…",
+    AccountKind.AZURITE: "",
+}
+_URL_HINT = {
+    AccountKind.CONNECTION_STRING: "taken from the connection string",
+    AccountKind.KEY: "account name, or https://NAME.blob.core.windows.net",
+    AccountKind.SAS: "taken from the SAS URL",
+    AccountKind.AZURITE: AZURITE_DEFAULT_URL,
+}
+
+
+def _check_connection(creds: Credentials) -> None:
+    from blobsync.core.remote.azure_blob import check_connection  # the one Azure door
+
+    check_connection(creds)
+
+
+def _redact(text: str, secret: str) -> str:
+    """Belt and braces: a message must never carry the secret, even by accident."""
+    if secret and len(secret) >= 4:
+        text = text.replace(secret, "<hidden>")
+    return text
+
+
+def describe_error(exc: BaseException, secret: str = "") -> str:
+    """One plain sentence (with the error's title) for the status line."""
+    if isinstance(exc, BlobSyncError):
+        text = f"{exc.title}: {exc.message}"
+    else:
+        text = f"Unexpected error ({type(exc).__name__})."
+    return _redact(text, secret)
+
+
+class AccountDialog(QDialog):
+    """Add one account; ``saved_account`` is set when the user saved."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        parent: QWidget | None = None,
+        *,
+        checker: Callable[[Credentials], None] = _check_connection,
+        azurite_url: str = AZURITE_DEFAULT_URL,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Add storage account")
+        self.config = config
+        self.saved_account: AccountConfig | None = None
+        self._checker = checker
+        self._azurite_url = azurite_url
+        self._testing = False
+        self._keyring_usable, backend, reason = secrets.keyring_status()
+
+        self.kind_combo = QComboBox(objectName="kindCombo")
+        for kind, text in _KIND_TEXT.items():
+            self.kind_combo.addItem(text, kind.value)
+        self.name_edit = QLineEdit(objectName="nameEdit")
+        self.name_edit.setPlaceholderText("a short name you choose, e.g. work-photos")
+        self.url_edit = QLineEdit(objectName="urlEdit")
+        self.secret_edit = QLineEdit(objectName="secretEdit")
+        self.secret_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.secret_label = QLabel()
+
+        self.keyring_label = QLabel(objectName="keyringLabel")
+        self.keyring_label.setWordWrap(True)
+        self.plaintext_check = QCheckBox(
+            "Store the secret in a plain text file on this computer (not recommended)",
+            objectName="plaintextCheck",
+        )
+        self.plaintext_warning = QLabel(
+            "⚠ INSECURE: anyone who can read your files can read this secret "
+            f"({secrets.plaintext_file()}).",
+            objectName="plaintextWarning",
+        )
+        self.plaintext_warning.setWordWrap(True)
+        self.plaintext_warning.setStyleSheet("color: #b00020; font-weight: bold;")
+        if self._keyring_usable:
+            self.keyring_label.setText(f"The secret will be kept in the OS keyring ({backend}).")
+            self.plaintext_check.hide()
+        else:
+            self.keyring_label.setText(f"No usable OS keyring: {reason}")
+            self.keyring_label.setStyleSheet("color: #b00020;")
+        self.plaintext_warning.hide()
+        self.plaintext_check.toggled.connect(self._on_plaintext_toggled)
+
+        self.test_button = QPushButton("Test connection", objectName="testButton")
+        self.test_button.clicked.connect(self.test_connection)
+        self.status_label = QLabel(objectName="statusLabel")
+        self.status_label.setWordWrap(True)
+        self.status_label.setMinimumWidth(360)
+        self._set_status("", "idle")
+
+        form = QFormLayout()
+        form.addRow("Connect with:", self.kind_combo)
+        form.addRow("Name:", self.name_edit)
+        form.addRow("Account URL:", self.url_edit)
+        form.addRow(self.secret_label, self.secret_edit)
+
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.status_label, 1)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(test_row)
+        layout.addWidget(self.keyring_label)
+        layout.addWidget(self.plaintext_check)
+        layout.addWidget(self.plaintext_warning)
+        layout.addWidget(self.buttons)
+        self.resize(560, self.sizeHint().height())
+
+        self.kind_combo.currentIndexChanged.connect(self._on_kind_changed)
+        self._on_kind_changed()
+
+    # ---- state -------------------------------------------------------------------
+
+    def kind(self) -> AccountKind:
+        return AccountKind(self.kind_combo.currentData())
+
+    def set_kind(self, kind: AccountKind) -> None:
+        self.kind_combo.setCurrentIndex(self.kind_combo.findData(kind.value))
+
+    @Slot()
+    def _on_kind_changed(self) -> None:
+        kind = self.kind()
+        self.secret_label.setText(_SECRET_LABEL[kind])
+        self.secret_edit.setPlaceholderText(_SECRET_HINT[kind])
+        self.url_edit.setPlaceholderText(_URL_HINT[kind])
+        uses_url = kind in (AccountKind.KEY, AccountKind.AZURITE)
+        self.url_edit.setEnabled(uses_url)
+        if kind is AccountKind.AZURITE:
+            self.url_edit.setText(self._azurite_url)
+            self.secret_edit.setText(AZURITE_KEY)  # public, documented development key
+            self.secret_edit.setEnabled(False)
+            if not self.name_edit.text().strip():
+                self.name_edit.setText(self._free_label(AZURITE_LABEL))
+        else:
+            if self.secret_edit.text() == AZURITE_KEY:
+                self.secret_edit.clear()
+            if self.name_edit.text() == self._free_label(AZURITE_LABEL):
+                self.name_edit.clear()
+            if not uses_url:
+                self.url_edit.clear()
+            self.secret_edit.setEnabled(True)
+        self._set_status("", "idle")
+
+    def _free_label(self, base: str) -> str:
+        """``base``, or ``base-2``, ``base-3``… if an account already has that name."""
+        label, n = base, 1
+        while label in self.config.accounts:
+            n += 1
+            label = f"{base}-{n}"
+        return label
+
+    @Slot(bool)
+    def _on_plaintext_toggled(self, checked: bool) -> None:
+        self.plaintext_warning.setVisible(checked)
+
+    def _set_status(self, text: str, state: str) -> None:
+        colours = {"ok": "#1b7f3b", "error": "#b00020", "busy": "#555555", "idle": "#000000"}
+        self.status_label.setText(text)
+        self.status_label.setProperty("state", state)
+        self.status_label.setStyleSheet(f"color: {colours[state]};")
+
+    # ---- credentials -------------------------------------------------------------
+
+    def credentials(self) -> Credentials:
+        """The credentials the fields describe. Raises ConfigError (never echoing the secret)."""
+        kind = self.kind()
+        secret = self.secret_edit.text().strip()
+        url = self.url_edit.text().strip()
+        if kind is AccountKind.AZURITE:
+            return from_key(url or self._azurite_url, AZURITE_KEY)
+        if not secret:
+            raise ConfigError(f"Enter the {_SECRET_LABEL[kind].rstrip(':').lower()}.")
+        if kind is AccountKind.CONNECTION_STRING:
+            return parse_connection_string(secret)
+        if kind is AccountKind.SAS:
+            return from_sas_url(secret)
+        if not url:
+            raise ConfigError("Enter the account name or its URL.")
+        if "://" not in url:
+            url = f"https://{url}.blob.core.windows.net"
+        try:
+            if len(base64.b64decode(secret, validate=True)) == 0:
+                raise ValueError
+        except (binascii.Error, ValueError):
+            raise ConfigError(
+                "The account key is not valid (expected base64 text as shown under "
+                "Access keys in the Azure portal)."
+            ) from None
+        return from_key(url, secret)
+
+    # ---- test --------------------------------------------------------------------
+
+    @Slot()
+    def test_connection(self) -> None:
+        """Check the fields against the service, off the GUI thread."""
+        if self._testing:
+            return
+        try:
+            creds = self.credentials()
+        except ConfigError as exc:
+            self._set_status(describe_error(exc, self.secret_edit.text()), "error")
+            return
+        self._testing = True
+        self.test_button.setEnabled(False)
+        self._set_status(f"Testing {creds.account_url} …", "busy")
+        run_in_background(lambda: self._checker(creds), self._on_tested, self)
+
+    def _on_tested(self, _result: Any, error: BaseException | None) -> None:
+        self._testing = False
+        self.test_button.setEnabled(True)
+        if error is None:
+            try:
+                name = self.credentials().account_name
+            except ConfigError:
+                name = "the account"
+            self._set_status(f"Connection works: {name} answered.", "ok")
+        else:
+            self._set_status(describe_error(error, self.secret_edit.text()), "error")
+
+    def is_testing(self) -> bool:
+        return self._testing
+
+    # ---- save --------------------------------------------------------------------
+
+    def accept(self) -> None:
+        """Store the secret and add the account, or say why not (the dialog stays open)."""
+        secret_text = self.secret_edit.text()
+        try:
+            account = self._save()
+        except BlobSyncError as exc:
+            self._set_status(describe_error(exc, secret_text), "error")
+            return
+        self.config.accounts[account.name] = account
+        self.saved_account = account
+        super().accept()
+
+    def _save(self) -> AccountConfig:
+        creds = self.credentials()
+        kind = self.kind()
+        label = self.name_edit.text().strip()
+        if not label:
+            label = AZURITE_LABEL if kind is AccountKind.AZURITE else creds.account_name
+            self.name_edit.setText(label)
+        problem = label_problem(label)
+        if problem:
+            raise ConfigError(problem)
+        if label in self.config.accounts:
+            raise ConfigError(f"An account named '{label}' already exists; choose another name.")
+        plaintext = False
+        if kind is AccountKind.AZURITE:
+            # The development key is public; keep it in the keyring when there is one so
+            # every client can load it, but never require a keyring (or a file) for it.
+            if self._keyring_usable:
+                secrets.store_secret(label, creds.secret)
+        elif self._keyring_usable:
+            secrets.store_secret(label, creds.secret)
+        elif self.plaintext_check.isChecked():
+            plaintext = secrets.store_secret(label, creds.secret, allow_plaintext=True)
+        else:
+            raise ConfigError(
+                "No usable OS keyring, so the secret cannot be saved safely. Tick "
+                "'Store the secret in a plain text file' to save it anyway (not recommended)."
+            )
+        return AccountConfig(
+            name=label,
+            account_url=creds.account_url,
+            account_name=creds.account_name,
+            kind=creds.kind,
+            plaintext_secret_file=plaintext,
+        )

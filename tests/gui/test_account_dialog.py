@@ -1,0 +1,263 @@
+"""Adding accounts through the dialog, against a real Azurite and an in-memory keyring."""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import keyring
+import keyring.backends.fail
+import pytest
+from keyring.backend import KeyringBackend
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLineEdit
+
+from blobsync.core import secrets
+from blobsync.core.config import AppConfig, load_config, save_config
+from blobsync.core.credentials import AZURITE_KEY, SecretKind
+from blobsync.core.emulator import Azurite, free_port
+from blobsync.gui.widgets.account_dialog import AccountDialog, AccountKind
+
+WRONG_KEY = base64.b64encode(b"not the right key at all, but valid base64 " * 2).decode()
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring that lives in a dict, for tests."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.entries.pop((service, username), None)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
+
+
+def make_dialog(qtbot, config: AppConfig) -> AccountDialog:  # type: ignore[no-untyped-def]
+    dialog = AccountDialog(config)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def fill(dialog: AccountDialog, kind: AccountKind, name: str, url: str, secret: str) -> None:
+    dialog.set_kind(kind)
+    dialog.findChild(QLineEdit, "nameEdit").setText(name)
+    if url:
+        dialog.findChild(QLineEdit, "urlEdit").setText(url)
+    if secret:
+        dialog.findChild(QLineEdit, "secretEdit").setText(secret)
+
+
+def test_connection(qtbot, dialog: AccountDialog) -> str:  # type: ignore[no-untyped-def]
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.status_label.property("state") in ("ok", "error"), timeout=30000)
+    return str(dialog.status_label.text())
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+def save(qtbot, dialog: AccountDialog) -> None:  # type: ignore[no-untyped-def]
+    qtbot.mouseClick(
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton
+    )
+
+
+def assert_saved_without_secret(config: AppConfig, secret: str) -> None:
+    """The account is in settings.json, and the secret is nowhere in it."""
+    save_config(config)
+    from blobsync.core.config import config_dir
+
+    text = (config_dir() / "settings.json").read_text()
+    assert secret not in text
+    assert load_config().accounts.keys() == config.accounts.keys()
+
+
+def test_add_by_connection_string(qtbot, azurite: Azurite, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+    config = AppConfig()
+    dialog = make_dialog(qtbot, config)
+    assert dialog.findChild(QLineEdit, "secretEdit").echoMode() == QLineEdit.EchoMode.Password
+    fill(dialog, AccountKind.CONNECTION_STRING, "emulator-cs", "", azurite.connection_string)
+    assert not dialog.url_edit.isEnabled()
+    assert test_connection(qtbot, dialog).startswith("Connection works")
+    save(qtbot, dialog)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    account = config.accounts["emulator-cs"]
+    assert dialog.saved_account is account
+    assert account.kind is SecretKind.CONNECTION_STRING
+    assert account.account_url == azurite.blob_endpoint
+    assert memory_keyring.entries[("blobsync", "emulator-cs")] == azurite.connection_string
+    assert secrets.load_secret("emulator-cs") == azurite.connection_string
+    assert_saved_without_secret(config, AZURITE_KEY)
+
+
+def test_add_by_name_and_key(qtbot, azurite: Azurite, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+    config = AppConfig()
+    dialog = make_dialog(qtbot, config)
+    fill(dialog, AccountKind.KEY, "emulator-key", azurite.blob_endpoint, AZURITE_KEY)
+    assert test_connection(qtbot, dialog) == "Connection works: devstoreaccount1 answered."
+    save(qtbot, dialog)
+    account = config.accounts["emulator-key"]
+    assert (account.kind, account.account_name) == (SecretKind.ACCOUNT_KEY, "devstoreaccount1")
+    assert account.account_url == azurite.blob_endpoint
+    assert not account.plaintext_secret_file
+    assert memory_keyring.entries[("blobsync", "emulator-key")] == AZURITE_KEY
+    assert_saved_without_secret(config, AZURITE_KEY)
+
+
+def test_bare_account_name_becomes_azure_url(qtbot, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+    dialog = make_dialog(qtbot, AppConfig())
+    fill(dialog, AccountKind.KEY, "prod", "mystorage", WRONG_KEY)
+    creds = dialog.credentials()
+    assert creds.account_url == "https://mystorage.blob.core.windows.net"
+    assert creds.account_name == "mystorage"
+
+
+def test_add_with_azurite_preset(qtbot, azurite: Azurite, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+    config = AppConfig()
+    dialog = make_dialog(qtbot, config)
+    dialog.set_kind(AccountKind.AZURITE)
+    secret_edit = dialog.findChild(QLineEdit, "secretEdit")
+    assert secret_edit.text() == AZURITE_KEY and not secret_edit.isEnabled()
+    assert secret_edit.echoMode() == QLineEdit.EchoMode.Password
+    assert dialog.url_edit.text() == "http://127.0.0.1:10000/devstoreaccount1"
+    assert dialog.name_edit.text() == "azurite"
+    dialog.url_edit.setText(azurite.blob_endpoint)  # the fixture's port, not 10000
+    assert test_connection(qtbot, dialog).startswith("Connection works")
+    save(qtbot, dialog)
+    account = config.accounts["azurite"]
+    assert account.account_url == azurite.blob_endpoint
+    assert account.kind is SecretKind.ACCOUNT_KEY
+
+    # a second preset gets a free name
+    second = make_dialog(qtbot, config)
+    second.set_kind(AccountKind.AZURITE)
+    assert second.name_edit.text() == "azurite-2"
+
+
+def test_wrong_key_says_so_without_the_key(qtbot, azurite: Azurite, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+    config = AppConfig()
+    dialog = make_dialog(qtbot, config)
+    fill(dialog, AccountKind.KEY, "bad", azurite.blob_endpoint, WRONG_KEY)
+    text = test_connection(qtbot, dialog)
+    assert dialog.status_label.property("state") == "error"
+    assert "Authentication failed" in text and "key is wrong" in text
+    for shown in (text, dialog.windowTitle(), dialog.keyring_label.text()):
+        assert WRONG_KEY not in shown and WRONG_KEY[:12] not in shown
+
+
+def test_closed_port_says_unreachable(qtbot, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+    dialog = make_dialog(qtbot, AppConfig())
+    url = f"http://127.0.0.1:{free_port()}/devstoreaccount1"
+    fill(dialog, AccountKind.KEY, "offline", url, AZURITE_KEY)
+    text = test_connection(qtbot, dialog)
+    assert dialog.status_label.property("state") == "error"
+    assert "Connection failed" in text and "unreachable" in text
+    assert AZURITE_KEY not in text
+    assert dialog.test_button.isEnabled()
+
+
+def test_expired_sas_is_explained(qtbot, azurite: Azurite, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+    from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
+
+    def sas_url(expiry: datetime) -> str:
+        token = generate_account_sas(
+            "devstoreaccount1",
+            AZURITE_KEY,
+            resource_types=ResourceTypes(service=True, container=True, object=True),
+            permission=AccountSasPermissions(read=True, write=True, list=True, create=True),
+            expiry=expiry,
+        )
+        return f"{azurite.blob_endpoint}?{token}"
+
+    config = AppConfig()
+    dialog = make_dialog(qtbot, config)
+    expired = sas_url(datetime.now(UTC) - timedelta(hours=1))
+    fill(dialog, AccountKind.SAS, "sas", "", expired)
+    text = test_connection(qtbot, dialog)
+    assert "expired" in text and "sig=" not in text
+
+    valid = sas_url(datetime.now(UTC) + timedelta(hours=1))
+    dialog.secret_edit.setText(valid)
+    assert test_connection(qtbot, dialog).startswith("Connection works")
+    save(qtbot, dialog)
+    account = config.accounts["sas"]
+    assert account.kind is SecretKind.SAS and account.account_url == azurite.blob_endpoint
+    stored = memory_keyring.entries[("blobsync", "sas")]
+    assert "sig=" in stored and not stored.startswith("http")
+    assert_saved_without_secret(config, stored.split("sig=")[1].split("&")[0])
+
+
+def test_bad_input_is_refused_in_words(qtbot, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+    config = AppConfig()
+    dialog = make_dialog(qtbot, config)
+    fill(dialog, AccountKind.KEY, "x", "mystorage", "")
+    save(qtbot, dialog)
+    assert dialog.isVisible() and "Enter the account key" in dialog.status_label.text()
+    dialog.secret_edit.setText("not base64!")
+    save(qtbot, dialog)
+    assert "account key is not valid" in dialog.status_label.text()
+    dialog.secret_edit.setText(WRONG_KEY)
+    dialog.name_edit.setText("has spaces")
+    save(qtbot, dialog)
+    assert "letters, digits" in dialog.status_label.text()
+    assert not config.accounts and not memory_keyring.entries
+
+
+def test_no_keyring_needs_visible_plaintext_opt_in(qtbot, azurite: Azurite, no_keyring: None) -> None:  # type: ignore[no-untyped-def]
+    config = AppConfig()
+    dialog = make_dialog(qtbot, config)
+    assert "No usable OS keyring" in dialog.keyring_label.text()
+    check = dialog.plaintext_check
+    assert check.objectName() == "plaintextCheck" and check.isVisible() and not check.isChecked()
+    assert not dialog.plaintext_warning.isVisible()
+
+    fill(dialog, AccountKind.KEY, "nokeyring", azurite.blob_endpoint, AZURITE_KEY)
+    save(qtbot, dialog)
+    assert dialog.isVisible() and dialog.saved_account is None
+    assert "cannot be saved safely" in dialog.status_label.text()
+    assert not config.accounts and not secrets.plaintext_file().exists()
+
+    qtbot.mouseClick(check, Qt.MouseButton.LeftButton, pos=QPoint(8, check.height() // 2))
+    assert check.isChecked()
+    assert dialog.plaintext_warning.isVisible()
+    assert "INSECURE" in dialog.plaintext_warning.text()
+    save(qtbot, dialog)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    account = config.accounts["nokeyring"]
+    assert account.plaintext_secret_file
+    path = secrets.plaintext_file()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert secrets.load_secret("nokeyring") == AZURITE_KEY
