@@ -1,23 +1,42 @@
 """The engine facade: the one object the CLI and the GUI drive.
 
 ``SyncEngine(local_root, store, state_path, events).sync(options, cancel)`` runs one
-full-enumeration sync: scan the folder, list the container, compare both with the
-snapshot, plan (pure, :mod:`.planner`), apply (:mod:`.executor`). It raises only
+full-enumeration sync: scan the folder, list the container, merge both with the
+snapshot (:mod:`.merge`, streaming), plan each item (pure, :mod:`.planner`), check the
+safety valves, apply (:mod:`.executor`). It raises only
 :class:`~blobsync.core.errors.FatalError` subclasses; per-item problems become issues
-(returned in the result, kept in the state DB, retried next run). Events go to the
-``events`` callable, possibly from worker threads.
+(in the result, kept in the state DB, retried next run). Events go to the ``events``
+callable, possibly from worker threads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import logging
+import os
 import socket
-from dataclasses import dataclass, field
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .events import EventSink, ignore_event
-from .models import Issue, SyncMode, SyncResult
+from . import events as ev
+from .errors import Cancelled, ConfigError, ContainerNotFound, FatalError, ItemError, SafetyStop
+from .executor import Executor, RunContext, crash_point
+from .local import fs
+from .local.scanner import ScanReport, scan
+from .merge import OutOfOrder, merge3
+from .models import Action, ActionKind, Issue, IssueKind, LocalEntry, RemoteEntry, SnapshotEntry, SyncMode, SyncResult
+from .names import fold_key
+from .planner import is_delete, plan_item
 from .remote.base import CancelToken, RemoteStore
+from .state import StateDB
+
+log = logging.getLogger(__name__)
+
+MASS_DELETE_MIN = 10  # below this many deletions the ratio rule does not apply
+MASS_DELETE_RATIO = 0.5
 
 
 @dataclass
@@ -48,29 +67,306 @@ class SyncEngine:
         local_root: str | Path,
         store: RemoteStore,
         state_path: str | Path,
-        events: EventSink = ignore_event,
+        events: ev.EventSink = ev.ignore_event,
     ) -> None:
-        self.local_root = Path(local_root)
+        self.local_root = Path(os.path.abspath(local_root))
         self.store = store
         self.state_path = Path(state_path)
         self.events = events
+        self.state = StateDB(self.state_path)
+
+    # ---- public API ----------------------------------------------------------------
 
     def sync(self, options: SyncOptions | None = None, cancel: CancelToken | None = None) -> SyncResult:
         """Run one sync. Raises FatalError subclasses only."""
-        raise NotImplementedError
+        options = options or SyncOptions()
+        cancel = cancel or CancelToken()
+        started = time.monotonic()
+        result = SyncResult(dry_run=options.dry_run)
+        self.events(ev.SyncStarted(str(self.local_root), self.store.container, options.mode.value, options.dry_run))
+        try:
+            with self._pair_lock():
+                self._sync(options, cancel, result)
+        except FatalError as exc:
+            if isinstance(exc, Cancelled):
+                result.cancelled = True
+            self.events(ev.SyncFailed(exc.title, exc.message, exc.exit_code))
+            raise
+        finally:
+            result.duration_s = time.monotonic() - started
+        self.events(ev.PhaseChanged(ev.Phase.FINISHED))
+        self.events(ev.SyncFinished(result))
+        return result
 
     def pending_issues(self) -> list[Issue]:
         """Items skipped or in conflict, as last recorded."""
-        raise NotImplementedError
-
-    def resolve(self, rel_path: str, resolution: Resolution) -> None:
-        """Apply the user's choice for one pending item. Raises ItemError / FatalError."""
-        raise NotImplementedError
+        return self.state.issues()
 
     def last_sync_time(self) -> float | None:
         """When the last run finished with everything in sync (epoch seconds)."""
-        raise NotImplementedError
+        value = self.state.get_meta("last_in_sync")
+        return float(value) if value else None
+
+    def resolve(self, rel_path: str, resolution: Resolution) -> None:
+        """Apply the user's choice for one pending item; the caller syncs afterwards.
+
+        Conflicts (both copies already kept): KEEP_MINE puts our copy back under the
+        name, TAKE_THEIRS drops our copy, KEEP_BOTH keeps both. Race skips:
+        KEEP_MINE uploads ours over the blob's *current* version (If-Match its current
+        ETag), TAKE_THEIRS downloads theirs over ours (after a re-check), KEEP_BOTH and
+        RETRY leave it to the next sync. Raises ItemError, FatalError.
+        """
+        issue = next((i for i in self.state.issues() if i.rel_path == rel_path), None)
+        with self._pair_lock():
+            if issue is not None and issue.kind is IssueKind.CONFLICT and issue.conflict_copy:
+                self._resolve_conflict(issue, resolution)
+            elif resolution is Resolution.KEEP_MINE:
+                self._force_upload(rel_path)
+            elif resolution is Resolution.TAKE_THEIRS:
+                self._force_download(rel_path)
+            if issue is not None:
+                self.state.remove_issue(rel_path)
 
     def close(self) -> None:
         """Release the database and the store's connections."""
-        raise NotImplementedError
+        self.state.close()
+        self.store.close()
+
+    # ---- one run -------------------------------------------------------------------
+
+    def _sync(self, options: SyncOptions, cancel: CancelToken, result: SyncResult) -> None:
+        self._check_root()
+        self.events(ev.PhaseChanged(ev.Phase.LISTING))
+        exists = self.store.container_exists()
+        if not exists:
+            if options.mode is SyncMode.DOWNLOAD:
+                raise ContainerNotFound(f"The container '{self.store.container}' does not exist (download mode does not create it).")
+            if not options.dry_run:
+                self.store.create_container()
+                result.container_created = True
+                self.events(ev.ContainerCreated(self.store.container))
+        actions, report = self._plan(options, exists, cancel)
+        crash_point("after_listing")
+        self._check_valves(actions, report, options)
+        self._announce(actions)
+        scan_issues = report.issues
+        if options.dry_run:
+            result.planned = actions
+            result.issues.extend(scan_issues)
+            result.issues.extend(a.issue for a in actions if a.issue is not None)
+            result.skipped = len(result.issues)
+            return
+        self.events(ev.PhaseChanged(ev.Phase.TRANSFERRING))
+        for issue in scan_issues:
+            result.issues.append(issue)
+            result.skipped += 1
+        ctx = RunContext(self.local_root, self.store, self.state, self.events, cancel, options.hostname, options.workers)
+        try:
+            Executor(ctx, result).run(actions)
+        finally:
+            self._store_issues(result)
+        if result.in_sync and not self.state.issues():
+            self.state.set_meta("last_in_sync", repr(time.time()))
+            self.state.commit()
+
+    def _check_root(self) -> None:
+        root = self.local_root
+        if not root.exists():
+            raise ConfigError(f"The folder {root} does not exist (is a drive unmounted?).")
+        if not root.is_dir():
+            raise ConfigError(f"{root} is not a folder.")
+
+    def _plan(self, options: SyncOptions, exists: bool, cancel: CancelToken) -> tuple[list[Action], ScanReport]:
+        self.events(ev.PhaseChanged(ev.Phase.PLANNING))
+        report = ScanReport()
+        try:
+            remote = self.store.list_blobs() if exists else iter(())
+            actions = self._plan_stream(self.state.iter_snapshot(), self._scan(report, options), remote, report, options, cancel)
+        except OutOfOrder as exc:
+            log.warning("falling back to an in-memory merge: %s", exc)
+            report = ScanReport()
+            local_sorted = sorted(self._scan(report, options), key=_rel)
+            remote_sorted = sorted(self.store.list_blobs() if exists else [], key=_rel)
+            snap_sorted = sorted(self.state.iter_snapshot(), key=_rel)
+            actions = self._plan_stream(iter(snap_sorted), iter(local_sorted), iter(remote_sorted), report, options, cancel)
+        return actions, report
+
+    def _scan(self, report: ScanReport, options: SyncOptions) -> Iterator[LocalEntry]:
+        try:
+            yield from scan(self.local_root, report, clean_temp=not options.dry_run)
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the folder {self.local_root}: {exc.strerror}.") from None
+
+    def _plan_stream(
+        self,
+        snapshot: Iterator[SnapshotEntry],
+        local: Iterator[LocalEntry],
+        remote: Iterator[RemoteEntry],
+        report: ScanReport,
+        options: SyncOptions,
+        cancel: CancelToken,
+    ) -> list[Action]:
+        actions: list[Action] = []
+        seen_folds: set[int] = set()
+        for n, (key, snap, loc, rem) in enumerate(merge3(snapshot, local, remote)):
+            if n % 1024 == 0 and cancel.cancelled:
+                raise Cancelled("The sync was cancelled before anything changed.")
+            if report.is_blind(key):
+                continue  # a symlink, special file or unreadable folder: leave it alone
+            if loc is not None or rem is not None:
+                fold = hash(fold_key(key))
+                if fold in seen_folds:
+                    actions.append(_collision(key))
+                    continue
+                seen_folds.add(fold)
+            if loc is not None and _needs_md5(snap, loc, rem):
+                try:
+                    loc = replace(loc, md5=self._md5(loc))
+                except OSError as exc:
+                    err = fs.item_error(exc, key, "reading it")
+                    actions.append(Action(ActionKind.ISSUE, key, issue=Issue(key, err.kind, err.message)))
+                    continue
+            action = plan_item(snap, loc, rem, options.mode)
+            if action is not None:
+                actions.append(action)
+        return actions
+
+    def _md5(self, local: LocalEntry) -> bytes:
+        cached = self.state.cached_md5(local.rel_path, local.inode, local.size, local.mtime_ns)
+        if cached is not None:
+            return cached
+        md5 = fs.md5_file(self.local_root / local.rel_path)
+        self.state.cache_md5(local.rel_path, local.inode, local.size, local.mtime_ns, md5)
+        return md5
+
+    def _check_valves(self, actions: list[Action], report: ScanReport, options: SyncOptions) -> None:
+        if options.allow_mass_delete:
+            return
+        tracked = self.state.snapshot_count()
+        if tracked and report.files == 0 and not report.blind:
+            raise SafetyStop(
+                f"The folder {self.local_root} is empty but {tracked} files were synced from it before; "
+                "nothing was deleted. If you really emptied it, run again with --allow-mass-delete."
+            )
+        deletes = sum(1 for a in actions if is_delete(a))
+        if deletes > MASS_DELETE_MIN and deletes > tracked * MASS_DELETE_RATIO:
+            raise SafetyStop(
+                f"This sync would delete {deletes} of {tracked} synced files; nothing was deleted. "
+                "If that is intended, run again with --allow-mass-delete."
+            )
+
+    def _announce(self, actions: list[Action]) -> None:
+        counts = {kind: 0 for kind in ActionKind}
+        nbytes = 0
+        for a in actions:
+            counts[a.kind] += 1
+            if a.kind is ActionKind.UPLOAD and a.local is not None:
+                nbytes += a.local.size
+            elif a.kind in (ActionKind.DOWNLOAD, ActionKind.CONFLICT) and a.remote is not None:
+                nbytes += a.remote.size
+        self.events(
+            ev.PlanReady(
+                uploads=counts[ActionKind.UPLOAD],
+                downloads=counts[ActionKind.DOWNLOAD],
+                deletes_local=counts[ActionKind.DELETE_LOCAL],
+                deletes_remote=counts[ActionKind.DELETE_REMOTE],
+                conflicts=counts[ActionKind.CONFLICT],
+                files_total=len(actions),
+                bytes_total=nbytes,
+            )
+        )
+
+    def _store_issues(self, result: SyncResult) -> None:
+        raised = {i.rel_path for i in result.issues}
+        keep = [
+            old
+            for old in self.state.issues()
+            if old.kind is IssueKind.CONFLICT
+            and old.rel_path not in raised
+            and old.conflict_copy
+            and os.path.lexists(self.local_root / old.conflict_copy)
+        ]
+        self.state.replace_issues(result.issues, keep)
+
+    @contextlib.contextmanager
+    def _pair_lock(self) -> Iterator[None]:
+        """One run at a time per pair, across processes (advisory file lock)."""
+        lock_path = Path(str(self.state_path) + ".lock")
+        try:
+            import fcntl
+        except ImportError:  # Windows: rely on the single-instance app
+            yield
+            return
+        with open(lock_path, "a+b") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise ConfigError("Another BlobSync run is already syncing this folder and container.") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    # ---- resolutions ---------------------------------------------------------------
+
+    def _resolve_conflict(self, issue: Issue, resolution: Resolution) -> None:
+        assert issue.conflict_copy is not None
+        copy_path = fs.confined_path(self.local_root, issue.conflict_copy, make_parents=False)
+        target = fs.confined_path(self.local_root, issue.rel_path, make_parents=True)
+        if resolution is Resolution.KEEP_MINE:
+            if not copy_path.exists():
+                raise ItemError("Your copy is no longer there; nothing was changed.", IssueKind.VANISHED)
+            os.replace(copy_path, target)  # the next sync uploads it and removes the copy's blob
+        elif resolution is Resolution.TAKE_THEIRS:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(copy_path)  # the next sync deletes the copy's blob
+
+    def _force_upload(self, rel_path: str) -> None:
+        path = fs.confined_path(self.local_root, rel_path, make_parents=False)
+        st = os.lstat(path)
+        current = self.store.get_entry(rel_path)
+        local = LocalEntry(rel_path, st.st_size, st.st_mtime_ns, st.st_ino)
+        action = Action(ActionKind.UPLOAD, rel_path, local, current, if_match=current.etag if current else None)
+        self._run_one(action)
+
+    def _force_download(self, rel_path: str) -> None:
+        current = self.store.get_entry(rel_path)
+        if current is None:
+            raise ItemError("Their version no longer exists in the container.", IssueKind.VANISHED)
+        path = fs.confined_path(self.local_root, rel_path, make_parents=False)
+        state = fs.local_state(path)
+        local = LocalEntry(rel_path, state[0], state[1]) if state else None
+        self._run_one(Action(ActionKind.DOWNLOAD, rel_path, local, current, if_match=current.etag))
+
+    def _run_one(self, action: Action) -> None:
+        result = SyncResult()
+        ctx = RunContext(self.local_root, self.store, self.state, self.events, CancelToken(), socket.gethostname(), 1)
+        Executor(ctx, result).run([action])
+        if result.issues:
+            issue = result.issues[0]
+            raise ItemError(issue.message, issue.kind)
+
+
+def _rel(item: LocalEntry | RemoteEntry | SnapshotEntry) -> str:
+    return item.rel_path
+
+
+def _needs_md5(snap: SnapshotEntry | None, local: LocalEntry, remote: RemoteEntry | None) -> bool:
+    """Hash only when a comparison needs it: a new local file facing a blob, or a file
+    whose size/mtime moved since the snapshot."""
+    if snap is None:
+        return remote is not None
+    return (local.size, local.mtime_ns) != (snap.size, snap.mtime_ns)
+
+
+def _collision(rel_path: str) -> Action:
+    return Action(
+        ActionKind.ISSUE,
+        rel_path,
+        issue=Issue(
+            rel_path,
+            IssueKind.NAME_COLLISION,
+            "Another item has the same name apart from upper/lower case or accents; "
+            "this one was not synced so neither overwrites the other.",
+        ),
+    )

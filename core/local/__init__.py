@@ -1,1 +1,1 @@
-"""x"""
+"""The local side: scanning the folder, hashing files, confined atomic writes."""

@@ -1,0 +1,389 @@
+"""Apply planned actions: transfers on a worker pool, every remote write conditional,
+every local write atomic and re-checked, every outcome recorded in the snapshot.
+
+Per-item failures become issues; only fatal errors (auth, connection, cancel) stop the
+run. Order: local deletions first (so folders they empty cannot race with downloads),
+then everything else in parallel, then empty folders are tidied.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import events as ev
+from .errors import BlobNotFound, Cancelled, FatalError, ItemError, PreconditionFailed
+from .local import fs
+from .models import Action, ActionKind, Issue, IssueKind, LocalEntry, RemoteEntry, SnapshotEntry, SyncResult
+from .remote.base import CancelToken, RemoteStore
+from .state import StateDB
+
+log = logging.getLogger(__name__)
+
+#: Test-only crash points: ``BLOBSYNC_CRASH_AT=<name>`` kills the process there.
+CRASH_ENV = "BLOBSYNC_CRASH_AT"
+
+
+def crash_point(name: str) -> None:
+    """Die abruptly at the named point when the test hook asks for it."""
+    if os.environ.get(CRASH_ENV) == name:
+        os._exit(137)
+
+
+@dataclass
+class RunContext:
+    """Everything the executor needs for one run."""
+
+    root: Path
+    store: RemoteStore
+    state: StateDB
+    emit: ev.EventSink
+    cancel: CancelToken
+    hostname: str
+    workers: int
+
+
+class _Progress:
+    """Thread-safe overall counters, emitted at most ~10 times a second."""
+
+    def __init__(self, emit: ev.EventSink, files_total: int, bytes_total: int) -> None:
+        self._emit = emit
+        self._lock = threading.Lock()
+        self.files_total = files_total
+        self.bytes_total = bytes_total
+        self.files_done = 0
+        self.bytes_done = 0
+        self._last = 0.0
+
+    def add(self, files: int = 0, nbytes: int = 0, force: bool = False) -> None:
+        with self._lock:
+            self.files_done += files
+            self.bytes_done += nbytes
+            now = time.monotonic()
+            if not force and now - self._last < 0.1:
+                return
+            self._last = now
+            snapshot = ev.OverallProgress(self.files_done, self.files_total, self.bytes_done, self.bytes_total)
+        self._emit(snapshot)
+
+
+class Executor:
+    """Runs a plan; fills a :class:`SyncResult`."""
+
+    def __init__(self, ctx: RunContext, result: SyncResult) -> None:
+        self.ctx = ctx
+        self.result = result
+        self._lock = threading.Lock()
+        self._progress: _Progress | None = None
+        self._emptied: list[str] = []
+
+    # ---- driving -----------------------------------------------------------------
+
+    def run(self, actions: list[Action]) -> None:
+        """Apply ``actions``. Raises FatalError (auth, connection, cancel)."""
+        transfer = [a for a in actions if a.kind in (ActionKind.UPLOAD, ActionKind.DOWNLOAD, ActionKind.CONFLICT)]
+        bytes_total = sum(_size(a) for a in transfer)
+        self._progress = _Progress(self.ctx.emit, len(actions), bytes_total)
+        local_deletes = [a for a in actions if a.kind is ActionKind.DELETE_LOCAL]
+        others = [a for a in actions if a.kind is not ActionKind.DELETE_LOCAL]
+        for action in local_deletes:
+            self._check_cancel()
+            self._do(action)
+        self._run_parallel(others)
+        for rel_path in sorted(self._emptied, key=lambda p: -p.count("/")):
+            fs.remove_empty_parents(self.ctx.root, rel_path)
+        self.ctx.state.commit()
+        self._progress.add(force=True)
+
+    def _run_parallel(self, actions: Iterable[Action]) -> None:
+        limit = max(1, self.ctx.workers) * 4
+        with ThreadPoolExecutor(max_workers=max(1, self.ctx.workers), thread_name_prefix="blobsync-xfer") as pool:
+            pending: set[Future[None]] = set()
+            try:
+                for action in actions:
+                    if action.kind is ActionKind.RECORD or action.kind is ActionKind.FORGET or action.kind is ActionKind.ISSUE:
+                        self._do(action)  # cheap: no I/O beyond SQLite
+                        continue
+                    self._check_cancel()
+                    pending.add(pool.submit(self._do, action))
+                    if len(pending) >= limit:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            fut.result()
+                done, _ = wait(pending)
+                for fut in done:
+                    fut.result()
+            except BaseException:
+                self.ctx.cancel.cancel()
+                for fut in pending:
+                    fut.cancel()
+                raise
+
+    def _check_cancel(self) -> None:
+        if self.ctx.cancel.cancelled:
+            raise Cancelled("The sync was cancelled; finished items are kept, the rest will sync next time.")
+
+    # ---- one action ----------------------------------------------------------------
+
+    def _do(self, action: Action) -> None:
+        kind = action.kind
+        emit = self.ctx.emit
+        if kind in (ActionKind.UPLOAD, ActionKind.DOWNLOAD, ActionKind.CONFLICT):
+            emit(ev.ItemStarted(action.rel_path, kind, _size(action)))
+        ok = True
+        try:
+            if kind is ActionKind.UPLOAD:
+                self._upload(action)
+            elif kind is ActionKind.DOWNLOAD:
+                self._download(action)
+            elif kind is ActionKind.DELETE_REMOTE:
+                self._delete_remote(action)
+            elif kind is ActionKind.DELETE_LOCAL:
+                self._delete_local(action)
+            elif kind is ActionKind.CONFLICT:
+                self._conflict(action)
+            elif kind is ActionKind.RECORD:
+                self._record(action)
+            elif kind is ActionKind.FORGET:
+                self.ctx.state.delete_snapshot(action.rel_path)
+            elif kind is ActionKind.ISSUE:
+                assert action.issue is not None
+                self._add_issue(action.issue, count_skip=action.issue.retryable)
+        except FatalError:
+            raise
+        except ItemError as exc:
+            ok = False
+            self._add_issue(Issue(action.rel_path, exc.kind, exc.message, exc.retryable))
+        except OSError as exc:
+            ok = False
+            err = fs.item_error(exc, action.rel_path, _doing(kind))
+            self._add_issue(Issue(action.rel_path, err.kind, err.message, err.retryable))
+        if kind in (ActionKind.UPLOAD, ActionKind.DOWNLOAD, ActionKind.CONFLICT):
+            emit(ev.ItemFinished(action.rel_path, kind, ok))
+        if self._progress is not None:
+            self._progress.add(files=1)
+
+    def _add_issue(self, issue: Issue, count_skip: bool = True) -> None:
+        with self._lock:
+            self.result.issues.append(issue)
+            if issue.kind is IssueKind.CONFLICT:
+                self.result.conflicts += 1
+            elif count_skip:
+                self.result.skipped += 1
+        self.ctx.emit(ev.IssueRaised(issue))
+
+    def _count(self, field: str, nbytes_field: str | None = None, nbytes: int = 0) -> None:
+        with self._lock:
+            setattr(self.result, field, getattr(self.result, field) + 1)
+            if nbytes_field:
+                setattr(self.result, nbytes_field, getattr(self.result, nbytes_field) + nbytes)
+
+    def _item_progress(self, rel_path: str, size: int) -> Callable[[int], None]:
+        done = 0
+        last = 0.0
+
+        def report(n: int) -> None:
+            nonlocal done, last
+            done += n
+            if self._progress is not None:
+                self._progress.add(nbytes=n)
+            now = time.monotonic()
+            if now - last >= 0.1 or done >= size:
+                last = now
+                self.ctx.emit(ev.ItemProgress(rel_path, done, size))
+
+        return report
+
+    # ---- uploads -------------------------------------------------------------------
+
+    def _upload(self, action: Action, rel_path: str | None = None, if_match: str | None = ...) -> RemoteEntry:  # type: ignore[assignment]
+        """Upload the local file ``action.local`` (or the file at ``rel_path``)."""
+        local = action.local
+        assert local is not None
+        rel = rel_path or action.rel_path
+        cond = action.if_match if if_match is ... else if_match
+        path = fs.confined_path(self.ctx.root, rel, make_parents=False)
+        with open(path, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if rel_path is None and (st.st_size, st.st_mtime_ns) != (local.size, local.mtime_ns):
+                raise ItemError("The file changed since it was scanned; it will sync next time.", IssueKind.FILE_CHANGED)
+            md5 = local.md5 if rel_path is None and local.md5 is not None else None
+            if md5 is None:
+                md5 = _md5_of_open(fh)
+                fh.seek(0)
+                after = os.fstat(fh.fileno())
+                if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+                    raise ItemError("The file changed while it was read; it will sync next time.", IssueKind.FILE_CHANGED)
+            crash_point("before_upload")
+            result = self.ctx.store.upload(
+                rel, fh, st.st_size, md5, st.st_mtime_ns, cond,
+                progress=self._item_progress(rel, st.st_size), cancel=self.ctx.cancel,
+            )
+            crash_point("after_upload_before_record")
+            after = os.fstat(fh.fileno())
+        if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
+            # Uploaded content matched md5 (the store checks), but the file moved on: next run re-uploads.
+            log.info("%s changed during upload; it will be uploaded again", rel)
+        self.ctx.state.put_snapshot(SnapshotEntry(rel, st.st_size, st.st_mtime_ns, md5, result.etag))
+        self._count("uploaded", "bytes_uploaded", st.st_size)
+        return RemoteEntry(rel, st.st_size, result.etag, md5, st.st_mtime_ns)
+
+    # ---- downloads ---------------------------------------------------------------
+
+    def _fetch_to_temp(self, remote: RemoteEntry, target: Path) -> tuple[Path, bytes]:
+        """Download ``remote`` (pinned to its ETag) into a temp file beside ``target``;
+        verify its MD5; fsync. Returns (temp path, md5)."""
+        tmp, fh = fs.open_temp_beside(target)
+        try:
+            with fh:
+                writer = fs.HashingWriter(fh, self._item_progress(remote.rel_path, remote.size))
+                self.ctx.store.download(remote.rel_path, remote.etag, writer, cancel=self.ctx.cancel)  # type: ignore[arg-type]
+                crash_point("mid_download")
+                fh.flush()
+                os.fsync(fh.fileno())
+            md5 = writer.digest()
+            if remote.md5 is not None and md5 != remote.md5:
+                raise ItemError("The downloaded content did not match its checksum; it will be retried.", IssueKind.REMOTE_ERROR)
+            if remote.mtime_ns is not None:
+                fs.set_mtime(tmp, remote.mtime_ns)
+            return tmp, md5
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def _download(self, action: Action) -> None:
+        remote = action.remote
+        assert remote is not None
+        target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
+        tmp, md5 = self._fetch_to_temp(remote, target)
+        try:
+            expected = (action.local.size, action.local.mtime_ns) if action.local else None
+            crash_point("before_replace")
+            if fs.local_state(target) != expected:
+                raise ItemError("The local file changed while the new version was downloading; both are kept next time.", IssueKind.FILE_CHANGED)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        st = os.lstat(target)
+        self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, md5, remote.etag))
+        self._count("downloaded", "bytes_downloaded", st.st_size)
+
+    # ---- deletes -------------------------------------------------------------------
+
+    def _delete_remote(self, action: Action) -> None:
+        assert action.if_match is not None
+        try:
+            self.ctx.store.delete(action.rel_path, action.if_match)
+        except BlobNotFound:
+            pass  # already gone: the goal is reached
+        self.ctx.state.delete_snapshot(action.rel_path)
+        self._count("deleted_remote")
+
+    def _delete_local(self, action: Action) -> None:
+        local = action.local
+        assert local is not None
+        path = fs.confined_path(self.ctx.root, action.rel_path, make_parents=False)
+        if fs.local_state(path) != (local.size, local.mtime_ns):
+            raise ItemError("The file changed locally after the scan; it was not deleted.", IssueKind.FILE_CHANGED)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        self.ctx.state.delete_snapshot(action.rel_path)
+        with self._lock:
+            self._emptied.append(action.rel_path)
+        self._count("deleted_local")
+
+    # ---- both changed ------------------------------------------------------------
+
+    def _conflict(self, action: Action) -> None:
+        """Keep both: theirs keeps the name, ours moves to a conflict copy and is uploaded."""
+        local, remote = action.local, action.remote
+        assert local is not None and remote is not None
+        target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
+        tmp, their_md5 = self._fetch_to_temp(remote, target)
+        try:
+            if fs.local_state(target) != (local.size, local.mtime_ns):
+                raise ItemError("The local file changed again during the sync; it will be compared next time.", IssueKind.FILE_CHANGED)
+            our_md5 = local.md5 or fs.md5_file(target)
+            if our_md5 == their_md5:  # same content after all (e.g. blob without Content-MD5)
+                tmp.unlink()
+                self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, local.size, local.mtime_ns, our_md5, remote.etag))
+                with self._lock:
+                    self.result.recorded += 1
+                return
+            when = time.strftime("%Y-%m-%d %H%M%S")
+            copy_rel = fs.conflict_name(
+                action.rel_path, self.ctx.hostname, when,
+                lambda rel: os.path.lexists(self.ctx.root / rel),
+            )
+            copy_path = self.ctx.root / copy_rel
+            os.link(target, copy_path)  # fails rather than overwrite
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        st = os.lstat(target)
+        self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, their_md5, remote.etag))
+        self._count("downloaded", "bytes_downloaded", st.st_size)
+        copy_st = os.lstat(copy_path)
+        copy_local = LocalEntry(copy_rel, copy_st.st_size, copy_st.st_mtime_ns, copy_st.st_ino, our_md5)
+        try:
+            self._upload(Action(ActionKind.UPLOAD, copy_rel, copy_local), rel_path=copy_rel, if_match=None)
+        except ItemError as exc:
+            log.info("conflict copy %s not uploaded yet: %s", copy_rel, exc.message)
+        self._add_issue(
+            Issue(
+                action.rel_path,
+                IssueKind.CONFLICT,
+                f"Both sides changed. The other version kept the name; yours is saved as '{copy_rel.rsplit('/', 1)[-1]}'.",
+                retryable=False,
+                conflict_copy=copy_rel,
+            )
+        )
+
+    def _record(self, action: Action) -> None:
+        local, remote = action.local, action.remote
+        assert local is not None and remote is not None
+        md5 = local.md5 or remote.md5 or (action.snapshot.md5 if action.snapshot else None)
+        if md5 is None:
+            md5 = fs.md5_file(fs.confined_path(self.ctx.root, action.rel_path, make_parents=False))
+        self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, local.size, local.mtime_ns, md5, remote.etag))
+        with self._lock:
+            self.result.recorded += 1
+
+
+def _md5_of_open(fh: object) -> bytes:
+    import hashlib
+
+    h = hashlib.md5()
+    read = fh.read  # type: ignore[attr-defined]
+    while chunk := read(fs.CHUNK):
+        h.update(chunk)
+    return h.digest()
+
+
+def _size(action: Action) -> int:
+    if action.kind is ActionKind.UPLOAD and action.local is not None:
+        return action.local.size
+    if action.remote is not None and action.kind in (ActionKind.DOWNLOAD, ActionKind.CONFLICT):
+        return action.remote.size
+    return 0
+
+
+def _doing(kind: ActionKind) -> str:
+    return {
+        ActionKind.UPLOAD: "uploading it",
+        ActionKind.DOWNLOAD: "downloading it",
+        ActionKind.DELETE_LOCAL: "deleting it",
+        ActionKind.DELETE_REMOTE: "deleting it",
+        ActionKind.CONFLICT: "keeping both versions",
+        ActionKind.RECORD: "recording it",
+    }.get(kind, "syncing it")

@@ -1,0 +1,112 @@
+"""Recursive scan of the sync folder, yielding files in code-point order of their
+relative POSIX path (the order of blob listings and of the snapshot), so the engine can
+merge the three streams without holding them in memory.
+
+Trick: in each directory, children are sorted with directories keyed as ``name + "/"``;
+a depth-first walk then yields full paths in flat lexicographic order.
+Symlinks are never followed (reported); special files are skipped (reported); a
+directory that cannot be listed is recorded as *blind* so nothing under it is taken
+for deleted. Our own temporary files are skipped (and stale ones removed).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..models import Issue, IssueKind, LocalEntry
+
+TEMP_PREFIX = ".blobsync-"
+TEMP_SUFFIX = ".tmp"
+
+
+def is_temp_name(name: str) -> bool:
+    """True for BlobSync's own in-progress download files."""
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+@dataclass
+class ScanReport:
+    """What the scan saw besides regular files."""
+
+    issues: list[Issue] = field(default_factory=list)
+    blind: set[str] = field(default_factory=set)  # rel paths (dirs or items) we could not see
+    files: int = 0
+    removed_temp: int = 0
+
+    def is_blind(self, rel_path: str) -> bool:
+        """True if ``rel_path`` is, or lies under, something we could not see."""
+        if not self.blind:
+            return False
+        if rel_path in self.blind:
+            return True
+        parts = rel_path.split("/")
+        return any("/".join(parts[:i]) in self.blind for i in range(1, len(parts)))
+
+
+def scan(root: Path, report: ScanReport, clean_temp: bool = True) -> Iterator[LocalEntry]:
+    """Yield every regular file under ``root`` in code-point order of ``rel_path``.
+
+    Raises OSError only if ``root`` itself cannot be listed.
+    """
+    yield from _walk(os.fspath(root), "", report, clean_temp, top=True)
+
+
+def _walk(abs_dir: str, rel_dir: str, report: ScanReport, clean_temp: bool, top: bool = False) -> Iterator[LocalEntry]:
+    try:
+        with os.scandir(abs_dir) as it:
+            children = list(it)
+    except OSError as exc:
+        if top:
+            raise
+        report.blind.add(rel_dir)
+        report.issues.append(
+            Issue(rel_dir, IssueKind.UNREADABLE, f"Cannot list this folder: {exc.strerror}.")
+        )
+        return
+    keyed: list[tuple[str, os.DirEntry[str], bool]] = []
+    for entry in children:
+        name = entry.name
+        rel = f"{rel_dir}/{name}" if rel_dir else name
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue  # vanished between listing and stat
+        mode = st.st_mode
+        if stat.S_ISLNK(mode):
+            report.blind.add(rel)
+            report.issues.append(
+                Issue(rel, IssueKind.SYMLINK, "Symbolic links are not followed; it was left alone.", retryable=False)
+            )
+        elif stat.S_ISDIR(mode):
+            keyed.append((name + "/", entry, True))
+        elif stat.S_ISREG(mode):
+            if is_temp_name(name):
+                if clean_temp:
+                    try:
+                        os.unlink(entry.path)
+                        report.removed_temp += 1
+                    except OSError:
+                        pass
+                continue
+            keyed.append((name, entry, False))
+        else:
+            report.blind.add(rel)
+            report.issues.append(
+                Issue(rel, IssueKind.NAME_NOT_ALLOWED, "Not a regular file (device, pipe or socket); skipped.", retryable=False)
+            )
+    keyed.sort(key=lambda item: item[0])
+    for _key, entry, is_dir in keyed:
+        rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+        if is_dir:
+            yield from _walk(entry.path, rel, report, clean_temp)
+        else:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            report.files += 1
+            yield LocalEntry(rel, st.st_size, st.st_mtime_ns, st.st_ino)

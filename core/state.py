@@ -1,0 +1,260 @@
+"""The per-pair state database (SQLite): snapshot of the last agreed state, hash cache,
+pending issues, and a few facts (last successful sync).
+
+One database per (folder, account, container) pair, in the platform data dir. WAL
+mode, a schema version, and a lost or corrupt database is moved aside and started
+afresh: "nothing known" turns differences into conflicts or merges, never deletions.
+Thread-safe: worker threads record results through one connection under a lock;
+commits are batched (a crash loses at most the last batch of *records*, never data:
+the next run finds both sides equal and records them again).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import ConfigError
+from .models import Issue, IssueKind, SnapshotEntry
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+_COMMIT_EVERY = 500
+_COMMIT_SECONDS = 1.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshot (
+    rel_path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    md5 BLOB NOT NULL,
+    etag TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hashes (
+    rel_path TEXT PRIMARY KEY,
+    inode INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    md5 BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS issues (
+    rel_path TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    retryable INTEGER NOT NULL,
+    conflict_copy TEXT,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+class StateDB:
+    """Open (creating or recovering) the state database at ``path``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._pending = 0
+        self._last_commit = time.monotonic()
+        self.recovered_from_corruption = False
+        self._closed = False
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = self._open()
+        except sqlite3.DatabaseError:
+            self._move_aside()
+            self._conn = self._open()
+            self.recovered_from_corruption = True
+
+    # ---- opening -------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+            elif int(row[0]) > SCHEMA_VERSION:
+                conn.close()
+                raise ConfigError(
+                    f"The state database {self.path} was written by a newer BlobSync; "
+                    "upgrade BlobSync to use it."
+                )
+            conn.execute("SELECT count(*) FROM snapshot").fetchone()
+            conn.execute("BEGIN")
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
+
+    def _move_aside(self) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(self.path) + suffix)
+            if src.exists():
+                os.replace(src, Path(f"{self.path}.corrupt-{stamp}{suffix}"))
+        log.warning("State database %s was unreadable; moved aside, starting afresh", self.path)
+
+    # ---- transactions ----------------------------------------------------------------
+
+    def _wrote(self) -> None:
+        self._pending += 1
+        now = time.monotonic()
+        if self._pending >= _COMMIT_EVERY or now - self._last_commit >= _COMMIT_SECONDS:
+            self.commit()
+
+    def commit(self) -> None:
+        """Make everything recorded so far durable."""
+        with self._lock:
+            self._conn.execute("COMMIT")
+            self._conn.execute("BEGIN")
+            self._pending = 0
+            self._last_commit = time.monotonic()
+
+    def close(self) -> None:
+        """Commit and close."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError:
+                pass
+            self._conn.close()
+
+    # ---- snapshot ----------------------------------------------------------------
+
+    def iter_snapshot(self) -> Iterator[SnapshotEntry]:
+        """All snapshot rows in code-point order of ``rel_path`` (SQLite BINARY = UTF-8
+        byte order = code-point order), read in batches so memory stays flat."""
+        last = ""
+        first = True
+        while True:
+            with self._lock:
+                if first:
+                    rows = self._conn.execute(
+                        "SELECT rel_path, size, mtime_ns, md5, etag FROM snapshot "
+                        "ORDER BY rel_path LIMIT 2000"
+                    ).fetchall()
+                else:
+                    rows = self._conn.execute(
+                        "SELECT rel_path, size, mtime_ns, md5, etag FROM snapshot "
+                        "WHERE rel_path > ? ORDER BY rel_path LIMIT 2000",
+                        (last,),
+                    ).fetchall()
+            if not rows:
+                return
+            first = False
+            for row in rows:
+                yield SnapshotEntry(row[0], row[1], row[2], bytes(row[3]), row[4])
+            last = rows[-1][0]
+
+    def snapshot_count(self) -> int:
+        with self._lock:
+            count: int = self._conn.execute("SELECT count(*) FROM snapshot").fetchone()[0]
+            return count
+
+    def get_snapshot(self, rel_path: str) -> SnapshotEntry | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT rel_path, size, mtime_ns, md5, etag FROM snapshot WHERE rel_path=?",
+                (rel_path,),
+            ).fetchone()
+        return None if row is None else SnapshotEntry(row[0], row[1], row[2], bytes(row[3]), row[4])
+
+    def put_snapshot(self, entry: SnapshotEntry) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO snapshot VALUES (?, ?, ?, ?, ?)",
+                (entry.rel_path, entry.size, entry.mtime_ns, entry.md5, entry.etag),
+            )
+            self._conn.execute("DELETE FROM hashes WHERE rel_path=?", (entry.rel_path,))
+            self._wrote()
+
+    def delete_snapshot(self, rel_path: str) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM snapshot WHERE rel_path=?", (rel_path,))
+            self._wrote()
+
+    # ---- hash cache --------------------------------------------------------------
+
+    def cached_md5(self, rel_path: str, inode: int, size: int, mtime_ns: int) -> bytes | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT md5 FROM hashes WHERE rel_path=? AND inode=? AND size=? AND mtime_ns=?",
+                (rel_path, inode, size, mtime_ns),
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def cache_md5(self, rel_path: str, inode: int, size: int, mtime_ns: int, md5: bytes) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
+                (rel_path, inode, size, mtime_ns, md5),
+            )
+            self._wrote()
+
+    # ---- issues --------------------------------------------------------------------
+
+    def issues(self) -> list[Issue]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT rel_path, kind, message, retryable, conflict_copy FROM issues "
+                "ORDER BY rel_path"
+            ).fetchall()
+        return [Issue(r[0], IssueKind(r[1]), r[2], bool(r[3]), r[4]) for r in rows]
+
+    def replace_issues(self, current: list[Issue], keep: list[Issue]) -> None:
+        """Store this run's issues; ``keep`` are older ones still pending (conflicts)."""
+        now = time.time()
+        with self._lock:
+            old = {
+                r[0]: r[1]
+                for r in self._conn.execute("SELECT rel_path, first_seen FROM issues").fetchall()
+            }
+            self._conn.execute("DELETE FROM issues")
+            for issue in [*keep, *current]:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO issues VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        issue.rel_path,
+                        issue.kind.value,
+                        issue.message,
+                        int(issue.retryable),
+                        issue.conflict_copy,
+                        old.get(issue.rel_path, now),
+                        now,
+                    ),
+                )
+            self.commit()
+
+    def remove_issue(self, rel_path: str) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM issues WHERE rel_path=?", (rel_path,))
+            self.commit()
+
+    # ---- facts -------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+            self._wrote()

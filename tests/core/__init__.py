@@ -1,0 +1,1 @@
+"""Fast engine tests: no Qt, no network."""

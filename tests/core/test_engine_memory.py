@@ -1,0 +1,287 @@
+"""The engine end to end against the in-memory store with Azure's rules."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from blobsync.core import events as ev
+from blobsync.core.engine import Resolution, SyncEngine, SyncOptions
+from blobsync.core.errors import ContainerNotFound, SafetyStop
+from blobsync.core.models import IssueKind, SyncMode
+from blobsync.core.remote.memory import MemoryStore
+
+
+def write(root: Path, rel: str, data: bytes | str, mtime_ns: int | None = None) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    if mtime_ns is not None:
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+    return path
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    out = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            full = Path(dirpath) / name
+            out[full.relative_to(root).as_posix()] = full.read_bytes()
+    return out
+
+
+def blobs(store: MemoryStore) -> dict[str, bytes]:
+    return {name: store.content(name) for name in store.names()}
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore("c1", exists=False)
+
+
+@pytest.fixture
+def make_engine(tmp_path: Path):
+    engines = []
+
+    def make(root: Path, store: MemoryStore, name: str = "a", events=ev.ignore_event) -> SyncEngine:
+        root.mkdir(parents=True, exist_ok=True)
+        engine = SyncEngine(root, store, tmp_path / f"state-{name}.sqlite3", events)
+        engines.append(engine)
+        return engine
+
+    yield make
+    for e in engines:
+        e.state.close()
+
+
+def test_first_upload_creates_container_and_converges(tmp_path, store, make_engine):
+    root = tmp_path / "a"
+    write(root, "x.txt", "hello")
+    write(root, "sub/deep/y.bin", os.urandom(3000))
+    write(root, "empty", b"")
+    write(root, "ünï/cödé ☃.txt", "snow")
+    seen = []
+    engine = make_engine(root, store, events=seen.append)
+    result = engine.sync()
+    assert result.container_created and result.uploaded == 4 and result.in_sync
+    assert blobs(store) == tree(root)
+    assert any(isinstance(e, ev.PlanReady) and e.uploads == 4 for e in seen)
+    assert isinstance(seen[-1], ev.SyncFinished)
+    writes = store.writes
+    again = engine.sync()
+    assert again.writes == 0 and store.writes == writes  # idempotent: zero writes
+
+
+def test_download_into_empty_folder_restores_mtime(tmp_path, store, make_engine):
+    store.create_container()
+    store.put_raw("a/b.txt", b"remote", mtime_ns=1_600_000_000_123_456_789)
+    root = tmp_path / "a"
+    result = make_engine(root, store).sync()
+    assert result.downloaded == 1
+    assert (root / "a/b.txt").read_bytes() == b"remote"
+    assert os.stat(root / "a/b.txt").st_mtime_ns == 1_600_000_000_123_456_789
+
+
+def test_edits_and_deletes_both_ways(tmp_path, store, make_engine):
+    root = tmp_path / "a"
+    write(root, "keep.txt", "k")
+    write(root, "local-edit.txt", "v1")
+    write(root, "remote-edit.txt", "v1")
+    write(root, "local-del.txt", "d")
+    write(root, "remote-del.txt", "d")
+    engine = make_engine(root, store)
+    engine.sync()
+    write(root, "local-edit.txt", "v2 local")
+    store.put_raw("remote-edit.txt", b"v2 remote")
+    (root / "local-del.txt").unlink()
+    store.remove_raw("remote-del.txt")
+    result = engine.sync()
+    assert (result.uploaded, result.downloaded, result.deleted_local, result.deleted_remote) == (1, 1, 1, 1)
+    assert tree(root) == blobs(store) == {
+        "keep.txt": b"k",
+        "local-edit.txt": b"v2 local",
+        "remote-edit.txt": b"v2 remote",
+    }
+
+
+def test_conflict_keeps_both(tmp_path, store, make_engine):
+    root = tmp_path / "a"
+    write(root, "doc.txt", "base")
+    engine = make_engine(root, store)
+    engine.sync()
+    write(root, "doc.txt", "mine")
+    store.put_raw("doc.txt", b"theirs")
+    result = engine.sync(SyncOptions(hostname="laptop"))
+    assert result.conflicts == 1
+    files = tree(root)
+    assert files["doc.txt"] == b"theirs"
+    copies = [k for k in files if k.startswith("doc (conflict from laptop ")]
+    assert len(copies) == 1 and files[copies[0]] == b"mine" and copies[0].endswith(".txt")
+    assert blobs(store) == files  # the copy was uploaded too
+    pending = engine.pending_issues()
+    assert [(i.kind, i.conflict_copy) for i in pending] == [(IssueKind.CONFLICT, copies[0])]
+    # Keep mine: our copy goes back under the name, the copy disappears everywhere.
+    engine.resolve("doc.txt", Resolution.KEEP_MINE)
+    engine.sync()
+    assert tree(root) == blobs(store) == {"doc.txt": b"mine"}
+    assert engine.pending_issues() == []
+
+
+def test_race_between_listing_and_write_is_a_recoverable_skip(tmp_path, store, make_engine):
+    root = tmp_path / "a"
+    write(root, "f.txt", "v1")
+    engine = make_engine(root, store)
+    engine.sync()
+    write(root, "f.txt", "v2 mine")
+
+    def other_client(op: str, name: str) -> None:
+        if op == "upload" and name == "f.txt":
+            store.before_write = None
+            store.put_raw("f.txt", b"v2 theirs")
+
+    store.before_write = other_client
+    result = engine.sync()
+    assert result.skipped == 1 and not result.in_sync
+    assert store.content("f.txt") == b"v2 theirs"  # never overwritten
+    assert [i.kind for i in engine.pending_issues()] == [IssueKind.CONCURRENT_CHANGE]
+    # Next run: both changed -> keep both, nothing lost.
+    result = engine.sync()
+    assert result.conflicts == 1
+    contents = sorted(tree(root).values())
+    assert contents == [b"v2 mine", b"v2 theirs"] and blobs(store) == tree(root)
+
+
+def test_identical_content_never_transfers(tmp_path, store, make_engine):
+    store.create_container()
+    store.put_raw("same.txt", b"same")
+    root = tmp_path / "a"
+    write(root, "same.txt", "same")
+    result = make_engine(root, store).sync()
+    assert result.writes == 0 and result.recorded == 1 and store.writes == 0
+
+
+def test_mass_delete_stops_and_can_be_allowed(tmp_path, store, make_engine):
+    root = tmp_path / "a"
+    for i in range(30):
+        write(root, f"f{i}.txt", str(i))
+    engine = make_engine(root, store)
+    engine.sync()
+    for i in range(20):
+        (root / f"f{i}.txt").unlink()
+    with pytest.raises(SafetyStop, match="would delete 20 of 30"):
+        engine.sync()
+    assert len(store.names()) == 30
+    result = engine.sync(SyncOptions(allow_mass_delete=True))
+    assert result.deleted_remote == 20 and len(store.names()) == 10
+
+
+def test_empty_root_with_snapshot_stops(tmp_path, store, make_engine):
+    root = tmp_path / "a"
+    write(root, "only.txt", "x")
+    engine = make_engine(root, store)
+    engine.sync()
+    (root / "only.txt").unlink()
+    with pytest.raises(SafetyStop, match="empty"):
+        engine.sync()
+    assert store.names() == ["only.txt"]
+
+
+def test_lost_snapshot_never_deletes(tmp_path, store, make_engine):
+    root = tmp_path / "a"
+    write(root, "a.txt", "a")
+    write(root, "b.txt", "b")
+    engine = make_engine(root, store)
+    engine.sync()
+    engine.state.close()
+    (tmp_path / "state-a.sqlite3").write_bytes(b"this is not a database" * 100)
+    for suffix in ("-wal", "-shm"):
+        Path(str(tmp_path / "state-a.sqlite3") + suffix).unlink(missing_ok=True)
+    (root / "a.txt").unlink()
+    write(root, "b.txt", "b changed")
+    engine2 = make_engine(root, store, name="a")
+    assert engine2.state.recovered_from_corruption
+    result = engine2.sync(SyncOptions(hostname="h"))
+    assert result.deleted_remote == 0 and result.deleted_local == 0
+    assert (root / "a.txt").read_bytes() == b"a"  # merged back, not deleted
+    assert b"b changed" in tree(root).values() and b"b" in tree(root).values()
+
+
+def test_download_mode_missing_container_is_an_error(tmp_path, make_engine):
+    store = MemoryStore("nope", exists=False)
+    with pytest.raises(ContainerNotFound):
+        make_engine(tmp_path / "a", store).sync(SyncOptions(mode=SyncMode.DOWNLOAD))
+
+
+def test_dry_run_changes_nothing(tmp_path, store, make_engine):
+    root = tmp_path / "a"
+    write(root, "x.txt", "x")
+    result = make_engine(root, store).sync(SyncOptions(dry_run=True))
+    assert [a.kind.value for a in result.planned] == ["upload"]
+    assert store.names() == [] and not store.container_exists()
+
+
+def test_hostile_blob_names_are_never_written(tmp_path, store, make_engine):
+    store.create_container()
+    store.put_raw("ok.txt", b"fine")
+    store.put_raw("a/\uff0e\uff0e/x", b"lookalike")
+    root = tmp_path / "sandbox" / "root"
+    result = make_engine(root, store).sync()
+    assert tree(root) == {"ok.txt": b"fine"}
+    assert tree(tmp_path / "sandbox") == {"root/ok.txt": b"fine"}
+    assert [i.kind for i in result.issues] == [IssueKind.NAME_NOT_ALLOWED]
+
+
+def test_symlinked_folder_is_not_followed_or_written_through(tmp_path, store, make_engine):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "a"
+    root.mkdir()
+    (root / "link").symlink_to(outside)
+    store.create_container()
+    store.put_raw("link/evil.txt", b"evil")
+    result = make_engine(root, store).sync()
+    assert list(outside.iterdir()) == []
+    assert any(i.kind is IssueKind.SYMLINK for i in result.issues)
+
+
+def test_case_twins_are_reported_not_clobbered(tmp_path, store, make_engine):
+    store.create_container()
+    store.put_raw("Readme.md", b"upper")
+    store.put_raw("readme.md", b"lower")
+    root = tmp_path / "a"
+    result = make_engine(root, store).sync()
+    assert len(tree(root)) == 1
+    assert [i.kind for i in result.issues] == [IssueKind.NAME_COLLISION]
+
+
+def test_two_engines_share_a_container(tmp_path, store, make_engine):
+    a, b = tmp_path / "a", tmp_path / "b"
+    write(a, "from-a.txt", "A")
+    write(b, "from-b.txt", "B")
+    ea, eb = make_engine(a, store, "a"), make_engine(b, store, "b")
+    ea.sync(); eb.sync(); ea.sync()
+    assert tree(a) == tree(b) == blobs(store) == {"from-a.txt": b"A", "from-b.txt": b"B"}
+    write(a, "from-a.txt", "A2")
+    write(b, "from-a.txt", "B2")
+    ea.sync(); eb.sync(); ea.sync()
+    assert tree(a) == tree(b) == blobs(store)
+    assert sorted(v for k, v in tree(a).items() if k.startswith("from-a")) == [b"A2", b"B2"]
+
+
+def test_unchanged_files_are_not_rehashed(tmp_path, store, make_engine, monkeypatch):
+    root = tmp_path / "a"
+    for i in range(5):
+        write(root, f"{i}.txt", str(i))
+    engine = make_engine(root, store)
+    engine.sync()
+    from blobsync.core.local import fs
+
+    calls = []
+    real = fs.md5_file
+    monkeypatch.setattr(fs, "md5_file", lambda p: calls.append(p) or real(p))
+    engine.sync()
+    assert calls == []
+    assert hashlib.md5(b"0").digest() == engine.state.get_snapshot("0.txt").md5
