@@ -1,0 +1,350 @@
+"""The main window: pairs on top, progress and issues below, app-wide actions in a toolbar.
+
+It holds no state of its own beyond widgets: everything goes through the
+:class:`~blobsync.gui.controller.Controller`. Closing it keeps BlobSync running in the
+tray when a tray exists (``keep_in_tray``); otherwise closing quits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from blobsync.core import __version__
+from blobsync.core.config import AppConfig
+from blobsync.core.models import ActionKind, SyncResult
+
+from .controller import Controller, Overview
+from .icons import app_icon
+from .tray import tray_look
+from .views.pairs_view import PairsView
+from .views.progress_view import ProgressView
+
+log = logging.getLogger(__name__)
+
+PLAN_WORDS = {
+    ActionKind.UPLOAD: "Upload",
+    ActionKind.DOWNLOAD: "Download",
+    ActionKind.DELETE_REMOTE: "Delete in container",
+    ActionKind.DELETE_LOCAL: "Delete in folder",
+    ActionKind.CONFLICT: "Conflict: keep both",
+    ActionKind.ISSUE: "Skip",
+}
+
+
+class PreviewDialog(QDialog):
+    """The plan of a dry run: what a sync would do, before anything changes."""
+
+    def __init__(self, title: str, result: SyncResult, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("previewDialog")
+        self.setWindowTitle(f"Preview — {title}")
+        actions = [a for a in result.planned if a.kind in PLAN_WORDS]
+        summary = QLabel(
+            "Nothing to do: everything is in sync."
+            if not actions
+            else f"A sync would make {len(actions):,} change(s). Nothing has been changed yet.",
+            self,
+        )
+        summary.setObjectName("previewSummary")
+        self.table = QTableWidget(len(actions), 2, self)
+        self.table.setObjectName("previewTable")
+        self.table.setHorizontalHeaderLabels(["Action", "Item"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for row, action in enumerate(actions):
+            self.table.setItem(row, 0, QTableWidgetItem(PLAN_WORDS[action.kind]))
+            self.table.setItem(row, 1, QTableWidgetItem(action.rel_path))
+        self.table.resizeColumnToContents(0)
+        buttons = QDialogButtonBox(self)
+        self.sync_button = buttons.addButton("Sync now", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.sync_button.setObjectName("previewSyncButton")
+        buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(summary)
+        layout.addWidget(self.table)
+        layout.addWidget(buttons)
+        self.resize(640, 420)
+
+
+class MainWindow(QMainWindow):
+    """BlobSync's window. ``MainWindow(controller)``; ``bring_to_front()`` to raise it."""
+
+    def __init__(self, controller: Controller | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        if controller is None:  # e.g. the self-check: an empty, unscheduled app
+            controller = Controller(AppConfig(), schedule=False, save=lambda _c: None)
+        self.controller = controller
+        self.keep_in_tray = False  # set by the app when a system tray shows our icon
+        self.preview_dialog: PreviewDialog | None = None
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("BlobSync")
+        self.setWindowIcon(app_icon())
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        self.add_account_action = QAction("Add account…", self)
+        self.add_account_action.triggered.connect(self.add_account)
+        self.sync_all_action = QAction("Sync all", self)
+        self.sync_all_action.triggered.connect(controller.sync_all)
+        self.pause_action = QAction("Pause", self)
+        self.pause_action.triggered.connect(self.toggle_pause)
+        for action, name in (
+            (self.add_account_action, "addAccountButton"),
+            (self.sync_all_action, "syncAllButton"),
+            (self.pause_action, "pauseButton"),
+        ):
+            toolbar.addAction(action)
+            widget = toolbar.widgetForAction(action)
+            if widget is not None:
+                widget.setObjectName(name)
+
+        self.banner = QFrame(self)
+        self.banner.setObjectName("banner")
+        self.banner.setFrameShape(QFrame.Shape.StyledPanel)
+        self.banner_label = QLabel(self.banner)
+        self.banner_label.setObjectName("bannerLabel")
+        self.banner_label.setWordWrap(True)
+        self.banner_button = QPushButton(self.banner)
+        self.banner_button.setObjectName("bannerButton")
+        self.banner_button.hide()
+        banner_layout = QHBoxLayout(self.banner)
+        banner_layout.addWidget(self.banner_label, 1)
+        banner_layout.addWidget(self.banner_button)
+        self.banner.hide()
+        self._banner_callback: Callable[[], None] | None = None
+        self.banner_button.clicked.connect(self._on_banner_button)
+
+        self.pairs_view = PairsView(controller, self)
+        self.progress_view = ProgressView(controller, self)
+        self.issues_view = self._make_issues_view()
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("bottomTabs")
+        self.tabs.addTab(self.progress_view, "Progress")
+        self.tabs.addTab(self.issues_view, "Issues")
+
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.pairs_view)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.resize(960, 640)
+
+        self.pairs_view.add_requested.connect(self.add_pair)
+        self.pairs_view.edit_requested.connect(self.edit_pair)
+        self.pairs_view.remove_requested.connect(self.remove_pair)
+        self.pairs_view.selection_changed.connect(self._on_selection)
+        controller.overview_changed.connect(self._on_overview)
+        controller.issues_changed.connect(self._on_issues_changed)
+        controller.preview_ready.connect(self._on_preview_ready)
+        controller.pairs_changed.connect(self._on_pairs_changed)
+        self._issue_pairs: set[str] = set()
+        self._on_overview(controller.overview())
+        self._on_pairs_changed()
+        self._on_selection(self.pairs_view.selected_pair_id() or "")
+
+    # ---- pieces owned by the other GUI engineer (imported lazily, with a fallback) --
+
+    def _make_issues_view(self) -> QWidget:
+        try:
+            from .views.issues_view import IssuesView
+        except ImportError:
+            placeholder = QLabel("The issues list is not available in this build.", self)
+            placeholder.setObjectName("issuesView")
+            return placeholder
+        view = IssuesView(self)
+        view.resolve_requested.connect(self.controller.resolve)
+        return view
+
+    def add_account(self) -> bool:
+        from .widgets.account_dialog import AccountDialog
+
+        dialog = AccountDialog(self.controller.config, parent=self)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.saved_account is None:
+            return False
+        self.controller.add_account(dialog.saved_account)
+        return True
+
+    def add_pair(self) -> bool:
+        from .widgets.pair_dialog import PairDialog
+
+        if not self.controller.config.accounts and not self.add_account():
+            return False
+        dialog = PairDialog(
+            self.controller.config, parent=self, secret_loader=self.controller.load_secret
+        )
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.result_pair is None:
+            return False
+        return self._apply_pair(None, dialog.result_pair)
+
+    def edit_pair(self, pair_id: str) -> bool:
+        from .widgets.pair_dialog import PairDialog
+
+        pair = self.controller.pair(pair_id)
+        if pair is None:
+            return False
+        dialog = PairDialog(
+            self.controller.config, pair, parent=self, secret_loader=self.controller.load_secret
+        )
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.result_pair is None:
+            return False
+        return self._apply_pair(pair_id, dialog.result_pair)
+
+    def _apply_pair(self, old_id: str | None, pair: object) -> bool:
+        from blobsync.core.config import PairConfig
+        from blobsync.core.errors import BlobSyncError
+
+        assert isinstance(pair, PairConfig)
+        try:
+            os.makedirs(pair.local_root, exist_ok=True)
+            if old_id is None:
+                self.controller.add_pair(pair)
+            else:
+                self.controller.update_pair(old_id, pair)
+        except (OSError, BlobSyncError) as exc:
+            QMessageBox.warning(self, "Cannot use this folder", str(exc))
+            return False
+        self.pairs_view.select_pair(pair.pair_id)
+        return True
+
+    def remove_pair(self, pair_id: str) -> None:
+        pair = self.controller.pair(pair_id)
+        if pair is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Remove folder pair",
+            f"Stop syncing {pair.local_root} with {pair.container}? No file or blob is deleted.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.controller.remove_pair(pair_id)
+
+    # ---- app-wide --------------------------------------------------------------------
+
+    def toggle_pause(self) -> None:
+        self.controller.set_paused(not self.controller.config.paused)
+
+    def show_banner(
+        self, text: str, button: str | None = None, callback: Callable[[], None] | None = None
+    ) -> None:
+        """A message above the pairs, with an optional one-click action."""
+        self.banner_label.setText(text)
+        self._banner_callback = callback
+        self.banner_button.setVisible(button is not None)
+        if button is not None:
+            self.banner_button.setText(button)
+        self.banner.show()
+
+    def hide_banner(self) -> None:
+        self.banner.hide()
+        self._banner_callback = None
+
+    def _on_banner_button(self) -> None:
+        callback = self._banner_callback
+        self.hide_banner()
+        if callback is not None:
+            callback()
+
+    def bring_to_front(self) -> None:
+        """Show, un-minimise and raise (second launch, tray click)."""
+        self.show()
+        self.setWindowState(
+            (self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive
+        )
+        self.raise_()
+        self.activateWindow()
+
+    def show_issues(self) -> None:
+        """Bring the window forward on the issues tab, at a pair that needs attention."""
+        self.bring_to_front()
+        for pair in self.controller.pairs():
+            if self.controller.status(pair.pair_id).issues:
+                self.pairs_view.select_pair(pair.pair_id)
+                break
+        self.tabs.setCurrentWidget(self.issues_view)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.keep_in_tray:
+            event.ignore()
+            self.hide()
+        else:
+            event.accept()
+
+    # ---- signal handlers -------------------------------------------------------------
+
+    def _on_overview(self, overview: Overview) -> None:
+        self.pause_action.setText("Resume" if overview.paused else "Pause")
+        self.sync_all_action.setEnabled(not overview.paused and bool(self.controller.pairs()))
+        look = tray_look(overview)
+        self.statusBar().showMessage(look.tooltip.replace("\n", " · "))
+        headline = look.tooltip.splitlines()[0].removeprefix("BlobSync — ")
+        self.setWindowTitle(f"BlobSync {__version__} — {headline}")
+        self.tabs.setTabText(1, f"Issues ({overview.pending})" if overview.pending else "Issues")
+
+    def _on_selection(self, pair_id: str) -> None:
+        if pair_id:
+            self.progress_view.show_pair(pair_id)
+
+    def _on_pairs_changed(self) -> None:
+        """Keep the issues list's pairs in step with the configured pairs."""
+        current = {p.pair_id for p in self.controller.pairs()}
+        remove = getattr(self.issues_view, "remove_pair", None)
+        if remove is not None:
+            for pair_id in self._issue_pairs - current:
+                remove(pair_id)
+        self._issue_pairs &= current
+        for pair in self.controller.pairs():
+            self._on_issues_changed(pair.pair_id, self.controller.status(pair.pair_id).issues)
+
+    def _on_issues_changed(self, pair_id: str, issues: object) -> None:
+        """The issues list shows every pair's pending items."""
+        pair = self.controller.pair(pair_id)
+        set_issues = getattr(self.issues_view, "set_issues", None)
+        if pair is None or set_issues is None or not isinstance(issues, list):
+            return
+        set_info = getattr(self.issues_view, "set_pair_info", None)
+        if set_info is not None:
+            set_info(pair_id, pair.local_root, f"{Path(pair.local_root).name} ↔ {pair.container}")
+        self._issue_pairs.add(pair_id)
+        set_issues(pair_id, list(issues))
+
+    def _on_preview_ready(self, pair_id: str, result: SyncResult) -> None:
+        pair = self.controller.pair(pair_id)
+        if pair is None:
+            return
+        dialog = PreviewDialog(f"{pair.local_root} ↔ {pair.container}", result, self)
+        self.preview_dialog = dialog
+        dialog.accepted.connect(lambda pid=pair_id: self.controller.sync_now(pid))
+        dialog.finished.connect(lambda _r: setattr(self, "preview_dialog", None))
+        dialog.open()

@@ -1,0 +1,1 @@
+"""Qt item models (QAbstractTableModel subclasses) that the views display; testable alone."""

@@ -1,0 +1,121 @@
+"""Table model of the folder pairs: folder, container, mode, state, last sync, counts.
+
+Reads from the :class:`~blobsync.gui.controller.Controller` and refreshes a single row
+when that pair's status changes (no full reset per progress tick).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from blobsync.core.models import SyncMode
+
+from ..controller import STATE_WORDS, Controller, PairState
+from ..icons import load_icon
+from ..tray import ICON_NAMES, format_time
+
+MODE_WORDS = {
+    SyncMode.TWO_WAY: "Two-way",
+    SyncMode.UPLOAD: "Upload only",
+    SyncMode.DOWNLOAD: "Download only",
+}
+
+COLUMNS = ("Folder", "Container", "Mode", "State", "Last sync", "Activity")
+PAIR_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class PairsModel(QAbstractTableModel):
+    """One row per configured pair."""
+
+    def __init__(self, controller: Controller) -> None:
+        super().__init__()
+        self.controller = controller
+        self._ids = [p.pair_id for p in controller.pairs()]
+        controller.pairs_changed.connect(self.reload)
+        controller.pair_updated.connect(self.refresh_pair)
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        self._ids = [p.pair_id for p in self.controller.pairs()]
+        self.endResetModel()
+
+    def refresh_pair(self, pair_id: str) -> None:
+        if pair_id in self._ids:
+            row = self._ids.index(pair_id)
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def pair_id_at(self, row: int) -> str | None:
+        return self._ids[row] if 0 <= row < len(self._ids) else None
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        pair_id = self._ids[index.row()]
+        pair = self.controller.pair(pair_id)
+        if pair is None:
+            return None
+        if role == PAIR_ID_ROLE:
+            return pair_id
+        status = self.controller.status(pair_id)
+        state = self.controller.pair_state(pair_id)
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return Path(pair.local_root).name or pair.local_root
+            if col == 1:
+                return f"{pair.container} ({pair.account})"
+            if col == 2:
+                return MODE_WORDS.get(pair.mode, str(pair.mode))
+            if col == 3:
+                words = STATE_WORDS[state]
+                if state is PairState.ATTENTION:
+                    words += f" ({len(status.issues)})"
+                if pair.paused and state is not PairState.PAUSED:
+                    words += ", paused"
+                return words
+            if col == 4:
+                return format_time(status.last_sync)
+            if col == 5:
+                return self._activity(pair_id)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == 0:
+                return pair.local_root
+            if col == 3 and status.failure is not None and not status.failure.cancelled:
+                return f"{status.failure.title}: {status.failure.message}"
+        if role == Qt.ItemDataRole.DecorationRole and col == 3:
+            return load_icon(ICON_NAMES[state])
+        return None
+
+    def _activity(self, pair_id: str) -> str:
+        status = self.controller.status(pair_id)
+        snap = status.progress
+        if status.syncing and snap is not None:
+            return f"{snap.files_done}/{snap.files_total} files"
+        result = status.last_result
+        if result is None:
+            return ""
+        parts = [
+            f"↑{result.uploaded}",
+            f"↓{result.downloaded}",
+            f"✕{result.deleted_local + result.deleted_remote}",
+        ]
+        if result.skipped:
+            parts.append(f"skipped {result.skipped}")
+        return " ".join(parts)

@@ -1,0 +1,187 @@
+"""The tray icon: a small state machine from the app's :class:`Overview` to icon + tooltip.
+
+:func:`tray_look` is pure (unit-tested): one icon per state (idle, syncing, paused,
+offline, error, attention). Rule: whenever items are pending, the state is never
+"idle"; the tooltip always says how many items need attention. :class:`Tray` wraps
+``QSystemTrayIcon``: its menu is rebuilt each time it is shown (Sync now, Pause/Resume,
+Open BlobSync, Open folder, "N items need attention…", Quit) and it shows notifications
+the controller asks for (new conflicts, errors).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from .controller import Controller, Overview, PairState
+from .icons import load_icon
+
+ICON_NAMES = {state: f"tray-{state.value}.svg" for state in PairState}
+
+
+@dataclass(frozen=True, slots=True)
+class TrayLook:
+    """What the tray shows for one overview."""
+
+    state: PairState
+    icon_name: str
+    tooltip: str
+
+
+def format_time(epoch: float | None, now: float | None = None) -> str:
+    """'never', 'just now', '5 min ago', or a clock time / date for older ones."""
+    if epoch is None:
+        return "never"
+    now = time.time() if now is None else now
+    ago = now - epoch
+    if ago < 60:
+        return "just now"
+    if ago < 3600:
+        return f"{int(ago // 60)} min ago"
+    if ago < 86400:
+        return time.strftime("%H:%M", time.localtime(epoch))
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
+
+
+def tray_state(ov: Overview) -> PairState:
+    """The one state the tray shows; never IDLE while anything is pending or wrong."""
+    if ov.syncing:
+        return PairState.SYNCING
+    if ov.errors:
+        return PairState.ERROR
+    if ov.offline:
+        return PairState.OFFLINE
+    if ov.pending:
+        return PairState.ATTENTION
+    if ov.paused:
+        return PairState.PAUSED
+    return PairState.IDLE
+
+
+def tray_look(ov: Overview, now: float | None = None) -> TrayLook:
+    """Icon name and tooltip for an overview."""
+    state = tray_state(ov)
+    head = {
+        PairState.IDLE: "Up to date",
+        PairState.SYNCING: "Syncing…",
+        PairState.PAUSED: "Paused",
+        PairState.OFFLINE: "Offline: cannot reach the storage account",
+        PairState.ERROR: "Error",
+        PairState.ATTENTION: "Needs attention",
+    }[state]
+    lines = [f"BlobSync — {head}"]
+    if state is PairState.ERROR and ov.error_message:
+        lines.append(ov.error_message)
+    if ov.paused and state is not PairState.PAUSED:
+        lines.append("Paused")
+    if ov.pending:
+        lines.append(f"{ov.pending} item{'s' if ov.pending != 1 else ''} need attention")
+    lines.append(f"Last sync: {format_time(ov.last_sync, now)}")
+    return TrayLook(state, ICON_NAMES[state], "\n".join(lines))
+
+
+class Tray(QObject):
+    """The system tray icon and its menu."""
+
+    show_window_requested = Signal()
+    show_issues_requested = Signal()
+    quit_requested = Signal()
+
+    def __init__(self, controller: Controller, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.icon = QSystemTrayIcon(self)
+        self.menu = QMenu()
+        self.menu.aboutToShow.connect(self.rebuild_menu)
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._on_activated)
+        self.look = tray_look(controller.overview())
+        controller.overview_changed.connect(self.update_look)
+        controller.notify.connect(self.show_notification)
+        self.update_look(controller.overview())
+        self.rebuild_menu()
+
+    @staticmethod
+    def available() -> bool:
+        return QSystemTrayIcon.isSystemTrayAvailable()
+
+    def show(self) -> None:
+        self.icon.show()
+
+    def hide(self) -> None:
+        self.icon.hide()
+
+    def update_look(self, overview: Overview) -> None:
+        self.look = tray_look(overview)
+        self.icon.setIcon(load_icon(self.look.icon_name))
+        self.icon.setToolTip(self.look.tooltip)
+
+    def show_notification(self, title: str, message: str, is_error: bool) -> None:
+        if not self.icon.isVisible() or not QSystemTrayIcon.supportsMessages():
+            return
+        kind = (
+            QSystemTrayIcon.MessageIcon.Critical
+            if is_error
+            else QSystemTrayIcon.MessageIcon.Warning
+        )
+        self.icon.showMessage(title, message, kind, 8000)
+
+    def rebuild_menu(self) -> None:
+        """Fresh menu items with current counts (called whenever the menu opens)."""
+        ctl = self.controller
+        ov = ctl.overview()
+        menu = self.menu
+        menu.clear()
+        sync = QAction("Sync now", menu)
+        sync.setEnabled(bool(ctl.pairs()) and not ov.paused)
+        sync.triggered.connect(ctl.sync_all)
+        menu.addAction(sync)
+        pause = QAction("Resume" if ov.paused else "Pause", menu)
+        pause.triggered.connect(self._toggle_pause)
+        menu.addAction(pause)
+        menu.addSeparator()
+        open_app = QAction("Open BlobSync", menu)
+        open_app.triggered.connect(self.show_window_requested)
+        menu.addAction(open_app)
+        pairs = ctl.pairs()
+        if len(pairs) <= 1:
+            folder = QAction("Open folder", menu)
+            folder.setEnabled(bool(pairs))
+            if pairs:
+                root = pairs[0].local_root
+                folder.triggered.connect(lambda _=False, r=root: self._open_folder(r))
+            menu.addAction(folder)
+        else:
+            sub = menu.addMenu("Open folder")
+            for pair in pairs:
+                act = QAction(f"{Path(pair.local_root).name} ↔ {pair.container}", sub)
+                act.triggered.connect(lambda _=False, r=pair.local_root: self._open_folder(r))
+                sub.addAction(act)
+        if ov.pending:
+            plural = "s" if ov.pending != 1 else ""
+            attention = QAction(f"{ov.pending} item{plural} need attention…", menu)
+            attention.triggered.connect(self.show_issues_requested)
+            menu.addAction(attention)
+        menu.addSeparator()
+        quit_action = QAction("Quit", menu)
+        quit_action.triggered.connect(self.quit_requested)
+        menu.addAction(quit_action)
+
+    def _toggle_pause(self) -> None:
+        self.controller.set_paused(not self.controller.config.paused)
+
+    @staticmethod
+    def _open_folder(local_root: str) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(local_root))
+
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            self.show_window_requested.emit()

@@ -1,0 +1,139 @@
+"""The list of folder pairs with per-pair actions (Sync now, Preview, Pause, Edit, Remove).
+
+Running actions go straight to the controller; adding and editing need dialogs, so
+they are signals the main window answers.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..controller import Controller
+from ..models.pairs_model import PairsModel
+
+
+class PairsView(QWidget):
+    """Table of pairs plus buttons acting on the selected one."""
+
+    add_requested = Signal()
+    edit_requested = Signal(str)
+    remove_requested = Signal(str)
+    selection_changed = Signal(str)  # pair_id, "" when none
+
+    def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.model = PairsModel(controller)
+        self.table = QTableView(self)
+        self.table.setObjectName("pairsTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.doubleClicked.connect(lambda _i: self._emit_edit())
+
+        self.add_button = self._button("Add folder…", "addPairButton", self.add_requested.emit)
+        self.sync_button = self._button("Sync now", "syncNowButton", self._sync_selected)
+        self.preview_button = self._button("Preview", "previewButton", self._preview_selected)
+        self.pause_button = self._button("Pause", "pausePairButton", self._toggle_pause)
+        self.edit_button = self._button("Edit…", "editPairButton", self._emit_edit)
+        self.remove_button = self._button("Remove", "removePairButton", self._emit_remove)
+
+        buttons = QHBoxLayout()
+        for btn in (self.add_button, self.sync_button, self.preview_button, self.pause_button):
+            buttons.addWidget(btn)
+        buttons.addStretch(1)
+        buttons.addWidget(self.edit_button)
+        buttons.addWidget(self.remove_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table)
+        layout.addLayout(buttons)
+
+        controller.pairs_changed.connect(self._after_reload)
+        controller.pair_updated.connect(lambda _pid: self.update_buttons())
+        controller.overview_changed.connect(lambda _ov: self.update_buttons())
+        if self.model.rowCount() > 0:
+            self.table.selectRow(0)
+        self.update_buttons()
+
+    def _button(self, text: str, name: str, slot: object) -> QPushButton:
+        btn = QPushButton(text, self)
+        btn.setObjectName(name)
+        btn.clicked.connect(slot)
+        return btn
+
+    def selected_pair_id(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.pair_id_at(rows[0].row()) if rows else None
+
+    def select_pair(self, pair_id: str) -> None:
+        for row in range(self.model.rowCount()):
+            if self.model.pair_id_at(row) == pair_id:
+                self.table.selectRow(row)
+                return
+
+    def update_buttons(self) -> None:
+        pair_id = self.selected_pair_id()
+        pair = self.controller.pair(pair_id) if pair_id else None
+        status = self.controller.status(pair_id) if pair_id else None
+        busy = bool(status and status.syncing)
+        globally_paused = self.controller.config.paused
+        has = pair is not None
+        self.sync_button.setEnabled(
+            has and not busy and not globally_paused and not (pair and pair.paused)
+        )
+        self.preview_button.setEnabled(has and not busy)
+        self.pause_button.setEnabled(has)
+        self.pause_button.setText("Resume" if pair and pair.paused else "Pause")
+        self.edit_button.setEnabled(has and not busy)
+        self.remove_button.setEnabled(has)
+
+    def _after_reload(self) -> None:
+        if self.selected_pair_id() is None and self.model.rowCount() > 0:
+            self.table.selectRow(0)
+        self.update_buttons()
+
+    def _on_selection(self, *_args: object) -> None:
+        self.update_buttons()
+        self.selection_changed.emit(self.selected_pair_id() or "")
+
+    def _sync_selected(self) -> None:
+        pair_id = self.selected_pair_id()
+        if pair_id:
+            self.controller.sync_now(pair_id)
+
+    def _preview_selected(self) -> None:
+        pair_id = self.selected_pair_id()
+        if pair_id:
+            self.controller.preview(pair_id)
+
+    def _toggle_pause(self) -> None:
+        pair_id = self.selected_pair_id()
+        pair = self.controller.pair(pair_id) if pair_id else None
+        if pair_id and pair is not None:
+            self.controller.set_pair_paused(pair_id, not pair.paused)
+            self.update_buttons()
+
+    def _emit_edit(self) -> None:
+        pair_id = self.selected_pair_id()
+        if pair_id:
+            self.edit_requested.emit(pair_id)
+
+    def _emit_remove(self) -> None:
+        pair_id = self.selected_pair_id()
+        if pair_id:
+            self.remove_requested.emit(pair_id)

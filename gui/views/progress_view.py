@@ -1,0 +1,204 @@
+"""Progress of the running sync: overall files and bytes, speed, ETA, current transfers,
+running counts, and Cancel.
+
+It renders :class:`~blobsync.gui.bridge.ProgressSnapshot` objects, which the bridge sends
+at most 10 times a second, so the cost does not grow with the number of files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from blobsync.core.models import ActionKind
+
+from ..bridge import ProgressSnapshot
+from ..controller import Controller
+
+KIND_WORDS = {
+    ActionKind.UPLOAD: "Uploading",
+    ActionKind.DOWNLOAD: "Downloading",
+    ActionKind.DELETE_LOCAL: "Deleting (local)",
+    ActionKind.DELETE_REMOTE: "Deleting (remote)",
+    ActionKind.CONFLICT: "Keeping both",
+}
+
+
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def human_duration(seconds: float) -> str:
+    """75 -> '1 min 15 s'."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60} min"
+
+
+class ProgressView(QWidget):
+    """Shows one pair's progress: the pair that is syncing (or last synced)."""
+
+    def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.pair_id: str | None = None
+        self.last_snapshot: ProgressSnapshot | None = None
+
+        self.title = QLabel("Nothing running", self)
+        self.title.setObjectName("progressTitle")
+        self.bar = QProgressBar(self)
+        self.bar.setObjectName("overallBar")
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(0)
+        self.bar.setFormat("%p%")
+        self.bytes_label = QLabel("", self)
+        self.bytes_label.setObjectName("bytesLabel")
+        self.speed_label = QLabel("", self)
+        self.speed_label.setObjectName("speedLabel")
+        self.counts_label = QLabel("", self)
+        self.counts_label.setObjectName("countsLabel")
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self._cancel)
+
+        self.transfers = QTableWidget(0, 3, self)
+        self.transfers.setObjectName("transfersTable")
+        self.transfers.setHorizontalHeaderLabels(["File", "Action", "Progress"])
+        self.transfers.verticalHeader().hide()
+        self.transfers.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.transfers.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        header = self.transfers.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+
+        top = QHBoxLayout()
+        top.addWidget(self.title, 1)
+        top.addWidget(self.cancel_button)
+        figures = QHBoxLayout()
+        figures.addWidget(self.bytes_label, 1)
+        figures.addWidget(self.speed_label, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.bar)
+        layout.addLayout(figures)
+        layout.addWidget(self.counts_label)
+        layout.addWidget(self.transfers, 1)
+
+        controller.progress.connect(self._on_progress)
+        controller.pair_updated.connect(self._on_pair_updated)
+        controller.pairs_changed.connect(self._on_pairs_changed)
+
+    # ---- following a pair -----------------------------------------------------------
+
+    def show_pair(self, pair_id: str | None) -> None:
+        """Show this pair's latest figures."""
+        self.pair_id = pair_id or None
+        snap = self.controller.status(pair_id).progress if pair_id else None
+        self.render(snap)
+
+    def _on_progress(self, pair_id: str, snapshot: ProgressSnapshot) -> None:
+        current_running = self.pair_id is not None and self.controller.status(self.pair_id).syncing
+        if pair_id != self.pair_id and current_running:
+            return  # keep showing the run the user is watching
+        self.pair_id = pair_id
+        self.render(snapshot)
+
+    def _on_pair_updated(self, pair_id: str) -> None:
+        if pair_id == self.pair_id:
+            self._update_cancel()
+
+    def _on_pairs_changed(self) -> None:
+        if self.pair_id and self.controller.pair(self.pair_id) is None:
+            self.show_pair(None)
+
+    def _update_cancel(self) -> None:
+        running = bool(self.pair_id and self.controller.status(self.pair_id).syncing)
+        self.cancel_button.setEnabled(running)
+
+    def _cancel(self) -> None:
+        if self.pair_id:
+            self.controller.cancel(self.pair_id)
+            self.cancel_button.setEnabled(False)
+            self.title.setText(self.title.text() + " — cancelling…")
+
+    # ---- drawing --------------------------------------------------------------------
+
+    def render(self, snap: ProgressSnapshot | None) -> None:
+        """Draw one snapshot (None clears the view)."""
+        self.last_snapshot = snap
+        self._update_cancel()
+        pair = self.controller.pair(self.pair_id) if self.pair_id else None
+        if snap is None or pair is None:
+            self.title.setText("Nothing running")
+            self.bar.setValue(0)
+            for label in (self.bytes_label, self.speed_label, self.counts_label):
+                label.setText("")
+            self.transfers.setRowCount(0)
+            return
+        name = f"{Path(pair.local_root).name} ↔ {pair.container}"
+        if snap.running:
+            what = "Preview of" if snap.dry_run else "Syncing"
+            self.title.setText(f"{what} {name} — {snap.phase}")
+        else:
+            self.title.setText(f"{'Preview of' if snap.dry_run else 'Last sync of'} {name}: done")
+        if snap.bytes_total > 0:
+            fraction = snap.bytes_done / snap.bytes_total
+        elif snap.files_total > 0:
+            fraction = snap.files_done / snap.files_total
+        else:
+            fraction = 0.0 if snap.running else 1.0
+        self.bar.setValue(round(1000 * min(fraction, 1.0)))
+        self.bar.setFormat(f"%p% — {snap.files_done:,} of {snap.files_total:,} files")
+        self.bytes_label.setText(
+            f"{human_bytes(snap.bytes_done)} of {human_bytes(snap.bytes_total)}"
+        )
+        if snap.running and snap.speed_bps > 0:
+            eta = f", {human_duration(snap.eta_s)} left" if snap.eta_s is not None else ""
+            self.speed_label.setText(f"{human_bytes(snap.speed_bps)}/s{eta}")
+        else:
+            self.speed_label.setText(f"elapsed {human_duration(snap.elapsed_s)}")
+        self.counts_label.setText(
+            f"Uploaded {snap.uploaded:,} · Downloaded {snap.downloaded:,} · "
+            f"Deleted {snap.deleted:,} · Skipped {snap.skipped:,} · Conflicts {snap.conflicts:,}"
+        )
+        self._render_transfers(snap)
+
+    def _render_transfers(self, snap: ProgressSnapshot) -> None:
+        rows = snap.transfers[:50]
+        self.transfers.setRowCount(len(rows))
+        for row, transfer in enumerate(rows):
+            pct = 100 * transfer.bytes_done // transfer.size if transfer.size else 0
+            values = (
+                transfer.rel_path,
+                KIND_WORDS.get(transfer.kind, transfer.kind.value),
+                f"{pct}% of {human_bytes(transfer.size)}",
+            )
+            for col, text in enumerate(values):
+                item = self.transfers.item(row, col)
+                if item is None:
+                    self.transfers.setItem(row, col, QTableWidgetItem(text))
+                elif item.text() != text:
+                    item.setText(text)
