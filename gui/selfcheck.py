@@ -25,7 +25,7 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import IO, Any
 
@@ -128,32 +128,22 @@ def _check_icons(report: _Report) -> None:
 
 
 def _check_window(report: _Report, app: Any) -> None:
-    """Open the main window, let it paint, close it."""
-    from PySide6.QtWidgets import QMainWindow
+    """Open the main window (empty, nothing scheduled), let it paint, close it."""
+    from blobsync.gui.main_window import MainWindow
 
-    window: QMainWindow
-    try:
-        from blobsync.gui.main_window import MainWindow
-    except ImportError:
-        # TODO(packaging): drop this fallback once gui/main_window.py has landed.
-        window = QMainWindow()
-        window.setWindowTitle("BlobSync")
-        kind = "plain QMainWindow (gui.main_window not available)"
-    else:
-        window = _make_main_window(MainWindow)
-        kind = type(window).__name__
+    window = MainWindow()
     window.show()
     app.processEvents()
     grabbed = window.grab()
     window.close()
+    window.deleteLater()
     app.processEvents()
     if grabbed.isNull():
         raise SelfCheckFailed("The main window could not be drawn.")
-    report.line("window", f"{kind} opened and painted ({grabbed.width()}x{grabbed.height()})")
-
-
-def _make_main_window(cls: Callable[..., Any]) -> Any:
-    return cls()
+    report.line(
+        "window",
+        f"{type(window).__name__} opened and painted ({grabbed.width()}x{grabbed.height()})",
+    )
 
 
 def _check_keyring(report: _Report) -> None:
