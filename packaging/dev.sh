@@ -80,20 +80,23 @@ setup_debs() {
 # ---------------------------------------------------------------- Python virtualenv
 
 find_python() {
-    local py="${BLOBSYNC_PYTHON:-python3}"
+    local py="${BLOBSYNC_PYTHON:-python3}" ver
     command -v "$py" >/dev/null 2>&1 \
         || die "Python $MIN_PY or newer is required, and '$py' was not found on PATH."
+    ver="$("$py" -c 'import platform; print(platform.python_version())' 2>/dev/null)" \
+        || die "Python $MIN_PY or newer is required, and '$py' does not run."
     "$py" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
-        || die "Python $MIN_PY or newer is required, and '$py' is $("$py" -c \
-            'import platform; print(platform.python_version())')."
+        || die "Python $MIN_PY or newer is required, and '$py' is Python $ver" \
+            "(set BLOBSYNC_PYTHON=/path/to/python3.11 or newer)."
     printf '%s\n' "$py"
 }
 
 setup_venv() {
     local py
     py="$(find_python)"
-    if [[ -x "$VENV/bin/python" ]] && ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
-        say "$VENV is broken (its Python moved?); recreating it"
+    if [[ -e "$VENV" ]] && ! "$VENV/bin/python" -c 'import pip' >/dev/null 2>&1; then
+        # Its Python moved, or an earlier `venv` failed half-way (no ensurepip).
+        say "$VENV is broken; recreating it"
         rm -rf "$VENV"
     fi
     if [[ ! -x "$VENV/bin/python" ]]; then
