@@ -128,7 +128,11 @@ setup_venv() {
 setup_azurite() {
     command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
         || die "Node.js 18+ with npm is required for Azurite (apt-get install nodejs npm)."
-    local want have=""
+    local want have="" node_major
+    node_major="$(node -p 'process.versions.node.split(".")[0]')"
+    if ((node_major < 20)); then
+        say "warning: Node.js $(node --version) is older than 20, the oldest tested with Azurite 3.37"
+    fi
     want="$(node -p "require('$AZURITE_DIR/package.json').dependencies.azurite")"
     # An old checkout may have node_modules as a symlink to somewhere else: replace it.
     if [[ -L "$AZURITE_DIR/node_modules" ]]; then
