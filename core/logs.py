@@ -39,7 +39,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # "authorization=x" forms; the value runs to the end of the quoted string or line.
     (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*)'[^'\r\n]*'"), r"\1'" + MASK + "'"),
     (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*)\"[^\"\r\n]*\""), r'\1"' + MASK + '"'),
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*)(?!['\"])[^,\r\n}]+"), r"\1" + MASK),
+    (re.compile(r"(?i)(authorization['\"]?\s*+[:=]\s*+)(?!['\"])[^,\r\n}]+"), r"\1" + MASK),
 )
 
 _secrets_lock = threading.Lock()

@@ -1,0 +1,377 @@
+"""The CLI in-process against an in-memory store: arguments, exit codes, output shapes.
+
+``blobsync.core.cli.open_store`` is swapped for a :class:`MemoryStore`, so these run
+without Azurite; ``tests/integration/test_cli.py`` runs the real command against it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+
+from blobsync.core import cli, logs
+from blobsync.core.credentials import Credentials
+from blobsync.core.remote.memory import MemoryStore
+
+FAKE_KEY = "ZmFrZS1rZXktdGhhdC1tdXN0LW5ldmVyLWJlLXByaW50ZWQ="
+FAKE_CONN = (
+    "DefaultEndpointsProtocol=https;AccountName=acct;"
+    f"AccountKey={FAKE_KEY};EndpointSuffix=core.windows.net"
+)
+
+
+class DictKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.items.pop((service, username), None)
+
+
+@pytest.fixture
+def stores(monkeypatch: pytest.MonkeyPatch) -> dict[str, MemoryStore]:
+    """Containers by name; the CLI opens these instead of Azure ones."""
+    by_name: dict[str, MemoryStore] = {}
+
+    def fake_open_store(creds: Credentials, container: str) -> MemoryStore:
+        if container not in by_name:
+            by_name[container] = MemoryStore(container, exists=False)
+        return by_name[container]
+
+    monkeypatch.setattr(cli, "open_store", fake_open_store)
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", FAKE_CONN)
+    return by_name
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "folder"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("alpha")
+    (root / "sub" / "b.txt").write_text("bravo")
+    return root
+
+
+@pytest.fixture
+def dict_keyring() -> Iterator[DictKeyring]:
+    previous = keyring.get_keyring()
+    backend = DictKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_sentence(err: str) -> None:
+    assert err.startswith("blobsync: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == "blobsync 0.1.0"
+
+
+def test_first_sync_creates_the_container_and_says_so(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], folder: Path
+) -> None:
+    code, out, err = run(capsys, "sync", str(folder), "box")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == "Created container box."
+    assert "Uploaded 2," in out
+    assert stores["box"].names() == ["a.txt", "sub/b.txt"]
+    code, out, _ = run(capsys, "sync", str(folder), "box")
+    assert code == 0
+    assert "Created container" not in out
+    assert out.startswith("Uploaded 0, downloaded 0, deleted 0 local and 0 remote")
+
+
+def test_json_is_the_only_stdout_and_has_typed_fields(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], folder: Path
+) -> None:
+    code, out, err = run(capsys, "sync", str(folder), "box", "--json")
+    assert (code, err) == (0, "")
+    data = json.loads(out)  # the whole stdout is one JSON object
+    for key in (
+        "uploaded",
+        "downloaded",
+        "deleted_local",
+        "deleted_remote",
+        "conflicts",
+        "skipped",
+    ):
+        assert type(data[key]) is int
+    assert data["uploaded"] == 2
+    assert data["issues"] == []
+    assert data["container_created"] is True
+    assert data["dry_run"] is False
+    assert isinstance(data["duration_s"], float)
+    assert data["bytes_uploaded"] == len("alpha") + len("bravo")
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], folder: Path
+) -> None:
+    code, out, _ = run(capsys, "sync", str(folder), "box", "--dry-run")
+    assert code == 0
+    assert "upload  a.txt" in out
+    assert "upload  sub/b.txt" in out
+    assert stores["box"].names() == [] and stores["box"].writes == 0
+    assert not stores["box"].container_exists()
+    code, out, _ = run(capsys, "sync", str(folder), "box", "--dry-run", "--json")
+    data = json.loads(out)
+    assert data["dry_run"] is True
+    assert sorted(p["path"] for p in data["planned"]) == ["a.txt", "sub/b.txt"]
+    assert {p["action"] for p in data["planned"]} == {"upload"}
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("Bad_Name", "lowercase"),
+        ("ab", "3 to 63"),
+        ("-abc", "start and end"),
+        ("a--b", "two hyphens"),
+    ],
+)
+def test_bad_container_name_is_exit_2_with_a_sentence(
+    capsys: pytest.CaptureFixture[str],
+    stores: dict[str, MemoryStore],
+    folder: Path,
+    name: str,
+    words: str,
+) -> None:
+    code, out, err = run(capsys, "sync", "--", str(folder), name)
+    assert code == 2 and out == ""
+    assert_one_sentence(err)
+    assert f"'{name}' is not a valid container name" in err and words in err
+    assert stores == {}  # refused before any store was opened
+
+
+def test_missing_folder_is_exit_2_and_not_created(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope"
+    code, _, err = run(capsys, "sync", str(missing), "box")
+    assert code == 2
+    assert_one_sentence(err)
+    assert "does not exist" in err
+    assert not missing.exists()
+
+
+def test_download_mode_creates_a_missing_folder(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], folder: Path, tmp_path: Path
+) -> None:
+    assert run(capsys, "sync", str(folder), "box")[0] == 0
+    target = tmp_path / "new" / "copy"
+    code, out, err = run(capsys, "sync", str(target), "box", "--mode", "download")
+    assert (code, err) == (0, "")
+    assert f"Created folder {target}." in out
+    assert (target / "sub" / "b.txt").read_text() == "bravo"
+
+
+def test_download_of_a_missing_container_is_exit_2(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], tmp_path: Path
+) -> None:
+    target = tmp_path / "dl"
+    code, _, err = run(capsys, "sync", str(target), "ghost", "--mode", "download")
+    assert code == 2
+    assert_one_sentence(err)
+    assert "Container not found" in err
+    assert not target.exists()
+    assert not stores["ghost"].container_exists()
+
+
+def test_no_credentials_is_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, folder: Path
+) -> None:
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
+    code, _, err = run(capsys, "sync", str(folder), "box")
+    assert code == 2
+    assert err == (
+        "blobsync: Configuration error: No credentials: set AZURE_STORAGE_CONNECTION_STRING "
+        "or pass --account NAME (see 'blobsync account add').\n"
+    )
+
+
+def test_unknown_account_is_exit_2(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], folder: Path
+) -> None:
+    code, _, err = run(capsys, "sync", str(folder), "box", "--account", "ghost")
+    assert code == 2
+    assert "No account named ghost" in err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["sync"], ["sync", "a", "b", "--mode", "sideways"], ["frobnicate"]):
+        with pytest.raises(SystemExit) as info:
+            cli.main(argv)
+        assert info.value.code == 2
+    capsys.readouterr()
+
+
+def test_a_secret_cannot_be_passed_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (
+        ["account", "add", "work", "--key", "--url", "https://a.blob.core.windows.net", FAKE_KEY],
+        ["account", "add", "work", "--key", FAKE_KEY],
+    ):
+        with pytest.raises(SystemExit) as info:
+            cli.main(argv)
+        assert info.value.code == 2
+    capsys.readouterr()
+
+
+def test_symlink_is_an_issue_exit_1_and_listed_by_issues(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], folder: Path
+) -> None:
+    (folder / "link").symlink_to(folder / "a.txt")
+    code, out, _ = run(capsys, "sync", str(folder), "box")
+    assert code == 1
+    assert "1 item needs attention:" in out
+    assert "  link: Symbolic link (not followed)" in out
+    assert "link" not in stores["box"].names()
+    code, out, _ = run(capsys, "issues", str(folder), "box", "--json")
+    assert code == 1
+    assert [(i["path"], i["kind"]) for i in json.loads(out)["issues"]] == [("link", "symlink")]
+    (folder / "link").unlink()
+    assert run(capsys, "sync", str(folder), "box")[0] == 0
+    code, out, _ = run(capsys, "issues", str(folder), "box")
+    assert (code, out) == (0, "No pending issues.\n")
+
+
+def test_issues_of_a_never_synced_pair(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], folder: Path
+) -> None:
+    code, out, _ = run(capsys, "issues", str(folder), "box")
+    assert code == 0
+    assert "has never been synced" in out
+    assert stores == {}  # offline: no store opened
+
+
+def test_unexpected_error_is_one_sentence_and_the_traceback_goes_to_the_log(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, folder: Path
+) -> None:
+    def broken(creds: Credentials, container: str) -> MemoryStore:
+        raise RuntimeError(f"kaboom with AccountKey={FAKE_KEY};")
+
+    monkeypatch.setattr(cli, "open_store", broken)
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", FAKE_CONN)
+    code, _, err = run(capsys, "sync", str(folder), "box")
+    assert code == 4
+    assert_one_sentence(err)
+    assert "Unexpected error: RuntimeError: kaboom" in err
+    assert FAKE_KEY not in err
+    log_text = logs.log_file().read_text()
+    assert "Traceback" in log_text and "kaboom" in log_text
+    assert FAKE_KEY not in log_text
+    assert f"details in {logs.log_file()}" in err
+
+
+def test_account_add_reads_stdin_and_keeps_the_secret_out_of_files(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    dict_keyring: DictKeyring,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(FAKE_KEY + "\n"))
+    code, out, err = run(
+        capsys,
+        "account",
+        "add",
+        "work",
+        "--key",
+        "--url",
+        "https://acct.blob.core.windows.net",
+        "--secret-stdin",
+    )
+    assert (code, err) == (0, "")
+    assert "Account work saved" in out and "OS keyring" in out
+    assert dict_keyring.items[("blobsync", "work")] == FAKE_KEY
+    code, out, _ = run(capsys, "account", "list", "--json")
+    listed = json.loads(out)["accounts"]
+    assert listed == [
+        {
+            "name": "work",
+            "account_name": "acct",
+            "account_url": "https://acct.blob.core.windows.net",
+            "kind": "account_key",
+            "plaintext_secret_file": False,
+        }
+    ]
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert FAKE_KEY not in path.read_text(errors="replace"), path
+    assert run(capsys, "account", "remove", "work")[0] == 0
+    assert dict_keyring.items == {}
+
+
+def test_account_add_without_keyring_needs_the_opt_in(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring.backends.fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        argv = ["account", "add", "work", "--key", "--url", "https://acct.blob.core.windows.net"]
+        monkeypatch.setattr("sys.stdin", io.StringIO(FAKE_KEY))
+        code, _, err = run(capsys, *argv)
+        assert code == 2
+        assert "No OS keyring is available" in err and "--plaintext-secret" in err
+        monkeypatch.setattr("sys.stdin", io.StringIO(FAKE_KEY))
+        code, out, _ = run(capsys, *argv, "--plaintext-secret")
+        assert code == 0 and "INSECURE plaintext file" in out
+        code, out, _ = run(capsys, "account", "list")
+        assert "[INSECURE: secret in a plaintext file]" in out
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_ctrl_c_cancels_the_engine_and_exits_130(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], tmp_path: Path
+) -> None:
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(40):
+        (root / f"f{i:02}.txt").write_text(str(i))
+    store = MemoryStore("box", exists=True)
+    store.before_write = lambda op, name: time.sleep(0.05)
+    stores["box"] = store
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        code, _, err = run(capsys, "sync", str(root), "box", "--workers", "1")
+    finally:
+        timer.cancel()
+    assert code == 130
+    assert "Cancelling" in err and "Traceback" not in err
+    assert 0 < len(store.names()) < 40  # stopped part-way, cleanly

@@ -1,0 +1,185 @@
+"""Secrets go to the OS keyring; plaintext only on explicit opt-in (mode 0600, badged).
+
+Uses a tiny in-memory keyring backend and keyring's own ``fail``/``null`` backends;
+the real Secret Service is covered by ``tests/test_secret_service.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+
+import keyring
+import keyring.backends.fail
+import keyring.backends.null
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import KeyringLocked, PasswordDeleteError
+
+from blobsync.core import secrets
+from blobsync.core.config import config_dir, load_config
+from blobsync.core.credentials import from_key
+from blobsync.core.errors import ConfigError
+from blobsync.core.session import add_account, remove_account, resolve_credentials
+
+KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring in a dict (priority irrelevant: installed with set_keyring)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.items:
+            raise PasswordDeleteError("not found")
+        del self.items[(service, username)]
+
+
+class LockedKeyring(MemoryKeyring):
+    def get_password(self, service: str, username: str) -> str | None:
+        raise KeyringLocked("Failed to unlock the collection!")
+
+    set_password = delete_password = get_password  # type: ignore[assignment]
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def fail_keyring() -> Iterator[None]:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_round_trip_goes_to_the_keyring(memory_keyring: MemoryKeyring) -> None:
+    assert secrets.store_secret("work", KEY) is False
+    assert memory_keyring.items[("blobsync", "work")] == KEY
+    assert secrets.load_secret("work") == KEY
+    assert not secrets.plaintext_file().exists()
+    secrets.delete_secret("work")
+    assert ("blobsync", "work") not in memory_keyring.items
+    secrets.delete_secret("work")  # deleting twice is fine
+
+
+def test_missing_secret_says_what_to_do(memory_keyring: MemoryKeyring) -> None:
+    with pytest.raises(ConfigError) as info:
+        secrets.load_secret("nobody")
+    assert info.value.message == (
+        "No secret stored for account nobody; run 'blobsync account add nobody' again."
+    )
+
+
+def test_status_usable_with_a_working_backend(memory_keyring: MemoryKeyring) -> None:
+    usable, name, reason = secrets.keyring_status()
+    assert usable is True
+    assert name.endswith("MemoryKeyring")
+    assert reason == ""
+
+
+def test_status_with_the_fail_backend_says_so(fail_keyring: None) -> None:
+    usable, name, reason = secrets.keyring_status()
+    assert usable is False
+    assert name == "fail.Keyring"
+    assert "No OS keyring is available" in reason
+
+
+def test_status_with_the_null_backend_says_disabled() -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.null.Keyring())
+    try:
+        usable, name, reason = secrets.keyring_status()
+    finally:
+        keyring.set_keyring(previous)
+    assert (usable, name) == (False, "null.Keyring")
+    assert "disabled" in reason
+
+
+def test_status_with_a_locked_keyring_says_locked() -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(LockedKeyring())
+    try:
+        usable, _, reason = secrets.keyring_status()
+        with pytest.raises(ConfigError, match="locked"):
+            secrets.load_secret("work")
+    finally:
+        keyring.set_keyring(previous)
+    assert usable is False
+    assert "locked" in reason
+
+
+def test_no_plaintext_without_opt_in(fail_keyring: None) -> None:
+    with pytest.raises(ConfigError) as info:
+        secrets.store_secret("work", KEY)
+    assert "--plaintext-secret" in info.value.message
+    assert KEY not in info.value.message
+    assert not secrets.plaintext_file().exists()
+    written = [p for p in config_dir().rglob("*") if p.is_file()]
+    assert not any(KEY in p.read_text(errors="replace") for p in written)
+
+
+def test_plaintext_opt_in_is_0600_and_the_account_is_badged(fail_keyring: None) -> None:
+    creds = from_key("https://acct.blob.core.windows.net", KEY)
+    account = add_account("work", creds, allow_plaintext=True)
+    assert account.plaintext_secret_file is True
+    path = secrets.plaintext_file()
+    assert path.name == "INSECURE-secrets.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert json.loads(path.read_text()) == {"work": KEY}
+    saved = load_config().accounts["work"]
+    assert saved.plaintext_secret_file is True
+    # settings.json itself holds no secret
+    assert KEY not in (config_dir() / "settings.json").read_text()
+    assert resolve_credentials("work").secret == KEY
+    remove_account("work")
+    assert not path.exists()  # last plaintext secret gone: file gone
+
+
+def test_keyring_account_is_not_badged_and_settings_hold_no_secret(
+    memory_keyring: MemoryKeyring,
+) -> None:
+    creds = from_key("https://acct.blob.core.windows.net", KEY)
+    account = add_account("work", creds, allow_plaintext=True)  # opt-in unused: keyring works
+    assert account.plaintext_secret_file is False
+    assert not secrets.plaintext_file().exists()
+    assert KEY not in (config_dir() / "settings.json").read_text()
+    got = resolve_credentials("work")
+    assert (got.secret, got.account_name, got.account_url) == (
+        KEY,
+        "acct",
+        "https://acct.blob.core.windows.net",
+    )
+    remove_account("work")
+    assert memory_keyring.items == {}
+    with pytest.raises(ConfigError, match="No account named work"):
+        resolve_credentials("work")
+
+
+def test_bad_account_label_is_refused(memory_keyring: MemoryKeyring) -> None:
+    creds = from_key("https://acct.blob.core.windows.net", KEY)
+    with pytest.raises(ConfigError, match="account name"):
+        add_account("../evil", creds)
+    assert memory_keyring.items == {}
