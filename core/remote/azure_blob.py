@@ -73,7 +73,7 @@ from .blobmeta import (
 )
 
 #: Contents up to this size go in one Put Blob; larger ones are staged in blocks.
-SINGLE_SHOT_MAX = 32 * MiB
+SINGLE_SHOT_MAX = 16 * MiB
 CONNECTION_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 60.0
 #: Waits before each retry of a retryable status / a dropped connection (plus jitter).
@@ -131,6 +131,8 @@ class BoundedRetryPolicy(HTTPPolicy):  # type: ignore[type-arg]
         position: int | None = None
         if hasattr(body, "seek") and hasattr(body, "tell"):
             position = body.tell()
+        # bytes can be sent again as they are; a stream only if we can rewind it
+        resendable = not hasattr(body, "read") or position is not None
         status_tries = 0
         connect_tries = 0
         while True:
@@ -143,7 +145,7 @@ class BoundedRetryPolicy(HTTPPolicy):  # type: ignore[type-arg]
                 self._wait(self.connect_backoffs[connect_tries])
                 connect_tries += 1
             except ServiceResponseError:  # connection reset / timeout while waiting
-                if status_tries >= len(self.status_backoffs) or (body and position is None):
+                if status_tries >= len(self.status_backoffs) or not resendable:
                     raise
                 self._wait(self.status_backoffs[status_tries])
                 status_tries += 1
@@ -153,7 +155,7 @@ class BoundedRetryPolicy(HTTPPolicy):  # type: ignore[type-arg]
                 response.http_response.location_mode = "primary"
                 if status not in RETRY_STATUSES or status_tries >= len(self.status_backoffs):
                     return response
-                if body and hasattr(body, "read") and position is None:
+                if not resendable:
                     return response  # cannot rewind a stream: let the caller see it
                 self._wait(
                     self.status_backoffs[status_tries],
