@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -31,7 +31,9 @@ from .models import Action, ActionKind, Issue, IssueKind, LocalEntry, RemoteEntr
 from .names import fold_key
 from .planner import is_delete, plan_item
 from .remote.base import CancelToken, RemoteStore
+from .moves import pair_moves
 from .state import StateDB
+from .throttle import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ class SyncOptions:
     allow_mass_delete: bool = False
     workers: int = 8
     hostname: str = field(default_factory=socket.gethostname)
+    upload_limit_bps: int = 0  # bytes per second; 0 = unlimited
+    download_limit_bps: int = 0
 
 
 class Resolution(enum.StrEnum):
@@ -74,6 +78,9 @@ class SyncEngine:
         self.state_path = Path(state_path)
         self.events = events
         self.state = StateDB(self.state_path)
+        #: Told each relative path the engine is about to write locally (file watcher).
+        self.on_local_write: Callable[[str], None] | None = None
+        self._buckets: dict[str, tuple[int, TokenBucket]] = {}
 
     # ---- public API ----------------------------------------------------------------
 
@@ -160,7 +167,18 @@ class SyncEngine:
         for issue in scan_issues:
             result.issues.append(issue)
             result.skipped += 1
-        ctx = RunContext(self.local_root, self.store, self.state, self.events, cancel, options.hostname, options.workers)
+        ctx = RunContext(
+            self.local_root,
+            self.store,
+            self.state,
+            self.events,
+            cancel,
+            options.hostname,
+            options.workers,
+            upload_limit=self._bucket("up", options.upload_limit_bps),
+            download_limit=self._bucket("down", options.download_limit_bps),
+            on_local_write=self.on_local_write,
+        )
         try:
             Executor(ctx, result).run(actions)
         finally:
@@ -168,6 +186,16 @@ class SyncEngine:
         if result.in_sync and not self.state.issues():
             self.state.set_meta("last_in_sync", repr(time.time()))
             self.state.commit()
+
+    def _bucket(self, direction: str, rate: int) -> TokenBucket | None:
+        """One bucket per direction, kept across runs while the rate is unchanged."""
+        if rate <= 0:
+            return None
+        known = self._buckets.get(direction)
+        if known is None or known[0] != rate:
+            known = (rate, TokenBucket(rate))
+            self._buckets[direction] = known
+        return known[1]
 
     def _check_root(self) -> None:
         root = self.local_root
@@ -229,7 +257,15 @@ class SyncEngine:
             action = plan_item(snap, loc, rem, options.mode)
             if action is not None:
                 actions.append(action)
+        if options.mode is SyncMode.TWO_WAY:
+            actions = pair_moves(actions, self._md5_or_none)
         return actions
+
+    def _md5_or_none(self, local: LocalEntry) -> bytes | None:
+        try:
+            return self._md5(local)
+        except OSError:
+            return None
 
     def _md5(self, local: LocalEntry) -> bytes:
         cached = self.state.cached_md5(local.rel_path, local.inode, local.size, local.mtime_ns)
@@ -340,7 +376,10 @@ class SyncEngine:
 
     def _run_one(self, action: Action) -> None:
         result = SyncResult()
-        ctx = RunContext(self.local_root, self.store, self.state, self.events, CancelToken(), socket.gethostname(), 1)
+        ctx = RunContext(
+            self.local_root, self.store, self.state, self.events, CancelToken(), socket.gethostname(), 1,
+            on_local_write=self.on_local_write,
+        )
         Executor(ctx, result).run([action])
         if result.issues:
             issue = result.issues[0]

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from . import events as ev
 from .errors import BlobNotFound, Cancelled, FatalError, ItemError, PreconditionFailed
@@ -23,6 +24,7 @@ from .local import fs
 from .models import Action, ActionKind, Issue, IssueKind, LocalEntry, RemoteEntry, SnapshotEntry, SyncResult
 from .remote.base import CancelToken, RemoteStore
 from .state import StateDB
+from .throttle import ThrottledReader, ThrottledWriter, TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,11 @@ class RunContext:
     cancel: CancelToken
     hostname: str
     workers: int
+    upload_limit: TokenBucket | None = None
+    download_limit: TokenBucket | None = None
+    #: Told the relative path of every local write just before it happens (the file
+    #: watcher uses it to ignore the engine's own changes).
+    on_local_write: Callable[[str], None] | None = None
 
 
 class _Progress:
@@ -97,6 +104,9 @@ class Executor:
             self._do(action)
         self._run_parallel(others)
         for rel_path in sorted(self._emptied, key=lambda p: -p.count("/")):
+            parts = rel_path.split("/")[:-1]
+            for depth in range(len(parts), 0, -1):
+                self._notify_local_write("/".join(parts[:depth]))
             fs.remove_empty_parents(self.ctx.root, rel_path)
         self.ctx.state.commit()
         self._progress.add(force=True)
@@ -148,6 +158,10 @@ class Executor:
                 self._delete_local(action)
             elif kind is ActionKind.CONFLICT:
                 self._conflict(action)
+            elif kind is ActionKind.MOVE_REMOTE:
+                self._move_remote(action)
+            elif kind is ActionKind.MOVE_LOCAL:
+                self._move_local(action)
             elif kind is ActionKind.RECORD:
                 self._record(action)
             elif kind is ActionKind.FORGET:
@@ -202,18 +216,23 @@ class Executor:
 
     # ---- uploads -------------------------------------------------------------------
 
-    def _upload(self, action: Action, rel_path: str | None = None, if_match: str | None = ...) -> RemoteEntry:  # type: ignore[assignment]
-        """Upload the local file ``action.local`` (or the file at ``rel_path``)."""
+    def _upload(self, action: Action) -> None:
         local = action.local
         assert local is not None
-        rel = rel_path or action.rel_path
-        cond = action.if_match if if_match is ... else if_match
+        self._upload_file(action.rel_path, action.if_match, expect=local)
+
+    def _upload_file(self, rel: str, if_match: str | None, expect: LocalEntry | None) -> RemoteEntry:
+        """Upload the file at ``rel`` (conditionally) and record it.
+
+        ``expect``: the scanned state; if the file no longer matches it, nothing is sent
+        (FILE_CHANGED). Its MD5, when known, spares a read.
+        """
         path = fs.confined_path(self.ctx.root, rel, make_parents=False)
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
-            if rel_path is None and (st.st_size, st.st_mtime_ns) != (local.size, local.mtime_ns):
+            if expect is not None and (st.st_size, st.st_mtime_ns) != (expect.size, expect.mtime_ns):
                 raise ItemError("The file changed since it was scanned; it will sync next time.", IssueKind.FILE_CHANGED)
-            md5 = local.md5 if rel_path is None and local.md5 is not None else None
+            md5 = expect.md5 if expect is not None else None
             if md5 is None:
                 md5 = _md5_of_open(fh)
                 fh.seek(0)
@@ -222,17 +241,70 @@ class Executor:
                     raise ItemError("The file changed while it was read; it will sync next time.", IssueKind.FILE_CHANGED)
             crash_point("before_upload")
             result = self.ctx.store.upload(
-                rel, fh, st.st_size, md5, st.st_mtime_ns, cond,
+                rel, self._throttled_reader(fh), st.st_size, md5, st.st_mtime_ns, if_match,
                 progress=self._item_progress(rel, st.st_size), cancel=self.ctx.cancel,
             )
             crash_point("after_upload_before_record")
             after = os.fstat(fh.fileno())
         if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
-            # Uploaded content matched md5 (the store checks), but the file moved on: next run re-uploads.
+            # What was sent matched ``md5`` (the store checks); the file moved on since,
+            # so the next run sees it changed and uploads it again.
             log.info("%s changed during upload; it will be uploaded again", rel)
         self.ctx.state.put_snapshot(SnapshotEntry(rel, st.st_size, st.st_mtime_ns, md5, result.etag))
         self._count("uploaded", "bytes_uploaded", st.st_size)
         return RemoteEntry(rel, st.st_size, result.etag, md5, st.st_mtime_ns)
+
+    def _notify_local_write(self, rel_path: str) -> None:
+        if self.ctx.on_local_write is not None:
+            self.ctx.on_local_write(rel_path)
+
+    def _throttled_reader(self, fh: BinaryIO) -> BinaryIO:
+        bucket = self.ctx.upload_limit
+        return fh if bucket is None else ThrottledReader(fh, bucket)  # type: ignore[return-value]
+
+    # ---- renames -------------------------------------------------------------------
+
+    def _move_remote(self, action: Action) -> None:
+        """A local rename: copy the old blob server-side (pinned to the ETag we last saw,
+        create-only target), then delete the old blob If-Match."""
+        local, old = action.local, action.snapshot
+        assert local is not None and old is not None and action.if_match is not None
+        path = fs.confined_path(self.ctx.root, action.rel_path, make_parents=False)
+        if fs.local_state(path) != (local.size, local.mtime_ns):
+            raise ItemError("The file changed since it was scanned; it will sync next time.", IssueKind.FILE_CHANGED)
+        copied = self.ctx.store.copy(old.rel_path, action.rel_path, action.if_match)
+        self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, local.size, local.mtime_ns, old.md5, copied.etag))
+        try:
+            self.ctx.store.delete(old.rel_path, action.if_match)
+        except BlobNotFound:
+            pass
+        except PreconditionFailed:
+            # The old blob changed meanwhile: keep its snapshot so the next run brings
+            # that change back down instead of losing it.
+            self._add_issue(Issue(old.rel_path, IssueKind.CONCURRENT_CHANGE, "Renamed here but changed on another machine; its new version will be downloaded."))
+            self._count("moved")
+            return
+        self.ctx.state.delete_snapshot(old.rel_path)
+        self._count("moved")
+
+    def _move_local(self, action: Action) -> None:
+        """A remote rename: rename the unchanged local file instead of downloading."""
+        local, remote, old = action.local, action.remote, action.snapshot
+        assert local is not None and remote is not None and old is not None
+        source = fs.confined_path(self.ctx.root, old.rel_path, make_parents=False)
+        target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
+        if fs.local_state(source) != (local.size, local.mtime_ns):
+            raise ItemError("The file changed locally after the scan; it was not moved.", IssueKind.FILE_CHANGED)
+        self._notify_local_write(action.rel_path)
+        self._notify_local_write(old.rel_path)
+        os.link(source, target)  # fails rather than overwrite
+        os.unlink(source)
+        st = os.lstat(target)
+        self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, old.md5, remote.etag))
+        self.ctx.state.delete_snapshot(old.rel_path)
+        with self._lock:
+            self._emptied.append(old.rel_path)
+        self._count("moved")
 
     # ---- downloads ---------------------------------------------------------------
 
@@ -243,7 +315,10 @@ class Executor:
         try:
             with fh:
                 writer = fs.HashingWriter(fh, self._item_progress(remote.rel_path, remote.size))
-                self.ctx.store.download(remote.rel_path, remote.etag, writer, cancel=self.ctx.cancel)  # type: ignore[arg-type]
+                sink: object = writer
+                if self.ctx.download_limit is not None:
+                    sink = ThrottledWriter(writer, self.ctx.download_limit)  # type: ignore[arg-type]
+                self.ctx.store.download(remote.rel_path, remote.etag, sink, cancel=self.ctx.cancel)  # type: ignore[arg-type]
                 crash_point("mid_download")
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -267,6 +342,7 @@ class Executor:
             crash_point("before_replace")
             if fs.local_state(target) != expected:
                 raise ItemError("The local file changed while the new version was downloading; both are kept next time.", IssueKind.FILE_CHANGED)
+            self._notify_local_write(action.rel_path)
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -292,6 +368,7 @@ class Executor:
         path = fs.confined_path(self.ctx.root, action.rel_path, make_parents=False)
         if fs.local_state(path) != (local.size, local.mtime_ns):
             raise ItemError("The file changed locally after the scan; it was not deleted.", IssueKind.FILE_CHANGED)
+        self._notify_local_write(action.rel_path)
         try:
             os.unlink(path)
         except FileNotFoundError:
@@ -325,6 +402,8 @@ class Executor:
                 lambda rel: os.path.lexists(self.ctx.root / rel),
             )
             copy_path = self.ctx.root / copy_rel
+            self._notify_local_write(copy_rel)
+            self._notify_local_write(action.rel_path)
             os.link(target, copy_path)  # fails rather than overwrite
             os.replace(tmp, target)
         except BaseException:
@@ -336,7 +415,7 @@ class Executor:
         copy_st = os.lstat(copy_path)
         copy_local = LocalEntry(copy_rel, copy_st.st_size, copy_st.st_mtime_ns, copy_st.st_ino, our_md5)
         try:
-            self._upload(Action(ActionKind.UPLOAD, copy_rel, copy_local), rel_path=copy_rel, if_match=None)
+            self._upload_file(copy_rel, None, expect=copy_local)
         except ItemError as exc:
             log.info("conflict copy %s not uploaded yet: %s", copy_rel, exc.message)
         self._add_issue(

@@ -59,6 +59,8 @@ class ActionKind(enum.StrEnum):
     DELETE_REMOTE = "delete_remote"
     DELETE_LOCAL = "delete_local"
     CONFLICT = "conflict"  # keep both: ours goes to a conflict copy, theirs keeps the name
+    MOVE_REMOTE = "move_remote"  # a local rename: server-side copy + conditional delete
+    MOVE_LOCAL = "move_local"  # a remote rename: local rename instead of a download
     RECORD = "record"  # both sides already agree: only the snapshot changes
     FORGET = "forget"  # gone on both sides: drop the snapshot row
     ISSUE = "issue"  # nothing can be done automatically: report it
@@ -142,6 +144,7 @@ class SyncResult:
     conflicts: int = 0
     skipped: int = 0
     recorded: int = 0
+    moved: int = 0  # renames done without a transfer (either side)
     bytes_uploaded: int = 0
     bytes_downloaded: int = 0
     container_created: bool = False
@@ -160,6 +163,7 @@ class SyncResult:
             + self.deleted_local
             + self.deleted_remote
             + self.conflicts
+            + self.moved
         )
 
     @property

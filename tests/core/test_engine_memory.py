@@ -285,3 +285,46 @@ def test_unchanged_files_are_not_rehashed(tmp_path, store, make_engine, monkeypa
     engine.sync()
     assert calls == []
     assert hashlib.md5(b"0").digest() == engine.state.get_snapshot("0.txt").md5
+
+
+def test_local_rename_is_a_server_side_copy(tmp_path, store, make_engine):
+    root = tmp_path / "a"
+    big = os.urandom(300_000)
+    write(root, "folder/big.bin", big)
+    for i in range(5):
+        write(root, f"folder/f{i}.txt", f"file {i}")
+    engine = make_engine(root, store)
+    engine.sync()
+    sent = store.bytes_uploaded
+    (root / "folder").rename(root / "renamed")
+    result = engine.sync()
+    assert result.moved == 6 and result.uploaded == 0 and result.deleted_remote == 0
+    assert store.bytes_uploaded == sent  # nothing re-uploaded
+    assert store.calls["copy"] == 6
+    assert tree(root) == blobs(store) and "renamed/big.bin" in blobs(store)
+    assert engine.sync().writes == 0
+
+
+def test_remote_rename_is_a_local_rename(tmp_path, store, make_engine):
+    root = tmp_path / "a"
+    write(root, "old.txt", "content")
+    engine = make_engine(root, store)
+    engine.sync()
+    data = store.content("old.txt")
+    store.remove_raw("old.txt")
+    store.put_raw("new.txt", data)
+    downloads = store.calls["download"]
+    result = engine.sync()
+    assert result.moved == 1 and result.downloaded == 0 and store.calls["download"] == downloads
+    assert tree(root) == {"new.txt": b"content"}
+
+
+def test_own_local_writes_are_announced(tmp_path, store, make_engine):
+    store.create_container()
+    store.put_raw("d/x.txt", b"x")
+    root = tmp_path / "a"
+    engine = make_engine(root, store)
+    seen: list[str] = []
+    engine.on_local_write = seen.append
+    engine.sync()
+    assert "d/x.txt" in seen
