@@ -20,9 +20,11 @@ import random
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, BinaryIO, NoReturn
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import requests
 from azure.core import MatchConditions
@@ -37,6 +39,7 @@ from azure.core.exceptions import (
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy
 from azure.core.pipeline.transport import RequestsTransport
+from azure.core.rest import HttpRequest
 from azure.storage.blob import (
     BlobBlock,
     BlobClient,
@@ -238,6 +241,30 @@ def _quoted(etag: str) -> str:
     return etag if etag.startswith(('"', "W/")) else f'"{etag}"'
 
 
+def _entry_from_xml(blob: ET.Element) -> RemoteEntry:
+    name_el = blob.find("Name")
+    name = (name_el.text or "") if name_el is not None else ""
+    if name_el is not None and name_el.get("Encoded") == "true":
+        name = unquote(name)  # names with characters XML cannot carry come percent-encoded
+    props = blob.find("Properties")
+    size = etag = md5_text = ""
+    if props is not None:
+        size = props.findtext("Content-Length") or "0"
+        etag = props.findtext("Etag") or ""
+        md5_text = props.findtext("Content-MD5") or ""
+    metadata: dict[str, str] = {}
+    meta = blob.find("Metadata")
+    if meta is not None:
+        metadata = {child.tag: child.text or "" for child in meta}
+    return RemoteEntry(
+        rel_path=name,
+        size=int(size),
+        etag=_quoted(etag),
+        md5=base64.b64decode(md5_text) if md5_text else None,
+        mtime_ns=mtime_from_metadata(metadata),
+    )
+
+
 def _raise(exc: BaseException, **context: Any) -> NoReturn:
     raise translate(exc, **context) from None
 
@@ -362,6 +389,8 @@ class AzureBlobStore:
         self.min_block_size = 8 * MiB
         self.page_size = 5000
         self.upload_threads = 4
+        #: List through our own XML parsing (fast) rather than the SDK's models.
+        self.lean_listing = True
         self._creds = creds
         self._service = _service_client(creds, max_connections=max_connections, retry=retry_policy)
         self._container = self._service.get_container_client(container)
@@ -409,6 +438,58 @@ class AzureBlobStore:
             self._fail(exc)
 
     def list_blobs(self) -> Iterator[RemoteEntry]:
+        if self.lean_listing:
+            return self._list_lean()
+        return self._list_sdk()
+
+    def _listing_failed(self, exc: BaseException) -> NoReturn:
+        error = translate(exc, container=self.container, creds=self._creds)
+        if isinstance(error, (AuthError, ContainerNotFound)):
+            raise error from None
+        raise ListingError(
+            f"Listing the container '{self.container}' failed part-way "
+            f"({error.message}); nothing was concluded from it."
+        ) from None
+
+    def _list_lean(self) -> Iterator[RemoteEntry]:
+        """List Blobs sent through the client's own pipeline (auth, retries, timeouts)
+        but parsed with ElementTree: the SDK's XML model deserialisation is the slow part
+        (~3x slower for 5,000 blobs)."""
+        split = urlsplit(self._container.url)  # carries the SAS, if any
+        base_query = (split.query + "&") if split.query else ""
+        marker = ""
+        while True:
+            query = (
+                f"{base_query}restype=container&comp=list&include=metadata"
+                f"&maxresults={self.page_size}"
+            )
+            if marker:
+                query += "&marker=" + quote(marker, safe="")
+            request = HttpRequest(
+                "GET",
+                urlunsplit((split.scheme, split.netloc, split.path, query, "")),
+                headers={"x-ms-version": self._container.api_version, "Accept": "application/xml"},
+            )
+            try:
+                response = self._container._pipeline.run(request).http_response
+                if response.status_code != 200:
+                    raise HttpResponseError(response=response)
+                root = ET.fromstring(response.body())
+            except (AzureError, ET.ParseError) as exc:
+                if isinstance(exc, ET.ParseError):
+                    raise ListingError(
+                        f"Listing the container '{self.container}' returned a malformed "
+                        "page; nothing was concluded from it."
+                    ) from None
+                self._listing_failed(exc)
+            blobs = root.find("Blobs")
+            for blob in blobs.iterfind("Blob") if blobs is not None else ():
+                yield _entry_from_xml(blob)
+            marker = root.findtext("NextMarker") or ""
+            if not marker:
+                return
+
+    def _list_sdk(self) -> Iterator[RemoteEntry]:
         pages = self._container.list_blobs(
             include=["metadata"], results_per_page=self.page_size
         ).by_page()
@@ -417,20 +498,8 @@ class AzureBlobStore:
                 page = list(next(pages))
             except StopIteration:
                 return
-            except HttpResponseError as exc:
-                error = translate(exc, container=self.container, creds=self._creds)
-                if isinstance(error, (AuthError, ContainerNotFound)):
-                    raise error from None
-                raise ListingError(
-                    f"Listing the container '{self.container}' failed part-way "
-                    f"({error.message}); nothing was concluded from it."
-                ) from None
             except AzureError as exc:
-                error = translate(exc, container=self.container, creds=self._creds)
-                raise ListingError(
-                    f"Listing the container '{self.container}' failed part-way "
-                    f"({error.message}); nothing was concluded from it."
-                ) from None
+                self._listing_failed(exc)
             for blob in page:
                 md5 = blob.content_settings.content_md5
                 yield RemoteEntry(

@@ -32,6 +32,7 @@ from blobsync.core.errors import (
     ConnectionFailure,
     ContainerNotFound,
     ItemError,
+    ListingError,
     PreconditionFailed,
 )
 from blobsync.core.models import IssueKind
@@ -246,11 +247,13 @@ def test_just_above_default_threshold_goes_in_blocks_with_md5(
     store.close()
 
 
-def test_listing_pages(azurite: Azurite, azure_store: AzureBlobStore) -> None:
+@pytest.mark.parametrize("lean", [True, False])
+def test_listing_pages(azurite: Azurite, azure_store: AzureBlobStore, lean: bool) -> None:
     names = [f"f{i:04d}" for i in range(120)]
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda n: upload(azure_store, n, b"x"), names))
     store, policy = counted_store(azurite, azure_store.container)
+    store.lean_listing = lean
     store.page_size = 50
     assert [e.rel_path for e in store.list_blobs()] == names
     assert policy.attempts == 3
@@ -264,15 +267,44 @@ def test_listing_more_than_5000_with_default_page_size(
     names = sorted(f"d{i % 7}/file-{i:05d}.txt" for i in range(5001))
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda n: upload(azure_store, n, b"x"), names))
-    store, policy = counted_store(azurite, azure_store.container)
-    started = time.monotonic()
-    listed = list(store.list_blobs())
-    elapsed = time.monotonic() - started
-    assert [e.rel_path for e in listed] == names
-    assert all(e.mtime_ns == MTIME and e.md5 is not None for e in listed)
-    assert policy.attempts == 2
-    print(f"\nlisted 5,001 blobs in {elapsed:.2f} s")
-    store.close()
+    timings = {}
+    results = {}
+    for lean in (True, False):
+        store, policy = counted_store(azurite, azure_store.container)
+        store.lean_listing = lean
+        started = time.monotonic()
+        results[lean] = list(store.list_blobs())
+        timings[lean] = time.monotonic() - started
+        assert policy.attempts == 2
+        store.close()
+    assert results[True] == results[False]
+    assert [e.rel_path for e in results[True]] == names
+    assert all(e.mtime_ns == MTIME and e.md5 is not None for e in results[True])
+    print(f"\nlisting 5,001 blobs: lean {timings[True]:.2f} s, SDK {timings[False]:.2f} s")
+
+
+WEIRD_NAMES = ["c d", "é.txt", "a&b<c>'q'\"", "%41", "plus+sign", "日本/語", "tab-like\u00a0sp"]
+
+
+def test_lean_and_sdk_listing_agree(azurite: Azurite, azure_store: AzureBlobStore) -> None:
+    for i, name in enumerate(WEIRD_NAMES):
+        upload(azure_store, name, name.encode(), mtime=MTIME + i)
+    azure_store.client.upload_blob("no-md5-no-mtime", b"raw", validate_content=False)
+    lean = list(azure_store.list_blobs())
+    azure_store.lean_listing = False
+    sdk = list(azure_store.list_blobs())
+    assert lean == sdk
+    assert {e.rel_path for e in lean} == {*WEIRD_NAMES, "no-md5-no-mtime"}
+    raw = next(e for e in lean if e.rel_path == "no-md5-no-mtime")
+    assert raw.mtime_ns is None
+
+
+@pytest.mark.parametrize("lean", [True, False])
+def test_listing_of_missing_container(azurite: Azurite, container_name: str, lean: bool) -> None:
+    store = open_store(azurite.credentials, container_name)
+    store.lean_listing = lean
+    with pytest.raises(ContainerNotFound):
+        list(store.list_blobs())
 
 
 # ---- account-level functions and fatal errors ---------------------------------------
@@ -492,3 +524,20 @@ def test_lost_response_of_our_own_create_is_success(
     assert methods == ["PUT", "PUT", "HEAD"]
     entry = store.get_entry("lost.txt")
     assert entry is not None and entry.etag == etag
+
+
+@pytest.mark.parametrize("lean", [True, False])
+def test_listing_failing_part_way_raises_listing_error(
+    proxied: tuple[AzureBlobStore, FaultProxy, list[float]], lean: bool
+) -> None:
+    store, proxy, waits = proxied
+    for i in range(5):
+        upload(store, f"f{i}", b"x")
+    store.page_size = 2
+    store.lean_listing = lean
+    proxy.script = ["forward"] + [500] * 5  # page 1 fine, page 2 fails after all retries
+    listing = store.list_blobs()
+    assert [next(listing).rel_path, next(listing).rel_path] == ["f0", "f1"]
+    with pytest.raises(ListingError):
+        next(listing)
+    assert len(waits) == len(STATUS_BACKOFFS)
