@@ -38,7 +38,6 @@ from blobsync.core.credentials import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
     Credentials,
-    SecretKind,
     from_key,
     from_sas_url,
     parse_connection_string,
@@ -292,7 +291,8 @@ class AccountDialog(QDialog):
         self._testing = True
         self.test_button.setEnabled(False)
         self._set_status(f"Testing {creds.account_url} …", "busy")
-        run_in_background(lambda: self._checker(creds), self._on_tested, self)
+        checker = self._checker  # the worker must not hold the dialog (see background.py)
+        run_in_background(lambda: checker(creds), self._on_tested, self)
 
     def _on_tested(self, _result: Any, error: BaseException | None) -> None:
         self._testing = False

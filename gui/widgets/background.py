@@ -1,74 +1,93 @@
 """Run one blocking call (test a connection, list or create containers) off the GUI thread.
 
-The dialogs must never freeze while the network answers. The result comes back through
-a signal of a QObject that lives in the GUI thread, connected to one of its own methods,
-so the callback runs in the GUI thread (a lambda connected to a worker-thread signal
-would run in the worker: see FIELD_NOTES, Qt).
+The dialogs must never freeze while the network answers. The worker thread holds no Qt
+object at all: it runs a plain function, puts the answer in a queue and pokes one
+long-lived relay QObject, whose slot (in the GUI thread) hands the answer to the
+callback. Two traps this avoids: a lambda connected to a worker-thread signal runs in
+the worker (FIELD_NOTES, Qt), and a Python wrapper of a QObject whose last reference
+dies in a worker thread makes PySide 6.12 delete it later in the main thread, which
+crashed when the object had been deleted meanwhile (seen here as a segfault in
+``BindingManager::runDeletionInMainThread``). So ``fn`` must not capture widgets.
 """
 
 from __future__ import annotations
 
+import itertools
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 #: ``on_done(result, error)``: exactly one of them is meaningful.
 DoneCallback = Callable[[Any, BaseException | None], None]
 
-_running: set[BackgroundCall] = set()
+_ids = itertools.count(1)
 
 
-class BackgroundCall(QObject):
-    """One call on a daemon thread; ``on_done`` runs later in the GUI thread."""
+class _Relay(QObject):
+    """Lives in the GUI thread for the whole process; delivers answers there."""
 
-    finished = Signal(object, object)
+    poke = Signal()
 
-    def __init__(self, fn: Callable[[], Any], on_done: DoneCallback, parent: QObject) -> None:
-        super().__init__(parent)
-        self._fn = fn
-        self._on_done = on_done
-        self._cancelled = False
-        self.finished.connect(self._deliver)
-        parent.destroyed.connect(self._forget)
-        self._thread = threading.Thread(target=self._run, name="blobsync-gui-call", daemon=True)
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: queue.Queue[tuple[int, Any, BaseException | None]] = queue.Queue()
+        self.pending: dict[int, tuple[QObject, DoneCallback]] = {}
+        self.poke.connect(self._deliver)
 
-    def start(self) -> BackgroundCall:
-        _running.add(self)
-        self._thread.start()
-        return self
+    @Slot()
+    def _deliver(self) -> None:
+        while True:
+            try:
+                call_id, result, error = self.answers.get_nowait()
+            except queue.Empty:
+                return
+            owner, on_done = self.pending.pop(call_id, (None, None))
+            if owner is not None and on_done is not None and shiboken6.isValid(owner):
+                on_done(result, error)
 
-    def _run(self) -> None:
+
+_relay: _Relay | None = None
+
+
+def _get_relay() -> _Relay:
+    global _relay
+    if _relay is None:
+        _relay = _Relay()
+        app = QCoreApplication.instance()
+        if app is not None:
+            _relay.moveToThread(app.thread())
+    return _relay
+
+
+def run_in_background(fn: Callable[[], Any], on_done: DoneCallback, owner: QObject) -> int:
+    """Start ``fn()`` on a worker thread; ``on_done(result, error)`` runs later in the GUI
+    thread, unless ``owner`` (the dialog asking) was deleted meanwhile.
+
+    ``fn`` must not reference Qt objects (see the module docstring). Returns a call id.
+    """
+    relay = _get_relay()
+    call_id = next(_ids)
+    relay.pending[call_id] = (owner, on_done)
+    answers, poke = relay.answers, relay.poke
+
+    def work() -> None:
         result: Any = None
         error: BaseException | None = None
         try:
-            result = self._fn()
+            result = fn()
         except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread
             error = exc
-        try:
-            self.finished.emit(result, error)
-        except RuntimeError:
-            pass  # the dialog was closed and deleted meanwhile: nobody to tell
+        answers.put((call_id, result, error))
+        poke.emit()
 
-    @Slot(object, object)
-    def _deliver(self, result: Any, error: BaseException | None) -> None:
-        _running.discard(self)
-        if not self._cancelled:
-            self._on_done(result, error)
-        self.deleteLater()
-
-    @Slot()
-    def _forget(self) -> None:
-        self._cancelled = True
-        _running.discard(self)
-
-
-def run_in_background(fn: Callable[[], Any], on_done: DoneCallback, parent: QObject) -> BackgroundCall:
-    """Start ``fn()`` on a worker thread; call ``on_done(result, error)`` in the GUI thread."""
-    return BackgroundCall(fn, on_done, parent).start()
+    threading.Thread(target=work, name="blobsync-gui-call", daemon=True).start()
+    return call_id
 
 
 def busy() -> bool:
     """True while any background call has not delivered its answer (for tests)."""
-    return bool(_running)
+    return _relay is not None and bool(_relay.pending)

@@ -167,7 +167,9 @@ def test_add_with_azurite_preset(qtbot, azurite: Azurite, memory_keyring: Memory
     assert second.name_edit.text() == "azurite-2"
 
 
-def test_wrong_key_says_so_without_the_key(qtbot, azurite: Azurite, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_key_says_so_without_the_key(
+    qtbot, azurite: Azurite, memory_keyring: MemoryKeyring
+) -> None:  # type: ignore[no-untyped-def]
     config = AppConfig()
     dialog = make_dialog(qtbot, config)
     fill(dialog, AccountKind.KEY, "bad", azurite.blob_endpoint, WRONG_KEY)
@@ -236,7 +238,9 @@ def test_bad_input_is_refused_in_words(qtbot, memory_keyring: MemoryKeyring) -> 
     assert not config.accounts and not memory_keyring.entries
 
 
-def test_no_keyring_needs_visible_plaintext_opt_in(qtbot, azurite: Azurite, no_keyring: None) -> None:  # type: ignore[no-untyped-def]
+def test_no_keyring_needs_visible_plaintext_opt_in(
+    qtbot, azurite: Azurite, no_keyring: None
+) -> None:  # type: ignore[no-untyped-def]
     config = AppConfig()
     dialog = make_dialog(qtbot, config)
     assert "No usable OS keyring" in dialog.keyring_label.text()
