@@ -1,4 +1,5 @@
-"""Adding accounts through the dialog, against a real Azurite and an in-memory keyring."""
+"""Adding accounts through the dialog, against a real Azurite and an in-memory keyring
+(``gui_keyring``, an autouse fixture of tests/gui/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import os
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import keyring
 import keyring.backends.fail
 import pytest
-from keyring.backend import KeyringBackend
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLineEdit
 
@@ -22,36 +23,6 @@ from blobsync.core.emulator import Azurite, free_port
 from blobsync.gui.widgets.account_dialog import AccountDialog, AccountKind
 
 WRONG_KEY = base64.b64encode(b"not the right key at all, but valid base64 " * 2).decode()
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring that lives in a dict, for tests."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
 
 
 @pytest.fixture
@@ -105,7 +76,7 @@ def assert_saved_without_secret(config: AppConfig, secret: str) -> None:
     assert load_config().accounts.keys() == config.accounts.keys()
 
 
-def test_add_by_connection_string(qtbot, azurite: Azurite, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+def test_add_by_connection_string(qtbot, azurite: Azurite, gui_keyring: Any) -> None:  # type: ignore[no-untyped-def]
     config = AppConfig()
     dialog = make_dialog(qtbot, config)
     assert dialog.findChild(QLineEdit, "secretEdit").echoMode() == QLineEdit.EchoMode.Password
@@ -118,12 +89,12 @@ def test_add_by_connection_string(qtbot, azurite: Azurite, memory_keyring: Memor
     assert dialog.saved_account is account
     assert account.kind is SecretKind.CONNECTION_STRING
     assert account.account_url == azurite.blob_endpoint
-    assert memory_keyring.entries[("blobsync", "emulator-cs")] == azurite.connection_string
+    assert gui_keyring.items[("blobsync", "emulator-cs")] == azurite.connection_string
     assert secrets.load_secret("emulator-cs") == azurite.connection_string
     assert_saved_without_secret(config, AZURITE_KEY)
 
 
-def test_add_by_name_and_key(qtbot, azurite: Azurite, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+def test_add_by_name_and_key(qtbot, azurite: Azurite, gui_keyring: Any) -> None:  # type: ignore[no-untyped-def]
     config = AppConfig()
     dialog = make_dialog(qtbot, config)
     fill(dialog, AccountKind.KEY, "emulator-key", azurite.blob_endpoint, AZURITE_KEY)
@@ -133,11 +104,11 @@ def test_add_by_name_and_key(qtbot, azurite: Azurite, memory_keyring: MemoryKeyr
     assert (account.kind, account.account_name) == (SecretKind.ACCOUNT_KEY, "devstoreaccount1")
     assert account.account_url == azurite.blob_endpoint
     assert not account.plaintext_secret_file
-    assert memory_keyring.entries[("blobsync", "emulator-key")] == AZURITE_KEY
+    assert gui_keyring.items[("blobsync", "emulator-key")] == AZURITE_KEY
     assert_saved_without_secret(config, AZURITE_KEY)
 
 
-def test_bare_account_name_becomes_azure_url(qtbot, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+def test_bare_account_name_becomes_azure_url(qtbot, gui_keyring: Any) -> None:  # type: ignore[no-untyped-def]
     dialog = make_dialog(qtbot, AppConfig())
     fill(dialog, AccountKind.KEY, "prod", "mystorage", WRONG_KEY)
     creds = dialog.credentials()
@@ -145,7 +116,7 @@ def test_bare_account_name_becomes_azure_url(qtbot, memory_keyring: MemoryKeyrin
     assert creds.account_name == "mystorage"
 
 
-def test_add_with_azurite_preset(qtbot, azurite: Azurite, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+def test_add_with_azurite_preset(qtbot, azurite: Azurite, gui_keyring: Any) -> None:  # type: ignore[no-untyped-def]
     config = AppConfig()
     dialog = make_dialog(qtbot, config)
     dialog.set_kind(AccountKind.AZURITE)
@@ -167,9 +138,7 @@ def test_add_with_azurite_preset(qtbot, azurite: Azurite, memory_keyring: Memory
     assert second.name_edit.text() == "azurite-2"
 
 
-def test_wrong_key_says_so_without_the_key(
-    qtbot, azurite: Azurite, memory_keyring: MemoryKeyring
-) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_key_says_so_without_the_key(qtbot, azurite: Azurite, gui_keyring: Any) -> None:  # type: ignore[no-untyped-def]
     config = AppConfig()
     dialog = make_dialog(qtbot, config)
     fill(dialog, AccountKind.KEY, "bad", azurite.blob_endpoint, WRONG_KEY)
@@ -180,7 +149,7 @@ def test_wrong_key_says_so_without_the_key(
         assert WRONG_KEY not in shown and WRONG_KEY[:12] not in shown
 
 
-def test_closed_port_says_unreachable(qtbot, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+def test_closed_port_says_unreachable(qtbot, gui_keyring: Any) -> None:  # type: ignore[no-untyped-def]
     dialog = make_dialog(qtbot, AppConfig())
     url = f"http://127.0.0.1:{free_port()}/devstoreaccount1"
     fill(dialog, AccountKind.KEY, "offline", url, AZURITE_KEY)
@@ -191,7 +160,7 @@ def test_closed_port_says_unreachable(qtbot, memory_keyring: MemoryKeyring) -> N
     assert dialog.test_button.isEnabled()
 
 
-def test_expired_sas_is_explained(qtbot, azurite: Azurite, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+def test_expired_sas_is_explained(qtbot, azurite: Azurite, gui_keyring: Any) -> None:  # type: ignore[no-untyped-def]
     from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
     def sas_url(expiry: datetime) -> str:
@@ -217,12 +186,12 @@ def test_expired_sas_is_explained(qtbot, azurite: Azurite, memory_keyring: Memor
     save(qtbot, dialog)
     account = config.accounts["sas"]
     assert account.kind is SecretKind.SAS and account.account_url == azurite.blob_endpoint
-    stored = memory_keyring.entries[("blobsync", "sas")]
+    stored = gui_keyring.items[("blobsync", "sas")]
     assert "sig=" in stored and not stored.startswith("http")
     assert_saved_without_secret(config, stored.split("sig=")[1].split("&")[0])
 
 
-def test_bad_input_is_refused_in_words(qtbot, memory_keyring: MemoryKeyring) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_refused_in_words(qtbot, gui_keyring: Any) -> None:  # type: ignore[no-untyped-def]
     config = AppConfig()
     dialog = make_dialog(qtbot, config)
     fill(dialog, AccountKind.KEY, "x", "mystorage", "")
@@ -235,7 +204,7 @@ def test_bad_input_is_refused_in_words(qtbot, memory_keyring: MemoryKeyring) -> 
     dialog.name_edit.setText("has spaces")
     save(qtbot, dialog)
     assert "letters, digits" in dialog.status_label.text()
-    assert not config.accounts and not memory_keyring.entries
+    assert not config.accounts and not gui_keyring.items
 
 
 def test_no_keyring_needs_visible_plaintext_opt_in(
