@@ -349,6 +349,9 @@ class SyncEngine:
         assert issue.conflict_copy is not None
         copy_path = fs.confined_path(self.local_root, issue.conflict_copy, make_parents=False)
         target = fs.confined_path(self.local_root, issue.rel_path, make_parents=True)
+        if self.on_local_write is not None:
+            self.on_local_write(issue.rel_path)
+            self.on_local_write(issue.conflict_copy)
         if resolution is Resolution.KEEP_MINE:
             if not copy_path.exists():
                 raise ItemError("Your copy is no longer there; nothing was changed.", IssueKind.VANISHED)

@@ -105,6 +105,19 @@ class SyncFailed:
     exit_code: int
 
 
+@dataclass(frozen=True, slots=True)
+class WatcherStatus:
+    """Whether the folder is watched for changes; ``message`` says why not, in words."""
+
+    watching: bool
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PauseChanged:
+    paused: bool
+
+
 Event = (
     SyncStarted
     | PhaseChanged
@@ -117,6 +130,8 @@ Event = (
     | IssueRaised
     | SyncFinished
     | SyncFailed
+    | WatcherStatus
+    | PauseChanged
 )
 
 EventSink = Callable[[Event], None]

@@ -104,9 +104,7 @@ class Executor:
             self._do(action)
         self._run_parallel(others)
         for rel_path in sorted(self._emptied, key=lambda p: -p.count("/")):
-            parts = rel_path.split("/")[:-1]
-            for depth in range(len(parts), 0, -1):
-                self._notify_local_write("/".join(parts[:depth]))
+            self._notify_local_write(rel_path)
             fs.remove_empty_parents(self.ctx.root, rel_path)
         self.ctx.state.commit()
         self._progress.add(force=True)
@@ -255,8 +253,12 @@ class Executor:
         return RemoteEntry(rel, st.st_size, result.etag, md5, st.st_mtime_ns)
 
     def _notify_local_write(self, rel_path: str) -> None:
-        if self.ctx.on_local_write is not None:
-            self.ctx.on_local_write(rel_path)
+        """Announce a local write to ``rel_path`` (and the folders it may create)."""
+        notify = self.ctx.on_local_write
+        if notify is not None:
+            parts = rel_path.split("/")
+            for depth in range(len(parts), 0, -1):
+                notify("/".join(parts[:depth]))
 
     def _throttled_reader(self, fh: BinaryIO) -> BinaryIO:
         bucket = self.ctx.upload_limit
@@ -291,12 +293,12 @@ class Executor:
         """A remote rename: rename the unchanged local file instead of downloading."""
         local, remote, old = action.local, action.remote, action.snapshot
         assert local is not None and remote is not None and old is not None
+        self._notify_local_write(action.rel_path)
+        self._notify_local_write(old.rel_path)
         source = fs.confined_path(self.ctx.root, old.rel_path, make_parents=False)
         target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
         if fs.local_state(source) != (local.size, local.mtime_ns):
             raise ItemError("The file changed locally after the scan; it was not moved.", IssueKind.FILE_CHANGED)
-        self._notify_local_write(action.rel_path)
-        self._notify_local_write(old.rel_path)
         os.link(source, target)  # fails rather than overwrite
         os.unlink(source)
         st = os.lstat(target)
@@ -335,6 +337,7 @@ class Executor:
     def _download(self, action: Action) -> None:
         remote = action.remote
         assert remote is not None
+        self._notify_local_write(action.rel_path)
         target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
         tmp, md5 = self._fetch_to_temp(remote, target)
         try:
@@ -384,6 +387,7 @@ class Executor:
         """Keep both: theirs keeps the name, ours moves to a conflict copy and is uploaded."""
         local, remote = action.local, action.remote
         assert local is not None and remote is not None
+        self._notify_local_write(action.rel_path)
         target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
         tmp, their_md5 = self._fetch_to_temp(remote, target)
         try:
