@@ -36,11 +36,14 @@ die() { printf '[dev.sh] ERROR: %s\n' "$*" >&2; exit 1; }
 # ---------------------------------------------------------------- Debian packages
 
 missing_debs() {
-    # Prints the packages of "$@" that dpkg does not report as installed.
-    local pkg status
-    for pkg in "$@"; do
-        status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
-        [[ "$status" == *" ok installed" ]] || printf '%s\n' "$pkg"
+    # Prints the packages of "$@" that dpkg does not report as installed (one dpkg call).
+    local -A ok=()
+    local name status
+    while read -r name status; do
+        [[ "$status" == "install ok installed" ]] && ok["${name%%:*}"]=1
+    done < <(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null || true)
+    for name in "$@"; do
+        [[ -n "${ok[$name]:-}" ]] || printf '%s\n' "$name"
     done
 }
 
@@ -94,7 +97,8 @@ find_python() {
 setup_venv() {
     local py
     py="$(find_python)"
-    if [[ -e "$VENV" ]] && ! "$VENV/bin/python" -c 'import pip' >/dev/null 2>&1; then
+    if [[ -e "$VENV" ]] && ! "$VENV/bin/python" -c \
+        'import importlib.util as u, sys; sys.exit(u.find_spec("pip") is None)' >/dev/null 2>&1; then
         # Its Python moved, or an earlier `venv` failed half-way (no ensurepip).
         say "$VENV is broken; recreating it"
         rm -rf "$VENV"
@@ -127,19 +131,21 @@ setup_venv() {
 
 setup_azurite() {
     command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
-        || die "Node.js 18+ with npm is required for Azurite (apt-get install nodejs npm)."
-    local want have="" node_major
-    node_major="$(node -p 'process.versions.node.split(".")[0]')"
-    if ((node_major < 20)); then
-        say "warning: Node.js $(node --version) is older than 20, the oldest tested with Azurite 3.37"
-    fi
-    want="$(node -p "require('$AZURITE_DIR/package.json').dependencies.azurite")"
+        || die "Node.js 20+ with npm is required for Azurite (install it, e.g. apt-get install nodejs npm)."
     # An old checkout may have node_modules as a symlink to somewhere else: replace it.
     if [[ -L "$AZURITE_DIR/node_modules" ]]; then
         rm -f "$AZURITE_DIR/node_modules"
     fi
-    if [[ -f "$AZURITE_DIR/node_modules/azurite/package.json" ]]; then
-        have="$(node -p "require('$AZURITE_DIR/node_modules/azurite/package.json').version")"
+    # One node start for: its major version, the pinned Azurite, the installed one.
+    local node_major want have
+    read -r node_major want have < <(cd "$AZURITE_DIR" && node -e '
+        const fs = require("fs");
+        const read = (f) => { try { return JSON.parse(fs.readFileSync(f)); } catch { return {}; } };
+        console.log(process.versions.node.split(".")[0],
+            read("package.json").dependencies.azurite,
+            read("node_modules/azurite/package.json").version || "none");')
+    if ((node_major < 20)); then
+        say "warning: Node.js $(node --version) is older than 20, the oldest tested with Azurite 3.37"
     fi
     [[ "$have" == "$want" ]] && return 0
     say "installing Azurite $want into packaging/azurite/node_modules (about 30 s)"
