@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import random
+import re
 import threading
 import time
 import uuid
@@ -167,6 +169,26 @@ class BoundedRetryPolicy(HTTPPolicy):  # type: ignore[type-arg]
                 status_tries += 1
             if position is not None:
                 body.seek(position)
+
+
+class RedactSignatures(logging.Filter):
+    """Masks SAS signatures in log records: urllib3 logs every request URL, query
+    string included, at DEBUG (azure-core's own logging policy already redacts)."""
+
+    _SIG_RE = re.compile(r"(?i)(sig=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "sig=" in message.lower():
+            record.msg = self._SIG_RE.sub(r"\1REDACTED", message)
+            record.args = ()
+        return True
+
+
+_redactor = RedactSignatures()
+for _logger_name in ("urllib3.connectionpool", "urllib3.connection", "requests"):
+    if _redactor not in logging.getLogger(_logger_name).filters:
+        logging.getLogger(_logger_name).addFilter(_redactor)
 
 
 # ---- errors ---------------------------------------------------------------------------
@@ -580,7 +602,7 @@ class AzureBlobStore:
         if_match: str | None,
     ) -> str:
         data = source.read(size) if size else b""
-        if len(data) != size or hashlib.md5(data).digest() != md5:
+        if len(data) != size or source.read(1) or hashlib.md5(data).digest() != md5:
             raise self._changed(blob_name)
         try:
             response = self._blob(blob_name).upload_blob(

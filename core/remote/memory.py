@@ -194,7 +194,7 @@ class MemoryStore:
             remaining -= len(chunk)
             if progress is not None:
                 progress(len(chunk))
-        if remaining or hasher.digest() != md5:
+        if remaining or source.read(1) or hasher.digest() != md5:
             raise ItemError(
                 f"'{blob_name}' changed while it was being uploaded; nothing was written.",
                 kind=IssueKind.FILE_CHANGED,

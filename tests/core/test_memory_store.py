@@ -180,6 +180,9 @@ def test_md5_mismatch_or_short_source_writes_nothing() -> None:
     with pytest.raises(ItemError) as info:
         store.upload("a", io.BytesIO(data), len(data) + 5, hashlib.md5(data).digest(), 1, None)
     assert info.value.kind is IssueKind.FILE_CHANGED
+    with pytest.raises(ItemError) as info:  # the file grew after it was hashed
+        store.upload("a", io.BytesIO(data + b"!"), len(data), hashlib.md5(data).digest(), 1, None)
+    assert info.value.kind is IssueKind.FILE_CHANGED
     assert store.names() == [] and store.writes == 0
 
 

@@ -10,9 +10,13 @@ forwards a request and then drops the response (the "lost response" of SDK issue
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import hashlib
+import hmac
 import http.client
 import io
+import logging
 import os
 import socket
 import threading
@@ -20,14 +24,21 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote
 
 import pytest
 
-from blobsync.core.credentials import from_key, parse_connection_string
+from blobsync.core.credentials import (
+    AZURITE_KEY,
+    from_key,
+    from_sas_url,
+    parse_connection_string,
+)
 from blobsync.core.emulator import Azurite
 from blobsync.core.errors import (
     AuthError,
     BlobNotFound,
+    Cancelled,
     ConfigError,
     ConnectionFailure,
     ContainerNotFound,
@@ -46,7 +57,7 @@ from blobsync.core.remote.azure_blob import (
     list_containers,
     open_store,
 )
-from blobsync.core.remote.base import RemoteStore
+from blobsync.core.remote.base import CancelToken, RemoteStore
 from blobsync.core.remote.memory import MemoryStore
 
 pytestmark = pytest.mark.azurite
@@ -128,6 +139,19 @@ def test_contract_listing_matches_entries_md5_and_mtime(store: RemoteStore) -> N
         assert entry.size == len(name.encode())
         assert entry.mtime_ns == MTIME + i
         assert store.get_entry(name) == entry
+
+
+def test_contract_empty_blob_and_grown_source(store: RemoteStore) -> None:
+    etag = upload(store, "empty", b"")
+    entry = store.get_entry("empty")
+    assert entry is not None and entry.size == 0 and entry.etag == etag
+    assert entry.md5 == hashlib.md5(b"").digest()
+    sink = io.BytesIO()
+    assert store.download("empty", etag, sink) == 0
+    with pytest.raises(ItemError) as info:  # the file grew after it was hashed
+        store.upload("grown", io.BytesIO(b"abc+"), 3, hashlib.md5(b"abc").digest(), 1, None)
+    assert info.value.kind is IssueKind.FILE_CHANGED
+    assert store.get_entry("grown") is None
 
 
 def test_contract_copy(store: RemoteStore) -> None:
@@ -359,6 +383,75 @@ def test_create_and_list_containers(azurite: Azurite, container_name: str) -> No
     check_connection(azurite.credentials)
     conn = open_store(parse_connection_string(azurite.connection_string), container_name)
     assert conn.container_exists()
+
+
+def account_sas(endpoint: str, permissions: str, expiry: dt.datetime) -> str:
+    """An account SAS URL for Azurite's dev account, signed by hand (tests only)."""
+    version, expires = "2021-06-08", expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
+    to_sign = "\n".join(
+        ["devstoreaccount1", permissions, "b", "sco", "", expires, "", "", version, "", ""]
+    )
+    digest = hmac.new(base64.b64decode(AZURITE_KEY), to_sign.encode(), hashlib.sha256).digest()
+    sig = quote(base64.b64encode(digest).decode(), safe="")
+    return f"{endpoint}?sv={version}&ss=b&srt=sco&sp={permissions}&se={quote(expires)}&sig={sig}"
+
+
+def test_sas_credentials_and_no_secret_in_logs(
+    azurite: Azurite, container_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    now = dt.datetime.now(dt.UTC)
+    good = from_sas_url(account_sas(azurite.blob_endpoint, "rwdlac", now + dt.timedelta(hours=1)))
+    check_connection(good)
+    store = open_store(good, container_name)
+    assert store.create_container()
+    etag = upload(store, "a.txt", b"sas")
+    store.copy("a.txt", "b.txt", etag)  # the copy source URL must carry the SAS
+    assert [e.rel_path for e in store.list_blobs()] == ["a.txt", "b.txt"]
+    read_only = from_sas_url(account_sas(azurite.blob_endpoint, "rl", now + dt.timedelta(hours=1)))
+    with pytest.raises(AuthError, match="lack permission"):
+        upload(open_store(read_only, container_name), "c.txt", b"x")
+    expired = from_sas_url(
+        account_sas(azurite.blob_endpoint, "rwdlac", now - dt.timedelta(hours=1))
+    )
+    with pytest.raises(AuthError, match="expired") as info:
+        check_connection(expired)
+    for creds in (good, read_only, expired):
+        signature = creds.secret.split("sig=")[1]
+        assert signature not in caplog.text
+        assert signature not in str(info.value)
+    assert AZURITE_KEY not in caplog.text
+
+
+def test_download_progress_and_cancel(azure_store: AzureBlobStore) -> None:
+    data = os.urandom(9 * 1024 * 1024)  # more than one 4 MiB download chunk
+    etag = upload(azure_store, "dl.bin", data)
+    moved: list[int] = []
+    sink = io.BytesIO()
+    assert azure_store.download("dl.bin", etag, sink, moved.append) == len(data)
+    assert sink.getvalue() == data and sum(moved) == len(data) and len(moved) > 1
+    token = CancelToken()
+    with pytest.raises(Cancelled):
+        azure_store.download("dl.bin", etag, io.BytesIO(), lambda n: token.cancel(), token)
+
+
+def test_block_upload_cancel_commits_nothing(azure_store: AzureBlobStore) -> None:
+    azure_store.single_shot_max = 100
+    azure_store.min_block_size = 100
+    data = os.urandom(1000)
+    token = CancelToken()
+    with pytest.raises(Cancelled):
+        azure_store.upload(
+            "c.bin",
+            io.BytesIO(data),
+            1000,
+            hashlib.md5(data).digest(),
+            1,
+            None,
+            lambda n: token.cancel(),
+            token,
+        )
+    assert azure_store.get_entry("c.bin") is None
 
 
 # ---- retries, through a fault-injecting proxy ----------------------------------------
