@@ -8,6 +8,7 @@ it takes a lock.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any, TextIO
 
@@ -15,8 +16,6 @@ from tqdm import tqdm  # type: ignore[import-untyped]
 
 from .events import (
     Event,
-    ItemFinished,
-    ItemProgress,
     OverallProgress,
     PhaseChanged,
     PlanReady,
@@ -144,8 +143,7 @@ class ProgressDisplay:
         self._bar: Any = None
         self._files_done = 0
         self._files_total = 0
-        self._bytes_done = 0  # from the last OverallProgress
-        self._in_flight: dict[str, int] = {}  # bytes of items not yet finished
+        self._bytes_done = 0  # from the last OverallProgress (it counts partial items too)
         self._phase = ""
 
     def __call__(self, event: Event) -> None:
@@ -157,11 +155,6 @@ class ProgressDisplay:
             elif isinstance(event, PlanReady):
                 self._files_total = event.files_total
                 self._open(event.bytes_total)
-            elif isinstance(event, ItemProgress):
-                self._in_flight[event.rel_path] = event.bytes_done
-                self._redraw()
-            elif isinstance(event, ItemFinished):
-                self._in_flight.pop(event.rel_path, None)
             elif isinstance(event, OverallProgress):
                 self._files_done = event.files_done
                 self._files_total = event.files_total
@@ -173,24 +166,35 @@ class ProgressDisplay:
     def _open(self, bytes_total: int) -> None:
         if self._bar is not None:
             self._bar.close()
+        sized = self._has_size()
         self._bar = tqdm(
             total=max(bytes_total, 0),
             unit="B",
             unit_scale=True,
             unit_divisor=1024,
             file=self._stream,
-            dynamic_ncols=True,
+            # A terminal that reports no size (a bare pty, some CI) gives tqdm 0 columns
+            # and -1 rows, and it then draws nothing at all: use a fixed size there.
+            dynamic_ncols=sized,
+            ncols=None if sized else 100,
+            nrows=None if sized else 24,
             leave=False,
             desc="Transferring",
             mininterval=0.2,
         )
         self._redraw()
 
+    def _has_size(self) -> bool:
+        try:
+            return os.get_terminal_size(self._stream.fileno()).columns > 0
+        except (OSError, ValueError, AttributeError):
+            return False
+
     def _redraw(self) -> None:
         bar = self._bar
         if bar is None:
             return
-        done = self._bytes_done + sum(self._in_flight.values())
+        done = self._bytes_done
         bar.n = min(done, bar.total) if bar.total else done
         bar.set_postfix_str(f"{self._files_done}/{self._files_total} files", refresh=False)
         bar.refresh()

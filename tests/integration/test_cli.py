@@ -254,3 +254,41 @@ def test_debug_log_holds_no_key_and_no_sas_signature(
     for secret in (key, sig, sas):
         assert secret not in text
         assert secret not in by_key.stdout + by_key.stderr + by_sas.stdout + by_sas.stderr
+
+
+def test_progress_bar_on_a_terminal_only(
+    azurite: Azurite, container_name: str, tmp_path: Path
+) -> None:
+    import pty
+
+    root = tmp_path / "big"
+    root.mkdir()
+    for i in range(4):
+        (root / f"blob{i}.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    env = dict(os.environ, AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string)
+    master, slave = pty.openpty()  # a terminal that reports no size: the harder case
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "blobsync.core.cli", "sync", str(root), container_name],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    stdout = proc.stdout.read().decode() if proc.stdout else ""
+    assert proc.wait(60) == 0
+    drawn = b"".join(chunks).decode(errors="replace")
+    assert "/4 files" in drawn  # the bar's file counter
+    assert "B/s" in drawn  # a transfer rate
+    assert "Traceback" not in drawn
+    assert "Uploaded 4," in stdout  # the summary still goes to stdout
