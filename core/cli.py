@@ -398,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     except FatalError as exc:
         log.info("stopped: %s: %s", exc.title, exc.message)
         _err(f"blobsync: {exc.title}: {redact(exc.message)}")
+        if getattr(args, "json", False):  # scripts get the one JSON object they expect
+            error = {"title": exc.title, "message": redact(exc.message), "exit_code": exc.exit_code}
+            _out(json.dumps({"error": error}))
         return exc.exit_code
     except BlobSyncError as exc:
         log.warning("item error outside a run: %s", exc.message)

@@ -375,3 +375,13 @@ def test_ctrl_c_cancels_the_engine_and_exits_130(
     assert code == 130
     assert "Cancelling" in err and "Traceback" not in err
     assert 0 < len(store.names()) < 40  # stopped part-way, cleanly
+
+
+def test_json_mode_failure_is_one_error_object_on_stdout(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "sync", str(tmp_path / "nope"), "box", "--json")
+    assert code == 2
+    assert json.loads(out)["error"]["exit_code"] == 2
+    assert "does not exist" in json.loads(out)["error"]["message"]
+    assert_one_sentence(err)

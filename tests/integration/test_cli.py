@@ -292,3 +292,100 @@ def test_progress_bar_on_a_terminal_only(
     assert "B/s" in drawn  # a transfer rate
     assert "Traceback" not in drawn
     assert "Uploaded 4," in stdout  # the summary still goes to stdout
+
+
+NO_KEYRING = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+
+
+def _add_account(
+    name: str, endpoint: str, key: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, **NO_KEYRING)
+    env.pop("AZURE_STORAGE_CONNECTION_STRING", None)
+    argv = ["account", "add", name, "--key", "--url", endpoint, "--secret-stdin", *extra]
+    return subprocess.run(
+        [sys.executable, "-m", "blobsync.core.cli", *argv],
+        env=env,
+        input=key,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_saved_account_without_keyring_needs_opt_in_then_syncs_and_tests(
+    azurite: Azurite, container_name: str, folder: Path
+) -> None:
+    key = azurite.credentials.secret
+    refused = _add_account("local", azurite.blob_endpoint, key)
+    assert refused.returncode == 2
+    assert "No OS keyring is available" in refused.stderr and "--plaintext-secret" in refused.stderr
+    added = _add_account("local", azurite.blob_endpoint, key, "--plaintext-secret")
+    assert added.returncode == 0, added.stderr
+    assert "INSECURE plaintext file" in added.stdout
+    assert key not in added.stdout + added.stderr
+
+    synced = blobsync(
+        "sync", str(folder), container_name, "--account", "local", conn=None, env_extra=NO_KEYRING
+    )
+    assert synced.returncode == 0, synced.stderr
+    assert blob_names(azurite, container_name) == ["docs/report.md", "hello.txt"]
+    tested = blobsync("account", "test", "local", conn=None, env_extra=NO_KEYRING)
+    assert tested.returncode == 0, tested.stderr
+    assert "connected" in tested.stdout
+    listed = blobsync("account", "list", conn=None, env_extra=NO_KEYRING)
+    assert "[INSECURE: secret in a plaintext file]" in listed.stdout
+
+    assert (
+        _add_account("wrong", azurite.blob_endpoint, WRONG_KEY, "--plaintext-secret").returncode
+        == 0
+    )
+    bad = blobsync("account", "test", "wrong", conn=None, env_extra=NO_KEYRING)
+    assert bad.returncode == 3
+    assert bad.stderr.startswith("blobsync: Authentication failed: ")
+    assert WRONG_KEY not in bad.stdout + bad.stderr
+
+
+def test_ctrl_c_cancels_cleanly_with_exit_130(
+    azurite: Azurite, container_name: str, tmp_path: Path
+) -> None:
+    import signal
+    import time
+
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(600):
+        (root / f"f{i:04}.txt").write_bytes(os.urandom(1024))
+    env = dict(os.environ, AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string)
+    before = writes_to(azurite, container_name)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "blobsync.core.cli",
+            "sync",
+            str(root),
+            container_name,
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while writes_to(azurite, container_name) < before + 20 and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until uploads are under way
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    assert "Cancelling" in err
+    uploaded = blob_names(azurite, container_name) or []
+    assert 0 < len(uploaded) < 600
+    # The next run finishes the job.
+    again = blobsync("sync", str(root), container_name, conn=azurite.connection_string)
+    assert again.returncode == 0, again.stderr
+    assert len(blob_names(azurite, container_name) or []) == 600
