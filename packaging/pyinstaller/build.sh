@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Build BlobSync's desktop bundle with PyInstaller: dist/BlobSync/{blobsync-gui,blobsync}.
 #
-#   bash packaging/pyinstaller/build.sh           build (about 2-4 minutes on 2 cores)
+#   bash packaging/pyinstaller/build.sh           build (about 1.5 minutes on 2 cores)
 #   bash packaging/pyinstaller/build.sh --test    build, then run tests/packaging/test_bundle.py
 #                                                 against it (needs Azurite: dev.sh setup)
 #   bash packaging/pyinstaller/build.sh --test-only   run that test on the existing bundle
 #
 # Uses the project's venv (.venv, made by `bash packaging/dev.sh setup`, or $VENV) and
 # installs the pinned PyInstaller from pyproject's `packaging` extra into it when missing.
-# Output: dist/BlobSync/ (macOS: dist/BlobSync.app as well); work files in build/pyinstaller/.
+# Output: dist/BlobSync/ (macOS: dist/BlobSync.app as well); work files in build/pyinstaller/
+# (elsewhere with BLOBSYNC_DIST_DIR / BLOBSYNC_BUILD_DIR, as the bundle test does).
 # Prints the build time and the bundle size at the end.
 set -euo pipefail
 
@@ -17,8 +18,8 @@ VENV="${VENV:-$ROOT/.venv}"
 PY="$VENV/bin/python"
 [[ -x "$PY" ]] || PY="$VENV/Scripts/python.exe"  # Windows (Git Bash)
 SPEC="$ROOT/packaging/pyinstaller/blobsync.spec"
-DIST="$ROOT/dist"
-WORK="$ROOT/build/pyinstaller"
+DIST="${BLOBSYNC_DIST_DIR:-$ROOT/dist}"
+WORK="${BLOBSYNC_BUILD_DIR:-$ROOT/build/pyinstaller}"
 
 say() { printf '[build.sh] %s\n' "$*" >&2; }
 die() { printf '[build.sh] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -29,7 +30,7 @@ case "${1:-}" in
     "") ;;
     --test) test=1 ;;
     --test-only) build=0; test=1 ;;
-    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (try --help)" ;;
 esac
 
