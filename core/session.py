@@ -15,10 +15,17 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from . import logs
 from .config import AccountConfig, load_config, save_config, state_db_path
-from .credentials import Credentials, SecretKind, parse_connection_string
+from .credentials import (
+    AZURITE_ACCOUNT,
+    AZURITE_KEY,
+    Credentials,
+    SecretKind,
+    parse_connection_string,
+)
 from .engine import SyncEngine
 from .errors import ConfigError
 from .events import EventSink, ignore_event
@@ -40,9 +47,23 @@ def label_problem(label: str) -> str | None:
     return None
 
 
+def _is_local_emulator(account: AccountConfig) -> bool:
+    host = urlsplit(account.account_url).hostname or ""
+    return account.account_name == AZURITE_ACCOUNT and host in ("127.0.0.1", "localhost", "::1")
+
+
 def account_credentials(account: AccountConfig) -> Credentials:
-    """Credentials of a configured account (secret from the keyring). Raises ConfigError."""
-    secret = load_secret(account.name)
+    """Credentials of a configured account (secret from the keyring). Raises ConfigError.
+
+    The GUI's local-emulator account may have no stored secret (its key is Azurite's
+    public development key), so that one falls back to the well-known key.
+    """
+    try:
+        secret = load_secret(account.name)
+    except ConfigError:
+        if not (_is_local_emulator(account) and account.kind is SecretKind.ACCOUNT_KEY):
+            raise
+        secret = AZURITE_KEY
     logs.register_secret(secret)
     if account.kind is SecretKind.CONNECTION_STRING:
         return parse_connection_string(secret)

@@ -183,3 +183,23 @@ def test_bad_account_label_is_refused(memory_keyring: MemoryKeyring) -> None:
     with pytest.raises(ConfigError, match="account name"):
         add_account("../evil", creds)
     assert memory_keyring.items == {}
+
+
+def test_local_emulator_account_works_without_a_stored_secret(fail_keyring: None) -> None:
+    from blobsync.core.config import AccountConfig, AppConfig, save_config
+    from blobsync.core.credentials import AZURITE_KEY, SecretKind
+    from blobsync.core.session import account_credentials
+
+    demo = AccountConfig(
+        "Local emulator (Azurite)",
+        "http://127.0.0.1:10000/devstoreaccount1",
+        "devstoreaccount1",
+        SecretKind.ACCOUNT_KEY,
+    )
+    remote = AccountConfig(
+        "remote", "https://devstoreaccount1.example.com", "devstoreaccount1", SecretKind.ACCOUNT_KEY
+    )
+    save_config(AppConfig(accounts={demo.name: demo, remote.name: remote}))
+    assert resolve_credentials(demo.name).secret == AZURITE_KEY
+    with pytest.raises(ConfigError, match="No OS keyring|No secret stored"):
+        account_credentials(remote)  # only the loopback emulator gets the public key
