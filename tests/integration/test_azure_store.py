@@ -363,6 +363,23 @@ def test_unreachable_port_fails_fast(container_name: str) -> None:
     assert time.monotonic() - started < 5
 
 
+def test_proxy_settings_from_the_environment_are_honoured(
+    azurite: Azurite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:  # a proxy address nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead_proxy = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", dead_proxy)
+    monkeypatch.setenv("http_proxy", dead_proxy)
+    with pytest.raises(ConnectionFailure):
+        check_connection(azurite.credentials)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    check_connection(azurite.credentials)
+
+
 def test_missing_container(azurite: Azurite, container_name: str) -> None:
     store = open_store(azurite.credentials, container_name)
     assert store.container_exists() is False
