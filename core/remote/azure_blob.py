@@ -8,6 +8,14 @@ never a secret (SDK exception texts can contain URLs with SAS signatures, so the
 never echoed). The SDK's defaults (22-hour read timeout, ~15 s backoff, no 429 retry)
 are replaced by :class:`BoundedRetryPolicy` and short timeouts.
 
+Listing sends List Blobs through the client's own pipeline (same auth, retries and
+timeouts) and parses the XML with ElementTree: the SDK's model deserialisation made it
+2-3x slower (5,000 blobs on Azurite here: ~0.9-1.2 s lean vs ~2.4-2.7 s SDK). The SDK
+path stays as ``lean_listing = False``; tests check both give identical entries.
+
+Size: ~750 lines, past the house ~400 because the one-door rule puts every Azure call,
+the error translation and the retry policy in this one module.
+
 Module functions for the CLI/GUI: :func:`check_connection`, :func:`list_containers`,
 :func:`create_container`, :func:`open_store`.
 """
@@ -403,7 +411,9 @@ class AzureBlobStore:
     share between the engine's worker threads.
 
     Knobs for tests: ``single_shot_max`` (bytes up to which one Put Blob is used),
-    ``min_block_size``, ``page_size``, ``upload_threads`` (blocks staged in parallel).
+    ``min_block_size``, ``page_size``, ``upload_threads`` (blocks staged in parallel),
+    ``lean_listing``. During a block upload the ``progress`` callback is called from the
+    staging threads (serialised by a lock), not the caller's thread.
     """
 
     def __init__(
