@@ -150,3 +150,101 @@ def _left():  # type: ignore[no-untyped-def]
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+# ---- end to end: a real conflict, resolved from the list --------------------------------
+
+EXPECTED_AFTER = {
+    # resolution -> (local notes.txt, conflict copy kept?)
+    "retry": ("theirs", True),
+    "keep_mine": ("mine", False),
+    "take_theirs": ("theirs", False),
+    "keep_both": ("theirs", True),
+}
+CONTENT = {
+    "base": b"base version\n",
+    "mine": b"edited on this computer\n",
+    "theirs": b"edited on the other machine, longer\n",
+}
+BUTTON = {
+    "retry": "retryButton",
+    "keep_mine": "keepMineButton",
+    "take_theirs": "takeTheirsButton",
+    "keep_both": "keepBothButton",
+}
+
+
+def local_files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def blob_files(sdk, container: str) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    client = sdk.get_container_client(container)
+    return {b.name: client.download_blob(b.name).readall() for b in client.list_blobs()}
+
+
+@pytest.mark.parametrize("resolution", list(EXPECTED_AFTER))
+def test_conflict_resolved_from_the_issues_list(  # type: ignore[no-untyped-def]
+    qtbot, make_window, azurite_account, sdk, container_name, tmp_path, resolution
+):
+    from blobsync.core.config import AppConfig, PairConfig
+
+    root = tmp_path / "Sync"
+    root.mkdir()
+    (root / "notes.txt").write_bytes(CONTENT["base"])
+    pair = PairConfig(str(root), azurite_account.name, container_name)
+    config = AppConfig(accounts={azurite_account.name: azurite_account}, pairs=[pair])
+    window = make_window(config)
+    ctl = window.controller
+    view = window.issues_view
+    assert isinstance(view, IssuesView)
+
+    def run_sync() -> None:
+        before = ctl.status(pair.pair_id).last_result
+        assert ctl.sync_now(pair.pair_id)
+        qtbot.waitUntil(
+            lambda: (
+                not ctl.status(pair.pair_id).syncing
+                and ctl.status(pair.pair_id).last_result is not before
+            ),
+            timeout=60000,
+        )
+
+    run_sync()
+    assert blob_files(sdk, container_name) == {"notes.txt": CONTENT["base"]}
+
+    # A second client changes the blob, and the local file changes too.
+    sdk.get_blob_client(container_name, "notes.txt").upload_blob(CONTENT["theirs"], overwrite=True)
+    (root / "notes.txt").write_bytes(CONTENT["mine"])
+    run_sync()
+
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=20000)
+    row = view.model.row_at(0)
+    assert row.pair_id == pair.pair_id and row.issue.rel_path == "notes.txt"
+    assert row.issue.kind is IssueKind.CONFLICT and row.issue.conflict_copy
+    copy = row.issue.conflict_copy
+    assert local_files(root) == {"notes.txt": CONTENT["theirs"], copy: CONTENT["mine"]}
+
+    view.select_rel_paths(["notes.txt"])
+    target = window.findChild(QPushButton, BUTTON[resolution])
+    assert target is not None and target.isEnabled()
+    qtbot.mouseClick(target, _left())
+
+    expected_name, copy_kept = EXPECTED_AFTER[resolution]
+    expected = {"notes.txt": CONTENT[expected_name]}
+    if copy_kept:
+        expected[copy] = CONTENT["mine"]
+    qtbot.waitUntil(
+        lambda: (
+            view.model.rowCount() == 0
+            and not ctl.status(pair.pair_id).syncing
+            and local_files(root) == expected
+            and blob_files(sdk, container_name) == expected
+        ),
+        timeout=60000,
+    )
+    assert "Nothing needs your attention" in view.summary.text()
+    # a further sync is quiet: both sides agree
+    run_sync()
+    result = ctl.status(pair.pair_id).last_result
+    assert result is not None and result.writes == 0 and not result.issues
