@@ -17,7 +17,9 @@ import os
 import queue
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import keyring
 import keyring.backends.fail
@@ -31,6 +33,9 @@ SERVICE = "blobsync"
 PLAINTEXT_FILE_NAME = "INSECURE-secrets.json"
 _PROBE_USER = "__blobsync_probe__"
 _PROBE_TIMEOUT_S = 5.0
+_CALL_TIMEOUT_S = 120.0  # a real unlock prompt needs time for a human
+_NO_ANSWER = "The OS keyring did not answer in time (is it waiting for an unlock prompt?)."
+T = TypeVar("T")
 _plaintext_lock = threading.Lock()
 
 
@@ -66,6 +71,36 @@ def _explain(exc: BaseException) -> str:
     return f"The OS keyring failed ({name})."
 
 
+class _NoAnswer(Exception):
+    """The keyring call did not return in time."""
+
+
+def _bounded(func: Callable[..., T], *args: str, timeout: float | None = None) -> T:
+    """Run one keyring call in a helper thread and wait at most ``timeout`` seconds.
+
+    A locked Secret Service with a display opens an unlock prompt that may be
+    invisible (FIELD_NOTES), and the call then blocks forever; a run must not.
+    Raises _NoAnswer on timeout, else whatever the call raised.
+    """
+    answers: queue.Queue[tuple[bool, Any]] = queue.Queue()
+
+    def call() -> None:
+        try:
+            answers.put((True, func(*args)))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            answers.put((False, exc))
+
+    threading.Thread(target=call, name="keyring-call", daemon=True).start()
+    try:
+        ok, value = answers.get(timeout=_CALL_TIMEOUT_S if timeout is None else timeout)
+    except queue.Empty:
+        raise _NoAnswer from None
+    if not ok:
+        raise value
+    result: T = value
+    return result
+
+
 def keyring_status() -> tuple[bool, str, str]:
     """``(usable, backend_name, reason)``: whether secrets can go to the OS keyring.
 
@@ -87,27 +122,16 @@ def keyring_status() -> tuple[bool, str, str]:
             "The OS keyring is disabled (PYTHON_KEYRING_BACKEND selects the null backend).",
         )
 
-    answers: queue.Queue[BaseException | None] = queue.Queue()
-
-    def probe() -> None:
-        try:
-            backend.get_password(SERVICE, _PROBE_USER)
-        except BaseException as exc:  # noqa: BLE001 - reported to the caller
-            answers.put(exc)
-        else:
-            answers.put(None)
-
-    threading.Thread(target=probe, name="keyring-probe", daemon=True).start()
     try:
-        error = answers.get(timeout=_PROBE_TIMEOUT_S)
-    except queue.Empty:
+        _bounded(backend.get_password, SERVICE, _PROBE_USER, timeout=_PROBE_TIMEOUT_S)
+    except _NoAnswer:
         return (
             False,
             name,
             "The OS keyring did not answer (it may be waiting for an unlock prompt).",
         )
-    if error is not None:
-        return False, name, _explain(error)
+    except Exception as exc:  # noqa: BLE001 - reported in words
+        return False, name, _explain(exc)
     return True, name, ""
 
 
@@ -161,7 +185,11 @@ def store_secret(label: str, secret: str, *, allow_plaintext: bool = False) -> b
     usable, name, reason = keyring_status()
     if usable:
         try:
-            keyring.set_password(SERVICE, label, secret)
+            _bounded(keyring.set_password, SERVICE, label, secret)
+        except _NoAnswer:
+            raise ConfigError(
+                f"Could not save the secret in the OS keyring ({name}): {_NO_ANSWER}"
+            ) from None
         except Exception as exc:  # noqa: BLE001 - converted to words
             raise ConfigError(
                 f"Could not save the secret in the OS keyring ({name}): {_explain(exc)}"
@@ -193,7 +221,9 @@ def load_secret(label: str) -> str:
     if label in stored:
         return stored[label]
     try:
-        secret = keyring.get_password(SERVICE, label)
+        secret = _bounded(keyring.get_password, SERVICE, label)
+    except _NoAnswer:
+        raise ConfigError(f"Cannot read the secret of account {label}: {_NO_ANSWER}") from None
     except Exception as exc:  # noqa: BLE001 - converted to words
         raise ConfigError(
             f"Cannot read the secret of account {label} from the OS keyring: {_explain(exc)}"
@@ -212,7 +242,9 @@ def delete_secret(label: str) -> None:
         if stored.pop(label, None) is not None:
             _write_plaintext(stored)
     try:
-        keyring.delete_password(SERVICE, label)
+        _bounded(keyring.delete_password, SERVICE, label)
+    except _NoAnswer:
+        raise ConfigError(f"Could not delete the secret of account {label}: {_NO_ANSWER}") from None
     except PasswordDeleteError:
         pass  # nothing stored
     except NoKeyringError:

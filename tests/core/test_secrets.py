@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
+import time
 from collections.abc import Iterator
 
 import keyring
@@ -201,5 +203,35 @@ def test_local_emulator_account_works_without_a_stored_secret(fail_keyring: None
     )
     save_config(AppConfig(accounts={demo.name: demo, remote.name: remote}))
     assert resolve_credentials(demo.name).secret == AZURITE_KEY
-    with pytest.raises(ConfigError, match="No OS keyring|No secret stored"):
+    with pytest.raises(ConfigError, match=r"No OS keyring|No secret stored"):
         account_credentials(remote)  # only the loopback emulator gets the public key
+
+
+class HangingKeyring(MemoryKeyring):
+    """Blocks like a Secret Service waiting for an invisible unlock prompt."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.release.wait(30)
+        return None
+
+
+def test_a_hanging_keyring_is_reported_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(secrets, "_PROBE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(secrets, "_CALL_TIMEOUT_S", 0.2)
+    previous = keyring.get_keyring()
+    backend = HangingKeyring()
+    keyring.set_keyring(backend)
+    try:
+        started = time.monotonic()
+        usable, _, reason = secrets.keyring_status()
+        assert usable is False and "did not answer" in reason
+        with pytest.raises(ConfigError, match="did not answer in time"):
+            secrets.load_secret("work")
+        assert time.monotonic() - started < 5
+    finally:
+        backend.release.set()
+        keyring.set_keyring(previous)
