@@ -12,6 +12,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from blobsync.core.errors import (
     BlobNotFound,
@@ -352,3 +354,10 @@ def test_mtime_key_is_case_insensitive() -> None:
     assert mtime_from_metadata({"Mtime": format_mtime(MTIME)}) == MTIME
     assert mtime_from_metadata({"other": "x"}) is None
     assert mtime_from_metadata(None) is None
+
+
+@given(st.integers(min_value=0, max_value=253_402_300_799 * 1_000_000_000))  # up to year 9999
+def test_mtime_round_trip_property(mtime_ns: int) -> None:
+    text = format_mtime(mtime_ns)
+    assert len(text) == 30 and text.endswith("Z")
+    assert parse_mtime(text) == mtime_ns

@@ -45,6 +45,7 @@ from blobsync.core.errors import (
     ItemError,
     ListingError,
     PreconditionFailed,
+    RemoteItemError,
 )
 from blobsync.core.models import IssueKind
 from blobsync.core.remote.azure_blob import (
@@ -651,3 +652,13 @@ def test_listing_failing_part_way_raises_listing_error(
     with pytest.raises(ListingError):
         next(listing)
     assert len(waits) == len(STATUS_BACKOFFS)
+
+
+def test_other_service_errors_become_item_errors_with_the_code(
+    proxied: tuple[AzureBlobStore, FaultProxy, list[float]],
+) -> None:
+    store, proxy, waits = proxied
+    proxy.script = [400]
+    with pytest.raises(RemoteItemError, match="status 400, error code Injected"):
+        upload(store, "e.txt", b"x")
+    assert waits == []
