@@ -172,13 +172,19 @@ setup() {
 # ---------------------------------------------------------------- commands
 
 check() {
+    # Runs all three even if one fails, so one run shows every problem.
     cd "$ROOT"
+    local failed=()
     say "ruff check"
-    "$VENV/bin/ruff" check .
-    say "ruff format --check"
-    "$VENV/bin/ruff" format --check .
+    "$VENV/bin/ruff" check . || failed+=("ruff check")
+    say "ruff format --check (fix with: .venv/bin/ruff format .)"
+    "$VENV/bin/ruff" format --check . || failed+=("ruff format")
     say "mypy (strict on core/)"
-    "$VENV/bin/mypy"
+    "$VENV/bin/mypy" || failed+=(mypy)
+    if ((${#failed[@]})); then
+        say "FAILED: $(IFS=,; echo "${failed[*]}")"
+        return 1
+    fi
 }
 
 run_tests() {
@@ -244,7 +250,14 @@ main() {
     case "$cmd" in
         setup) setup ;;
         run) setup; run_app "$@" ;;
-        test) setup; check; run_tests "$@" ;;
+        test)
+            # Lint/type failures fail the run, but the tests still run: one CI log, all problems.
+            setup
+            local check_rc=0
+            check || check_rc=$?
+            run_tests "$@"
+            ((check_rc == 0)) || die "tests passed, but lint/type checks failed (see above)."
+            ;;
         check) setup; check ;;
         pytest) setup; run_tests "$@" ;;
         -h|--help|help|"") usage ;;
