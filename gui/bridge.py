@@ -324,14 +324,14 @@ class EngineBridge(QObject):
     ``resolved(list[tuple[str, str]])`` (rel_path, error sentence) and ``busy_changed(bool)``.
     """
 
-    started = Signal(bool)
+    started = Signal(object)  # dry_run: bool (object: PySide bool args hit a refcount bug)
     plan_ready = Signal(object)
     progress = Signal(object)
     issue_raised = Signal(object)
     finished = Signal(object)
     issues_loaded = Signal(object)
     resolved = Signal(object)
-    busy_changed = Signal(bool)
+    busy_changed = Signal(object)
 
     _submit = Signal(object)
     _engine_event = Signal(object)

@@ -1,0 +1,315 @@
+"""Start the desktop app: ``blobsync-gui`` / ``python -m blobsync.gui``.
+
+``main()`` handles ``--version`` and ``--self-check`` before any window exists, makes
+sure only one instance runs per user (a second launch asks the first, over a
+QLocalSocket, to bring its window forward, then exits), loads the settings, and — when
+no account is configured, or the app-managed emulator account is — starts a local
+Azurite in the background and (re-)points the "Local emulator (Azurite)" account at it,
+offering a first folder pair in one click. Azurite is stopped at quit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import hashlib
+import logging
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtWidgets import QApplication
+
+from blobsync.core import __version__
+from blobsync.core.config import AccountConfig, AppConfig, PairConfig, config_dir, data_dir
+from blobsync.core.credentials import AZURITE_ACCOUNT, SecretKind
+from blobsync.core.emulator import Azurite, find_azurite, free_port
+from blobsync.core.errors import BlobSyncError
+
+from .controller import DEMO_ACCOUNT_NAME, Controller
+
+log = logging.getLogger(__name__)
+
+DEMO_CONTAINER = "blobsync-demo"
+_ACTIVATE = b"activate\n"
+
+
+# ---- single instance ------------------------------------------------------------------
+
+
+def instance_name() -> str:
+    """The local-socket name: one per user and settings dir (tests isolate the latter)."""
+    digest = hashlib.sha256(str(config_dir()).encode("utf-8", "surrogateescape")).hexdigest()
+    return f"blobsync-{getpass.getuser()}-{digest[:10]}"
+
+
+class SingleInstance(QObject):
+    """Owns the local server of the running instance; ``activated`` fires on a 2nd launch."""
+
+    activated = Signal()
+
+    def __init__(self, name: str | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.name = name or instance_name()
+        self.server: QLocalServer | None = None
+
+    def notify_running(self, timeout_ms: int = 1000) -> bool:
+        """True if another instance answered (and was asked to come forward)."""
+        sock = QLocalSocket()
+        sock.connectToServer(self.name)
+        if not sock.waitForConnected(timeout_ms):
+            return False
+        sock.write(_ACTIVATE)
+        sock.flush()
+        sock.waitForBytesWritten(timeout_ms)
+        sock.disconnectFromServer()
+        return True
+
+    def listen(self) -> bool:
+        """Become the running instance (removes a stale socket left by a crash)."""
+        server = QLocalServer(self)
+        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not server.listen(self.name):
+            QLocalServer.removeServer(self.name)
+            if not server.listen(self.name):
+                log.warning("single-instance server failed: %s", server.errorString())
+                return False
+        server.newConnection.connect(self._on_connection)
+        self.server = server
+        return True
+
+    def _on_connection(self) -> None:
+        assert self.server is not None
+        while self.server.hasPendingConnections():
+            conn = self.server.nextPendingConnection()
+            conn.readyRead.connect(self._make_reader(conn))
+            conn.disconnected.connect(conn.deleteLater)
+
+    def _make_reader(self, conn: QLocalSocket) -> object:
+        def read() -> None:
+            if bytes(conn.readAll().data()).startswith(_ACTIVATE.strip()):
+                self.activated.emit()
+
+        return read
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+
+# ---- the bundled emulator ---------------------------------------------------------------
+
+
+def demo_wanted(config: AppConfig) -> bool:
+    """Start Azurite when nothing else is configured, or the demo account exists."""
+    return not config.accounts or DEMO_ACCOUNT_NAME in config.accounts
+
+
+def point_demo_account(config: AppConfig, port: int) -> AccountConfig:
+    """Add or re-point the app-managed emulator account at ``port``."""
+    account = AccountConfig(
+        name=DEMO_ACCOUNT_NAME,
+        account_url=f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}",
+        account_name=AZURITE_ACCOUNT,
+        kind=SecretKind.ACCOUNT_KEY,
+    )
+    config.accounts[DEMO_ACCOUNT_NAME] = account
+    return account
+
+
+def demo_pair() -> PairConfig:
+    """The one-click first pair: ``~/BlobSync`` ↔ ``blobsync-demo``, two-way."""
+    return PairConfig(str(Path.home() / "BlobSync"), DEMO_ACCOUNT_NAME, DEMO_CONTAINER)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class EmulatorStarter(QObject):
+    """Starts Azurite on a plain thread (it takes seconds) and reports back on the GUI
+    thread through ``ready(str error_or_empty)``."""
+
+    ready = Signal(str)
+    _done = Signal(str)
+
+    def __init__(self, port: int, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.server = Azurite(port=port, location=data_dir() / "azurite-data")
+        # Emitted on the starter thread; a QObject method as the slot makes Qt queue it
+        # to the GUI thread (a lambda would run on the starter thread: FIELD_NOTES).
+        self._done.connect(self._relay)
+
+    @Slot(str)
+    def _relay(self, problem: str) -> None:
+        self.ready.emit(problem)
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, name="azurite-start", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self.server.start()
+        except BlobSyncError as exc:
+            self._done.emit(exc.message)
+        except OSError as exc:
+            self._done.emit(f"Azurite could not start: {exc}.")
+        else:
+            self._done.emit("")
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+# ---- main -----------------------------------------------------------------------------
+
+
+def _parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(prog="blobsync-gui", add_help=True)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--self-check", action="store_true", help="check the installation headlessly and exit"
+    )
+    parser.add_argument("--hidden", action="store_true", help="start in the tray, no window")
+    return parser.parse_known_args(list(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the app; returns the exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    args, qt_args = _parse(args_list)
+    if args.version:
+        print(f"blobsync {__version__}")
+        return 0
+    if args.self_check:
+        from . import selfcheck
+
+        sys.exit(selfcheck.run(args_list))
+    _setup_logging()
+
+    app = QApplication.instance() or QApplication(["blobsync-gui", *qt_args])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("BlobSync")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("io.github.blobsync.BlobSync")
+
+    instance = SingleInstance()
+    if instance.notify_running():
+        print("BlobSync is already running; brought its window forward.")
+        return 0
+    instance.listen()
+    return run_app(app, instance, hidden=args.hidden)
+
+
+def _setup_logging() -> None:
+    try:
+        from blobsync.core.logs import setup_logging
+
+        setup_logging()
+    except (ImportError, OSError):
+        logging.basicConfig(level=logging.INFO)
+
+
+def run_app(app: QApplication, instance: SingleInstance, hidden: bool = False) -> int:
+    """Build controller, window and tray; run the event loop; clean up."""
+    from blobsync.core.config import load_config
+
+    from .icons import app_icon
+    from .main_window import MainWindow
+    from .tray import Tray
+
+    app.setWindowIcon(app_icon())
+    config_problem = ""
+    try:
+        config = load_config()
+    except BlobSyncError as exc:
+        config, config_problem = AppConfig(), exc.message
+
+    starter: EmulatorStarter | None = None
+    emulator_problem = ""
+    if demo_wanted(config):
+        if find_azurite() is None:
+            emulator_problem = (
+                "The local storage emulator (Azurite) is not installed, so there is no demo "
+                "account. Add your Azure storage account to start."
+            )
+        else:
+            port = 10000 if _port_free(10000) else free_port()
+            point_demo_account(config, port)
+            starter = EmulatorStarter(port)
+
+    controller = Controller(config)
+    controller.save()
+    window = MainWindow(controller)
+    instance.activated.connect(window.bring_to_front)
+
+    tray: Tray | None = None
+    if Tray.available():
+        tray = Tray(controller)
+        tray.show_window_requested.connect(window.bring_to_front)
+        tray.show_issues_requested.connect(window.show_issues)
+        tray.quit_requested.connect(app.quit)
+        tray.show()
+        window.keep_in_tray = True
+        app.setQuitOnLastWindowClosed(False)
+
+    if config_problem:
+        window.show_banner(config_problem)
+    elif emulator_problem:
+        window.show_banner(emulator_problem, "Add account…", window.add_account)
+    elif starter is not None:
+        window.show_banner("Starting the local storage emulator (Azurite)…")
+
+        def on_ready(problem: str) -> None:
+            if problem:
+                window.show_banner(f"The local storage emulator did not start: {problem}")
+            elif not controller.pairs():
+                window.show_banner(
+                    "A local storage emulator is running. Try BlobSync with a demo folder: "
+                    f"{demo_pair().local_root} ↔ container '{DEMO_CONTAINER}'.",
+                    "Create demo folder pair",
+                    lambda: _add_demo_pair(controller),
+                )
+            else:
+                window.hide_banner()
+                controller.sync_all()
+
+        starter.ready.connect(on_ready)
+        starter.start()
+
+    if not hidden or tray is None:
+        window.show()
+    try:
+        return app.exec()
+    finally:
+        controller.shutdown()
+        if tray is not None:
+            tray.hide()
+        instance.close()
+        if starter is not None:
+            starter.stop()
+
+
+def _add_demo_pair(controller: Controller) -> None:
+    pair = demo_pair()
+    Path(pair.local_root).mkdir(parents=True, exist_ok=True)
+    readme = Path(pair.local_root) / "Welcome to BlobSync.txt"
+    if not readme.exists():
+        readme.write_text(
+            "Files in this folder are kept in sync with the container 'blobsync-demo'\n"
+            "of the local storage emulator. Add, change or delete files and watch.\n",
+            encoding="utf-8",
+        )
+    if controller.pair(pair.pair_id) is None:
+        controller.add_pair(pair)
+    controller.sync_now(pair.pair_id)

@@ -1,0 +1,192 @@
+"""End to end through the window against Azurite: Sync now, Preview, Cancel, Pause."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton, QToolButton
+
+from blobsync.core.config import AccountConfig, AppConfig, PairConfig
+from blobsync.core.events import EventSink
+from blobsync.core.remote.azure_blob import AzureBlobStore
+from blobsync.core.session import open_engine
+from blobsync.gui.controller import PairState, credentials_for_account, default_secret_loader
+from blobsync.gui.main_window import MainWindow
+
+pytestmark = [pytest.mark.gui, pytest.mark.azurite]
+
+
+def make_files(root: Path, count: int, size: int = 100) -> dict[str, bytes]:
+    files = {}
+    for i in range(count):
+        rel = f"dir{i % 3}/file{i:04d}.txt"
+        data = (f"{i:06d}" * (size // 6 + 1)).encode()[:size]
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+        files[rel] = data
+    return files
+
+
+def container_blobs(sdk: BlobServiceClient, container: str) -> dict[str, bytes]:
+    client = sdk.get_container_client(container)
+    if not client.exists():
+        return {}
+    return {b.name: client.download_blob(b.name).readall() for b in client.list_blobs()}
+
+
+def button(window: MainWindow, name: str) -> QPushButton | QToolButton:
+    found = window.findChild(QPushButton, name) or window.findChild(QToolButton, name)
+    assert found is not None, name
+    return found
+
+
+def one_pair_config(account: AccountConfig, root: Path, container: str, **kw: object) -> AppConfig:
+    pair = PairConfig(str(root), account.name, container, **kw)  # type: ignore[arg-type]
+    return AppConfig(accounts={account.name: account}, pairs=[pair])
+
+
+class SlowStore(AzureBlobStore):
+    """The real Azure store, 30 ms slower per upload, so a test can cancel mid-run."""
+
+    def upload(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(0.03)
+        return super().upload(*args, **kwargs)
+
+
+def test_sync_now_uploads_everything_and_progress_reaches_the_end(
+    qtbot, make_window, azurite_account, sdk, container_name, tmp_path
+):  # type: ignore[no-untyped-def]
+    root = tmp_path / "folder"
+    files = make_files(root, 30, size=2000)
+    window = make_window(one_pair_config(azurite_account, root, container_name))
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    assert window.pairs_view.selected_pair_id() == pair_id
+
+    qtbot.mouseClick(button(window, "syncNowButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ctl.status(pair_id).syncing, timeout=5000)
+    qtbot.waitUntil(
+        lambda: not ctl.status(pair_id).syncing and ctl.status(pair_id).last_result is not None,
+        timeout=60000,
+    )
+
+    snap = window.progress_view.last_snapshot
+    assert snap is not None and not snap.running
+    assert snap.files_done == snap.files_total == 30
+    assert snap.bytes_done == snap.bytes_total == 30 * 2000
+    assert snap.uploaded == 30
+    assert window.progress_view.bar.value() == window.progress_view.bar.maximum()
+    assert "Uploaded 30" in window.progress_view.counts_label.text()
+    assert ctl.pair_state(pair_id) is PairState.IDLE
+    assert ctl.status(pair_id).last_sync is not None
+    assert container_blobs(sdk, container_name) == files
+    assert "Up to date" in window.windowTitle()
+
+
+def test_preview_shows_the_plan_and_changes_nothing(
+    qtbot, make_window, azurite_account, sdk, container_name, tmp_path
+):  # type: ignore[no-untyped-def]
+    root = tmp_path / "folder"
+    files = make_files(root, 5)
+    window = make_window(one_pair_config(azurite_account, root, container_name))
+
+    qtbot.mouseClick(button(window, "previewButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.preview_dialog is not None, timeout=30000)
+    dialog = window.preview_dialog
+    assert dialog is not None
+    items = {dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    assert items == set(files)
+    assert {dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())} == {"Upload"}
+    assert container_blobs(sdk, container_name) == {}
+
+    # "Sync now" in the preview runs the real thing.
+    qtbot.mouseClick(dialog.sync_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: container_blobs(sdk, container_name) == files, timeout=60000)
+
+
+def test_cancel_stops_cleanly_and_the_next_sync_finishes(
+    qtbot, make_window, azurite_account, sdk, container_name, tmp_path
+):  # type: ignore[no-untyped-def]
+    root = tmp_path / "folder"
+    files = make_files(root, 150)
+    creds = credentials_for_account(azurite_account, default_secret_loader)
+
+    def slow_engine(pair: PairConfig, sink: EventSink):  # type: ignore[no-untyped-def]
+        store = SlowStore(creds, pair.container)
+        return open_engine(pair.local_root, creds, pair.container, events=sink, store=store)
+
+    window = make_window(
+        one_pair_config(azurite_account, root, container_name),
+        engine_factory=slow_engine,
+        workers=2,
+    )
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    cancel = button(window, "cancelButton")
+    assert not cancel.isEnabled()
+
+    qtbot.mouseClick(button(window, "syncNowButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: (
+            (window.progress_view.last_snapshot or None) is not None
+            and window.progress_view.last_snapshot.files_done >= 5
+        ),
+        timeout=30000,
+    )
+    assert cancel.isEnabled()
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not ctl.status(pair_id).syncing, timeout=20000)
+
+    status = ctl.status(pair_id)
+    cancelled = (status.last_result is not None and status.last_result.cancelled) or (
+        status.failure is not None and status.failure.cancelled
+    )
+    assert cancelled
+    assert ctl.pair_state(pair_id) is not PairState.ERROR
+    uploaded = container_blobs(sdk, container_name)
+    assert 0 < len(uploaded) < len(files)
+    # Every blob that exists is complete: nothing partial.
+    assert all(files[name] == data for name, data in uploaded.items())
+
+    qtbot.mouseClick(button(window, "syncNowButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ctl.status(pair_id).syncing, timeout=5000)
+    qtbot.waitUntil(lambda: not ctl.status(pair_id).syncing, timeout=60000)
+    assert container_blobs(sdk, container_name) == files
+    assert ctl.pair_state(pair_id) is PairState.IDLE
+
+
+def test_pause_stops_scheduled_syncs(
+    qtbot, make_window, azurite_account, sdk, container_name, tmp_path
+):  # type: ignore[no-untyped-def]
+    root = tmp_path / "folder"
+    make_files(root, 3)
+    config = one_pair_config(azurite_account, root, container_name, interval_s=0)
+    config.paused = True
+    window = make_window(config, schedule=True, tick_ms=50)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    started: list[bool] = []
+    ctl.bridge(pair_id).started.connect(started.append)
+    assert ctl.pair_state(pair_id) is PairState.PAUSED
+    assert not button(window, "syncNowButton").isEnabled()
+    assert button(window, "pauseButton").text() == "Resume"
+
+    qtbot.wait(800)  # ~16 scheduler ticks while paused
+    assert started == []
+    assert container_blobs(sdk, container_name) == {}
+
+    qtbot.mouseClick(button(window, "pauseButton"), Qt.MouseButton.LeftButton)  # Resume
+    qtbot.waitUntil(lambda: len(container_blobs(sdk, container_name)) == 3, timeout=60000)
+    assert started
+
+    qtbot.mouseClick(button(window, "pauseButton"), Qt.MouseButton.LeftButton)  # Pause
+    assert ctl.config.paused
+    qtbot.waitUntil(lambda: not ctl.status(pair_id).syncing, timeout=20000)
+    count = len(started)
+    qtbot.wait(800)
+    assert len(started) == count
+    assert ctl.pair_state(pair_id) is PairState.PAUSED
