@@ -48,6 +48,11 @@ def format_time(epoch: float | None, now: float | None = None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
 
 
+def attention_words(count: int) -> str:
+    """'1 item needs attention' / '3 items need attention'."""
+    return f"{count:,} item needs attention" if count == 1 else f"{count:,} items need attention"
+
+
 def tray_state(ov: Overview) -> PairState:
     """The one state the tray shows; never IDLE while anything is pending or wrong."""
     if ov.syncing:
@@ -80,7 +85,7 @@ def tray_look(ov: Overview, now: float | None = None) -> TrayLook:
     if ov.paused and state is not PairState.PAUSED:
         lines.append("Paused")
     if ov.pending:
-        lines.append(f"{ov.pending} item{'s' if ov.pending != 1 else ''} need attention")
+        lines.append(attention_words(ov.pending))
     lines.append(f"Last sync: {format_time(ov.last_sync, now)}")
     return TrayLook(state, ICON_NAMES[state], "\n".join(lines))
 
@@ -163,8 +168,7 @@ class Tray(QObject):
                 act.triggered.connect(lambda _=False, r=pair.local_root: self._open_folder(r))
                 sub.addAction(act)
         if ov.pending:
-            plural = "s" if ov.pending != 1 else ""
-            attention = QAction(f"{ov.pending} item{plural} need attention…", menu)
+            attention = QAction(attention_words(ov.pending) + "…", menu)
             attention.triggered.connect(self.show_issues_requested)
             menu.addAction(attention)
         menu.addSeparator()
