@@ -57,12 +57,10 @@ class IssuesView(QWidget):
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(IssuesModel.ITEM, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(IssuesModel.PROBLEM, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(IssuesModel.PROBLEM, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(IssuesModel.DETAILS, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(IssuesModel.FOLDER, QHeaderView.ResizeMode.Interactive)
-        self.table.setColumnWidth(IssuesModel.ITEM, 200)
-        self.table.setColumnWidth(IssuesModel.PROBLEM, 240)
-        self.table.setColumnWidth(IssuesModel.FOLDER, 140)
+        header.setSectionResizeMode(IssuesModel.FOLDER, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setColumnWidth(IssuesModel.ITEM, 220)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.table.doubleClicked.connect(self._on_double_clicked)
 
@@ -176,8 +174,8 @@ class IssuesView(QWidget):
             issue = selected[0].issue
             text = f"<b>{_escape(issue.rel_path)}</b> — {_escape(issue.describe())}<br>"
             text += _escape(issue.message)
-            if issue.conflict_copy:
-                text += f"<br>The other version was kept as <i>{_escape(issue.conflict_copy)}</i>."
+            if issue.conflict_copy and issue.conflict_copy not in issue.message:
+                text += f"<br>Your version was kept as <i>{_escape(issue.conflict_copy)}</i>."
             self.detail.setText(text)
         elif selected:
             self.detail.setText(f"{len(selected)} items selected.")

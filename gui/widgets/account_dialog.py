@@ -88,6 +88,15 @@ _URL_HINT = {
 }
 
 
+#: Friendlier names for the usual keyring backends (``secrets.backend_name()``).
+_KEYRING_WORDS = {
+    "SecretService.Keyring": "Secret Service: GNOME Keyring or KWallet",
+    "kwallet.DBusKeyring": "KWallet",
+    "macOS.Keyring": "macOS Keychain",
+    "Windows.WinVaultKeyring": "Windows Credential Manager",
+}
+
+
 def _check_connection(creds: Credentials) -> None:
     from blobsync.core.remote.azure_blob import check_connection  # the one Azure door
 
@@ -154,7 +163,8 @@ class AccountDialog(QDialog):
         self.plaintext_warning.setWordWrap(True)
         self.plaintext_warning.setStyleSheet("color: #b00020; font-weight: bold;")
         if self._keyring_usable:
-            self.keyring_label.setText(f"The secret will be kept in the OS keyring ({backend}).")
+            where = _KEYRING_WORDS.get(backend, backend)
+            self.keyring_label.setText(f"The secret will be kept in the OS keyring ({where}).")
             self.plaintext_check.hide()
         else:
             self.keyring_label.setText(f"No usable OS keyring: {reason}")
@@ -216,6 +226,7 @@ class AccountDialog(QDialog):
         if kind is AccountKind.AZURITE:
             self.url_edit.setText(self._azurite_url)
             self.secret_edit.setText(AZURITE_KEY)  # public, documented development key
+            self.secret_edit.setCursorPosition(0)
             self.secret_edit.setEnabled(False)
             if not self.name_edit.text().strip():
                 self.name_edit.setText(self._free_label(AZURITE_LABEL))

@@ -4,10 +4,9 @@ The dialogs must never freeze while the network answers. The worker thread holds
 object at all: it runs a plain function, puts the answer in a queue and pokes one
 long-lived relay QObject, whose slot (in the GUI thread) hands the answer to the
 callback. Two traps this avoids: a lambda connected to a worker-thread signal runs in
-the worker (FIELD_NOTES, Qt), and a Python wrapper of a QObject whose last reference
-dies in a worker thread makes PySide 6.12 delete it later in the main thread, which
-crashed when the object had been deleted meanwhile (seen here as a segfault in
-``BindingManager::runDeletionInMainThread``). So ``fn`` must not capture widgets.
+the worker (FIELD_NOTES, Qt), and a QObject wrapper whose last Python reference dies in
+a worker thread is destroyed from that thread (PySide 6.12 then defers the deletion to
+the main thread, racing with ``deleteLater``). So ``fn`` must not capture widgets.
 """
 
 from __future__ import annotations

@@ -1,0 +1,326 @@
+"""Build the real windows against a private Azurite and save screenshots (run under X).
+
+``python screenshot_script.py OUT_DIR`` — run by ``test_screenshots.py`` with
+``DISPLAY`` pointing at an Xvfb (with ``trayer`` providing a system tray) and
+``QT_QPA_PLATFORM=xcb``. Writes ``main_window.png``, ``account_dialog.png``,
+``progress.png``, ``issues.png``, ``tray_menu.png`` and ``manifest.json`` (per image:
+the size it must have and every text visible in it, so the test can prove no secret
+is shown). Exits non-zero with one line on stderr if a step times out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keyring
+from keyring.backend import KeyringBackend
+from PySide6.QtCore import QPoint, QTimer
+from PySide6.QtGui import QGuiApplication, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QTabWidget,
+    QWidget,
+)
+
+import blobsync.gui  # noqa: F401  (applies the PySide fix before any signal)
+from blobsync.core.config import AccountConfig, AppConfig, PairConfig
+from blobsync.core.credentials import AZURITE_KEY, SecretKind
+from blobsync.core.emulator import Azurite
+from blobsync.core.models import SyncMode
+from blobsync.core.remote.azure_blob import AzureBlobStore
+from blobsync.core.session import open_engine
+from blobsync.gui.controller import DEMO_ACCOUNT_NAME, Controller, credentials_for_account
+from blobsync.gui.main_window import MainWindow
+from blobsync.gui.tray import Tray
+from blobsync.gui.views.issues_view import IssuesView
+from blobsync.gui.widgets.account_dialog import AccountDialog, AccountKind
+
+MiB = 1024 * 1024
+WINDOW_SIZE = (1100, 720)
+
+
+class MemoryKeyring(KeyringBackend):
+    """No D-Bus in the screenshot run; secrets stay in this process."""
+
+    __module__ = "in-memory"
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.items.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.items[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.items.pop((service, username), None)
+
+
+class Gate:
+    """Holds big uploads at half way until released, so the progress view is mid-sync."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.release = threading.Event()
+        self.waiting = 0
+        self._lock = threading.Lock()
+
+    def wrap(self, size: int, progress: Callable[[int], None] | None) -> Callable[[int], None]:
+        done = 0
+        held = False
+
+        def gated(n: int) -> None:
+            nonlocal done, held
+            done += n
+            if progress is not None:
+                progress(n)
+            if self.armed and not held and done >= size // 2:
+                held = True
+                with self._lock:
+                    self.waiting += 1
+                self.release.wait(120)
+
+        return gated
+
+
+GATE = Gate()
+
+
+class GatedStore(AzureBlobStore):
+    """The real Azure store; big files go in 1 MiB blocks and may be held by the gate."""
+
+    def upload(self, blob_name, source, size, md5, mtime_ns, if_match, progress=None, cancel=None):  # type: ignore[no-untyped-def,override]
+        if size >= 2 * MiB:
+            progress = GATE.wrap(size, progress)
+        return super().upload(blob_name, source, size, md5, mtime_ns, if_match, progress, cancel)
+
+
+def wait_until(
+    app: QApplication, condition: Callable[[], bool], what: str, timeout: float = 90
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            sys.stderr.write(f"timed out waiting for: {what}\n")
+            sys.exit(3)
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def settle(app: QApplication, seconds: float = 0.4) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def visible_texts(root: QWidget) -> list[str]:
+    """Every text a person could read in this widget tree (masked fields as shown)."""
+    texts = [root.windowTitle()]
+    for widget in [root, *root.findChildren(QWidget)]:
+        if not widget.isVisible():
+            continue
+        if isinstance(widget, QLabel):
+            texts.append(widget.text())
+        elif isinstance(widget, QLineEdit):
+            texts.append(widget.displayText())
+        elif isinstance(widget, QAbstractButton):
+            texts.append(widget.text())
+        elif isinstance(widget, QComboBox):
+            texts.append(widget.currentText())
+        elif isinstance(widget, QTabWidget):
+            texts.extend(widget.tabText(i) for i in range(widget.count()))
+        if isinstance(widget, QTableView) and widget.model() is not None:
+            model = widget.model()
+            for row in range(model.rowCount()):
+                for col in range(model.columnCount()):
+                    value = model.data(model.index(row, col))
+                    if value is not None:
+                        texts.append(str(value))
+    return [t for t in texts if t]
+
+
+def write_files(root: Path, files: dict[str, int]) -> None:
+    for rel, size in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        block = (rel.encode() + b"\n") * (size // (len(rel) + 1) + 1)
+        path.write_bytes(block[:size])
+
+
+def main() -> int:
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    keyring.set_keyring(MemoryKeyring())
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("BlobSync")
+    manifest: dict[str, Any] = {}
+
+    def save(name: str, pixmap: QPixmap, texts: list[str], expected: tuple[int, int]) -> None:
+        path = out / name
+        if not pixmap.save(str(path), "PNG"):
+            sys.stderr.write(f"could not save {path}\n")
+            sys.exit(4)
+        manifest[name] = {"size": list(expected), "texts": texts}
+
+    home = Path(tempfile.mkdtemp(prefix="blobsync-shots-"))
+    with Azurite(in_memory=True) as azurite:
+        account = AccountConfig(
+            DEMO_ACCOUNT_NAME, azurite.blob_endpoint, "devstoreaccount1", SecretKind.ACCOUNT_KEY
+        )
+        docs = home / "Documents"
+        photos = home / "Photos"
+        write_files(docs, {f"reports/2026-q{q}.txt": 3000 + q * 700 for q in range(1, 5)})
+        write_files(docs, {"notes.txt": 400, "budget.csv": 5200, "letters/landlord.txt": 900})
+        write_files(photos, {f"holiday/IMG_{i:04d}.jpg": 40_000 + i * 1500 for i in range(24)})
+        config = AppConfig(
+            accounts={account.name: account},
+            pairs=[
+                PairConfig(str(docs), account.name, "documents", SyncMode.TWO_WAY),
+                PairConfig(str(photos), account.name, "photos", SyncMode.UPLOAD),
+            ],
+        )
+
+        def engine_factory(pair: PairConfig, sink: Any) -> Any:
+            creds = credentials_for_account(config.accounts[pair.account], lambda _l: AZURITE_KEY)
+            store = GatedStore(creds, pair.container)
+            store.single_shot_max = 1 * MiB
+            store.min_block_size = 1 * MiB
+            store.upload_threads = 1
+            return open_engine(pair.local_root, creds, pair.container, events=sink, store=store)
+
+        controller = Controller(config, engine_factory=engine_factory, schedule=False)
+        window = MainWindow(controller)
+        window.resize(*WINDOW_SIZE)
+        window.move(0, 0)
+        window.show()
+        tray = Tray(controller)
+        wait_until(app, Tray.available, "a system tray (trayer)", 20)
+        tray.show()
+        window.keep_in_tray = True
+
+        pair_ids = [p.pair_id for p in config.pairs]
+
+        def run(pair_id: str) -> None:
+            before = controller.status(pair_id).last_result
+            controller.sync_now(pair_id)
+            wait_until(
+                app,
+                lambda: (
+                    not controller.status(pair_id).syncing
+                    and controller.status(pair_id).last_result is not before
+                ),
+                f"sync of {pair_id}",
+            )
+
+        # 1. the main window with two pairs, both synced
+        for pair_id in pair_ids:
+            run(pair_id)
+        window.pairs_view.select_pair(pair_ids[0])
+        settle(app)
+        save("main_window.png", window.grab(), visible_texts(window), WINDOW_SIZE)
+
+        # 2. the account dialog (Azurite preset, tested; the key field is masked)
+        dialog = AccountDialog(config, window)
+        dialog.set_kind(AccountKind.KEY)
+        dialog.name_edit.setText("work")
+        dialog.url_edit.setText(azurite.blob_endpoint)
+        dialog.secret_edit.setText(AZURITE_KEY)
+        dialog.secret_edit.setCursorPosition(0)
+        dialog.show()
+        dialog.test_connection()
+        wait_until(app, lambda: dialog.status_label.property("state") == "ok", "Test connection")
+        settle(app)
+        texts = visible_texts(dialog)
+        manifest_extra = {
+            "secret_masked": dialog.secret_edit.echoMode() == QLineEdit.EchoMode.Password
+        }
+        save("account_dialog.png", dialog.grab(), texts, (dialog.width(), dialog.height()))
+        manifest["account_dialog.png"].update(manifest_extra)
+        dialog.reject()
+
+        # 3. progress mid-sync: big uploads held at half way by the gate
+        write_files(docs, {f"scans/scan-{i:02d}.pdf": 6 * MiB + i * 1000 for i in range(3)})
+        write_files(docs, {f"mail/{i:03d}.eml": 2000 + i * 37 for i in range(40)})
+        GATE.armed = True
+        window.tabs.setCurrentWidget(window.progress_view)
+        controller.sync_now(pair_ids[0])
+        wait_until(app, lambda: GATE.waiting >= 3, "three uploads held at half way")
+        settle(app, 1.5)  # let the 10 Hz progress refresh catch up
+        save("progress.png", window.grab(), visible_texts(window), WINDOW_SIZE)
+        GATE.armed = False
+        GATE.release.set()
+        wait_until(app, lambda: not controller.status(pair_ids[0]).syncing, "the held sync")
+
+        # 4. the issues list with a conflict: both sides changed notes.txt
+        from azure.storage.blob import BlobServiceClient
+
+        sdk = BlobServiceClient.from_connection_string(azurite.connection_string)
+        sdk.get_blob_client("documents", "notes.txt").upload_blob(
+            b"Edited on the office PC\n", overwrite=True
+        )
+        (docs / "notes.txt").write_bytes(b"Edited on this laptop, with more words\n")
+        sdk.get_blob_client("documents", "budget.csv").upload_blob(
+            b"month,amount\n1,20\n", overwrite=True
+        )
+        (docs / "budget.csv").write_bytes(b"month,amount\n1,25\n2,30\n")
+        sdk.close()
+        run(pair_ids[0])
+        issues_view = window.issues_view
+        assert isinstance(issues_view, IssuesView)
+        wait_until(app, lambda: issues_view.model.rowCount() >= 2, "the conflicts in the list")
+        window.tabs.setCurrentWidget(issues_view)
+        issues_view.select_rel_paths(["notes.txt"])
+        settle(app)
+        save("issues.png", window.grab(), visible_texts(window), WINDOW_SIZE)
+
+        # 5. the tray menu, open, on the whole screen
+        screen = QGuiApplication.primaryScreen()
+        size = screen.size()
+        geometry = tray.icon.geometry()
+        anchor = geometry.bottomLeft() if geometry.isValid() else QPoint(size.width() - 40, 30)
+        for widget in QApplication.topLevelWidgets():  # Qt's fallback notification balloon
+            if widget.metaObject().className() == "QBalloonTip":
+                widget.hide()
+        tray.menu.popup(anchor)
+        wait_until(app, tray.menu.isVisible, "the tray menu")
+        settle(app, 0.8)
+        texts = [a.text() for a in tray.menu.actions() if a.text()] + [tray.icon.toolTip()]
+        shot = screen.grabWindow(0)
+        save("tray_menu.png", shot, texts, (size.width(), size.height()))
+        manifest["tray_menu.png"]["icon_geometry"] = [
+            geometry.x(),
+            geometry.y(),
+            geometry.width(),
+            geometry.height(),
+        ]
+        QTimer.singleShot(0, tray.menu.close)
+        settle(app, 0.2)
+
+        tray.hide()
+        controller.shutdown()
+        window.close()
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Screenshots of the real windows under Xvfb, with a system tray from ``trayer``.
+
+This test starts ``Xvfb :N -screen 0 1280x800x24`` and ``trayer`` itself, then runs
+``screenshot_script.py`` in a child process with ``DISPLAY=:N QT_QPA_PLATFORM=xcb``
+(Qt's platform is chosen per process; this pytest process stays offscreen). The child
+uses its own Azurite. Each PNG must exist, have the size the child recorded, not be
+blank, and show no secret; the PNGs are then copied to ``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+
+from blobsync.core.credentials import AZURITE_KEY
+
+pytestmark = [pytest.mark.gui, pytest.mark.xvfb, pytest.mark.slow]
+
+SCRIPT = Path(__file__).with_name("screenshot_script.py")
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREEN = (1280, 800)
+SHOTS = ("main_window.png", "account_dialog.png", "progress.png", "issues.png", "tray_menu.png")
+
+
+def _free_display() -> int:
+    for number in range(90, 190):
+        if (
+            not Path(f"/tmp/.X{number}-lock").exists()
+            and not Path(f"/tmp/.X11-unix/X{number}").exists()
+        ):
+            return number
+    raise RuntimeError("no free X display number between :90 and :189")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.fixture
+def xdisplay(tmp_path: Path) -> Iterator[str]:
+    """A private Xvfb with trayer running on it; yields the DISPLAY value."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    number = _free_display()
+    display = f":{number}"
+    log = (tmp_path / "xvfb.log").open("wb")
+    xvfb = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-nolisten", "tcp"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    procs = [xvfb]
+    try:
+        socket = Path(f"/tmp/.X11-unix/X{number}")
+        deadline = time.monotonic() + 15
+        while not socket.exists():
+            if xvfb.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"Xvfb did not start: {(tmp_path / 'xvfb.log').read_text()[-500:]}")
+            time.sleep(0.05)
+        if shutil.which("trayer") is not None:
+            env = {**os.environ, "DISPLAY": display}
+            procs.append(
+                subprocess.Popen(
+                    ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
+                     "--height", "28", "--transparent", "false", "--tint", "0x404040"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )  # fmt: skip
+        yield display
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+        log.close()
+
+
+def _colours(image: QImage) -> Counter[int]:
+    """Pixel colours of a downscaled copy (enough to tell a blank image)."""
+    small = image.scaledToWidth(min(320, image.width()))
+    return Counter(
+        small.pixel(x, y) for y in range(0, small.height(), 2) for x in range(small.width())
+    )
+
+
+def test_screenshots(xdisplay: str, tmp_path: Path, qapp) -> None:  # type: ignore[no-untyped-def]
+    if shutil.which("trayer") is None:
+        pytest.skip("trayer is not installed (apt-get install trayer): no tray to grab")
+    out = tmp_path / "shots"
+    env = {
+        **os.environ,
+        "DISPLAY": xdisplay,
+        "QT_QPA_PLATFORM": "xcb",
+        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "HOME": str(tmp_path / "home"),
+    }
+    env.pop("WAYLAND_DISPLAY", None)
+    (tmp_path / "home").mkdir()
+    child = subprocess.run(
+        [sys.executable, str(SCRIPT), str(out)],
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    output = (child.stdout + child.stderr).decode(errors="replace")
+    assert child.returncode == 0, output[-3000:]
+    assert AZURITE_KEY not in output
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert sorted(manifest) == sorted(SHOTS)
+    for name in SHOTS:
+        image = QImage(str(out / name))
+        assert not image.isNull(), name
+        expected = tuple(manifest[name]["size"])
+        assert (image.width(), image.height()) == expected, name
+        assert image.width() >= 400 and image.height() >= 150, name
+        colours = _colours(image)
+        dominant_share = colours.most_common(1)[0][1] / sum(colours.values())
+        assert len(colours) >= 12 and dominant_share < 0.95, (name, len(colours))
+        for text in manifest[name]["texts"]:
+            assert AZURITE_KEY not in text and "AccountKey=" not in text, (name, text)
+            assert "sig=" not in text, (name, text)
+
+    assert (SCREEN[0], SCREEN[1]) == tuple(manifest["tray_menu.png"]["size"])
+    assert manifest["account_dialog.png"]["secret_masked"] is True
+    tray_texts = manifest["tray_menu.png"]["texts"]
+    assert {"Sync now", "Pause", "Open BlobSync", "Quit"} <= set(tray_texts)
+    assert any("need attention" in text for text in tray_texts)
+    issues_texts = manifest["issues.png"]["texts"]
+    assert "notes.txt" in issues_texts and "Keep mine" in issues_texts
+    progress_texts = " ".join(manifest["progress.png"]["texts"])
+    assert "Uploading" in progress_texts and "Cancel" in progress_texts
+
+    DOCS.mkdir(parents=True, exist_ok=True)
+    for name in SHOTS:
+        shutil.copyfile(out / name, DOCS / name)
