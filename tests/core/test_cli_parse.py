@@ -31,7 +31,9 @@ FAKE_CONN = (
 
 
 class DictKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    # Below zero: keyring registers every subclass, and a positive priority would make
+    # auto-detection chain this test backend in for the whole pytest process.
+    priority = -1  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__()

@@ -29,9 +29,11 @@ KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
 
 
 class MemoryKeyring(KeyringBackend):
-    """A keyring in a dict (priority irrelevant: installed with set_keyring)."""
+    """A keyring in a dict, installed with set_keyring."""
 
-    priority = 1  # type: ignore[assignment]
+    # Below zero: keyring registers every subclass, and a positive priority would make
+    # auto-detection chain this test backend in for the whole pytest process.
+    priority = -1  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__()

@@ -37,7 +37,10 @@ ACCOUNT = "azurite-test"
 class MemoryKeyring(KeyringBackend):
     """A keyring that lives in a dict (no D-Bus needed)."""
 
-    priority = 1  # type: ignore[assignment]
+    # Below zero: keyring registers every subclass; a positive priority makes its
+    # auto-detection chain this backend in for the whole pytest process, and then the
+    # real Secret Service test (tests/test_secret_service.py) sees a ChainerBackend.
+    priority = -1  # type: ignore[assignment]
 
     def __init__(self) -> None:
         super().__init__()
