@@ -22,6 +22,8 @@ from blobsync.core.credentials import AZURITE_KEY, SecretKind
 from blobsync.core.emulator import Azurite, free_port
 from blobsync.gui.widgets.account_dialog import AccountDialog, AccountKind
 
+pytestmark = [pytest.mark.gui, pytest.mark.azurite]
+
 WRONG_KEY = base64.b64encode(b"not the right key at all, but valid base64 " * 2).decode()
 
 

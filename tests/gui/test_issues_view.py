@@ -12,6 +12,8 @@ from blobsync.core.models import Issue, IssueKind
 from blobsync.gui.models.issues_model import IssuesModel
 from blobsync.gui.views.issues_view import IssuesView
 
+pytestmark = [pytest.mark.gui]
+
 CONFLICT = Issue(
     "docs/report.txt",
     IssueKind.CONFLICT,
@@ -183,6 +185,7 @@ def blob_files(sdk, container: str) -> dict[str, bytes]:  # type: ignore[no-unty
     return {b.name: client.download_blob(b.name).readall() for b in client.list_blobs()}
 
 
+@pytest.mark.azurite
 @pytest.mark.parametrize("resolution", list(EXPECTED_AFTER))
 def test_conflict_resolved_from_the_issues_list(  # type: ignore[no-untyped-def]
     qtbot, make_window, azurite_account, sdk, container_name, tmp_path, resolution

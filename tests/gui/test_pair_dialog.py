@@ -16,6 +16,8 @@ from blobsync.core.remote.azure_blob import create_container, list_containers
 from blobsync.gui.widgets.container_picker import ContainerPicker, NewContainerDialog
 from blobsync.gui.widgets.pair_dialog import PairDialog
 
+pytestmark = [pytest.mark.gui, pytest.mark.azurite]
+
 BAD_NAMES = {
     "UPPER": "lowercase",
     "ab": "3 to 63",

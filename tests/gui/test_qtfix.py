@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from PySide6.QtCore import QObject, Signal
 
 import blobsync.gui  # noqa: F401  (applies the fix)
 from blobsync.gui import qtfix
+
+pytestmark = [pytest.mark.gui]
 
 
 class Emitter(QObject):

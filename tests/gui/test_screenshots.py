@@ -122,7 +122,7 @@ def test_screenshots(xdisplay: str, tmp_path: Path, qapp) -> None:  # type: igno
         [sys.executable, str(SCRIPT), str(out)],
         env=env,
         capture_output=True,
-        timeout=300,
+        timeout=240,
         check=False,
     )
     output = (child.stdout + child.stderr).decode(errors="replace")
