@@ -30,6 +30,21 @@ log = logging.getLogger(__name__)
 
 #: Test-only crash points: ``BLOBSYNC_CRASH_AT=<name>`` kills the process there.
 CRASH_ENV = "BLOBSYNC_CRASH_AT"
+#: Every named point (``tests/reliability/test_crash.py`` kills a real sync at each).
+CRASH_POINTS = (
+    "after_listing",
+    "before_upload",
+    "after_upload_before_record",
+    "mid_download",
+    "before_replace",
+    "after_replace_before_record",
+    "after_remote_delete_before_record",
+    "after_local_delete_before_record",
+    "conflict_after_link",
+    "conflict_before_copy_upload",
+    "move_remote_after_copy",
+    "move_local_after_link",
+)
 
 
 def crash_point(name: str) -> None:
@@ -275,6 +290,7 @@ class Executor:
         if fs.local_state(path) != (local.size, local.mtime_ns):
             raise ItemError("The file changed since it was scanned; it will sync next time.", IssueKind.FILE_CHANGED)
         copied = self.ctx.store.copy(old.rel_path, action.rel_path, action.if_match)
+        crash_point("move_remote_after_copy")
         self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, local.size, local.mtime_ns, old.md5, copied.etag))
         try:
             self.ctx.store.delete(old.rel_path, action.if_match)
@@ -300,6 +316,7 @@ class Executor:
         if fs.local_state(source) != (local.size, local.mtime_ns):
             raise ItemError("The file changed locally after the scan; it was not moved.", IssueKind.FILE_CHANGED)
         os.link(source, target)  # fails rather than overwrite
+        crash_point("move_local_after_link")
         os.unlink(source)
         st = os.lstat(target)
         self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, old.md5, remote.etag))
@@ -350,6 +367,7 @@ class Executor:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        crash_point("after_replace_before_record")
         st = os.lstat(target)
         self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, md5, remote.etag))
         self._count("downloaded", "bytes_downloaded", st.st_size)
@@ -362,6 +380,7 @@ class Executor:
             self.ctx.store.delete(action.rel_path, action.if_match)
         except BlobNotFound:
             pass  # already gone: the goal is reached
+        crash_point("after_remote_delete_before_record")
         self.ctx.state.delete_snapshot(action.rel_path)
         self._count("deleted_remote")
 
@@ -376,6 +395,7 @@ class Executor:
             os.unlink(path)
         except FileNotFoundError:
             pass
+        crash_point("after_local_delete_before_record")
         self.ctx.state.delete_snapshot(action.rel_path)
         with self._lock:
             self._emptied.append(action.rel_path)
@@ -409,6 +429,7 @@ class Executor:
             self._notify_local_write(copy_rel)
             self._notify_local_write(action.rel_path)
             os.link(target, copy_path)  # fails rather than overwrite
+            crash_point("conflict_after_link")
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -416,6 +437,7 @@ class Executor:
         st = os.lstat(target)
         self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, their_md5, remote.etag))
         self._count("downloaded", "bytes_downloaded", st.st_size)
+        crash_point("conflict_before_copy_upload")
         copy_st = os.lstat(copy_path)
         copy_local = LocalEntry(copy_rel, copy_st.st_size, copy_st.st_mtime_ns, copy_st.st_ino, our_md5)
         try:
