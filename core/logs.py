@@ -135,6 +135,22 @@ def _tag(handler: logging.Handler) -> logging.Handler:
     return handler
 
 
+def _remove_handlers() -> None:
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if old.get_name() == "blobsync":
+            root.removeHandler(old)
+            old.close()
+
+
+def shutdown_logging() -> None:
+    """Undo :func:`setup_logging` (close the file, restore levels); for tests and embedders."""
+    _remove_handlers()
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("azure", "urllib3"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+
+
 def setup_logging(verbose: bool = False, path: Path | None = None) -> Path:
     """Configure the root logger: rotating file, redacted; returns the file's path.
 
@@ -145,10 +161,7 @@ def setup_logging(verbose: bool = False, path: Path | None = None) -> Path:
     target = path or log_file()
     level = logging.DEBUG if verbose or debug_requested() else logging.INFO
     root = logging.getLogger()
-    for old in list(root.handlers):
-        if old.get_name() == "blobsync":
-            root.removeHandler(old)
-            old.close()
+    _remove_handlers()
     formatter = RedactingFormatter(
         "%(asctime)s %(levelname)-7s %(process)d %(threadName)s %(name)s: %(message)s"
     )

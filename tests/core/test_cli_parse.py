@@ -49,6 +49,14 @@ class DictKeyring(KeyringBackend):
         self.items.pop((service, username), None)
 
 
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """cli.main() configures the root logger; leave it as other tests expect it."""
+    yield
+    logs.shutdown_logging()
+    logs.clear_registered_secrets()
+
+
 @pytest.fixture
 def stores(monkeypatch: pytest.MonkeyPatch) -> dict[str, MemoryStore]:
     """Containers by name; the CLI opens these instead of Azure ones."""

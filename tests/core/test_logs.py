@@ -25,6 +25,13 @@ def log_path(tmp_path: Path) -> Iterator[Path]:
     logs.clear_registered_secrets()
     yield path
     logs.clear_registered_secrets()
+    logs.shutdown_logging()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    yield
+    logs.shutdown_logging()
 
 
 def flushed(path: Path) -> str:
