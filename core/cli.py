@@ -313,9 +313,14 @@ def cmd_account_test(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # SUPPRESS: a subcommand's own default must not undo `blobsync -v sync ...`.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "-v", "--verbose", action="store_true", help="DEBUG logging to the log file"
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="DEBUG logging to the log file",
     )
     pair = argparse.ArgumentParser(add_help=False)
     pair.add_argument("local_dir", metavar="LOCAL_DIR", help="the local folder")
@@ -333,9 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 in sync, 1 items skipped or in conflict, 2 usage or "
         "configuration error, 3 authentication or connection failure, 4 internal error, "
         "130 interrupted.",
-        parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"blobsync {__version__}")
+    # Its own action (not the shared parent's): argparse shares parent actions by reference.
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="DEBUG logging to the log file"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sync = sub.add_parser("sync", parents=[common, pair], help="sync a folder with a container")

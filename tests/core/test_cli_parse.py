@@ -395,3 +395,17 @@ def test_json_mode_failure_is_one_error_object_on_stdout(
     assert json.loads(out)["error"]["exit_code"] == 2
     assert "does not exist" in json.loads(out)["error"]["message"]
     assert_one_sentence(err)
+
+
+@pytest.mark.parametrize(
+    ("argv", "verbose"),
+    [
+        (["-v", "sync", "d", "box"], True),
+        (["sync", "d", "box", "-v"], True),
+        (["sync", "d", "box"], False),
+        (["-v", "account", "list"], True),
+        (["account", "test", "x", "--verbose"], True),
+    ],
+)
+def test_verbose_flag_works_before_and_after_the_subcommand(argv: list[str], verbose: bool) -> None:
+    assert cli.build_parser().parse_args(argv).verbose is verbose
