@@ -3,7 +3,8 @@
 Exit codes: 0 in sync; 1 finished but items were skipped or are in conflict (listed);
 2 usage or configuration error (argparse's own errors too); 3 authentication or
 connection failure; 4 internal error (a bug: the traceback is in the log file only);
-130 interrupted (Ctrl-C cancels the engine cleanly). Every failure is one sentence on
+130 interrupted (Ctrl-C cancels the engine cleanly; a second Ctrl-C quits at once);
+141 stdout closed early (broken pipe). Every failure is one sentence on
 stderr, ``blobsync: <title>: <message>``, never a traceback.
 
 Folders: ``sync`` refuses a missing LOCAL_DIR (a typo must not look like "everything
@@ -21,6 +22,7 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -57,6 +59,7 @@ EXIT_OK = 0
 EXIT_ISSUES = 1
 EXIT_INTERNAL = 4
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as shells report it
 
 
 class _Interrupted(Exception):
@@ -103,7 +106,12 @@ def _run_cancellable(run: Callable[[CancelToken], SyncResult]) -> SyncResult:
             while worker.is_alive():
                 worker.join(0.2)
         except KeyboardInterrupt:
-            pass
+            # Quit at once: the engine is crash-safe (every file old or new, never
+            # partial), and closing its database under a running worker could hang.
+            log.warning("second Ctrl-C: exiting without waiting for the engine")
+            _err("blobsync: Interrupted.")
+            logging.shutdown()
+            os._exit(EXIT_INTERRUPTED)
         raise _Interrupted from None
     if "error" in box:
         raise box["error"]
@@ -414,6 +422,14 @@ def main(argv: list[str] | None = None) -> int:
         log.warning("item error outside a run: %s", exc.message)
         _err(f"blobsync: {exc.title}: {redact(exc.message)}")
         return EXIT_ISSUES
+    except BrokenPipeError:
+        # The reader went away (`blobsync issues ... | head -1`): say nothing more and
+        # keep Python from complaining while it flushes stdout at exit.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return EXIT_BROKEN_PIPE
     except (KeyboardInterrupt, _Interrupted):
         log.info("interrupted")
         _err("blobsync: Interrupted.")
