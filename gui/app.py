@@ -86,15 +86,12 @@ class SingleInstance(QObject):
         assert self.server is not None
         while self.server.hasPendingConnections():
             conn = self.server.nextPendingConnection()
-            conn.readyRead.connect(self._make_reader(conn))
-            conn.disconnected.connect(conn.deleteLater)
-
-    def _make_reader(self, conn: QLocalSocket) -> object:
-        def read() -> None:
-            if bytes(conn.readAll().data()).startswith(_ACTIVATE.strip()):
+            # The client writes at once; a short blocking read keeps the socket's
+            # lifetime simple (it stays a child of the server: no deleteLater races).
+            ready = conn.bytesAvailable() > 0 or conn.waitForReadyRead(500)
+            if ready and bytes(conn.readAll().data()).startswith(_ACTIVATE.strip()):
                 self.activated.emit()
-
-        return read
+            conn.disconnectFromServer()
 
     def close(self) -> None:
         if self.server is not None:

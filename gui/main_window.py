@@ -102,6 +102,8 @@ class MainWindow(QMainWindow):
         self.controller = controller
         self.keep_in_tray = False  # set by the app when a system tray shows our icon
         self.preview_dialog: PreviewDialog | None = None
+        self.account_dialog: QDialog | None = None  # the last one opened (tests drive it)
+        self.pair_dialog: QDialog | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle("BlobSync")
         self.setWindowIcon(app_icon())
@@ -110,7 +112,7 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("mainToolbar")
         toolbar.setMovable(False)
         self.add_account_action = QAction("Add account…", self)
-        self.add_account_action.triggered.connect(self.add_account)
+        self.add_account_action.triggered.connect(lambda _checked=False: self.add_account())
         self.sync_all_action = QAction("Sync all", self)
         self.sync_all_action.triggered.connect(controller.sync_all)
         self.pause_action = QAction("Pause", self)
@@ -187,39 +189,48 @@ class MainWindow(QMainWindow):
         view.resolve_requested.connect(self.controller.resolve)
         return view
 
-    def add_account(self) -> bool:
+    def add_account(self, then: Callable[[], object] | None = None) -> None:
+        """Open the account dialog (non-blocking); ``then`` runs after a saved account."""
         from .widgets.account_dialog import AccountDialog
 
         dialog = AccountDialog(self.controller.config, parent=self)
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.saved_account is None:
-            return False
-        self.controller.add_account(dialog.saved_account)
-        return True
+        self.account_dialog = dialog
 
-    def add_pair(self) -> bool:
+        def saved() -> None:
+            if dialog.saved_account is not None:
+                self.controller.add_account(dialog.saved_account)
+                if then is not None:
+                    then()
+
+        dialog.accepted.connect(saved)
+        dialog.open()
+
+    def add_pair(self) -> None:
+        """Open the pair dialog (after the account dialog when there is no account yet)."""
+        if not self.controller.config.accounts:
+            self.add_account(then=self.add_pair)
+            return
+        self._open_pair_dialog(None)
+
+    def edit_pair(self, pair_id: str) -> None:
+        if self.controller.pair(pair_id) is not None:
+            self._open_pair_dialog(pair_id)
+
+    def _open_pair_dialog(self, pair_id: str | None) -> None:
         from .widgets.pair_dialog import PairDialog
 
-        if not self.controller.config.accounts and not self.add_account():
-            return False
-        dialog = PairDialog(
-            self.controller.config, parent=self, secret_loader=self.controller.load_secret
-        )
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.result_pair is None:
-            return False
-        return self._apply_pair(None, dialog.result_pair)
-
-    def edit_pair(self, pair_id: str) -> bool:
-        from .widgets.pair_dialog import PairDialog
-
-        pair = self.controller.pair(pair_id)
-        if pair is None:
-            return False
+        pair = self.controller.pair(pair_id) if pair_id else None
         dialog = PairDialog(
             self.controller.config, pair, parent=self, secret_loader=self.controller.load_secret
         )
-        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.result_pair is None:
-            return False
-        return self._apply_pair(pair_id, dialog.result_pair)
+        self.pair_dialog = dialog
+
+        def saved() -> None:
+            if dialog.result_pair is not None:
+                self._apply_pair(pair_id, dialog.result_pair)
+
+        dialog.accepted.connect(saved)
+        dialog.open()
 
     def _apply_pair(self, old_id: str | None, pair: object) -> bool:
         from blobsync.core.config import PairConfig

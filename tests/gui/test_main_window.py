@@ -1,0 +1,236 @@
+"""The main window and the controller with fast fake engines (plus one real pair added
+through the dialogs against Azurite): threads, coalescing, issues, errors, persistence,
+single instance, close-to-tray."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton, QToolButton
+
+from blobsync.core.config import AccountConfig, AppConfig, PairConfig, load_config
+from blobsync.core.credentials import SecretKind
+from blobsync.core.engine import Resolution
+from blobsync.core.errors import AuthError, ConnectionFailure
+from blobsync.core.models import Issue, IssueKind, SyncMode
+from blobsync.gui.app import SingleInstance, demo_pair, demo_wanted, point_demo_account
+from blobsync.gui.controller import DEMO_ACCOUNT_NAME, Controller, PairState
+from blobsync.gui.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+ACCOUNT = AccountConfig(
+    "acc", "http://127.0.0.1:9/devstoreaccount1", "devstoreaccount1", SecretKind.ACCOUNT_KEY
+)
+
+
+def config_with(tmp_path, n_pairs: int = 1) -> AppConfig:  # type: ignore[no-untyped-def]
+    pairs = [PairConfig(str(tmp_path / f"folder{i}"), "acc", f"c{i}") for i in range(n_pairs)]
+    return AppConfig(accounts={"acc": ACCOUNT}, pairs=pairs)
+
+
+def button(window: MainWindow, name: str) -> QPushButton | QToolButton:
+    found = window.findChild(QPushButton, name) or window.findChild(QToolButton, name)
+    assert found is not None, name
+    return found
+
+
+def test_engine_runs_off_the_gui_thread_and_progress_is_coalesced(
+    qtbot, make_window, fake_engines, tmp_path
+):  # type: ignore[no-untyped-def]
+    factory = fake_engines(files=300, item_delay=0.003, progress_events_per_item=40)
+    window = make_window(config_with(tmp_path), engine_factory=factory, save=lambda _c: None)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    snapshots: list[object] = []
+    ctl.bridge(pair_id).progress.connect(snapshots.append)
+
+    started = time.monotonic()
+    qtbot.mouseClick(button(window, "syncNowButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ctl.status(pair_id).last_result is not None, timeout=30000)
+    elapsed = time.monotonic() - started
+
+    engine = factory.made[0]
+    assert engine.syncs == 1
+    assert threading.get_ident() not in engine.threads  # never on the GUI thread
+    # 300 files x 42 events = 12,600 engine events, but at most ~10 snapshots a second.
+    assert 1 <= len(snapshots) <= elapsed * 10 + 3
+    final = window.progress_view.last_snapshot
+    assert final.files_done == final.files_total == 300
+    assert final.uploaded == 300 and not final.running
+    assert window.pairs_view.model.data(window.pairs_view.model.index(0, 5)).startswith("↑300")
+
+
+def test_issues_show_up_and_resolving_runs_on_the_engine_thread_then_resyncs(
+    qtbot, make_window, fake_engines, tmp_path
+):  # type: ignore[no-untyped-def]
+    issues = [
+        Issue("a.txt", IssueKind.CONFLICT, "Both sides changed.", conflict_copy="a (conflict).txt"),
+        Issue("b.txt", IssueKind.VANISHED, "It disappeared."),
+    ]
+    factory = fake_engines(files=0, issues=issues)
+    window = make_window(config_with(tmp_path), engine_factory=factory, save=lambda _c: None)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    qtbot.waitUntil(lambda: len(ctl.status(pair_id).issues) == 2)
+
+    assert ctl.pair_state(pair_id) is PairState.ATTENTION
+    state_text = window.pairs_view.model.data(window.pairs_view.model.index(0, 3))
+    assert state_text == "Needs attention (2)"
+    assert window.tabs.tabText(1) == "Issues (2)"
+    assert window.issues_view.model.rowCount() == 2
+    assert "Needs attention" in window.windowTitle()
+
+    window.issues_view.resolve_requested.emit(pair_id, ["a.txt"], Resolution.KEEP_BOTH.value)
+    engine = factory.made[0]
+    qtbot.waitUntil(lambda: engine.syncs == 1 and not ctl.status(pair_id).syncing)
+    assert engine.resolved == [("a.txt", Resolution.KEEP_BOTH)]
+    assert threading.get_ident() not in engine.threads
+    assert [i.rel_path for i in ctl.status(pair_id).issues] == ["b.txt"]
+    qtbot.waitUntil(lambda: window.issues_view.model.rowCount() == 1)
+    assert window.tabs.tabText(1) == "Issues (1)"
+
+
+@pytest.mark.parametrize(
+    ("error", "state"),
+    [
+        (AuthError("The account key is wrong."), PairState.ERROR),
+        (ConnectionFailure("The storage endpoint cannot be reached."), PairState.OFFLINE),
+    ],
+)
+def test_a_failed_run_shows_its_state_and_sentence(qtbot, make_window, tmp_path, error, state):  # type: ignore[no-untyped-def]
+    def factory(pair, sink):  # type: ignore[no-untyped-def]
+        raise error
+
+    window = make_window(config_with(tmp_path), engine_factory=factory, save=lambda _c: None)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    notes: list[tuple[str, str, bool]] = []
+    ctl.notify.connect(lambda *args: notes.append(args))
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(
+        lambda: not ctl.status(pair_id).syncing and ctl.status(pair_id).failure is not None
+    )
+    assert ctl.pair_state(pair_id) is state
+    tip = window.pairs_view.model.data(
+        window.pairs_view.model.index(0, 3), Qt.ItemDataRole.ToolTipRole
+    )
+    assert error.message in tip
+    assert notes and notes[0][1] == error.message and notes[0][2] is True
+    assert ctl.overview().pending == 0 and (ctl.overview().errors or ctl.overview().offline)
+
+
+def test_pair_added_through_the_dialogs_syncs_and_settings_survive_a_restart(
+    qtbot, make_window, azurite_account, sdk, tmp_path
+):  # type: ignore[no-untyped-def]
+    container = "p" + uuid.uuid4().hex[:12]
+    sdk.create_container(container)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "hello.txt").write_text("hello")
+    window = make_window(AppConfig(accounts={azurite_account.name: azurite_account}))
+    ctl = window.controller
+
+    qtbot.mouseClick(button(window, "addPairButton"), Qt.MouseButton.LeftButton)
+    dialog = window.pair_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.folder_edit.setText(str(folder))
+    qtbot.waitUntil(lambda: container in dialog.picker.container_names(), timeout=20000)
+    dialog.picker.set_selected(container)
+    dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData(SyncMode.UPLOAD.value))
+    dialog.accept()
+    assert len(ctl.pairs()) == 1
+    pair = ctl.pairs()[0]
+    assert (pair.container, pair.mode) == (container, SyncMode.UPLOAD)
+
+    qtbot.mouseClick(button(window, "syncNowButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ctl.status(pair.pair_id).last_result is not None, timeout=30000)
+    blob = sdk.get_container_client(container).download_blob("hello.txt").readall()
+    assert blob == b"hello"
+    qtbot.mouseClick(button(window, "pauseButton"), Qt.MouseButton.LeftButton)
+    assert ctl.config.paused
+    window.close()
+    ctl.shutdown()
+
+    # A new app start reads the saved settings (no secret in them).
+    saved = load_config()
+    assert [(p.local_root, p.container, p.mode) for p in saved.pairs] == [
+        (str(folder), container, SyncMode.UPLOAD)
+    ]
+    assert saved.paused
+    again = make_window(saved)
+    assert again.pairs_view.model.rowCount() == 1
+    assert again.pairs_view.model.data(again.pairs_view.model.index(0, 0)) == "docs"
+    assert button(again, "pauseButton").text() == "Resume"
+    qtbot.waitUntil(lambda: again.controller.status(pair.pair_id).last_sync is not None)
+
+
+def test_second_launch_brings_the_running_window_forward(qtbot, make_window, tmp_path):  # type: ignore[no-untyped-def]
+    window = make_window(AppConfig(), save=lambda _c: None)
+    name = f"blobsync-test-{uuid.uuid4().hex[:8]}"
+    first = SingleInstance(name)
+    assert not first.notify_running(timeout_ms=200)  # nobody runs yet
+    assert first.listen()
+    window.hide()
+    first.activated.connect(window.bring_to_front)
+    try:
+        second = SingleInstance(name)
+        with qtbot.waitSignal(first.activated, timeout=3000):
+            assert second.notify_running()
+        qtbot.waitUntil(window.isVisible)
+    finally:
+        first.close()
+
+
+def test_closing_hides_to_the_tray_or_quits_without_one(qtbot, make_window, fake_engines, tmp_path):  # type: ignore[no-untyped-def]
+    factory = fake_engines(files=0)
+    window = make_window(config_with(tmp_path), engine_factory=factory, save=lambda _c: None)
+    window.keep_in_tray = True
+    assert not window.close()  # the close event was ignored…
+    assert not window.isVisible()  # …and the window hidden
+    pair_id = window.controller.pairs()[0].pair_id
+    assert window.controller.sync_now(pair_id)  # the engine still works
+    qtbot.waitUntil(lambda: factory.made[0].syncs == 1)
+
+    window.show()
+    window.keep_in_tray = False
+    assert window.close()
+
+
+def test_demo_account_bootstrap_rules(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert demo_wanted(AppConfig())
+    assert not demo_wanted(AppConfig(accounts={"acc": ACCOUNT}))
+    config = AppConfig()
+    point_demo_account(config, 10000)
+    point_demo_account(config, 12345)  # re-pointed at the current port on every start
+    assert demo_wanted(config)
+    account = config.accounts[DEMO_ACCOUNT_NAME]
+    assert account.account_url == "http://127.0.0.1:12345/devstoreaccount1"
+    ctl = Controller(config, schedule=False, save=lambda _c: None)
+    try:
+        assert ctl.credentials(DEMO_ACCOUNT_NAME).account_url.endswith(":12345/devstoreaccount1")
+        assert ctl.load_secret(DEMO_ACCOUNT_NAME)  # the public dev key, no keyring needed
+    finally:
+        ctl.shutdown()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert demo_pair().local_root == str(tmp_path / "BlobSync")
+    assert demo_pair().container == "blobsync-demo"
+
+
+def test_version_flag_prints_and_exits_before_any_window() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "blobsync.gui", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "QT_QPA_PLATFORM": "nonexistent-platform"},
+    )
+    # A QApplication with a missing platform plugin would abort: none was created.
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "blobsync 0.1.0"
