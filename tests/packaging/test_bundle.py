@@ -55,9 +55,10 @@ def bundle(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     path = base / "dist" / "BlobSync"
     size = subprocess.run(["du", "-sh", str(path)], capture_output=True, text=True).stdout
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"[bundle] built in {took:.0f} s, size {size.split()[0]}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():
+            print(f"\n[bundle] built in {took:.0f} s, size {size.split()[0]}")
     return path
 
 
