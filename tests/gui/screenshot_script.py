@@ -57,7 +57,7 @@ class MemoryKeyring(KeyringBackend):
 
     __module__ = "in-memory"
 
-    priority = 1  # type: ignore[assignment]
+    priority = -1  # type: ignore[assignment]  # never auto-selected
 
     def __init__(self) -> None:
         super().__init__()

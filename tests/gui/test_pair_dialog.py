@@ -197,3 +197,22 @@ def test_valid_names_enable_create(qtbot, name: str) -> None:  # type: ignore[no
     qtbot.addWidget(dialog)
     dialog.edit.setText(name)
     assert dialog.ok_button.isEnabled() and dialog.error.text() == ""
+
+
+def test_browse_uses_the_native_folder_picker(
+    qtbot, azurite: Azurite, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QFileDialog
+
+    asked: list[str] = []
+
+    def fake_picker(parent, caption, start):  # type: ignore[no-untyped-def]
+        asked.append(start)
+        return str(tmp_path / "Picked")
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", fake_picker)
+    dialog = make_dialog(qtbot, emulator_config(azurite))
+    dialog.folder_edit.setText(str(tmp_path))
+    qtbot.mouseClick(dialog.browse_button, Qt.MouseButton.LeftButton)
+    assert asked == [str(tmp_path)]
+    assert dialog.folder_edit.text() == str(tmp_path / "Picked")
