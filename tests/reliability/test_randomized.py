@@ -72,7 +72,9 @@ class Model:
         view: Any,
         wire_writes: Callable[[], int],
         workers: int,
+        describe: Callable[[int], str] = lambda _n: "",
     ) -> None:
+        self.describe = describe
         self.seed = seed
         self.rng = random.Random(seed)
         self.hook_rng = random.Random(seed * 7919 + 1)
@@ -281,7 +283,7 @@ class Model:
                 self.sync(self.rng.randrange(2), racing=self.rng.random() < 0.4)
         # Quiet phase: nobody writes; the engines settle, then an idle round writes nothing.
         self.stats.syncs += settle(self.engines, self.options)
-        check_idle(self.engines, self.options, self.wire_writes)
+        check_idle(self.engines, self.options, self.wire_writes, self.describe)
         self.stats.syncs += 2
         self.check()
         return self.stats
@@ -365,7 +367,14 @@ def run_azurite(
 
     try:
         with seeded(seed, "azurite"):
-            model = Model(seed, base, make_store, SdkView(cc), proxy.writes, workers)
+
+            def describe(n: int) -> str:
+                writes = [
+                    f"{r.method} {r.path} -> {r.status}" for r in proxy.requests if r.is_write
+                ]
+                return "; ".join(writes[-n:])
+
+            model = Model(seed, base, make_store, SdkView(cc), proxy.writes, workers, describe)
             try:
                 stats = model.run(steps)
             finally:

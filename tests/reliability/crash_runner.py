@@ -1,0 +1,49 @@
+"""A small sync runner for crash tests, run as a subprocess:
+``python crash_runner.py ROOT CONTAINER STATE_DB [WORKERS]`` with the connection string in
+``AZURE_STORAGE_CONNECTION_STRING``. It is the engine the CLI runs, with test knobs
+turned so a small file already goes in staged blocks and listings come in several
+pages. ``BLOBSYNC_CRASH_AT=<point>`` kills it at that point (exit code 137).
+Prints the result's counters as one line of JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from blobsync.core.credentials import parse_connection_string
+from blobsync.core.engine import SyncEngine, SyncOptions
+from blobsync.core.remote.azure_blob import AzureBlobStore, BoundedRetryPolicy
+
+#: Contents above this size are uploaded in staged blocks of BLOCK bytes.
+SINGLE_SHOT_MAX = 64 * 1024
+BLOCK = 16 * 1024
+PAGE = 3
+
+
+def make_store(container: str, conn_str: str | None = None) -> AzureBlobStore:
+    creds = parse_connection_string(conn_str or os.environ["AZURE_STORAGE_CONNECTION_STRING"])
+    store = AzureBlobStore(
+        creds, container, retry_policy=BoundedRetryPolicy(status_backoffs=(0.05, 0.1))
+    )
+    store.single_shot_max = SINGLE_SHOT_MAX
+    store.min_block_size = BLOCK
+    store.page_size = PAGE
+    return store
+
+
+def main(argv: list[str]) -> int:
+    root, container, state = argv[:3]
+    workers = int(argv[3]) if len(argv) > 3 else 4
+    engine = SyncEngine(root, make_store(container), state)
+    try:
+        result = engine.sync(SyncOptions(workers=workers, hostname="crashhost"))
+    finally:
+        engine.close()
+    print(json.dumps({"writes": result.writes, "issues": len(result.issues)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,284 @@
+"""Crash at every step: a real sync runs in a subprocess (``crash_runner.py``, the engine
+the CLI runs) and dies abruptly (``os._exit``, the same as SIGKILL for us: no cleanup,
+no flush) at each named crash point of the engine; the suite also kills it with SIGKILL
+at random moments. Right after the kill: no partial file is visible under a real name,
+no blob holds a partial content, and the snapshot records only completed work. Then
+the next run finishes the job: every invariant holds and the outcome is the one the
+uninterrupted run would have reached.
+
+One scenario exercises every action kind at once: new and edited files on each side,
+deletions on each side, a conflict, a rename on each side, and a large file edited
+locally (uploaded in staged blocks).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+from blobsync.core.engine import SyncEngine, SyncOptions
+from blobsync.core.executor import CRASH_POINTS
+from blobsync.core.local.scanner import TEMP_PREFIX
+from blobsync.core.state import StateDB
+
+from . import crash_runner
+from .harness import (
+    Ledger,
+    LocalActor,
+    RemoteActor,
+    SdkView,
+    check_confined,
+    check_converged,
+    check_idle,
+    check_no_version_lost,
+    count,
+    md5,
+    settle,
+    tree,
+)
+
+pytestmark = [pytest.mark.azurite, pytest.mark.slow]
+
+RUNNER = Path(crash_runner.__file__)
+#: Points inside the Azure store (present once the store has them).
+STORE_POINTS = ("mid_block_upload",)
+
+
+def _store_has(point: str) -> bool:
+    from blobsync.core.remote import azure_blob
+
+    return f'"{point}"' in Path(azure_blob.__file__).read_text()
+
+
+ALL_POINTS = list(CRASH_POINTS) + [p for p in STORE_POINTS if _store_has(p)]
+
+
+def body(label: str, size: int = 0) -> bytes:
+    head = f"{label}|".encode()
+    return head + (b"." * max(0, size - len(head))) + b"\n"
+
+
+class Scenario:
+    """A folder and a container that agree, then changes on both sides."""
+
+    def __init__(self, azurite: Any, base: Path, container: str) -> None:
+        self.azurite = azurite
+        self.sandbox = base / "sandbox"
+        self.root = self.sandbox / "folder"
+        self.root.mkdir(parents=True)
+        self.state = base / "state.sqlite3"
+        self.container = container
+        self.sdk = BlobServiceClient.from_connection_string(azurite.connection_string)
+        self.cc = self.sdk.get_container_client(container)
+        self.ledger = Ledger()
+        self.local = LocalActor(self.root, self.ledger, "L")
+        self.remote = RemoteActor(SdkView(self.cc), self.ledger)
+        self.known: set[bytes] = set()  # every content that ever existed anywhere
+
+    def engine(self) -> SyncEngine:
+        return SyncEngine(
+            self.root,
+            crash_runner.make_store(self.container, self.azurite.connection_string),
+            self.state,
+        )
+
+    def _w(self, rel: str, data: bytes) -> None:
+        self.known.add(data)
+        self.local.write(rel, data, rel)
+
+    def _r(self, name: str, data: bytes) -> None:
+        self.known.add(data)
+        self.remote.write(name, data, name)
+
+    def prepare(self) -> None:
+        big = crash_runner.SINGLE_SHOT_MAX * 2 + 5
+        for rel in (
+            "keep.txt",
+            "up_edit.txt",
+            "down_edit.txt",
+            "del_local.txt",
+            "del_remote.txt",
+            "conflict.txt",
+            "dir/ren_local_src.txt",
+            "ren_remote_src.txt",
+        ):
+            self._w(rel, body(f"v1 {rel}"))
+        self._w("big.bin", body("v1 big", big))
+        engine = self.engine()
+        try:
+            first = engine.sync(SyncOptions(workers=4))
+            assert first.in_sync, first.issues
+        finally:
+            engine.close()
+        # Changes on both sides, as the crashed run will find them.
+        self._w("up_edit.txt", body("v2 up_edit (local)"))
+        self._w("big.bin", body("v2 big (local)", big + 3))
+        self._w("new_local.txt", body("new local"))
+        self.local.delete("del_local.txt")
+        self._w("conflict.txt", body("v2 conflict (ours, local)"))
+        self.local.rename("dir/ren_local_src.txt", "dir2/ren_local_dst.txt")
+        self._r("down_edit.txt", body("v2 down_edit (remote)"))
+        self._r("new_remote.txt", body("new remote"))
+        self.remote.delete("del_remote.txt")
+        self._r("conflict.txt", body("v2 conflict (theirs, remote)"))
+        # A rename by another client: server-side copy keeps Content-MD5, then delete.
+        src = self.cc.get_blob_client("ren_remote_src.txt")
+        dst = self.cc.get_blob_client("ren_remote_dst.txt")
+        dst.start_copy_from_url(src.url)
+        for _ in range(50):
+            if dst.get_blob_properties().copy.status in (None, "success"):
+                break
+            time.sleep(0.1)
+        src.delete_blob()
+        state = StateDB(self.state)
+        try:
+            self.pre_rows = {row.rel_path: row for row in state.iter_snapshot()}
+        finally:
+            state.close()
+
+    def run(self, crash_at: str | None, timeout: float = 120) -> subprocess.Popen[str]:
+        env = dict(os.environ)
+        env["AZURE_STORAGE_CONNECTION_STRING"] = self.azurite.connection_string
+        env.pop("BLOBSYNC_CRASH_AT", None)
+        if crash_at:
+            env["BLOBSYNC_CRASH_AT"] = crash_at
+        return subprocess.Popen(
+            [sys.executable, str(RUNNER), str(self.root), self.container, str(self.state), "4"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+
+    # ---- right after the kill ----------------------------------------------------------
+
+    def check_after_crash(self) -> None:
+        local = tree(self.root)
+        for rel, data in local.items():
+            if rel.rsplit("/", 1)[-1].startswith(TEMP_PREFIX):
+                continue  # hidden, removed by the next run
+            assert data in self.known, f"partial or unknown content visible at {rel}"
+        blobs = {b.name: b for b in self.cc.list_blobs()}
+        contents = {name: self.cc.download_blob(name).readall() for name in blobs}
+        for name, data in contents.items():
+            assert data in self.known, f"partial or unknown content in blob {name}"
+        state = StateDB(self.state)
+        try:
+            for row in state.iter_snapshot():
+                assert any(md5(k) == row.md5 for k in self.known), (
+                    f"snapshot of {row.rel_path}: unknown md5"
+                )
+                blob = blobs.get(row.rel_path)
+                if blob is not None and blob.etag.strip('"') == row.etag.strip('"'):
+                    assert md5(contents[row.rel_path]) == row.md5, (
+                        f"snapshot ahead of blob {row.rel_path}"
+                    )
+                else:  # not ahead: exactly the row it was before the run
+                    assert self.pre_rows.get(row.rel_path) == row, (
+                        f"snapshot of {row.rel_path} records work that was not done"
+                    )
+                path = self.root / row.rel_path
+                if path.is_file():
+                    st = path.stat()
+                    if (st.st_size, st.st_mtime_ns) == (row.size, row.mtime_ns):
+                        assert md5(path.read_bytes()) == row.md5, (
+                            f"snapshot claims {row.rel_path} is synced but the file differs"
+                        )
+        finally:
+            state.close()
+
+    # ---- after the next runs ------------------------------------------------------------
+
+    def check_finished(self) -> None:
+        engine = self.engine()
+        opts = lambda _e: SyncOptions(workers=4)  # noqa: E731
+        try:
+            settle([engine], opts)
+            check_idle([engine], opts, self._wire_writes)
+            remote = SdkView(self.cc).contents()
+            check_converged([self.root], remote, [engine])
+        finally:
+            engine.close()
+        local = tree(self.root)
+        check_no_version_lost(self.ledger, [local])
+        check_confined(self.sandbox, {"folder"})
+        names = set(local)
+        gone = {"del_local.txt", "del_remote.txt", "dir/ren_local_src.txt", "ren_remote_src.txt"}
+        assert not names & gone, f"interrupted deletions/renames were undone: {names & gone}"
+        assert local["up_edit.txt"] == body("v2 up_edit (local)")
+        assert local["down_edit.txt"] == body("v2 down_edit (remote)")
+        assert local["conflict.txt"] == body("v2 conflict (theirs, remote)")
+        copies = [n for n in names if n.startswith("conflict (conflict from")]
+        assert copies and all(local[c] == body("v2 conflict (ours, local)") for c in copies)
+        assert local["dir2/ren_local_dst.txt"] == body("v1 dir/ren_local_src.txt")
+        assert local["ren_remote_dst.txt"] == body("v1 ren_remote_src.txt")
+        assert local["new_remote.txt"] == body("new remote")
+        assert local["new_local.txt"] == body("new local")
+
+    def _wire_writes(self) -> int:
+        """PUT/DELETE requests Azurite has logged so far (its ``--debug`` log)."""
+        text = self.azurite.debug_log.read_text(errors="replace")
+        return text.count("RequestMethod=PUT") + text.count("RequestMethod=DELETE")
+
+    def close(self) -> None:
+        self.sdk.close()
+
+
+@pytest.fixture
+def scenario(azurite: Any, tmp_path: Path) -> Iterator[Scenario]:
+    s = Scenario(azurite, tmp_path, "crash" + uuid.uuid4().hex[:16])
+    s.cc.create_container()
+    s.prepare()
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("point", ALL_POINTS)
+def test_crash_at_named_point_then_next_run_finishes(scenario: Scenario, point: str) -> None:
+    proc = scenario.run(point)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 137, (
+        f"crash point {point} was not reached (rc {proc.returncode}): {out} {err[-2000:]}"
+    )
+    count("crash_points")
+    count("crash_runs")
+    scenario.check_after_crash()
+    scenario.check_finished()
+
+
+def test_no_crash_point_left_untested() -> None:
+    """Every point the engine names is in the list the test above kills at."""
+    import re
+
+    from blobsync.core import engine as engine_mod
+    from blobsync.core import executor
+
+    sources = Path(executor.__file__).read_text() + Path(engine_mod.__file__).read_text()
+    named = set(re.findall(r'crash_point\("([a-z_]+)"\)', sources))
+    assert named <= set(ALL_POINTS), named - set(ALL_POINTS)
+    print(f"\ncrash points covered: {len(ALL_POINTS)}: {', '.join(ALL_POINTS)}")
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_sigkill_at_random_moments(scenario: Scenario, trial: int) -> None:
+    """Timing-based kills: SIGKILL somewhere inside a real run, then the next run."""
+    rng = random.Random(trial)
+    proc = scenario.run(None)
+    time.sleep(rng.uniform(0.8, 2.5))  # interpreter start ~1 s, then the sync itself
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    count("crash_runs")
+    scenario.check_after_crash()
+    scenario.check_finished()
