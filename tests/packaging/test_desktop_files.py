@@ -63,10 +63,12 @@ def exec_argv(value: str) -> list[str]:
     while i < len(text):
         ch = text[i]
         if quoted:
-            if ch == "\\" and i + 1 < len(text) and text[i + 1] in '"`$\\':
+            if ch == "\\":
+                assert i + 1 < len(text) and text[i + 1] in '"`$\\', f"bad escape in {value!r}"
                 current.append(text[i + 1])
                 i += 2
                 continue
+            assert ch not in "`$", f"unescaped {ch!r} inside quotes in {value!r}"
             if ch == '"':
                 quoted = False
             else:
@@ -190,8 +192,13 @@ def test_exec_with_spaces_and_special_characters_round_trips(tmp_path: Path) -> 
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
     result = run_install("--exec", str(launcher), env=env)
     assert result.returncode == 0, result.stderr
-    entry = desktop_entry(tmp_path / "data" / "applications" / f"{APP_ID}.desktop")
-    assert exec_argv(entry["Exec"]) == [str(launcher)]
+    installed = tmp_path / "data" / "applications" / f"{APP_ID}.desktop"
+    assert exec_argv(desktop_entry(installed)["Exec"]) == [str(launcher)]
+    if shutil.which("desktop-file-validate"):
+        check = subprocess.run(
+            ["desktop-file-validate", str(installed)], capture_output=True, text=True
+        )
+        assert check.returncode == 0, check.stdout
 
 
 def test_default_data_home_is_home_local_share_and_relative_xdg_is_ignored(
