@@ -20,6 +20,3 @@ if sys.version_info < (3, 12):
     for _singleton in (None, True, False):
         # ob_refcnt is the first Py_ssize_t of every object in release builds.
         ctypes.c_ssize_t.from_address(id(_singleton)).value += 1 << 40
-
-# Before anything emits a signal: PySide6 6.12.0 leaks references to True (see qtfix).
-from . import qtfix as _qtfix  # noqa: F401
