@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import blobsync.gui  # noqa: F401  (applies the PySide fix before any signal)
+import blobsync.gui  # noqa: F401  (its PySide6 6.12 counter-measure runs before any Qt call)
 from blobsync.core.config import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import AZURITE_KEY, SecretKind
 from blobsync.core.emulator import Azurite
