@@ -347,12 +347,9 @@ class AccountDialog(QDialog):
         if label in self.config.accounts:
             raise ConfigError(f"An account named '{label}' already exists; choose another name.")
         plaintext = False
-        if kind is AccountKind.AZURITE:
-            # The development key is public; keep it in the keyring when there is one so
-            # every client can load it, but never require a keyring (or a file) for it.
-            if self._keyring_usable:
-                secrets.store_secret(label, creds.secret)
-        elif self._keyring_usable:
+        # The Azurite key is public, but it takes the same road as any secret: every
+        # client (CLI, GUI) then loads it the same way.
+        if self._keyring_usable:
             secrets.store_secret(label, creds.secret)
         elif self.plaintext_check.isChecked():
             plaintext = secrets.store_secret(label, creds.secret, allow_plaintext=True)

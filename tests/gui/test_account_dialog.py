@@ -236,3 +236,19 @@ def test_no_keyring_needs_visible_plaintext_opt_in(
     path = secrets.plaintext_file()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert secrets.load_secret("nokeyring") == AZURITE_KEY
+
+
+def test_azurite_preset_follows_the_same_secret_rules(
+    qtbot, azurite: Azurite, no_keyring: None
+) -> None:  # type: ignore[no-untyped-def]
+    config = AppConfig()
+    dialog = make_dialog(qtbot, config)
+    dialog.set_kind(AccountKind.AZURITE)
+    dialog.url_edit.setText(azurite.blob_endpoint)
+    save(qtbot, dialog)
+    assert dialog.saved_account is None and "cannot be saved safely" in dialog.status_label.text()
+    dialog.plaintext_check.setChecked(True)
+    save(qtbot, dialog)
+    account = config.accounts["azurite"]
+    assert account.plaintext_secret_file
+    assert secrets.load_secret("azurite") == AZURITE_KEY  # usable later, like any account
