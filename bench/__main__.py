@@ -96,7 +96,9 @@ class Bench:
         run = self.tools.run(tool, op, local, container, self.log)
         if record and self.wanted(workload):
             self.res.add(workload, tool, run)
-        say(f"{workload} {tool:<12} {run.seconds:7.2f} s  {run.rss_mb:6.0f} MB")
+        say(
+            f"{workload} {tool:<12} {run.seconds:7.2f} s  {run.rss_mb:6.0f} MB  cpu {run.cpu_s:6.2f} s"
+        )
         return run
 
     # ---- W1, W2, W3, W5 ------------------------------------------------------------

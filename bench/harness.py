@@ -37,6 +37,7 @@ class Run:
     rss_mb: float
     code: int
     output: str
+    cpu_s: float = 0.0  # the contender's own CPU time (user + system)
 
 
 class BenchError(Exception):
@@ -51,7 +52,7 @@ def run_child(cmd: Sequence[str], env: dict[str, str], log: Path, timeout: float
     this (large) Python process would report at least our own RSS.
     """
     rss_file = log.with_suffix(".rss")
-    full = [TIME, "-f", "%M", "-o", str(rss_file), *cmd]
+    full = [TIME, "-f", "%M %U %S", "-o", str(rss_file), *cmd]
     started = time.perf_counter()
     proc = subprocess.run(
         full,
@@ -66,15 +67,16 @@ def run_child(cmd: Sequence[str], env: dict[str, str], log: Path, timeout: float
     seconds = time.perf_counter() - started
     output = proc.stdout.decode(errors="replace")
     try:
-        rss_mb = int(rss_file.read_text().split()[-1]) / 1024
-    except (OSError, ValueError, IndexError):
-        rss_mb = float("nan")
+        rss_kb, user_s, sys_s = rss_file.read_text().split()[-3:]
+        rss_mb, cpu_s = int(rss_kb) / 1024, float(user_s) + float(sys_s)
+    except (OSError, ValueError):
+        rss_mb = cpu_s = float("nan")
     rss_file.unlink(missing_ok=True)
     with open(log, "a", encoding="utf-8") as fh:
         fh.write(
-            f"$ {' '.join(cmd)}\n{output}\n-> rc={proc.returncode} {seconds:.2f}s rss={rss_mb:.0f}MB\n"
+            f"$ {' '.join(cmd)}\n{output}\n-> rc={proc.returncode} {seconds:.2f}s rss={rss_mb:.0f}MB cpu={cpu_s:.2f}s\n"
         )
-    return Run(seconds, rss_mb, proc.returncode, output)
+    return Run(seconds, rss_mb, proc.returncode, output, cpu_s)
 
 
 class Contenders:
