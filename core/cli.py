@@ -23,6 +23,7 @@ import getpass
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .cli_watch import add_transfer_arguments, add_watch_parser, transfer_options
 from .cli_output import ProgressDisplay, format_issue, format_summary, issue_dict, result_dict
 from .config import load_config
 from .credentials import SecretKind, from_key, from_sas_url, parse_connection_string
@@ -121,8 +123,6 @@ def _run_cancellable(run: Callable[[CancelToken], SyncResult]) -> SyncResult:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     _check_container(args.container)
-    if not 1 <= args.workers <= 64:
-        raise ConfigError("--workers must be between 1 and 64.")
     mode = SyncMode(args.mode)
     local = Path(args.local_dir).expanduser().absolute()
     missing = not local.exists()
@@ -131,6 +131,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         raise ConfigError(f"The folder {local} does not exist; create it first{hint}.")
     if not missing and not local.is_dir():
         raise ConfigError(f"{local} is not a folder.")
+    transfer = transfer_options(args)
     creds = resolve_credentials(args.account)
     progress = ProgressDisplay(sys.stderr) if sys.stderr.isatty() and not args.json else None
     events: EventSink = progress if progress is not None else ignore_event
@@ -148,7 +149,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             mode=mode,
             dry_run=args.dry_run,
             allow_mass_delete=args.allow_mass_delete,
-            workers=args.workers,
+            **transfer,
         )
         try:
             result = _run_cancellable(lambda cancel: engine.sync(options, cancel))
@@ -188,10 +189,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if result.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.in_sync and not result.conflicts else EXIT_ISSUES
-
-
-# Leave room here for `blobsync watch` (another issue): a `cmd_watch` handler and its
-# subparser in `build_parser()` next to `sync`, reusing `resolve_credentials`/`open_engine`.
 
 
 # ---- issues -------------------------------------------------------------------------
@@ -362,8 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="go on even when most files would be deleted",
     )
-    sync.add_argument("--workers", type=int, default=8, metavar="N", help="parallel transfers")
+    add_transfer_arguments(sync)
     sync.set_defaults(handler=cmd_sync)
+    add_watch_parser(sub, [common, pair])
 
     issues = sub.add_parser("issues", parents=[common, pair], help="list skipped/conflicting items")
     issues.set_defaults(handler=cmd_issues)
@@ -407,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (argparse exits 2 itself on usage errors)."""
     args = build_parser().parse_args(argv)
     log_path = setup_logging(verbose=args.verbose)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM stops a run as cleanly as Ctrl-C does (cancel, tidy up, exit 130).
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     log.debug("blobsync %s: %s", __version__, args.command)
     try:
         code: int = args.handler(args)
