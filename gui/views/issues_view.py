@@ -138,13 +138,11 @@ class IssuesView(QWidget):
         """Select the rows of these items (any pair)."""
         self.table.clearSelection()
         wanted = set(rel_paths)
-        mode = self.table.selectionModel()
+        selection = self.table.selectionModel()
+        flags = selection.SelectionFlag.Select | selection.SelectionFlag.Rows
         for row, item in enumerate(self.model.rows()):
             if item.issue.rel_path in wanted:
-                mode.select(
-                    self.model.index(row, 0),
-                    mode.SelectionFlag.Select | mode.SelectionFlag.Rows,
-                )
+                selection.select(self.model.index(row, 0), flags)
 
     @Slot(QItemSelection, QItemSelection)
     def _on_selection_changed(self, *_: object) -> None:

@@ -85,8 +85,3 @@ def run_in_background(fn: Callable[[], Any], on_done: DoneCallback, owner: QObje
 
     threading.Thread(target=work, name="blobsync-gui-call", daemon=True).start()
     return call_id
-
-
-def busy() -> bool:
-    """True while any background call has not delivered its answer (for tests)."""
-    return _relay is not None and bool(_relay.pending)

@@ -206,16 +206,17 @@ class PairDialog(QDialog):
         for other in self.config.pairs:
             if other is self.pair:
                 continue
-            if (
-                other.account == account
-                and other.container == container
-                and _overlaps(folder, other.local_root)
-            ):
-                return f"This folder is already synced with {container}."
             if _overlaps(folder, other.local_root):
                 return (
                     f"This folder overlaps {other.local_root}, which another pair already "
                     "syncs; choose a separate folder."
+                )
+            if other.account == account and other.container == container:
+                # Two folders on one container would undo each other's changes (an
+                # upload-only pair deletes every blob its folder does not have).
+                return (
+                    f"The container {container} is already synced with {other.local_root}; "
+                    "choose another container."
                 )
         return None
 

@@ -150,18 +150,22 @@ def test_edit_prefills_and_overlap_is_refused(
     assert dialog.result_pair is not None
     assert (dialog.result_pair.interval_s, dialog.result_pair.paused) == (60, True)
 
+    second = container_name + "-2"
+    create_container(azurite.credentials, second)
     other = make_dialog(qtbot, config)
     wait_listed(qtbot, other.picker)
-    other.picker.set_selected(container_name)
-    other.folder_edit.setText(str(tmp_path / "A" / "inner"))
-    press(qtbot, other.buttons, QDialogButtonBox.StandardButton.Save)
-    assert other.result_pair is None and "already synced" in other.error_label.text()
-    other.folder_edit.setText(str(tmp_path))
-    press(qtbot, other.buttons, QDialogButtonBox.StandardButton.Save)
-    assert other.result_pair is None
+    other.picker.set_selected(second)
+    for overlapping in (tmp_path / "A" / "inner", tmp_path / "A", tmp_path):
+        other.folder_edit.setText(str(overlapping))
+        press(qtbot, other.buttons, QDialogButtonBox.StandardButton.Save)
+        assert other.result_pair is None and "overlaps" in other.error_label.text()
     other.folder_edit.setText(str(tmp_path / "B"))
+    other.picker.set_selected(container_name)  # one container, two folders: refused
     press(qtbot, other.buttons, QDialogButtonBox.StandardButton.Save)
-    assert other.result_pair is not None
+    assert other.result_pair is None and "already synced with" in other.error_label.text()
+    other.picker.set_selected(second)
+    press(qtbot, other.buttons, QDialogButtonBox.StandardButton.Save)
+    assert other.result_pair is not None and other.result_pair.container == second
 
 
 def test_missing_secret_is_said_in_words(qtbot, azurite: Azurite) -> None:  # type: ignore[no-untyped-def]
