@@ -39,7 +39,9 @@ def is_enabled() -> bool:
         import winreg
 
         try:
-            with winreg.OpenKey(winreg.HKEY_CURRENT_USER, r"Software\Microsoft\Windows\CurrentVersion\Run") as key:
+            with winreg.OpenKey(
+                winreg.HKEY_CURRENT_USER, r"Software\Microsoft\Windows\CurrentVersion\Run"
+            ) as key:
                 winreg.QueryValueEx(key, "BlobSync")
                 return True
         except OSError:
@@ -60,14 +62,19 @@ def enable(command: list[str] | None = None) -> Path | None:
         import winreg
 
         with winreg.OpenKey(
-            winreg.HKEY_CURRENT_USER, r"Software\Microsoft\Windows\CurrentVersion\Run", 0, winreg.KEY_SET_VALUE
+            winreg.HKEY_CURRENT_USER,
+            r"Software\Microsoft\Windows\CurrentVersion\Run",
+            0,
+            winreg.KEY_SET_VALUE,
         ) as key:
             winreg.SetValueEx(key, "BlobSync", 0, winreg.REG_SZ, subprocess.list2cmdline(command))
         return None
     if sys.platform == "darwin":
         path = _mac_plist()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(plistlib.dumps({"Label": APP_ID, "ProgramArguments": command, "RunAtLoad": True}))
+        path.write_bytes(
+            plistlib.dumps({"Label": APP_ID, "ProgramArguments": command, "RunAtLoad": True})
+        )
         return path
     path = _xdg_autostart_file()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +99,10 @@ def disable() -> None:
 
         try:
             with winreg.OpenKey(
-                winreg.HKEY_CURRENT_USER, r"Software\Microsoft\Windows\CurrentVersion\Run", 0, winreg.KEY_SET_VALUE
+                winreg.HKEY_CURRENT_USER,
+                r"Software\Microsoft\Windows\CurrentVersion\Run",
+                0,
+                winreg.KEY_SET_VALUE,
             ) as key:
                 winreg.DeleteValue(key, "BlobSync")
         except OSError:

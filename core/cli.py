@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .cli_watch import add_transfer_arguments, add_watch_parser, transfer_options
 from .cli_output import ProgressDisplay, format_issue, format_summary, issue_dict, result_dict
+from .cli_watch import add_transfer_arguments, add_watch_parser, transfer_options
 from .config import load_config
 from .credentials import SecretKind, from_key, from_sas_url, parse_connection_string
 from .engine import SyncOptions
@@ -131,7 +131,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         raise ConfigError(f"The folder {local} does not exist; create it first{hint}.")
     if not missing and not local.is_dir():
         raise ConfigError(f"{local} is not a folder.")
-    transfer = transfer_options(args)
+    transfer_options(args, SyncOptions())  # validate before connecting
     creds = resolve_credentials(args.account)
     progress = ProgressDisplay(sys.stderr) if sys.stderr.isatty() and not args.json else None
     events: EventSink = progress if progress is not None else ignore_event
@@ -145,11 +145,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             local.mkdir(parents=True)
             log.info("created folder %s for a download", local)
         engine = open_engine(local, creds, args.container, events, store=store)
-        options = SyncOptions(
-            mode=mode,
-            dry_run=args.dry_run,
-            allow_mass_delete=args.allow_mass_delete,
-            **transfer,
+        options = transfer_options(
+            args,
+            SyncOptions(mode=mode, dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete),
         )
         try:
             result = _run_cancellable(lambda cancel: engine.sync(options, cancel))

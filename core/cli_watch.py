@@ -7,6 +7,7 @@ between chunks, its temporary files are removed, finished items stay recorded.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import threading
@@ -23,25 +24,34 @@ from .names import container_name_problem
 from .session import open_engine, open_store, resolve_credentials
 
 
-def transfer_options(args: argparse.Namespace) -> dict[str, int]:
-    """SyncOptions fields from ``--workers``/``--bwlimit-up``/``--bwlimit-down``."""
+def transfer_options(args: argparse.Namespace, options: SyncOptions) -> SyncOptions:
+    """``options`` with ``--workers``/``--bwlimit-up``/``--bwlimit-down`` applied."""
     if not 1 <= args.workers <= 64:
         raise ConfigError("--workers must be between 1 and 64.")
     for flag in ("bwlimit_up", "bwlimit_down"):
         if getattr(args, flag) < 0:
             raise ConfigError(f"--{flag.replace('_', '-')} cannot be negative.")
-    return {
-        "workers": args.workers,
-        "upload_limit_bps": args.bwlimit_up * 1024,
-        "download_limit_bps": args.bwlimit_down * 1024,
-    }
+    return dataclasses.replace(
+        options,
+        workers=args.workers,
+        upload_limit_bps=args.bwlimit_up * 1024,
+        download_limit_bps=args.bwlimit_down * 1024,
+    )
 
 
 def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags ``sync`` and ``watch`` share."""
     parser.add_argument("--workers", type=int, default=8, metavar="N", help="parallel transfers")
-    parser.add_argument("--bwlimit-up", type=int, default=0, metavar="KIB", help="upload limit in KiB/s (0 = none)")
-    parser.add_argument("--bwlimit-down", type=int, default=0, metavar="KIB", help="download limit in KiB/s (0 = none)")
+    parser.add_argument(
+        "--bwlimit-up", type=int, default=0, metavar="KIB", help="upload limit in KiB/s (0 = none)"
+    )
+    parser.add_argument(
+        "--bwlimit-down",
+        type=int,
+        default=0,
+        metavar="KIB",
+        help="download limit in KiB/s (0 = none)",
+    )
 
 
 class _Printer:
@@ -81,7 +91,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     local = Path(args.local_dir).expanduser().absolute()
     if not local.is_dir():
         raise ConfigError(f"The folder {local} does not exist; create it first.")
-    options = SyncOptions(mode=SyncMode(args.mode), **transfer_options(args))
+    options = transfer_options(args, SyncOptions(mode=SyncMode(args.mode)))
     creds = resolve_credentials(args.account)
     store = open_store(creds, args.container)
     printer = _Printer(quiet=args.quiet)
@@ -94,7 +104,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
-    print(f"Watching {local} <-> {args.container} (poll every {args.interval:g} s); Ctrl-C stops.", flush=True)
+    print(
+        f"Watching {local} <-> {args.container} (poll every {args.interval:g} s); Ctrl-C stops.",
+        flush=True,
+    )
     try:
         live.start()
         while not stop.wait(0.5):
@@ -108,11 +121,31 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_watch_parser(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:  # type: ignore[type-arg]
-    watch = sub.add_parser("watch", parents=parents, help="keep syncing: on local changes and every --interval seconds")
-    watch.add_argument("--mode", choices=[m.value for m in SyncMode], default=SyncMode.TWO_WAY.value)
-    watch.add_argument("--interval", type=float, default=300.0, metavar="SECONDS", help="full check every N seconds (remote changes)")
-    watch.add_argument("--debounce", type=float, default=2.0, metavar="SECONDS", help="wait for N quiet seconds after a local change")
-    watch.add_argument("--quiet", action="store_true", help="print only syncs that changed something")
+def add_watch_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]
+) -> None:
+    watch = sub.add_parser(
+        "watch", parents=parents, help="keep syncing: on local changes and every --interval seconds"
+    )
+    watch.add_argument(
+        "--mode", choices=[m.value for m in SyncMode], default=SyncMode.TWO_WAY.value
+    )
+    watch.add_argument(
+        "--interval",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="full check every N seconds (remote changes)",
+    )
+    watch.add_argument(
+        "--debounce",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="wait for N quiet seconds after a local change",
+    )
+    watch.add_argument(
+        "--quiet", action="store_true", help="print only syncs that changed something"
+    )
     add_transfer_arguments(watch)
     watch.set_defaults(handler=cmd_watch)

@@ -31,7 +31,9 @@ class SecretKind(enum.StrEnum):
 class Credentials:
     """Everything needed to talk to one account. ``secret`` never goes to a file or log."""
 
-    account_url: str  # e.g. https://NAME.blob.core.windows.net or http://127.0.0.1:PORT/devstoreaccount1
+    account_url: (
+        str  # e.g. https://NAME.blob.core.windows.net or http://127.0.0.1:PORT/devstoreaccount1
+    )
     account_name: str
     kind: SecretKind
     secret: str  # connection string, account key, or SAS token (without leading '?')
@@ -76,7 +78,9 @@ def parse_connection_string(conn_str: str) -> Credentials:
     if not name:
         name = account_name_from_url(endpoint)
     if "accountkey" not in parts and "sharedaccesssignature" not in parts:
-        raise ConfigError("The connection string has neither an AccountKey nor a SharedAccessSignature.")
+        raise ConfigError(
+            "The connection string has neither an AccountKey nor a SharedAccessSignature."
+        )
     return Credentials(endpoint.rstrip("/"), name, SecretKind.CONNECTION_STRING, conn_str.strip())
 
 
@@ -85,7 +89,9 @@ def account_name_from_url(account_url: str) -> str:
     emulator-style ``http://host:port/ACCOUNT`` URLs)."""
     split = urlsplit(account_url)
     if not split.scheme or not split.netloc:
-        raise ConfigError(f"'{account_url}' is not an account URL (expected https://NAME.blob.core.windows.net).")
+        raise ConfigError(
+            f"'{account_url}' is not an account URL (expected https://NAME.blob.core.windows.net)."
+        )
     host = split.hostname or ""
     path = split.path.strip("/")
     if path:
@@ -97,7 +103,12 @@ def account_name_from_url(account_url: str) -> str:
 
 def from_key(account_url: str, key: str) -> Credentials:
     """Credentials from an account URL and an account key."""
-    return Credentials(account_url.rstrip("/"), account_name_from_url(account_url), SecretKind.ACCOUNT_KEY, key.strip())
+    return Credentials(
+        account_url.rstrip("/"),
+        account_name_from_url(account_url),
+        SecretKind.ACCOUNT_KEY,
+        key.strip(),
+    )
 
 
 def from_sas_url(sas_url: str) -> Credentials:

@@ -22,16 +22,34 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import events as ev
-from .errors import Cancelled, ConfigError, ContainerNotFound, FatalError, ItemError, SafetyStop
+from .errors import (
+    Cancelled,
+    ConfigError,
+    ConnectionFailure,
+    ContainerNotFound,
+    FatalError,
+    ItemError,
+    SafetyStop,
+)
 from .executor import Executor, RunContext, crash_point
 from .local import fs
 from .local.scanner import ScanReport, scan
 from .merge import OutOfOrder, merge3
-from .models import Action, ActionKind, Issue, IssueKind, LocalEntry, RemoteEntry, SnapshotEntry, SyncMode, SyncResult
+from .models import (
+    Action,
+    ActionKind,
+    Issue,
+    IssueKind,
+    LocalEntry,
+    RemoteEntry,
+    SnapshotEntry,
+    SyncMode,
+    SyncResult,
+)
+from .moves import pair_moves
 from .names import fold_key
 from .planner import is_delete, plan_item
 from .remote.base import CancelToken, RemoteStore
-from .moves import pair_moves
 from .state import StateDB
 from .throttle import TokenBucket
 
@@ -84,13 +102,19 @@ class SyncEngine:
 
     # ---- public API ----------------------------------------------------------------
 
-    def sync(self, options: SyncOptions | None = None, cancel: CancelToken | None = None) -> SyncResult:
+    def sync(
+        self, options: SyncOptions | None = None, cancel: CancelToken | None = None
+    ) -> SyncResult:
         """Run one sync. Raises FatalError subclasses only."""
         options = options or SyncOptions()
         cancel = cancel or CancelToken()
         started = time.monotonic()
         result = SyncResult(dry_run=options.dry_run)
-        self.events(ev.SyncStarted(str(self.local_root), self.store.container, options.mode.value, options.dry_run))
+        self.events(
+            ev.SyncStarted(
+                str(self.local_root), self.store.container, options.mode.value, options.dry_run
+            )
+        )
         try:
             with self._pair_lock():
                 self._sync(options, cancel, result)
@@ -144,14 +168,22 @@ class SyncEngine:
     def _sync(self, options: SyncOptions, cancel: CancelToken, result: SyncResult) -> None:
         self._check_root()
         self.events(ev.PhaseChanged(ev.Phase.LISTING))
-        exists = self.store.container_exists()
-        if not exists:
-            if options.mode is SyncMode.DOWNLOAD:
-                raise ContainerNotFound(f"The container '{self.store.container}' does not exist (download mode does not create it).")
-            if not options.dry_run:
-                self.store.create_container()
-                result.container_created = True
-                self.events(ev.ContainerCreated(self.store.container))
+        try:
+            exists = self.store.container_exists()
+            if not exists:
+                if options.mode is SyncMode.DOWNLOAD:
+                    raise ContainerNotFound(
+                        f"The container '{self.store.container}' does not exist (download mode does not create it)."
+                    )
+                if not options.dry_run:
+                    self.store.create_container()
+        except ItemError as exc:  # e.g. 503 after every retry: the service is not usable
+            raise ConnectionFailure(
+                f"The storage service did not answer properly, so nothing was synced: {exc.message}"
+            ) from None
+        if not exists and not options.dry_run:
+            result.container_created = True
+            self.events(ev.ContainerCreated(self.store.container))
         actions, report = self._plan(options, exists, cancel)
         crash_point("after_listing")
         self._check_valves(actions, report, options)
@@ -204,26 +236,39 @@ class SyncEngine:
         if not root.is_dir():
             raise ConfigError(f"{root} is not a folder.")
 
-    def _plan(self, options: SyncOptions, exists: bool, cancel: CancelToken) -> tuple[list[Action], ScanReport]:
+    def _plan(
+        self, options: SyncOptions, exists: bool, cancel: CancelToken
+    ) -> tuple[list[Action], ScanReport]:
         self.events(ev.PhaseChanged(ev.Phase.PLANNING))
         report = ScanReport()
         try:
             remote = self.store.list_blobs() if exists else iter(())
-            actions = self._plan_stream(self.state.iter_snapshot(), self._scan(report, options), remote, report, options, cancel)
+            actions = self._plan_stream(
+                self.state.iter_snapshot(),
+                self._scan(report, options),
+                remote,
+                report,
+                options,
+                cancel,
+            )
         except OutOfOrder as exc:
             log.warning("falling back to an in-memory merge: %s", exc)
             report = ScanReport()
             local_sorted = sorted(self._scan(report, options), key=_rel)
             remote_sorted = sorted(self.store.list_blobs() if exists else [], key=_rel)
             snap_sorted = sorted(self.state.iter_snapshot(), key=_rel)
-            actions = self._plan_stream(iter(snap_sorted), iter(local_sorted), iter(remote_sorted), report, options, cancel)
+            actions = self._plan_stream(
+                iter(snap_sorted), iter(local_sorted), iter(remote_sorted), report, options, cancel
+            )
         return actions, report
 
     def _scan(self, report: ScanReport, options: SyncOptions) -> Iterator[LocalEntry]:
         try:
             yield from scan(self.local_root, report, clean_temp=not options.dry_run)
         except OSError as exc:
-            raise ConfigError(f"Cannot read the folder {self.local_root}: {exc.strerror}.") from None
+            raise ConfigError(
+                f"Cannot read the folder {self.local_root}: {exc.strerror}."
+            ) from None
 
     def _plan_stream(
         self,
@@ -252,7 +297,9 @@ class SyncEngine:
                     loc = replace(loc, md5=self._md5(loc))
                 except OSError as exc:
                     err = fs.item_error(exc, key, "reading it")
-                    actions.append(Action(ActionKind.ISSUE, key, issue=Issue(key, err.kind, err.message)))
+                    actions.append(
+                        Action(ActionKind.ISSUE, key, issue=Issue(key, err.kind, err.message))
+                    )
                     continue
             action = plan_item(snap, loc, rem, options.mode)
             if action is not None:
@@ -275,7 +322,9 @@ class SyncEngine:
         self.state.cache_md5(local.rel_path, local.inode, local.size, local.mtime_ns, md5)
         return md5
 
-    def _check_valves(self, actions: list[Action], report: ScanReport, options: SyncOptions) -> None:
+    def _check_valves(
+        self, actions: list[Action], report: ScanReport, options: SyncOptions
+    ) -> None:
         if options.allow_mass_delete:
             return
         tracked = self.state.snapshot_count()
@@ -292,7 +341,7 @@ class SyncEngine:
             )
 
     def _announce(self, actions: list[Action]) -> None:
-        counts = {kind: 0 for kind in ActionKind}
+        counts = dict.fromkeys(ActionKind, 0)
         nbytes = 0
         for a in actions:
             counts[a.kind] += 1
@@ -337,7 +386,9 @@ class SyncEngine:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                raise ConfigError("Another BlobSync run is already syncing this folder and container.") from None
+                raise ConfigError(
+                    "Another BlobSync run is already syncing this folder and container."
+                ) from None
             try:
                 yield
             finally:
@@ -354,7 +405,9 @@ class SyncEngine:
             self.on_local_write(issue.conflict_copy)
         if resolution is Resolution.KEEP_MINE:
             if not copy_path.exists():
-                raise ItemError("Your copy is no longer there; nothing was changed.", IssueKind.VANISHED)
+                raise ItemError(
+                    "Your copy is no longer there; nothing was changed.", IssueKind.VANISHED
+                )
             os.replace(copy_path, target)  # the next sync uploads it and removes the copy's blob
         elif resolution is Resolution.TAKE_THEIRS:
             with contextlib.suppress(FileNotFoundError):
@@ -365,7 +418,9 @@ class SyncEngine:
         st = os.lstat(path)
         current = self.store.get_entry(rel_path)
         local = LocalEntry(rel_path, st.st_size, st.st_mtime_ns, st.st_ino)
-        action = Action(ActionKind.UPLOAD, rel_path, local, current, if_match=current.etag if current else None)
+        action = Action(
+            ActionKind.UPLOAD, rel_path, local, current, if_match=current.etag if current else None
+        )
         self._run_one(action)
 
     def _force_download(self, rel_path: str) -> None:
@@ -380,7 +435,13 @@ class SyncEngine:
     def _run_one(self, action: Action) -> None:
         result = SyncResult()
         ctx = RunContext(
-            self.local_root, self.store, self.state, self.events, CancelToken(), socket.gethostname(), 1,
+            self.local_root,
+            self.store,
+            self.state,
+            self.events,
+            CancelToken(),
+            socket.gethostname(),
+            1,
             on_local_write=self.on_local_write,
         )
         Executor(ctx, result).run([action])

@@ -21,7 +21,16 @@ from typing import BinaryIO
 from . import events as ev
 from .errors import BlobNotFound, Cancelled, FatalError, ItemError, PreconditionFailed
 from .local import fs
-from .models import Action, ActionKind, Issue, IssueKind, LocalEntry, RemoteEntry, SnapshotEntry, SyncResult
+from .models import (
+    Action,
+    ActionKind,
+    Issue,
+    IssueKind,
+    LocalEntry,
+    RemoteEntry,
+    SnapshotEntry,
+    SyncResult,
+)
 from .remote.base import CancelToken, RemoteStore
 from .state import StateDB
 from .throttle import ThrottledReader, ThrottledWriter, TokenBucket
@@ -91,7 +100,9 @@ class _Progress:
             if not force and now - self._last < 0.1:
                 return
             self._last = now
-            snapshot = ev.OverallProgress(self.files_done, self.files_total, self.bytes_done, self.bytes_total)
+            snapshot = ev.OverallProgress(
+                self.files_done, self.files_total, self.bytes_done, self.bytes_total
+            )
         self._emit(snapshot)
 
 
@@ -104,12 +115,19 @@ class Executor:
         self._lock = threading.Lock()
         self._progress: _Progress | None = None
         self._emptied: list[str] = []
+        #: The first fatal error a worker hit: the others stop taking items, and this is
+        #: the error the run reports (not a "cancelled" from a sibling).
+        self._fatal: FatalError | None = None
 
     # ---- driving -----------------------------------------------------------------
 
     def run(self, actions: list[Action]) -> None:
         """Apply ``actions``. Raises FatalError (auth, connection, cancel)."""
-        transfer = [a for a in actions if a.kind in (ActionKind.UPLOAD, ActionKind.DOWNLOAD, ActionKind.CONFLICT)]
+        transfer = [
+            a
+            for a in actions
+            if a.kind in (ActionKind.UPLOAD, ActionKind.DOWNLOAD, ActionKind.CONFLICT)
+        ]
         bytes_total = sum(_size(a) for a in transfer)
         self._progress = _Progress(self.ctx.emit, len(actions), bytes_total)
         local_deletes = [a for a in actions if a.kind is ActionKind.DELETE_LOCAL]
@@ -126,35 +144,49 @@ class Executor:
 
     def _run_parallel(self, actions: Iterable[Action]) -> None:
         limit = max(1, self.ctx.workers) * 4
-        with ThreadPoolExecutor(max_workers=max(1, self.ctx.workers), thread_name_prefix="blobsync-xfer") as pool:
+        with ThreadPoolExecutor(
+            max_workers=max(1, self.ctx.workers), thread_name_prefix="blobsync-xfer"
+        ) as pool:
             pending: set[Future[None]] = set()
             try:
                 for action in actions:
-                    if action.kind is ActionKind.RECORD or action.kind is ActionKind.FORGET or action.kind is ActionKind.ISSUE:
+                    if (
+                        action.kind is ActionKind.RECORD
+                        or action.kind is ActionKind.FORGET
+                        or action.kind is ActionKind.ISSUE
+                    ):
                         self._do(action)  # cheap: no I/O beyond SQLite
                         continue
                     self._check_cancel()
                     pending.add(pool.submit(self._do, action))
                     if len(pending) >= limit:
                         done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            fut.result()
+                        self._reap(done)
                 done, _ = wait(pending)
-                for fut in done:
-                    fut.result()
+                self._reap(done)
             except BaseException:
                 self.ctx.cancel.cancel()
                 for fut in pending:
                     fut.cancel()
                 raise
 
+    def _reap(self, done: Iterable[Future[None]]) -> None:
+        for fut in done:
+            if fut.exception() is not None and self._fatal is not None:
+                raise self._fatal
+            fut.result()
+
     def _check_cancel(self) -> None:
         if self.ctx.cancel.cancelled:
-            raise Cancelled("The sync was cancelled; finished items are kept, the rest will sync next time.")
+            raise Cancelled(
+                "The sync was cancelled; finished items are kept, the rest will sync next time."
+            )
 
     # ---- one action ----------------------------------------------------------------
 
     def _do(self, action: Action) -> None:
+        if self._fatal is not None:
+            return  # the run is stopping (network down, auth refused): no more requests
         kind = action.kind
         emit = self.ctx.emit
         if kind in (ActionKind.UPLOAD, ActionKind.DOWNLOAD, ActionKind.CONFLICT):
@@ -182,7 +214,10 @@ class Executor:
             elif kind is ActionKind.ISSUE:
                 assert action.issue is not None
                 self._add_issue(action.issue, count_skip=action.issue.retryable)
-        except FatalError:
+        except FatalError as exc:
+            with self._lock:
+                if self._fatal is None:
+                    self._fatal = exc
             raise
         except ItemError as exc:
             ok = False
@@ -234,7 +269,9 @@ class Executor:
         assert local is not None
         self._upload_file(action.rel_path, action.if_match, expect=local)
 
-    def _upload_file(self, rel: str, if_match: str | None, expect: LocalEntry | None) -> RemoteEntry:
+    def _upload_file(
+        self, rel: str, if_match: str | None, expect: LocalEntry | None
+    ) -> RemoteEntry:
         """Upload the file at ``rel`` (conditionally) and record it.
 
         ``expect``: the scanned state; if the file no longer matches it, nothing is sent
@@ -243,19 +280,34 @@ class Executor:
         path = fs.confined_path(self.ctx.root, rel, make_parents=False)
         with open(path, "rb") as fh:
             st = os.fstat(fh.fileno())
-            if expect is not None and (st.st_size, st.st_mtime_ns) != (expect.size, expect.mtime_ns):
-                raise ItemError("The file changed since it was scanned; it will sync next time.", IssueKind.FILE_CHANGED)
+            if expect is not None and (st.st_size, st.st_mtime_ns) != (
+                expect.size,
+                expect.mtime_ns,
+            ):
+                raise ItemError(
+                    "The file changed since it was scanned; it will sync next time.",
+                    IssueKind.FILE_CHANGED,
+                )
             md5 = expect.md5 if expect is not None else None
             if md5 is None:
                 md5 = _md5_of_open(fh)
                 fh.seek(0)
                 after = os.fstat(fh.fileno())
                 if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
-                    raise ItemError("The file changed while it was read; it will sync next time.", IssueKind.FILE_CHANGED)
+                    raise ItemError(
+                        "The file changed while it was read; it will sync next time.",
+                        IssueKind.FILE_CHANGED,
+                    )
             crash_point("before_upload")
             result = self.ctx.store.upload(
-                rel, self._throttled_reader(fh), st.st_size, md5, st.st_mtime_ns, if_match,
-                progress=self._item_progress(rel, st.st_size), cancel=self.ctx.cancel,
+                rel,
+                self._throttled_reader(fh),
+                st.st_size,
+                md5,
+                st.st_mtime_ns,
+                if_match,
+                progress=self._item_progress(rel, st.st_size),
+                cancel=self.ctx.cancel,
             )
             crash_point("after_upload_before_record")
             after = os.fstat(fh.fileno())
@@ -263,7 +315,9 @@ class Executor:
             # What was sent matched ``md5`` (the store checks); the file moved on since,
             # so the next run sees it changed and uploads it again.
             log.info("%s changed during upload; it will be uploaded again", rel)
-        self.ctx.state.put_snapshot(SnapshotEntry(rel, st.st_size, st.st_mtime_ns, md5, result.etag))
+        self.ctx.state.put_snapshot(
+            SnapshotEntry(rel, st.st_size, st.st_mtime_ns, md5, result.etag)
+        )
         self._count("uploaded", "bytes_uploaded", st.st_size)
         return RemoteEntry(rel, st.st_size, result.etag, md5, st.st_mtime_ns)
 
@@ -288,10 +342,15 @@ class Executor:
         assert local is not None and old is not None and action.if_match is not None
         path = fs.confined_path(self.ctx.root, action.rel_path, make_parents=False)
         if fs.local_state(path) != (local.size, local.mtime_ns):
-            raise ItemError("The file changed since it was scanned; it will sync next time.", IssueKind.FILE_CHANGED)
+            raise ItemError(
+                "The file changed since it was scanned; it will sync next time.",
+                IssueKind.FILE_CHANGED,
+            )
         copied = self.ctx.store.copy(old.rel_path, action.rel_path, action.if_match)
         crash_point("move_remote_after_copy")
-        self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, local.size, local.mtime_ns, old.md5, copied.etag))
+        self.ctx.state.put_snapshot(
+            SnapshotEntry(action.rel_path, local.size, local.mtime_ns, old.md5, copied.etag)
+        )
         try:
             self.ctx.store.delete(old.rel_path, action.if_match)
         except BlobNotFound:
@@ -299,7 +358,13 @@ class Executor:
         except PreconditionFailed:
             # The old blob changed meanwhile: keep its snapshot so the next run brings
             # that change back down instead of losing it.
-            self._add_issue(Issue(old.rel_path, IssueKind.CONCURRENT_CHANGE, "Renamed here but changed on another machine; its new version will be downloaded."))
+            self._add_issue(
+                Issue(
+                    old.rel_path,
+                    IssueKind.CONCURRENT_CHANGE,
+                    "Renamed here but changed on another machine; its new version will be downloaded.",
+                )
+            )
             self._count("moved")
             return
         self.ctx.state.delete_snapshot(old.rel_path)
@@ -314,12 +379,16 @@ class Executor:
         source = fs.confined_path(self.ctx.root, old.rel_path, make_parents=False)
         target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
         if fs.local_state(source) != (local.size, local.mtime_ns):
-            raise ItemError("The file changed locally after the scan; it was not moved.", IssueKind.FILE_CHANGED)
+            raise ItemError(
+                "The file changed locally after the scan; it was not moved.", IssueKind.FILE_CHANGED
+            )
         os.link(source, target)  # fails rather than overwrite
         crash_point("move_local_after_link")
         os.unlink(source)
         st = os.lstat(target)
-        self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, old.md5, remote.etag))
+        self.ctx.state.put_snapshot(
+            SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, old.md5, remote.etag)
+        )
         self.ctx.state.delete_snapshot(old.rel_path)
         with self._lock:
             self._emptied.append(old.rel_path)
@@ -343,7 +412,10 @@ class Executor:
                 os.fsync(fh.fileno())
             md5 = writer.digest()
             if remote.md5 is not None and md5 != remote.md5:
-                raise ItemError("The downloaded content did not match its checksum; it will be retried.", IssueKind.REMOTE_ERROR)
+                raise ItemError(
+                    "The downloaded content did not match its checksum; it will be retried.",
+                    IssueKind.REMOTE_ERROR,
+                )
             if remote.mtime_ns is not None:
                 fs.set_mtime(tmp, remote.mtime_ns)
             return tmp, md5
@@ -361,7 +433,10 @@ class Executor:
             expected = (action.local.size, action.local.mtime_ns) if action.local else None
             crash_point("before_replace")
             if fs.local_state(target) != expected:
-                raise ItemError("The local file changed while the new version was downloading; both are kept next time.", IssueKind.FILE_CHANGED)
+                raise ItemError(
+                    "The local file changed while the new version was downloading; both are kept next time.",
+                    IssueKind.FILE_CHANGED,
+                )
             self._notify_local_write(action.rel_path)
             os.replace(tmp, target)
         except BaseException:
@@ -369,7 +444,9 @@ class Executor:
             raise
         crash_point("after_replace_before_record")
         st = os.lstat(target)
-        self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, md5, remote.etag))
+        self.ctx.state.put_snapshot(
+            SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, md5, remote.etag)
+        )
         self._count("downloaded", "bytes_downloaded", st.st_size)
 
     # ---- deletes -------------------------------------------------------------------
@@ -389,7 +466,10 @@ class Executor:
         assert local is not None
         path = fs.confined_path(self.ctx.root, action.rel_path, make_parents=False)
         if fs.local_state(path) != (local.size, local.mtime_ns):
-            raise ItemError("The file changed locally after the scan; it was not deleted.", IssueKind.FILE_CHANGED)
+            raise ItemError(
+                "The file changed locally after the scan; it was not deleted.",
+                IssueKind.FILE_CHANGED,
+            )
         self._notify_local_write(action.rel_path)
         try:
             os.unlink(path)
@@ -412,17 +492,24 @@ class Executor:
         tmp, their_md5 = self._fetch_to_temp(remote, target)
         try:
             if fs.local_state(target) != (local.size, local.mtime_ns):
-                raise ItemError("The local file changed again during the sync; it will be compared next time.", IssueKind.FILE_CHANGED)
+                raise ItemError(
+                    "The local file changed again during the sync; it will be compared next time.",
+                    IssueKind.FILE_CHANGED,
+                )
             our_md5 = local.md5 or fs.md5_file(target)
             if our_md5 == their_md5:  # same content after all (e.g. blob without Content-MD5)
                 tmp.unlink()
-                self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, local.size, local.mtime_ns, our_md5, remote.etag))
+                self.ctx.state.put_snapshot(
+                    SnapshotEntry(action.rel_path, local.size, local.mtime_ns, our_md5, remote.etag)
+                )
                 with self._lock:
                     self.result.recorded += 1
                 return
             when = time.strftime("%Y-%m-%d %H%M%S")
             copy_rel = fs.conflict_name(
-                action.rel_path, self.ctx.hostname, when,
+                action.rel_path,
+                self.ctx.hostname,
+                when,
                 lambda rel: os.path.lexists(self.ctx.root / rel),
             )
             copy_path = self.ctx.root / copy_rel
@@ -435,11 +522,15 @@ class Executor:
             tmp.unlink(missing_ok=True)
             raise
         st = os.lstat(target)
-        self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, their_md5, remote.etag))
+        self.ctx.state.put_snapshot(
+            SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, their_md5, remote.etag)
+        )
         self._count("downloaded", "bytes_downloaded", st.st_size)
         crash_point("conflict_before_copy_upload")
         copy_st = os.lstat(copy_path)
-        copy_local = LocalEntry(copy_rel, copy_st.st_size, copy_st.st_mtime_ns, copy_st.st_ino, our_md5)
+        copy_local = LocalEntry(
+            copy_rel, copy_st.st_size, copy_st.st_mtime_ns, copy_st.st_ino, our_md5
+        )
         try:
             self._upload_file(copy_rel, None, expect=copy_local)
         except ItemError as exc:
@@ -460,7 +551,9 @@ class Executor:
         md5 = local.md5 or remote.md5 or (action.snapshot.md5 if action.snapshot else None)
         if md5 is None:
             md5 = fs.md5_file(fs.confined_path(self.ctx.root, action.rel_path, make_parents=False))
-        self.ctx.state.put_snapshot(SnapshotEntry(action.rel_path, local.size, local.mtime_ns, md5, remote.etag))
+        self.ctx.state.put_snapshot(
+            SnapshotEntry(action.rel_path, local.size, local.mtime_ns, md5, remote.etag)
+        )
         with self._lock:
             self.result.recorded += 1
 

@@ -58,7 +58,15 @@ class LiveSync:
         watcher_factory: Callable[[ChangeWatcher], None] | None = None,
     ) -> None:
         self.engine = engine
-        self._options = options if callable(options) else (lambda o=options or SyncOptions(): o)
+        if callable(options):
+            self._options = options
+        else:
+            fixed = options or SyncOptions()
+
+            def same_options() -> SyncOptions:
+                return fixed
+
+            self._options = same_options
         self.interval_s = interval_s
         self.debounce_s = debounce_s
         self.max_delay_s = max_delay_s
@@ -147,7 +155,9 @@ class LiveSync:
         self.engine.on_local_write = watcher.ignore
         self.watching = True
         self.watch_problem = None
-        self.engine.events(ev.WatcherStatus(True, f"Watching {self.engine.local_root} for changes."))
+        self.engine.events(
+            ev.WatcherStatus(True, f"Watching {self.engine.local_root} for changes.")
+        )
 
     def _stop_watcher(self) -> None:
         watcher, self._watcher = self._watcher, None
@@ -202,7 +212,9 @@ class LiveSync:
                 self._cancel = CancelToken()
                 cancel = self._cancel
             if self._watcher is not None and not self._watcher.alive:
-                self._fallback("Watching the folder stopped working; BlobSync checks it periodically instead.")
+                self._fallback(
+                    "Watching the folder stopped working; BlobSync checks it periodically instead."
+                )
             self._run_once(why, cancel)
 
     def _run_once(self, why: str, cancel: CancelToken) -> None:

@@ -42,7 +42,12 @@ def pair_moves(actions: list[Action], md5_of: Callable[[LocalEntry], bytes | Non
 
     replaced: dict[int, Action | None] = {}  # id(action) -> replacement (None = drop)
     for a in actions:
-        if a.kind is ActionKind.UPLOAD and a.if_match is None and a.snapshot is None and a.local is not None:
+        if (
+            a.kind is ActionKind.UPLOAD
+            and a.if_match is None
+            and a.snapshot is None
+            and a.local is not None
+        ):
             local = a.local
             if local.size not in sizes_remote_gone:
                 continue
@@ -62,7 +67,12 @@ def pair_moves(actions: list[Action], md5_of: Callable[[LocalEntry], bytes | Non
                 snapshot=old.snapshot,
                 if_match=old.if_match,
             )
-        elif a.kind is ActionKind.DOWNLOAD and a.local is None and a.snapshot is None and a.remote is not None:
+        elif (
+            a.kind is ActionKind.DOWNLOAD
+            and a.local is None
+            and a.snapshot is None
+            and a.remote is not None
+        ):
             remote = a.remote
             if remote.md5 is None:
                 continue

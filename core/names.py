@@ -22,7 +22,9 @@ MAX_SEGMENT_BYTES = 255  # NAME_MAX on Linux/macOS file systems
 _CONTAINER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)}
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
+    f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)
+}
 _WINDOWS_BAD_CHARS = set('<>:"|?*')
 
 
@@ -84,7 +86,9 @@ def local_path_problem(blob_name: str, windows: bool | None = None) -> str | Non
         return "The blob name contains a control character."
     for seg in blob_name.split("/"):
         if seg in ("", ".", ".."):
-            return "The blob name has an empty, '.' or '..' path segment and could escape the folder."
+            return (
+                "The blob name has an empty, '.' or '..' path segment and could escape the folder."
+            )
         if unicodedata.normalize("NFKC", seg) in (".", ".."):
             return "The blob name has a segment that looks like '..' (look-alike dots)."
         if len(os.fsencode(seg)) > MAX_SEGMENT_BYTES:

@@ -29,7 +29,16 @@ from __future__ import annotations
 
 import enum
 
-from .models import Action, ActionKind, Issue, IssueKind, LocalEntry, RemoteEntry, SnapshotEntry, SyncMode
+from .models import (
+    Action,
+    ActionKind,
+    Issue,
+    IssueKind,
+    LocalEntry,
+    RemoteEntry,
+    SnapshotEntry,
+    SyncMode,
+)
 from .names import blob_name_problem, local_path_problem
 
 
@@ -73,11 +82,20 @@ def remote_change(snap: SnapshotEntry | None, remote: RemoteEntry | None) -> Cha
 
 def same_content(local: LocalEntry, remote: RemoteEntry) -> bool:
     """True only if both MD5s are known and equal."""
-    return local.md5 is not None and remote.md5 is not None and local.md5 == remote.md5 and local.size == remote.size
+    return (
+        local.md5 is not None
+        and remote.md5 is not None
+        and local.md5 == remote.md5
+        and local.size == remote.size
+    )
 
 
 def _record_needed(snap: SnapshotEntry | None, local: LocalEntry, remote: RemoteEntry) -> bool:
-    return snap is None or (snap.size, snap.mtime_ns, snap.etag) != (local.size, local.mtime_ns, remote.etag)
+    return snap is None or (snap.size, snap.mtime_ns, snap.etag) != (
+        local.size,
+        local.mtime_ns,
+        remote.etag,
+    )
 
 
 def _issue(rel_path: str, kind: IssueKind, message: str, retryable: bool = False) -> Action:
@@ -91,9 +109,10 @@ def plan_item(
     mode: SyncMode = SyncMode.TWO_WAY,
 ) -> Action | None:
     """The action for one item, or None when there is nothing to do."""
-    rel_path = (local or remote or snap).rel_path if (local or remote or snap) else ""
-    if not rel_path:
+    present = local or remote or snap
+    if present is None:
         return None
+    rel_path = present.rel_path
     # Names first: never upload what Azure cannot store, never write what could escape.
     if local is not None and remote is None and mode is not SyncMode.DOWNLOAD:
         problem = blob_name_problem(rel_path)
@@ -133,7 +152,11 @@ def _plan_two_way(
             return Action(ActionKind.UPLOAD, rel, local, remote, snap, if_match=remote.etag)
         # both changed, or both new
         if same_content(local, remote):
-            return Action(ActionKind.RECORD, rel, local, remote, snap) if _record_needed(snap, local, remote) else None
+            return (
+                Action(ActionKind.RECORD, rel, local, remote, snap)
+                if _record_needed(snap, local, remote)
+                else None
+            )
         return Action(ActionKind.CONFLICT, rel, local, remote, snap, if_match=remote.etag)
     if local is not None:  # remote absent
         if lc is Change.NEW or lc is Change.CHANGED:
@@ -141,8 +164,12 @@ def _plan_two_way(
         return Action(ActionKind.DELETE_LOCAL, local.rel_path, local, None, snap)
     if remote is not None:  # local absent
         if rc is Change.NEW or rc is Change.CHANGED:
-            return Action(ActionKind.DOWNLOAD, remote.rel_path, None, remote, snap, if_match=remote.etag)
-        return Action(ActionKind.DELETE_REMOTE, remote.rel_path, None, remote, snap, if_match=remote.etag)
+            return Action(
+                ActionKind.DOWNLOAD, remote.rel_path, None, remote, snap, if_match=remote.etag
+            )
+        return Action(
+            ActionKind.DELETE_REMOTE, remote.rel_path, None, remote, snap, if_match=remote.etag
+        )
     if snap is not None:
         return Action(ActionKind.FORGET, snap.rel_path, snapshot=snap)
     return None
@@ -162,10 +189,16 @@ def _plan_upload_mirror(
         if agreed or same_content(local, remote):
             if lc is Change.SAME and rc is Change.SAME:
                 return None
-            return Action(ActionKind.RECORD, local.rel_path, local, remote, snap) if _record_needed(snap, local, remote) else None
+            return (
+                Action(ActionKind.RECORD, local.rel_path, local, remote, snap)
+                if _record_needed(snap, local, remote)
+                else None
+            )
         return Action(ActionKind.UPLOAD, local.rel_path, local, remote, snap, if_match=remote.etag)
     if remote is not None:
-        return Action(ActionKind.DELETE_REMOTE, remote.rel_path, None, remote, snap, if_match=remote.etag)
+        return Action(
+            ActionKind.DELETE_REMOTE, remote.rel_path, None, remote, snap, if_match=remote.etag
+        )
     return Action(ActionKind.FORGET, snap.rel_path, snapshot=snap) if snap is not None else None
 
 
@@ -178,13 +211,21 @@ def _plan_download_mirror(
 ) -> Action | None:
     if remote is not None:
         if local is None:
-            return Action(ActionKind.DOWNLOAD, remote.rel_path, None, remote, snap, if_match=remote.etag)
+            return Action(
+                ActionKind.DOWNLOAD, remote.rel_path, None, remote, snap, if_match=remote.etag
+            )
         agreed = lc in (Change.SAME, Change.TOUCHED) and rc in (Change.SAME, Change.TOUCHED)
         if agreed or same_content(local, remote):
             if lc is Change.SAME and rc is Change.SAME:
                 return None
-            return Action(ActionKind.RECORD, remote.rel_path, local, remote, snap) if _record_needed(snap, local, remote) else None
-        return Action(ActionKind.DOWNLOAD, remote.rel_path, local, remote, snap, if_match=remote.etag)
+            return (
+                Action(ActionKind.RECORD, remote.rel_path, local, remote, snap)
+                if _record_needed(snap, local, remote)
+                else None
+            )
+        return Action(
+            ActionKind.DOWNLOAD, remote.rel_path, local, remote, snap, if_match=remote.etag
+        )
     if local is not None:
         return Action(ActionKind.DELETE_LOCAL, local.rel_path, local, None, snap)
     return Action(ActionKind.FORGET, snap.rel_path, snapshot=snap) if snap is not None else None

@@ -125,7 +125,9 @@ def open_temp_beside(target: Path) -> tuple[Path, BinaryIO]:
     for _ in range(10):
         tmp = target.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644
+            )
         except FileExistsError:
             continue
         return tmp, os.fdopen(fd, "wb")

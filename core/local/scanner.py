@@ -55,7 +55,9 @@ def scan(root: Path, report: ScanReport, clean_temp: bool = True) -> Iterator[Lo
     yield from _walk(os.fspath(root), "", report, clean_temp, top=True)
 
 
-def _walk(abs_dir: str, rel_dir: str, report: ScanReport, clean_temp: bool, top: bool = False) -> Iterator[LocalEntry]:
+def _walk(
+    abs_dir: str, rel_dir: str, report: ScanReport, clean_temp: bool, top: bool = False
+) -> Iterator[LocalEntry]:
     try:
         with os.scandir(abs_dir) as it:
             children = list(it)
@@ -79,7 +81,12 @@ def _walk(abs_dir: str, rel_dir: str, report: ScanReport, clean_temp: bool, top:
         if stat.S_ISLNK(mode):
             report.blind.add(rel)
             report.issues.append(
-                Issue(rel, IssueKind.SYMLINK, "Symbolic links are not followed; it was left alone.", retryable=False)
+                Issue(
+                    rel,
+                    IssueKind.SYMLINK,
+                    "Symbolic links are not followed; it was left alone.",
+                    retryable=False,
+                )
             )
         elif stat.S_ISDIR(mode):
             keyed.append((name + "/", entry, True))
@@ -96,7 +103,12 @@ def _walk(abs_dir: str, rel_dir: str, report: ScanReport, clean_temp: bool, top:
         else:
             report.blind.add(rel)
             report.issues.append(
-                Issue(rel, IssueKind.NAME_NOT_ALLOWED, "Not a regular file (device, pipe or socket); skipped.", retryable=False)
+                Issue(
+                    rel,
+                    IssueKind.NAME_NOT_ALLOWED,
+                    "Not a regular file (device, pipe or socket); skipped.",
+                    retryable=False,
+                )
             )
     keyed.sort(key=lambda item: item[0])
     for _key, entry, is_dir in keyed:

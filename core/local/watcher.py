@@ -37,7 +37,19 @@ from .scanner import is_temp_name
 log = logging.getLogger(__name__)
 
 IGNORE_TTL_S = 2.0
-NETWORK_FS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afs", "ncpfs", "fuse.rclone", "davfs"}
+NETWORK_FS = {
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "smbfs",
+    "fuse.sshfs",
+    "9p",
+    "afs",
+    "ncpfs",
+    "fuse.rclone",
+    "davfs",
+}
 _EVENTS: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
     FileModifiedEvent,
@@ -70,7 +82,9 @@ def filesystem_type(path: Path) -> str | None:
         if len(fields) < 3:
             continue
         mount_point = fields[1].replace("\\040", " ")
-        if (target == mount_point or target.startswith(mount_point.rstrip("/") + "/")) and len(mount_point) >= len(best):
+        if (target == mount_point or target.startswith(mount_point.rstrip("/") + "/")) and len(
+            mount_point
+        ) >= len(best):
             best, fstype = mount_point, fields[2]
     return fstype
 
@@ -131,7 +145,9 @@ class ChangeWatcher(FileSystemEventHandler):
                     "echo fs.inotify.max_user_watches=524288 | sudo tee /etc/sysctl.d/90-blobsync.conf "
                     "&& sudo sysctl --system"
                 ) from None
-            raise WatcherUnavailable(f"Cannot watch {self.root} for changes ({exc.strerror}); checking periodically instead.") from None
+            raise WatcherUnavailable(
+                f"Cannot watch {self.root} for changes ({exc.strerror}); checking periodically instead."
+            ) from None
         logging.getLogger("watchdog").addHandler(self._spy)
         self._observer = observer
 

@@ -99,12 +99,21 @@ def test_edits_and_deletes_both_ways(tmp_path, store, make_engine):
     (root / "local-del.txt").unlink()
     store.remove_raw("remote-del.txt")
     result = engine.sync()
-    assert (result.uploaded, result.downloaded, result.deleted_local, result.deleted_remote) == (1, 1, 1, 1)
-    assert tree(root) == blobs(store) == {
-        "keep.txt": b"k",
-        "local-edit.txt": b"v2 local",
-        "remote-edit.txt": b"v2 remote",
-    }
+    assert (result.uploaded, result.downloaded, result.deleted_local, result.deleted_remote) == (
+        1,
+        1,
+        1,
+        1,
+    )
+    assert (
+        tree(root)
+        == blobs(store)
+        == {
+            "keep.txt": b"k",
+            "local-edit.txt": b"v2 local",
+            "remote-edit.txt": b"v2 remote",
+        }
+    )
 
 
 def test_conflict_keeps_both(tmp_path, store, make_engine):
@@ -262,11 +271,15 @@ def test_two_engines_share_a_container(tmp_path, store, make_engine):
     write(a, "from-a.txt", "A")
     write(b, "from-b.txt", "B")
     ea, eb = make_engine(a, store, "a"), make_engine(b, store, "b")
-    ea.sync(); eb.sync(); ea.sync()
+    ea.sync()
+    eb.sync()
+    ea.sync()
     assert tree(a) == tree(b) == blobs(store) == {"from-a.txt": b"A", "from-b.txt": b"B"}
     write(a, "from-a.txt", "A2")
     write(b, "from-a.txt", "B2")
-    ea.sync(); eb.sync(); ea.sync()
+    ea.sync()
+    eb.sync()
+    ea.sync()
     assert tree(a) == tree(b) == blobs(store)
     assert sorted(v for k, v in tree(a).items() if k.startswith("from-a")) == [b"A2", b"B2"]
 

@@ -6,7 +6,14 @@ import hashlib
 
 import pytest
 
-from blobsync.core.models import ActionKind, IssueKind, LocalEntry, RemoteEntry, SnapshotEntry, SyncMode
+from blobsync.core.models import (
+    ActionKind,
+    IssueKind,
+    LocalEntry,
+    RemoteEntry,
+    SnapshotEntry,
+    SyncMode,
+)
 from blobsync.core.planner import Change, local_change, plan_item, remote_change
 
 P = "dir/file.txt"
@@ -57,7 +64,11 @@ TWO_WAY = [
 ]
 
 
-@pytest.mark.parametrize(("snap", "local", "remote", "kind", "if_match"), [c[1:] for c in TWO_WAY], ids=[c[0] for c in TWO_WAY])
+@pytest.mark.parametrize(
+    ("snap", "local", "remote", "kind", "if_match"),
+    [c[1:] for c in TWO_WAY],
+    ids=[c[0] for c in TWO_WAY],
+)
 def test_two_way(snap, local, remote, kind, if_match):
     action = plan_item(snap, local, remote, SyncMode.TWO_WAY)
     assert (action.kind if action else None) is kind
@@ -90,7 +101,11 @@ DOWNLOAD_MODE = [
 ]
 
 
-@pytest.mark.parametrize(("snap", "local", "remote", "kind", "if_match"), [c[1:] for c in UPLOAD_MODE], ids=[c[0] for c in UPLOAD_MODE])
+@pytest.mark.parametrize(
+    ("snap", "local", "remote", "kind", "if_match"),
+    [c[1:] for c in UPLOAD_MODE],
+    ids=[c[0] for c in UPLOAD_MODE],
+)
 def test_upload_mirror(snap, local, remote, kind, if_match):
     action = plan_item(snap, local, remote, SyncMode.UPLOAD)
     assert (action.kind if action else None) is kind
@@ -99,7 +114,11 @@ def test_upload_mirror(snap, local, remote, kind, if_match):
         assert action.if_match == if_match
 
 
-@pytest.mark.parametrize(("snap", "local", "remote", "kind", "if_match"), [c[1:] for c in DOWNLOAD_MODE], ids=[c[0] for c in DOWNLOAD_MODE])
+@pytest.mark.parametrize(
+    ("snap", "local", "remote", "kind", "if_match"),
+    [c[1:] for c in DOWNLOAD_MODE],
+    ids=[c[0] for c in DOWNLOAD_MODE],
+)
 def test_download_mirror(snap, local, remote, kind, if_match):
     action = plan_item(snap, local, remote, SyncMode.DOWNLOAD)
     assert (action.kind if action else None) is kind
@@ -107,7 +126,16 @@ def test_download_mirror(snap, local, remote, kind, if_match):
         assert action.if_match == if_match
 
 
-HOSTILE_BLOBS = ["../evil.txt", "a/../../evil", "/etc/passwd", "a\\..\\b", "C:/x", "\uff0e\uff0e/x", "a//b", "ctl\x01x"]
+HOSTILE_BLOBS = [
+    "../evil.txt",
+    "a/../../evil",
+    "/etc/passwd",
+    "a\\..\\b",
+    "C:/x",
+    "\uff0e\uff0e/x",
+    "a//b",
+    "ctl\x01x",
+]
 
 
 @pytest.mark.parametrize("name", HOSTILE_BLOBS)

@@ -14,7 +14,9 @@ from azure.storage.blob import BlobServiceClient
 
 
 def temp_files(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if p.name.startswith(".blobsync-") and p.name.endswith(".tmp")]
+    return [
+        p for p in root.rglob("*") if p.name.startswith(".blobsync-") and p.name.endswith(".tmp")
+    ]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -28,9 +30,22 @@ def test_watch_syncs_and_stops_cleanly_mid_download(azurite, container_name, tmp
     (root / "local.txt").write_text("up")
     env = {**os.environ, "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "blobsync.core.cli", "watch", str(root), container_name,
-         "--interval", "60", "--bwlimit-down", "2048"],  # 24 MiB at 2 MiB/s: ~12 s
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "blobsync.core.cli",
+            "watch",
+            str(root),
+            container_name,
+            "--interval",
+            "60",
+            "--bwlimit-down",
+            "2048",
+        ],  # 24 MiB at 2 MiB/s: ~12 s
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 20

@@ -47,7 +47,11 @@ def engine_for(azurite, container_name, tmp_path):
 
     def make(root: Path, name: str = "a", store: AzureBlobStore | None = None) -> SyncEngine:
         root.mkdir(parents=True, exist_ok=True)
-        engine = SyncEngine(root, store or open_store(azurite.credentials, container_name), tmp_path / f"{name}.sqlite3")
+        engine = SyncEngine(
+            root,
+            store or open_store(azurite.credentials, container_name),
+            tmp_path / f"{name}.sqlite3",
+        )
         made.append(engine)
         return engine
 
@@ -62,7 +66,9 @@ def writes_logged(azurite) -> int:
     return len(re.findall(r"RequestMethod=(PUT|DELETE)", text))
 
 
-def test_nested_tree_upload_with_md5_and_zero_write_rerun(azurite, sdk, container_name, engine_for, tmp_path):
+def test_nested_tree_upload_with_md5_and_zero_write_rerun(
+    azurite, sdk, container_name, engine_for, tmp_path
+):
     root = tmp_path / "a"
     big = os.urandom(17 * 1024 * 1024 + 123)  # above the single-upload threshold: block upload
     write(root, "big.bin", big)
@@ -73,7 +79,9 @@ def test_nested_tree_upload_with_md5_and_zero_write_rerun(azurite, sdk, containe
     result = engine.sync()
     assert result.container_created and result.uploaded == 4 and result.in_sync
     assert container_blobs(sdk, container_name) == tree(root)
-    props = {b.name: b for b in sdk.get_container_client(container_name).list_blobs(include=["metadata"])}
+    props = {
+        b.name: b for b in sdk.get_container_client(container_name).list_blobs(include=["metadata"])
+    }
     assert bytes(props["big.bin"].content_settings.content_md5) == hashlib.md5(big).digest()
     assert bytes(props["empty.txt"].content_settings.content_md5) == hashlib.md5(b"").digest()
     assert {k.lower() for k in props["big.bin"].metadata} == {"mtime"}
@@ -86,7 +94,11 @@ def test_nested_tree_upload_with_md5_and_zero_write_rerun(azurite, sdk, containe
 def test_download_two_way_edits_deletes_and_rename(sdk, container_name, engine_for, tmp_path):
     sdk.create_container(container_name)
     cc = sdk.get_container_client(container_name)
-    for name, data in {"r1.txt": b"one", "dir/r2.txt": b"two", "old-name.txt": b"rename me"}.items():
+    for name, data in {
+        "r1.txt": b"one",
+        "dir/r2.txt": b"two",
+        "old-name.txt": b"rename me",
+    }.items():
         cc.upload_blob(name, data)
     root = tmp_path / "a"
     engine = engine_for(root)
@@ -110,10 +122,14 @@ def test_download_two_way_edits_deletes_and_rename(sdk, container_name, engine_f
     (root / "r1.txt").unlink()
     result = engine.sync()
     assert (result.deleted_local, result.deleted_remote) == (1, 1)
-    assert tree(root) == container_blobs(sdk, container_name) == {
-        "dir/r2.txt": b"two, edited remotely",
-        "new-name.txt": b"rename me",
-    }
+    assert (
+        tree(root)
+        == container_blobs(sdk, container_name)
+        == {
+            "dir/r2.txt": b"two, edited remotely",
+            "new-name.txt": b"rename me",
+        }
+    )
 
 
 class RacingStore(AzureBlobStore):
@@ -125,12 +141,16 @@ class RacingStore(AzureBlobStore):
 
     def upload(self, blob_name, *args, **kwargs):
         if blob_name == self._victim and self._sdk is not None:
-            self._sdk.get_blob_client(self.container, blob_name).upload_blob(b"written by another machine", overwrite=True)
+            self._sdk.get_blob_client(self.container, blob_name).upload_blob(
+                b"written by another machine", overwrite=True
+            )
             self._sdk = None
         return super().upload(blob_name, *args, **kwargs)
 
 
-def test_second_writer_between_listing_and_write(azurite, sdk, container_name, engine_for, tmp_path):
+def test_second_writer_between_listing_and_write(
+    azurite, sdk, container_name, engine_for, tmp_path
+):
     root = tmp_path / "a"
     write(root, "shared.txt", "v1")
     engine_for(root).sync()
@@ -139,7 +159,9 @@ def test_second_writer_between_listing_and_write(azurite, sdk, container_name, e
     engine = engine_for(root, name="a", store=racing)
     result = engine.sync()
     assert not result.in_sync and result.skipped == 1
-    assert [(i.rel_path, i.kind) for i in result.issues] == [("shared.txt", IssueKind.CONCURRENT_CHANGE)]
+    assert [(i.rel_path, i.kind) for i in result.issues] == [
+        ("shared.txt", IssueKind.CONCURRENT_CHANGE)
+    ]
     blob = sdk.get_blob_client(container_name, "shared.txt").download_blob().readall()
     assert blob == b"written by another machine"  # not overwritten
     assert [i.rel_path for i in engine.pending_issues()] == ["shared.txt"]
@@ -159,10 +181,14 @@ def test_two_engines_on_two_folders_converge(container_name, engine_for, sdk, tm
     write(b, "only-b.txt", "B")
     write(b, "both.txt", "same")
     ea, eb = engine_for(a, "a"), engine_for(b, "b")
-    ea.sync(); eb.sync(); ea.sync()
+    ea.sync()
+    eb.sync()
+    ea.sync()
     write(a, "both.txt", "edited on a")
     write(b, "both.txt", "edited on b")
-    ea.sync(); eb.sync(); ea.sync()
+    ea.sync()
+    eb.sync()
+    ea.sync()
     assert tree(a) == tree(b) == container_blobs(sdk, container_name)
     # only-a, only-b, both.txt and one conflict copy: neither edit lost
     assert sorted(tree(a).values()) == [b"A", b"B", b"edited on a", b"edited on b"]

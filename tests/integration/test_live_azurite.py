@@ -53,7 +53,9 @@ def sdk(azurite) -> BlobServiceClient:
 def live_pair(azurite, container_name, tmp_path):
     made = []
 
-    def make(root: Path | None = None, state: str = "state", **kwargs) -> tuple[LiveSync, CountingStore]:
+    def make(
+        root: Path | None = None, state: str = "state", **kwargs
+    ) -> tuple[LiveSync, CountingStore]:
         root = root or tmp_path / "root"
         root.mkdir(parents=True, exist_ok=True)
         store = CountingStore(azurite.credentials, container_name)
@@ -77,8 +79,10 @@ def blob_text(sdk, container, name):
         return None
 
 
-def test_local_edit_reaches_container_without_explicit_sync(live_pair, sdk, container_name, tmp_path):
-    live, store = live_pair()
+def test_local_edit_reaches_container_without_explicit_sync(
+    live_pair, sdk, container_name, tmp_path
+):
+    live, _store = live_pair()
     live.start()
     wait_for(lambda: live.stats.syncs >= 1, 10)  # the initial sync
     assert live.watching
@@ -89,7 +93,7 @@ def test_local_edit_reaches_container_without_explicit_sync(live_pair, sdk, cont
 
 
 def test_burst_of_saves_is_a_handful_of_syncs(live_pair, sdk, container_name, tmp_path):
-    live, store = live_pair()
+    live, _store = live_pair()
     live.start()
     wait_for(lambda: live.stats.syncs >= 1, 10)
     target = tmp_path / "root" / "burst.txt"
@@ -101,7 +105,9 @@ def test_burst_of_saves_is_a_handful_of_syncs(live_pair, sdk, container_name, tm
     assert 1 <= live.stats.triggered_by_change <= 5, live.stats
 
 
-def test_remote_change_arrives_within_one_poll_and_does_not_echo(live_pair, sdk, container_name, tmp_path):
+def test_remote_change_arrives_within_one_poll_and_does_not_echo(
+    live_pair, sdk, container_name, tmp_path
+):
     live, store = live_pair(interval_s=1.0)
     live.start()
     wait_for(lambda: live.stats.syncs >= 1, 10)
@@ -130,14 +136,26 @@ def test_renames_use_server_side_copies(live_pair, sdk, container_name, tmp_path
     (root / "big.bin").rename(root / "big-renamed.bin")
     folder.rename(root / "folder-renamed")
     cc = sdk.get_container_client(container_name)
-    wait_for(lambda: sorted(b.name for b in cc.list_blobs() if b.name.startswith("folder")) == [f"folder-renamed/f{i:03d}.txt" for i in range(100)], 30)
-    wait_for(lambda: blob_text(sdk, container_name, "big-renamed.bin") is not None and blob_text(sdk, container_name, "big.bin") is None, 10)
+    wait_for(
+        lambda: (
+            sorted(b.name for b in cc.list_blobs() if b.name.startswith("folder"))
+            == [f"folder-renamed/f{i:03d}.txt" for i in range(100)]
+        ),
+        30,
+    )
+    wait_for(
+        lambda: (
+            blob_text(sdk, container_name, "big-renamed.bin") is not None
+            and blob_text(sdk, container_name, "big.bin") is None
+        ),
+        10,
+    )
     assert store.bytes_sent - sent < len(big) // 10  # not re-uploaded
     assert store.copies == 101
 
 
 def test_pause_survives_restart_and_blocks_transfers(live_pair, sdk, container_name, tmp_path):
-    live, store = live_pair(interval_s=0.5)
+    live, _store = live_pair(interval_s=0.5)
     live.start()
     wait_for(lambda: live.stats.syncs >= 1, 10)
     live.pause()
@@ -158,7 +176,7 @@ def test_watcher_failure_falls_back_to_polling(live_pair, sdk, container_name, t
         raise WatcherUnavailable("The system's limit of inotify watches is reached (simulated).")
 
     seen = []
-    live, store = live_pair(interval_s=0.5, watcher_factory=broken)
+    live, _store = live_pair(interval_s=0.5, watcher_factory=broken)
     live.engine.events = seen.append
     live.start()
     assert not live.watching and "inotify" in (live.watch_problem or "")
