@@ -21,7 +21,6 @@ for one that changes the file while it is being read.
 from __future__ import annotations
 
 import http.client
-import re
 import socket
 import threading
 import time
@@ -41,10 +40,12 @@ FORWARD = "forward"
 
 @dataclass(frozen=True)
 class Status:
-    """Answer with this status and Azure error code, without forwarding."""
+    """Answer with this status and Azure error code; without forwarding, or after
+    forwarding (``forward=True``: the server did the work, the client hears an error)."""
 
     code: int
     error_code: str = "Injected"
+    forward: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,8 @@ class FaultProxy:
                 action = proxy._decide(req)
                 req.action = action if isinstance(action, str) else repr(action)
                 if isinstance(action, Status):
+                    if action.forward:
+                        proxy._forward(self.command, self.path, body, dict(self.headers))
                     req.status = action.code
                     payload = (
                         '<?xml version="1.0" encoding="utf-8"?><Error>'
@@ -178,13 +181,7 @@ class FaultProxy:
                 if action == RESET:
                     self._drop()
                     return
-                upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
-                try:
-                    upstream.request(self.command, self.path, body=body, headers=dict(self.headers))
-                    response = upstream.getresponse()
-                    data = response.read()
-                finally:
-                    upstream.close()
+                response, data = proxy._forward(self.command, self.path, body, dict(self.headers))
                 req.status = response.status
                 if action == LOST:  # the server did it; its answer never arrives
                     self._drop()
@@ -208,6 +205,18 @@ class FaultProxy:
         self.port: int = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
+
+    def _forward(
+        self, method: str, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[http.client.HTTPResponse, bytes]:
+        upstream = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
+        try:
+            upstream.request(method, path, body=body, headers=headers)
+            response = upstream.getresponse()
+            data = response.read()
+        finally:
+            upstream.close()
+        return response, data
 
     def _decide(self, req: Request) -> Action:
         with self._lock:
@@ -302,9 +311,6 @@ def is_listing_page(k: int) -> Callable[[Request], bool]:
 
 def any_request(_req: Request) -> bool:
     return True
-
-
-_SIG_RE = re.compile(r"sig=[^&]+")
 
 
 # ---- a store wrapper with hooks ------------------------------------------------------------
