@@ -42,6 +42,7 @@ from azure.core import MatchConditions
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import (
     AzureError,
+    ClientAuthenticationError,
     HttpResponseError,
     ResourceNotFoundError,
     ServiceRequestError,
@@ -245,6 +246,11 @@ def translate(
     if isinstance(exc, ServiceResponseError):
         return ConnectionFailure(
             "The connection to the storage service broke or timed out; try again later."
+        )
+    if isinstance(exc, ClientAuthenticationError) and exc.response is None:
+        # Raised while signing, before anything is sent: the key itself is malformed.
+        return AuthError(
+            "The account key is malformed (it must be the base64 key shown in the Azure portal)."
         )
     if isinstance(exc, HttpResponseError):
         status = exc.status_code or 0

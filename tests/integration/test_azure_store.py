@@ -662,3 +662,13 @@ def test_other_service_errors_become_item_errors_with_the_code(
     with pytest.raises(RemoteItemError, match="status 400, error code Injected"):
         upload(store, "e.txt", b"x")
     assert waits == []
+
+
+def test_malformed_account_key_is_a_clear_auth_error(azurite):
+    from blobsync.core.credentials import from_key
+    from blobsync.core.errors import AuthError
+    from blobsync.core.remote.azure_blob import check_connection
+
+    with pytest.raises(AuthError, match="malformed") as info:
+        check_connection(from_key(azurite.blob_endpoint, "not-base64!"))
+    assert "not-base64" not in str(info.value)
