@@ -129,7 +129,9 @@ class World:
         check_idle([self.engine], opts, self.wire_writes)
         remote = SdkView(self.cc).contents()
         check_converged([self.root], remote, [self.engine])
-        check_no_version_lost(self.ledger, [tree(self.root), {n: d for n, (d, _) in remote.items()}])
+        check_no_version_lost(
+            self.ledger, [tree(self.root), {n: d for n, (d, _) in remote.items()}]
+        )
         check_confined(self.sandbox, {"folder"})
         unconditional = self.proxy.unconditional_blob_writes()
         assert not unconditional, unconditional
@@ -296,4 +298,3 @@ def test_deletes_whose_answer_is_lost_are_not_repeated_as_errors(world: World) -
     result = world.sync()
     assert result.deleted_remote == 2 and result.in_sync, result.issues
     world.finish()
-
