@@ -11,6 +11,7 @@ offering a first folder pair in one click. Azurite is stopped at quit.
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import hashlib
 import logging
@@ -286,6 +287,10 @@ def run_app(app: QApplication, instance: SingleInstance, hidden: bool = False) -
 
     if not hidden or tray is None:
         window.show()
+    # Everything built so far (Qt wrappers, the SDK's modules) lives as long as the app:
+    # keep it out of the cyclic GC, whose full passes would otherwise stall the GUI
+    # thread for tens of milliseconds during big syncs (bench/gui_stall.py).
+    gc.freeze()
     try:
         return app.exec()
     finally:
