@@ -23,12 +23,9 @@ from .errors import Cancelled, FatalError
 from .local.watcher import ChangeWatcher, WatcherUnavailable
 from .models import SyncResult
 from .remote.base import CancelToken
+from .schedule import DEFAULT_DEBOUNCE_S, DEFAULT_INTERVAL_S, DEFAULT_MAX_DELAY_S, SyncSchedule
 
 log = logging.getLogger(__name__)
-
-DEFAULT_INTERVAL_S = 300.0
-DEFAULT_DEBOUNCE_S = 2.0
-RETRY_AFTER_FAILURE_S = 30.0
 
 
 @dataclass
@@ -53,7 +50,7 @@ class LiveSync:
         *,
         interval_s: float = DEFAULT_INTERVAL_S,
         debounce_s: float = DEFAULT_DEBOUNCE_S,
-        max_delay_s: float = 30.0,
+        max_delay_s: float = DEFAULT_MAX_DELAY_S,
         watch: bool = True,
         watcher_factory: Callable[[ChangeWatcher], None] | None = None,
     ) -> None:
@@ -67,18 +64,12 @@ class LiveSync:
                 return fixed
 
             self._options = same_options
-        self.interval_s = interval_s
-        self.debounce_s = debounce_s
-        self.max_delay_s = max_delay_s
+        self.schedule = SyncSchedule(interval_s, debounce_s, max_delay_s)
         self.watch = watch
         self._watcher_factory = watcher_factory  # tests: replace start() to simulate failures
         self.stats = LiveStats()
         self._cond = threading.Condition()
         self._stopping = False
-        self._first_change: float | None = None
-        self._last_change = 0.0
-        self._run_now = False
-        self._next_poll = 0.0
         self._cancel = CancelToken()
         self._thread: threading.Thread | None = None
         self._watcher: ChangeWatcher | None = None
@@ -94,7 +85,6 @@ class LiveSync:
 
     def start(self) -> None:
         """Start the loop (a first sync runs at once unless paused)."""
-        self._next_poll = time.monotonic()
         if not self.paused:
             self._start_watcher()
         self._thread = threading.Thread(target=self._loop, name="blobsync-live", daemon=True)
@@ -127,17 +117,14 @@ class LiveSync:
     def sync_now(self) -> None:
         """Run a sync as soon as the current one (if any) is done."""
         with self._cond:
-            self._run_now = True
+            self.schedule.request()
             self._cond.notify_all()
 
     # ---- watcher -------------------------------------------------------------
 
     def _on_change(self) -> None:
-        now = time.monotonic()
         with self._cond:
-            if self._first_change is None:
-                self._first_change = now
-            self._last_change = now
+            self.schedule.changed(time.monotonic())
             self._cond.notify_all()
 
     def _start_watcher(self) -> None:
@@ -176,22 +163,6 @@ class LiveSync:
 
     # ---- the loop ------------------------------------------------------------
 
-    def _due(self, now: float) -> tuple[bool, float, str]:
-        """(run now?, seconds to wait otherwise, why)."""
-        if self._run_now:
-            return True, 0.0, "request"
-        wait = self._next_poll - now
-        if self._first_change is not None:
-            quiet_at = self._last_change + self.debounce_s
-            cap_at = self._first_change + self.max_delay_s
-            change_at = min(quiet_at, cap_at)
-            if change_at <= now:
-                return True, 0.0, "change"
-            wait = min(wait, change_at - now)
-        if wait <= 0:
-            return True, 0.0, "poll"
-        return False, wait, ""
-
     def _loop(self) -> None:
         while True:
             with self._cond:
@@ -199,16 +170,15 @@ class LiveSync:
                     if self._stopping:
                         return
                     now = time.monotonic()
-                    if self.paused and not self._run_now:
-                        self._first_change = None
+                    if self.paused and not self.schedule.requested:
+                        self.schedule.paused()
                         self._cond.wait(1.0)
                         continue
-                    run, wait, why = self._due(now)
+                    run, wait, why = self.schedule.due(now)
                     if run:
                         break
                     self._cond.wait(min(wait, 1.0))
-                self._run_now = False
-                self._first_change = None
+                self.schedule.started()
                 self._cancel = CancelToken()
                 cancel = self._cancel
             if self._watcher is not None and not self._watcher.alive:
@@ -222,21 +192,21 @@ class LiveSync:
             self.stats.triggered_by_change += 1
         elif why == "poll":
             self.stats.triggered_by_poll += 1
-        next_in = self.interval_s
+        ok = False
         try:
             self.stats.last_result = self.engine.sync(self._options(), cancel)
             self.stats.last_error = None
+            ok = True
         except Cancelled:
             return
         except FatalError as exc:
             self.stats.failures += 1
             self.stats.last_error = exc.message
-            next_in = min(self.interval_s, RETRY_AFTER_FAILURE_S)
         except Exception as exc:  # never let the loop die silently
             log.exception("unexpected error in live sync")
             self.stats.failures += 1
             self.stats.last_error = f"Unexpected error: {exc}"
-            next_in = min(self.interval_s, RETRY_AFTER_FAILURE_S)
         finally:
             self.stats.syncs += 1
-        self._next_poll = time.monotonic() + next_in
+        with self._cond:
+            self.schedule.finished(time.monotonic(), ok)
