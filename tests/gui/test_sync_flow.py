@@ -190,3 +190,66 @@ def test_pause_stops_scheduled_syncs(
     qtbot.wait(800)
     assert len(started) == count
     assert ctl.pair_state(pair_id) is PairState.PAUSED
+
+
+def test_first_start_runs_azurite_and_syncs_a_one_click_demo_pair(
+    qtbot, qapp, tmp_path, monkeypatch
+):  # type: ignore[no-untyped-def]
+    """No settings at all: the app starts its own Azurite, adds the emulator account and
+    offers ~/BlobSync ↔ blobsync-demo; one click later the folder is synced."""
+    import gc
+    import uuid as _uuid
+
+    from azure.storage.blob import BlobServiceClient as Client
+    from PySide6.QtCore import QTimer
+
+    from blobsync.core.config import config_dir, load_config
+    from blobsync.core.credentials import AZURITE_KEY
+    from blobsync.gui.app import DEMO_CONTAINER, SingleInstance, run_app
+    from blobsync.gui.controller import DEMO_ACCOUNT_NAME
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    seen: dict[str, object] = {}
+
+    def window() -> MainWindow | None:
+        return next((w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow)), None)
+
+    def step() -> None:
+        win = window()
+        if win is None:
+            return
+        ctl = win.controller
+        if "clicked" not in seen and win.banner_button.isVisible():
+            seen["banner"] = win.banner_label.text()
+            seen["clicked"] = True
+            qtbot.mouseClick(win.banner_button, Qt.MouseButton.LeftButton)
+            return
+        pairs = ctl.pairs()
+        if pairs and ctl.status(pairs[0].pair_id).last_result is not None:
+            seen["result"] = ctl.status(pairs[0].pair_id).last_result
+            seen["url"] = ctl.config.accounts[DEMO_ACCOUNT_NAME].account_url
+            blob_client = Client(
+                account_url=str(seen["url"]),
+                credential={"account_name": "devstoreaccount1", "account_key": AZURITE_KEY},
+            )
+            seen["blobs"] = container_blobs(blob_client, DEMO_CONTAINER)
+            qapp.quit()
+
+    poll = QTimer()
+    poll.timeout.connect(step)
+    poll.start(100)
+    QTimer.singleShot(90_000, qapp.quit)
+    try:
+        run_app(qapp, SingleInstance(f"blobsync-test-{_uuid.uuid4().hex[:8]}"))
+    finally:
+        poll.stop()
+        gc.unfreeze()
+
+    assert "demo folder" in str(seen.get("banner", "")), seen
+    result = seen.get("result")
+    assert result is not None and result.uploaded == 1, seen
+    assert list(seen["blobs"]) == ["Welcome to BlobSync.txt"]
+    saved = load_config()  # the account and the pair were saved, without any secret
+    assert DEMO_ACCOUNT_NAME in saved.accounts and len(saved.pairs) == 1
+    assert saved.pairs[0].local_root == str(tmp_path / "home" / "BlobSync")
+    assert AZURITE_KEY not in (config_dir() / "settings.json").read_text()
