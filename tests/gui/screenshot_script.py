@@ -3,7 +3,8 @@
 ``python screenshot_script.py OUT_DIR`` — run by ``test_screenshots.py`` with
 ``DISPLAY`` pointing at an Xvfb (with ``trayer`` providing a system tray) and
 ``QT_QPA_PLATFORM=xcb``. Writes ``main_window.png``, ``account_dialog.png``,
-``progress.png``, ``issues.png``, ``tray_menu.png`` and ``manifest.json`` (per image:
+``pair_dialog.png``, ``progress.png``, ``issues.png``, ``tray_menu.png`` and
+``manifest.json`` (per image:
 the size it must have and every text visible in it, so the test can prove no secret
 is shown). Exits non-zero with one line on stderr if a step times out.
 """
@@ -23,7 +24,7 @@ from typing import Any
 import keyring
 from keyring.backend import KeyringBackend
 from PySide6.QtCore import QPoint, QTimer
-from PySide6.QtGui import QGuiApplication, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -47,6 +48,7 @@ from blobsync.gui.main_window import MainWindow
 from blobsync.gui.tray import Tray
 from blobsync.gui.views.issues_view import IssuesView
 from blobsync.gui.widgets.account_dialog import AccountDialog, AccountKind
+from blobsync.gui.widgets.pair_dialog import PairDialog
 
 MiB = 1024 * 1024
 WINDOW_SIZE = (1100, 720)
@@ -255,6 +257,43 @@ def main() -> int:
         save("account_dialog.png", dialog.grab(), texts, (dialog.width(), dialog.height()))
         manifest["account_dialog.png"].update(manifest_extra)
         dialog.reject()
+
+        # 2b. the pair dialog, containers listed, New container… refusing a name as typed
+        pair_dialog = PairDialog(config, parent=window, secret_loader=lambda _l: AZURITE_KEY)
+        pair_dialog.folder_edit.setText("~/Music")  # expanded on save
+        pair_dialog.show()
+        pair_dialog.move(90, 90)
+        wait_until(
+            app, lambda: len(pair_dialog.picker.container_names()) >= 2, "the container list"
+        )
+        pair_dialog.picker.set_selected("photos")
+        new_dialog = pair_dialog.picker.open_new_container_dialog()
+        assert new_dialog is not None
+        new_dialog.edit.setText("Family_Photos")
+        settle(app)
+        new_dialog.move(pair_dialog.x() + 24, pair_dialog.y() + pair_dialog.height() - 14)
+        settle(app)
+        # Composed from the two dialogs' own renderings: no window manager here, so a
+        # screen grab can catch a dialog before X has repainted its newly mapped area.
+        area = pair_dialog.geometry().united(new_dialog.geometry()).adjusted(-16, -16, 16, 16)
+        shot = QPixmap(area.size())
+        shot.fill(QColor("#c9ced6"))
+        painter = QPainter(shot)
+        for dialog_widget in (pair_dialog, new_dialog):
+            where = dialog_widget.geometry().translated(-area.x(), -area.y())
+            painter.drawPixmap(where.topLeft(), dialog_widget.grab())
+            painter.setPen(QColor("#7a828e"))
+            painter.drawRect(where.adjusted(-1, -1, 0, 0))
+        painter.end()
+        save(
+            "pair_dialog.png",
+            shot,
+            visible_texts(pair_dialog) + visible_texts(new_dialog),
+            (area.width(), area.height()),
+        )
+        new_dialog.reject()
+        pair_dialog.reject()
+        settle(app, 0.2)
 
         # 3. progress mid-sync: big uploads held at half way by the gate
         write_files(docs, {f"scans/scan-{i:02d}.pdf": 6 * MiB + i * 1000 for i in range(3)})

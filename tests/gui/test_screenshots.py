@@ -30,7 +30,14 @@ pytestmark = [pytest.mark.gui, pytest.mark.xvfb, pytest.mark.slow]
 SCRIPT = Path(__file__).with_name("screenshot_script.py")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SCREEN = (1280, 800)
-SHOTS = ("main_window.png", "account_dialog.png", "progress.png", "issues.png", "tray_menu.png")
+SHOTS = (
+    "main_window.png",
+    "account_dialog.png",
+    "pair_dialog.png",
+    "progress.png",
+    "issues.png",
+    "tray_menu.png",
+)
 
 
 def _free_display() -> int:
@@ -149,6 +156,9 @@ def test_screenshots(xdisplay: str, tmp_path: Path, qapp) -> None:  # type: igno
     tray_texts = manifest["tray_menu.png"]["texts"]
     assert {"Sync now", "Pause", "Open BlobSync", "Quit"} <= set(tray_texts)
     assert any("need attention" in text for text in tray_texts)
+    pair_texts = manifest["pair_dialog.png"]["texts"]
+    assert "A container name may only use lowercase letters." in pair_texts
+    assert "photos" in pair_texts
     issues_texts = manifest["issues.png"]["texts"]
     assert "notes.txt" in issues_texts and "Keep mine" in issues_texts
     progress_texts = " ".join(manifest["progress.png"]["texts"])
