@@ -15,13 +15,15 @@ import gc
 import getpass
 import hashlib
 import logging
+import signal
 import socket
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication
 
@@ -291,15 +293,31 @@ def run_app(app: QApplication, instance: SingleInstance, hidden: bool = False) -
     # keep it out of the cyclic GC, whose full passes would otherwise stall the GUI
     # thread for tens of milliseconds during big syncs (bench/gui_stall.py).
     gc.freeze()
+    previous = _quit_on_signals(app)
     try:
         return app.exec()
     finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         controller.shutdown()
         if tray is not None:
             tray.hide()
         instance.close()
         if starter is not None:
             starter.stop()
+
+
+def _quit_on_signals(app: QApplication) -> dict[int, Any]:
+    """SIGINT/SIGTERM quit cleanly (engines closed, Azurite stopped) instead of killing
+    the process and orphaning the emulator. Python only sees signals when it runs, so a
+    timer wakes it up a few times a second."""
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, lambda *_args: app.quit())
+    waker = QTimer(app)
+    waker.timeout.connect(lambda: None)
+    waker.start(250)
+    return previous
 
 
 def _add_demo_pair(controller: Controller) -> None:

@@ -253,3 +253,36 @@ def test_first_start_runs_azurite_and_syncs_a_one_click_demo_pair(
     assert DEMO_ACCOUNT_NAME in saved.accounts and len(saved.pairs) == 1
     assert saved.pairs[0].local_root == str(tmp_path / "home" / "BlobSync")
     assert AZURITE_KEY not in (config_dir() / "settings.json").read_text()
+
+
+def test_without_azurite_installed_the_window_says_so_and_keeps_working(
+    qtbot, qapp, tmp_path, monkeypatch
+):  # type: ignore[no-untyped-def]
+    import uuid as _uuid
+
+    from PySide6.QtCore import QTimer
+
+    from blobsync.gui import app as app_module
+
+    monkeypatch.setattr(app_module, "find_azurite", lambda: None)
+    seen: dict[str, str] = {}
+
+    def step() -> None:
+        win = next((w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow)), None)
+        if win is not None and win.banner.isVisible():
+            seen["banner"] = win.banner_label.text()
+            seen["button"] = win.banner_button.text()
+            seen["add_enabled"] = str(button(win, "addPairButton").isEnabled())
+            qapp.quit()
+
+    poll = QTimer()
+    poll.timeout.connect(step)
+    poll.start(50)
+    QTimer.singleShot(30_000, qapp.quit)
+    try:
+        app_module.run_app(qapp, app_module.SingleInstance(f"t-{_uuid.uuid4().hex[:8]}"))
+    finally:
+        poll.stop()
+    assert "not installed" in seen["banner"]
+    assert seen["button"] == "Add account…"
+    assert seen["add_enabled"] == "True"
