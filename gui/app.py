@@ -300,6 +300,9 @@ def run_app(app: QApplication, instance: SingleInstance, hidden: bool = False) -
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         controller.shutdown()
+        window.keep_in_tray = False
+        window.close()
+        window.deleteLater()
         if tray is not None:
             tray.hide()
         instance.close()

@@ -210,9 +210,11 @@ def test_first_start_runs_azurite_and_syncs_a_one_click_demo_pair(
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     seen: dict[str, object] = {}
+    before = set(qapp.topLevelWidgets())
 
     def window() -> MainWindow | None:
-        return next((w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow)), None)
+        windows = [w for w in qapp.topLevelWidgets() if w not in before]
+        return next((w for w in windows if isinstance(w, MainWindow)), None)
 
     def step() -> None:
         win = window()
@@ -266,9 +268,11 @@ def test_without_azurite_installed_the_window_says_so_and_keeps_working(
 
     monkeypatch.setattr(app_module, "find_azurite", lambda: None)
     seen: dict[str, str] = {}
+    before = set(qapp.topLevelWidgets())
 
     def step() -> None:
-        win = next((w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow)), None)
+        windows = [w for w in qapp.topLevelWidgets() if w not in before]
+        win = next((w for w in windows if isinstance(w, MainWindow)), None)
         if win is not None and win.banner.isVisible():
             seen["banner"] = win.banner_label.text()
             seen["button"] = win.banner_button.text()
