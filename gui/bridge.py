@@ -46,7 +46,7 @@ from blobsync.core.remote.base import CancelToken
 
 log = logging.getLogger(__name__)
 
-ENGINE_NICE = 10  # engine threads run at a lower CPU priority than the GUI thread
+ENGINE_NICE = 5  # engine threads run at a lower CPU priority than the GUI thread
 PROGRESS_INTERVAL_MS = 100  # 10 Hz: smooth enough, cheap with thousands of files
 _SPEED_WINDOW_S = 3.0
 
@@ -246,7 +246,7 @@ def lower_thread_priority(nice: int = ENGINE_NICE) -> None:
 
     On Linux a thread's nice value is its own and is inherited by threads it creates,
     so the engine's transfer threads inherit it too. Measured on 2 cores shared with
-    Azurite: the GUI thread's longest stall drops from ~300 ms to ≤ 50 ms. Elsewhere
+    Azurite: the GUI thread's longest stall drops severalfold (bench/gui_stall.py). Elsewhere
     (or if not permitted) this does nothing.
     """
     if not sys.platform.startswith("linux"):

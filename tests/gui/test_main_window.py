@@ -78,7 +78,7 @@ def test_issues_show_up_and_resolving_runs_on_the_engine_thread_then_resyncs(
     window = make_window(config_with(tmp_path), engine_factory=factory, save=lambda _c: None)
     ctl = window.controller
     pair_id = ctl.pairs()[0].pair_id
-    qtbot.waitUntil(lambda: len(ctl.status(pair_id).issues) == 2)
+    qtbot.waitUntil(lambda: len(ctl.status(pair_id).issues) == 2, timeout=20000)
 
     assert ctl.pair_state(pair_id) is PairState.ATTENTION
     state_text = window.pairs_view.model.data(window.pairs_view.model.index(0, 3))
@@ -89,11 +89,11 @@ def test_issues_show_up_and_resolving_runs_on_the_engine_thread_then_resyncs(
 
     window.issues_view.resolve_requested.emit(pair_id, ["a.txt"], Resolution.KEEP_BOTH.value)
     engine = factory.made[0]
-    qtbot.waitUntil(lambda: engine.syncs == 1 and not ctl.status(pair_id).syncing)
+    qtbot.waitUntil(lambda: engine.syncs == 1 and not ctl.status(pair_id).syncing, timeout=20000)
     assert engine.resolved == [("a.txt", Resolution.KEEP_BOTH)]
     assert threading.get_ident() not in engine.threads
     assert [i.rel_path for i in ctl.status(pair_id).issues] == ["b.txt"]
-    qtbot.waitUntil(lambda: window.issues_view.model.rowCount() == 1)
+    qtbot.waitUntil(lambda: window.issues_view.model.rowCount() == 1, timeout=20000)
     assert window.tabs.tabText(1) == "Issues (1)"
 
 
@@ -115,7 +115,8 @@ def test_a_failed_run_shows_its_state_and_sentence(qtbot, make_window, tmp_path,
     ctl.notify.connect(lambda *args: notes.append(args))
     assert ctl.sync_now(pair_id)
     qtbot.waitUntil(
-        lambda: not ctl.status(pair_id).syncing and ctl.status(pair_id).failure is not None
+        lambda: not ctl.status(pair_id).syncing and ctl.status(pair_id).failure is not None,
+        timeout=20000,
     )
     assert ctl.pair_state(pair_id) is state
     tip = window.pairs_view.model.data(
@@ -168,7 +169,9 @@ def test_pair_added_through_the_dialogs_syncs_and_settings_survive_a_restart(
     assert again.pairs_view.model.rowCount() == 1
     assert again.pairs_view.model.data(again.pairs_view.model.index(0, 0)) == "docs"
     assert button(again, "pauseButton").text() == "Resume"
-    qtbot.waitUntil(lambda: again.controller.status(pair.pair_id).last_sync is not None)
+    qtbot.waitUntil(
+        lambda: again.controller.status(pair.pair_id).last_sync is not None, timeout=20000
+    )
 
 
 def test_second_launch_brings_the_running_window_forward(qtbot, make_window, tmp_path):  # type: ignore[no-untyped-def]
@@ -196,7 +199,7 @@ def test_closing_hides_to_the_tray_or_quits_without_one(qtbot, make_window, fake
     assert not window.isVisible()  # …and the window hidden
     pair_id = window.controller.pairs()[0].pair_id
     assert window.controller.sync_now(pair_id)  # the engine still works
-    qtbot.waitUntil(lambda: factory.made[0].syncs == 1)
+    qtbot.waitUntil(lambda: bool(factory.made) and factory.made[0].syncs == 1, timeout=20000)
 
     window.show()
     window.keep_in_tray = False

@@ -86,7 +86,11 @@ def _controller(qtbot, tmp_path, issues: int = 0) -> Controller:  # type: ignore
         schedule=False,
         save=lambda _c: None,
     )
-    qtbot.waitUntil(lambda: len(ctl.status(pairs[0].pair_id).issues) == issues)
+    try:
+        qtbot.waitUntil(lambda: len(ctl.status(pairs[0].pair_id).issues) == issues, timeout=20000)
+    except BaseException:
+        ctl.shutdown()
+        raise
     return ctl
 
 
