@@ -112,8 +112,15 @@ class IssuesView(QWidget):
     # ---- feeding -----------------------------------------------------------------
 
     def set_issues(self, pair_id: str, issues: list[Issue]) -> None:
-        """Show these pending issues for the pair (replacing what it had)."""
+        """Show these pending issues for the pair (replacing what it had).
+
+        The selection survives the refresh for items still pending, so a sync that
+        finishes while the user is choosing does not drop their choice.
+        """
+        keep = {(row.pair_id, row.issue.rel_path) for row in self.selected_rows()}
         self.model.set_issues(pair_id, issues)
+        if keep:
+            self._select(keep)
         self._refresh()
 
     def set_pair_info(self, pair_id: str, local_root: str, label: str | None = None) -> None:
@@ -136,12 +143,17 @@ class IssuesView(QWidget):
 
     def select_rel_paths(self, rel_paths: list[str]) -> None:
         """Select the rows of these items (any pair)."""
-        self.table.clearSelection()
         wanted = set(rel_paths)
+        self._select(
+            {(r.pair_id, r.issue.rel_path) for r in self.model.rows() if r.issue.rel_path in wanted}
+        )
+
+    def _select(self, keys: set[tuple[str, str]]) -> None:
+        self.table.clearSelection()
         selection = self.table.selectionModel()
         flags = selection.SelectionFlag.Select | selection.SelectionFlag.Rows
         for row, item in enumerate(self.model.rows()):
-            if item.issue.rel_path in wanted:
+            if (item.pair_id, item.issue.rel_path) in keys:
                 selection.select(self.model.index(row, 0), flags)
 
     @Slot(QItemSelection, QItemSelection)

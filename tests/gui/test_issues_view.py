@@ -91,6 +91,16 @@ def test_buttons_follow_selection(view: IssuesView) -> None:
     view.select_rel_paths(["secret/c.txt"])
     assert not buttons(view)["takeTheirsButton"]
 
+    # a refresh keeps the selection of items still pending
+    view.select_rel_paths(["docs/report.txt", "secret/c.txt"])
+    view.set_issues("p1", [CONFLICT, DENIED])
+    assert [row.issue.rel_path for row in view.selected_rows()] == [
+        "docs/report.txt",
+        "secret/c.txt",
+    ]
+    view.set_issues("p1", [DENIED])
+    assert [row.issue.rel_path for row in view.selected_rows()] == ["secret/c.txt"]
+
     view.set_issues("p1", [])
     assert buttons(view) == dict.fromkeys(buttons(view), False)
 
