@@ -73,8 +73,12 @@ def confined_path(root: Path, rel_path: str, make_parents: bool) -> Path:
         except FileNotFoundError:
             if not make_parents:
                 return root.joinpath(*parts)
-            os.mkdir(current)
-            continue
+            try:
+                os.mkdir(current)
+                continue
+            except FileExistsError:
+                # another worker created it between our lstat and mkdir: check what it is
+                st = os.lstat(current)
         if stat.S_ISLNK(st.st_mode):
             raise ConfinementError(f"'{part}' is a symbolic link; nothing is written through it.")
         if not stat.S_ISDIR(st.st_mode):
