@@ -56,6 +56,25 @@ CREATE TABLE IF NOT EXISTS issues (
 """
 
 
+_I64 = (1 << 63) - 1
+
+
+def _i64(value: int) -> int:
+    """Clamp to SQLite's 64-bit INTEGER: an mtime past 2262 (or before 1677) in
+    nanoseconds does not fit, and file systems allow such mtimes."""
+    return max(-_I64 - 1, min(_I64, value))
+
+
+def _text(value: str) -> str:
+    """A string SQLite can store: undecodable file names (surrogate escapes) are kept
+    for display with replacement characters."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
+
+
 class StateDB:
     """Open (creating or recovering) the state database at ``path``."""
 
@@ -180,7 +199,7 @@ class StateDB:
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO snapshot VALUES (?, ?, ?, ?, ?)",
-                (entry.rel_path, entry.size, entry.mtime_ns, entry.md5, entry.etag),
+                (entry.rel_path, entry.size, _i64(entry.mtime_ns), entry.md5, entry.etag),
             )
             self._conn.execute("DELETE FROM hashes WHERE rel_path=?", (entry.rel_path,))
             self._wrote()
@@ -196,7 +215,7 @@ class StateDB:
         with self._lock:
             row = self._conn.execute(
                 "SELECT md5 FROM hashes WHERE rel_path=? AND inode=? AND size=? AND mtime_ns=?",
-                (rel_path, inode, size, mtime_ns),
+                (rel_path, _i64(inode), size, _i64(mtime_ns)),
             ).fetchone()
         return None if row is None else bytes(row[0])
 
@@ -204,7 +223,7 @@ class StateDB:
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
-                (rel_path, inode, size, mtime_ns, md5),
+                (rel_path, _i64(inode), size, _i64(mtime_ns), md5),
             )
             self._wrote()
 
@@ -231,9 +250,9 @@ class StateDB:
                 self._conn.execute(
                     "INSERT OR REPLACE INTO issues VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
-                        issue.rel_path,
+                        _text(issue.rel_path),
                         issue.kind.value,
-                        issue.message,
+                        _text(issue.message),
                         int(issue.retryable),
                         issue.conflict_copy,
                         old.get(issue.rel_path, now),

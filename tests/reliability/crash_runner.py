@@ -33,10 +33,28 @@ def make_store(container: str, conn_str: str | None = None) -> AzureBlobStore:
     return store
 
 
+def _drop_privileges(uid: int) -> None:
+    """Become ``uid`` after everything is imported (the interpreter and the venv live
+    where an unprivileged user may not read): the sync then meets real EACCES."""
+    import codecs
+    import fcntl  # noqa: F401 - imported lazily by the engine
+    import hashlib  # noqa: F401
+    import xml.etree.ElementTree  # noqa: F401
+
+    for encoding in ("utf-8-sig", "idna", "ascii", "latin-1"):
+        codecs.lookup(encoding)
+
+    os.setgid(uid)
+    os.setuid(uid)
+
+
 def main(argv: list[str]) -> int:
     root, container, state = argv[:3]
     workers = int(argv[3]) if len(argv) > 3 else 4
-    engine = SyncEngine(root, make_store(container), state)
+    store = make_store(container)
+    if os.environ.get("RUNNER_DROP_TO_UID"):
+        _drop_privileges(int(os.environ["RUNNER_DROP_TO_UID"]))
+    engine = SyncEngine(root, store, state)
     try:
         result = engine.sync(SyncOptions(workers=workers, hostname="crashhost"))
     finally:
