@@ -28,7 +28,13 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from blobsync.core.engine import Resolution, SyncOptions
-from blobsync.core.errors import BlobSyncError, Cancelled, ConnectionFailure, FatalError
+from blobsync.core.errors import (
+    BlobSyncError,
+    Cancelled,
+    ConnectionFailure,
+    FatalError,
+    SafetyStop,
+)
 from blobsync.core.events import (
     Event,
     EventSink,
@@ -269,6 +275,7 @@ class Failure:
     message: str
     offline: bool = False
     cancelled: bool = False
+    safety: bool = False  # a safety valve (mass delete): the user may override it once
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> Failure:
@@ -278,6 +285,7 @@ class Failure:
                 exc.message,
                 offline=isinstance(exc, ConnectionFailure),
                 cancelled=isinstance(exc, Cancelled),
+                safety=isinstance(exc, SafetyStop),
             )
         # Unexpected: the traceback goes to the log, one sentence to the user.
         return cls("Unexpected error", f"{type(exc).__name__}: see the log for details.")

@@ -264,8 +264,14 @@ class Controller(QObject):
 
     # ---- running ---------------------------------------------------------------------
 
-    def sync_now(self, pair_id: str, dry_run: bool = False) -> bool:
-        """Start one pair's sync (False if paused, already running or unknown)."""
+    def sync_now(
+        self, pair_id: str, dry_run: bool = False, allow_mass_delete: bool = False
+    ) -> bool:
+        """Start one pair's sync (False if paused, already running or unknown).
+
+        ``allow_mass_delete`` overrides the engine's safety valve for this one run (the
+        user confirmed it after a "Sync stopped for safety").
+        """
         pair = self.pair(pair_id)
         bridge = self._bridges.get(pair_id)
         if pair is None or bridge is None or bridge.syncing:
@@ -274,7 +280,12 @@ class Controller(QObject):
             return False
         status = self.status(pair_id)
         status.last_attempt = time.monotonic()
-        options = SyncOptions(mode=pair.mode, dry_run=dry_run, workers=self._workers)
+        options = SyncOptions(
+            mode=pair.mode,
+            dry_run=dry_run,
+            allow_mass_delete=allow_mass_delete,
+            workers=self._workers,
+        )
         return bridge.sync(options)
 
     def sync_all(self) -> int:

@@ -171,6 +171,8 @@ class MainWindow(QMainWindow):
         controller.issues_changed.connect(self._on_issues_changed)
         controller.preview_ready.connect(self._on_preview_ready)
         controller.pairs_changed.connect(self._on_pairs_changed)
+        controller.pair_updated.connect(self._on_pair_updated)
+        self._safety_banner_for: str | None = None
         self._issue_pairs: set[str] = set()
         self._on_overview(controller.overview())
         self._on_pairs_changed()
@@ -326,6 +328,26 @@ class MainWindow(QMainWindow):
     def _on_selection(self, pair_id: str) -> None:
         if pair_id:
             self.progress_view.show_pair(pair_id)
+
+    def _on_pair_updated(self, pair_id: str) -> None:
+        """Offer a one-time override when a safety valve stopped this pair's sync."""
+        status = self.controller.status(pair_id)
+        failure = status.failure
+        if failure is not None and failure.safety and not status.syncing:
+            pair = self.controller.pair(pair_id)
+            name = Path(pair.local_root).name if pair else pair_id
+            message = failure.message.replace(
+                "run again with --allow-mass-delete", "press “Sync anyway”"
+            )
+            self._safety_banner_for = pair_id
+            self.show_banner(
+                f"{failure.title} ({name}): {message}",
+                "Sync anyway",
+                lambda pid=pair_id: self.controller.sync_now(pid, allow_mass_delete=True),
+            )
+        elif self._safety_banner_for == pair_id and status.syncing:
+            self._safety_banner_for = None
+            self.hide_banner()
 
     def _on_pairs_changed(self) -> None:
         """Keep the issues list's pairs in step with the configured pairs."""

@@ -237,3 +237,49 @@ def test_version_flag_prints_and_exits_before_any_window() -> None:
     # A QApplication with a missing platform plugin would abort: none was created.
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "blobsync 0.1.0"
+
+
+def test_a_safety_stop_can_be_overridden_once_from_the_banner(
+    qtbot, make_window, fake_engines, tmp_path
+):  # type: ignore[no-untyped-def]
+    from blobsync.core.errors import SafetyStop
+
+    seen_options: list[object] = []
+    base = fake_engines(files=2)
+
+    def factory(pair, sink):  # type: ignore[no-untyped-def]
+        engine = base(pair, sink)
+        real_sync = engine.sync
+
+        def sync(options=None, cancel=None):  # type: ignore[no-untyped-def]
+            seen_options.append(options)
+            if not options.allow_mass_delete:
+                raise SafetyStop(
+                    "This sync would delete 9 of 10 synced files; nothing was deleted. "
+                    "If that is intended, run again with --allow-mass-delete."
+                )
+            return real_sync(options, cancel)
+
+        engine.sync = sync
+        return engine
+
+    window = make_window(config_with(tmp_path), engine_factory=factory, save=lambda _c: None)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(lambda: window.banner_button.isVisible(), timeout=20000)
+    assert "would delete 9 of 10" in window.banner_label.text()
+    assert "--allow-mass-delete" not in window.banner_label.text()
+    assert ctl.pair_state(pair_id) is PairState.ERROR
+
+    qtbot.mouseClick(window.banner_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ctl.status(pair_id).last_result is not None, timeout=20000)
+    assert [o.allow_mass_delete for o in seen_options] == [False, True]
+    assert not window.banner.isVisible()
+    assert ctl.pair_state(pair_id) is PairState.IDLE
+    # The override was for one run only.
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(
+        lambda: len(seen_options) == 3 and not ctl.status(pair_id).syncing, timeout=20000
+    )
+    assert seen_options[-1].allow_mass_delete is False
