@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 #: The account the app creates itself for its bundled Azurite (public well-known key,
 #: no keyring). Its URL is re-pointed at the emulator's current port on every start.
 DEMO_ACCOUNT_NAME = "Local emulator (Azurite)"
+OFFLINE_RETRY_S = 60  # an offline pair is retried this often, whatever its interval
 CONFLICT_KINDS = frozenset({IssueKind.CONFLICT, IssueKind.CONCURRENT_CHANGE})
 
 SecretLoader = Callable[[str], str]
@@ -383,7 +384,10 @@ class Controller(QObject):
         now = time.monotonic()
         for pair in self.pairs():
             status = self.status(pair.pair_id)
-            if not pair.paused and now - status.last_attempt >= pair.interval_s:
+            interval = pair.interval_s
+            if status.failure is not None and status.failure.offline:
+                interval = min(interval, OFFLINE_RETRY_S)  # back online soon after the network
+            if not pair.paused and now - status.last_attempt >= interval:
                 self.sync_now(pair.pair_id)
 
     def _on_started(self, pair_id: str, dry_run: bool) -> None:
