@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -55,6 +62,24 @@ def human_duration(seconds: float) -> str:
     return f"{s // 3600} h {s % 3600 // 60} min"
 
 
+class _BarDelegate(QStyledItemDelegate):
+    """Draws the Progress column as a small progress bar (percentage in UserRole)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: object) -> None:
+        pct = index.data(Qt.ItemDataRole.UserRole)  # type: ignore[attr-defined]
+        if not isinstance(pct, int):
+            super().paint(painter, option, index)  # type: ignore[arg-type]
+            return
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(2, 3, -2, -3)
+        bar.minimum, bar.maximum, bar.progress = 0, 100, pct
+        bar.text = index.data(Qt.ItemDataRole.DisplayRole)  # type: ignore[attr-defined]
+        bar.textVisible = True
+        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+        style = QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
+
+
 class ProgressView(QWidget):
     """Shows one pair's progress: the pair that is syncing (or last synced)."""
 
@@ -91,7 +116,10 @@ class ProgressView(QWidget):
         header = self.transfers.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(2, 180)
+        self._bar_delegate = _BarDelegate(self.transfers)
+        self.transfers.setItemDelegateForColumn(2, self._bar_delegate)
 
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
@@ -199,6 +227,9 @@ class ProgressView(QWidget):
             for col, text in enumerate(values):
                 item = self.transfers.item(row, col)
                 if item is None:
-                    self.transfers.setItem(row, col, QTableWidgetItem(text))
+                    item = QTableWidgetItem(text)
+                    self.transfers.setItem(row, col, item)
                 elif item.text() != text:
                     item.setText(text)
+                if col == 2 and item.data(Qt.ItemDataRole.UserRole) != pct:
+                    item.setData(Qt.ItemDataRole.UserRole, int(pct))
