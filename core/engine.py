@@ -171,6 +171,7 @@ class SyncEngine:
         try:
             exists = self.store.container_exists()
             if not exists:
+                self._check_container_gone(options)
                 if options.mode is SyncMode.DOWNLOAD:
                     raise ContainerNotFound(
                         f"The container '{self.store.container}' does not exist (download mode does not create it)."
@@ -321,6 +322,17 @@ class SyncEngine:
         md5 = fs.md5_file(self.local_root / local.rel_path)
         self.state.cache_md5(local.rel_path, local.inode, local.size, local.mtime_ns, md5)
         return md5
+
+    def _check_container_gone(self, options: SyncOptions) -> None:
+        """A container that vanished after files were synced to it is a missing root, not
+        a remote deletion of everything: stop rather than delete the local copies."""
+        tracked = self.state.snapshot_count()
+        if tracked and not options.allow_mass_delete and options.mode is SyncMode.TWO_WAY:
+            raise SafetyStop(
+                f"The container '{self.store.container}' no longer exists although {tracked} "
+                "files were synced to it; nothing was deleted. To upload the folder again use "
+                "--mode upload; if it was deleted on purpose, run again with --allow-mass-delete."
+            )
 
     def _check_valves(
         self, actions: list[Action], report: ScanReport, options: SyncOptions
