@@ -6,7 +6,7 @@ runs on its QThread, a 1 ms QTimer measures the gaps of the Qt event loop. Print
 longest gap (target ≤ 50 ms), the 99th percentile, the sync time and how many progress
 snapshots reached the GUI.
 
-    .venv/bin/python bench/gui_stall.py [--files 5000] [--size 2048] [--workers 8]
+    .venv/bin/python bench/gui_stall.py [--files 5000] [--size 2048] [--workers 4] [-v]
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+GUI_WORKERS = 4  # gui.controller.GUI_WORKERS (not imported: Qt must not load before setup)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--size", type=int, default=2048, help="bytes per file")
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=GUI_WORKERS, help="default: the app's")
     parser.add_argument("--in-memory", action="store_true", help="Azurite without disk")
     parser.add_argument("--no-resync", action="store_true", help="skip the no-change re-sync")
     parser.add_argument("--no-freeze", action="store_true", help="skip gc.freeze()")
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from blobsync.core.config import AccountConfig, AppConfig, PairConfig
     from blobsync.core.credentials import SecretKind
     from blobsync.core.emulator import Azurite
+    from blobsync.gui import controller as controller_module
     from blobsync.gui.controller import DEMO_ACCOUNT_NAME, Controller
     from blobsync.gui.main_window import MainWindow
 
@@ -64,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         container = "stall" + uuid.uuid4().hex[:8]
         pair = PairConfig(str(root), DEMO_ACCOUNT_NAME, container)
         config = AppConfig(accounts={DEMO_ACCOUNT_NAME: account}, pairs=[pair])
+        assert GUI_WORKERS == controller_module.GUI_WORKERS
         controller = Controller(config, schedule=False, workers=args.workers)
         window = MainWindow(controller)
         window.show()
