@@ -61,6 +61,11 @@ def local_change(snap: SnapshotEntry | None, local: LocalEntry | None) -> Change
     if snap is None:
         return Change.NEW
     if local.size == snap.size and local.mtime_ns == snap.mtime_ns:
+        # Same stamp. The engine hashes "racily clean" files (written in the same clock
+        # tick as the snapshot was taken, like git's racy-git check): a new content
+        # there is a change the stamp cannot show.
+        if local.md5 is not None and local.md5 != snap.md5:
+            return Change.CHANGED
         return Change.SAME
     if local.md5 is not None and local.md5 == snap.md5:
         return Change.TOUCHED
