@@ -104,12 +104,13 @@ class Contenders:
     def command(self, tool: str, op: str, local: Path, container: str) -> list[str]:
         """``op``: ``push`` (folder -> container), ``pull`` (container -> empty folder) or
         ``big`` (push of a folder holding one large file)."""
-        if tool == "blobsync":
+        if tool == "blobsync" or tool.startswith("blobsync-w"):
             cmd = [str(VENV_BIN / "blobsync"), "sync", str(local), container, "--json"]
             if op == "pull":
                 cmd += ["--mode", "download"]
-            if self.workers:
-                cmd += ["--workers", str(self.workers)]
+            workers = tool.removeprefix("blobsync-w") if tool != "blobsync" else self.workers
+            if workers:
+                cmd += ["--workers", str(workers)]
             return cmd
         if tool.startswith("rclone"):
             extra = RCLONE_TUNED if tool == "rclone-tuned" else []
