@@ -14,6 +14,7 @@ one seed. Every failure names its seed.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import uuid
@@ -142,10 +143,31 @@ class Model:
             data, label = self.content(side)
             actor.write(rel, data, label)
             self._note("edit")
-        elif roll < 0.85:
+        elif roll < 0.82:
             rel = self.rng.choice(files)
             actor.delete(rel)
             self._note("delete")
+        elif roll < 0.87:
+            # A folder rename: every file in it moves (pairs of remote copy + delete).
+            src, dst = self.rng.choice(
+                [
+                    ("d1", "e/d3"),
+                    ("e", "e4"),
+                    ("d1/d2", "d5"),
+                    ("e4", "e"),
+                    ("d5", "d1/d2"),
+                    ("e/d3", "d1"),
+                ]
+            )
+            if not (actor.root / src).is_dir() or (actor.root / dst).exists():
+                return
+            (actor.root / dst).parent.mkdir(parents=True, exist_ok=True)
+            os.rename(actor.root / src, actor.root / dst)
+            self._note("rename_folder")
+            for moved in actor.files():
+                if moved.startswith(dst + "/"):
+                    self._touch(side, moved)
+            return
         else:
             rel = self.rng.choice(files)
             free = [p for p in POOL if p not in files]
@@ -340,7 +362,9 @@ def test_randomized_memory_long(tmp_path: Path) -> None:
         total.ops += s.ops
         total.syncs += s.syncs
         total.races += s.races
-    print(f"\nmemory LONG: seeds={len(chosen)} ops={total.ops} syncs={total.syncs} races={total.races}")
+    print(
+        f"\nmemory LONG: seeds={len(chosen)} ops={total.ops} syncs={total.syncs} races={total.races}"
+    )
 
 
 # ---- Azurite: the real thing, through the recording proxy ----------------------------------
@@ -414,4 +438,6 @@ def test_randomized_azurite_long(azurite: Any, tmp_path: Path) -> None:
         total.ops += s.ops
         total.syncs += s.syncs
         total.races += s.races
-    print(f"\nazurite LONG: seeds={len(chosen)} ops={total.ops} syncs={total.syncs} races={total.races}")
+    print(
+        f"\nazurite LONG: seeds={len(chosen)} ops={total.ops} syncs={total.syncs} races={total.races}"
+    )
