@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 
 MASS_DELETE_MIN = 10  # below this many deletions the ratio rule does not apply
 MASS_DELETE_RATIO = 0.5
+#: Coarsest mtime tick we expect (FAT/exFAT: 2 s), for racily clean files.
+RACY_TICK_NS = 2_000_000_000
 
 
 @dataclass
@@ -99,6 +101,7 @@ class SyncEngine:
         #: Told each relative path the engine is about to write locally (file watcher).
         self.on_local_write: Callable[[str], None] | None = None
         self._buckets: dict[str, tuple[int, TokenBucket]] = {}
+        self._racy_after_ns = 0
 
     # ---- public API ----------------------------------------------------------------
 
@@ -167,6 +170,7 @@ class SyncEngine:
 
     def _sync(self, options: SyncOptions, cancel: CancelToken, result: SyncResult) -> None:
         self._check_root()
+        self._racy_after_ns = self._racy_threshold(options.dry_run)
         self.events(ev.PhaseChanged(ev.Phase.LISTING))
         try:
             exists = self.store.container_exists()
@@ -293,9 +297,10 @@ class SyncEngine:
                     actions.append(_collision(key))
                     continue
                 seen_folds.add(fold)
-            if loc is not None and _needs_md5(snap, loc, rem):
+            racy = self._racy(snap, loc)
+            if loc is not None and (racy or _needs_md5(snap, loc, rem)):
                 try:
-                    loc = replace(loc, md5=self._md5(loc))
+                    loc = replace(loc, md5=self._md5(loc, use_cache=not racy))
                 except OSError as exc:
                     err = fs.item_error(exc, key, "reading it")
                     actions.append(
@@ -315,8 +320,31 @@ class SyncEngine:
         except OSError:
             return None
 
-    def _md5(self, local: LocalEntry) -> bytes:
-        cached = self.state.cached_md5(local.rel_path, local.inode, local.size, local.mtime_ns)
+    def _racy_threshold(self, dry_run: bool) -> int:
+        """Snapshot rows whose mtime is after the returned time are "racily clean": the
+        file may have changed again within the same clock tick after it was recorded,
+        keeping its size and mtime (git's racy-git problem; FAT has 2 s ticks). Those
+        files are hashed. The threshold is the previous run's start minus a tick."""
+        now = time.time_ns()
+        previous = self.state.get_meta("run_started_ns")
+        if not dry_run:
+            self.state.set_meta("run_started_ns", str(now))
+        return (int(previous) if previous else now) - RACY_TICK_NS
+
+    def _racy(self, snap: SnapshotEntry | None, local: LocalEntry | None) -> bool:
+        return (
+            snap is not None
+            and local is not None
+            and (local.size, local.mtime_ns) == (snap.size, snap.mtime_ns)
+            and snap.mtime_ns > self._racy_after_ns
+        )
+
+    def _md5(self, local: LocalEntry, use_cache: bool = True) -> bytes:
+        cached = (
+            self.state.cached_md5(local.rel_path, local.inode, local.size, local.mtime_ns)
+            if use_cache
+            else None
+        )
         if cached is not None:
             return cached
         md5 = fs.md5_file(self.local_root / local.rel_path)

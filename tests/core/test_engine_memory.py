@@ -286,8 +286,8 @@ def test_two_engines_share_a_container(tmp_path, store, make_engine):
 
 def test_unchanged_files_are_not_rehashed(tmp_path, store, make_engine, monkeypatch):
     root = tmp_path / "a"
-    for i in range(5):
-        write(root, f"{i}.txt", str(i))
+    for i in range(5):  # written long before the sync: not "racily clean", never rehashed
+        write(root, f"{i}.txt", str(i), mtime_ns=1_600_000_000 * 10**9)
     engine = make_engine(root, store)
     engine.sync()
     from blobsync.core.local import fs
