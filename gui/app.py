@@ -20,6 +20,7 @@ import socket
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ from blobsync.core.emulator import Azurite, find_azurite, free_port
 from blobsync.core.errors import BlobSyncError
 
 from .controller import DEMO_ACCOUNT_NAME, Controller
+from .main_window import MainWindow
+from .tray import Tray
 
 log = logging.getLogger(__name__)
 
@@ -220,13 +223,51 @@ def _setup_logging() -> None:
         logging.basicConfig(level=logging.INFO)
 
 
+@dataclass
+class AppSession:
+    """Everything one running app owns; ``close()`` shuts it down (engines, tray, Azurite)."""
+
+    app: QApplication
+    instance: SingleInstance
+    controller: Controller
+    window: MainWindow
+    tray: Tray | None
+    starter: EmulatorStarter | None
+
+    def close(self) -> None:
+        self.controller.shutdown()
+        self.window.keep_in_tray = False
+        self.window.close()
+        self.window.deleteLater()
+        if self.tray is not None:
+            self.tray.hide()
+        self.instance.close()
+        if self.starter is not None:
+            self.starter.stop()
+
+
 def run_app(app: QApplication, instance: SingleInstance, hidden: bool = False) -> int:
-    """Build controller, window and tray; run the event loop; clean up."""
+    """Start the app, run the event loop until Quit, clean up."""
+    session = start_app(app, instance, hidden)
+    # Everything built so far (Qt wrappers, the SDK's modules) lives as long as the app:
+    # keep it out of the cyclic GC, whose full passes would otherwise stall the GUI
+    # thread for tens of milliseconds during big syncs (bench/gui_stall.py).
+    gc.freeze()
+    previous = _quit_on_signals(app)
+    try:
+        return app.exec()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        session.close()
+
+
+def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False) -> AppSession:
+    """Build controller, window and tray from the saved settings; start the bundled
+    Azurite in the background when it is wanted. Returns without running the loop."""
     from blobsync.core.config import load_config
 
     from .icons import app_icon
-    from .main_window import MainWindow
-    from .tray import Tray
 
     app.setWindowIcon(app_icon())
     config_problem = ""
@@ -289,25 +330,7 @@ def run_app(app: QApplication, instance: SingleInstance, hidden: bool = False) -
 
     if not hidden or tray is None:
         window.show()
-    # Everything built so far (Qt wrappers, the SDK's modules) lives as long as the app:
-    # keep it out of the cyclic GC, whose full passes would otherwise stall the GUI
-    # thread for tens of milliseconds during big syncs (bench/gui_stall.py).
-    gc.freeze()
-    previous = _quit_on_signals(app)
-    try:
-        return app.exec()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        controller.shutdown()
-        window.keep_in_tray = False
-        window.close()
-        window.deleteLater()
-        if tray is not None:
-            tray.hide()
-        instance.close()
-        if starter is not None:
-            starter.stop()
+    return AppSession(app, instance, controller, window, tray, starter)
 
 
 def _quit_on_signals(app: QApplication) -> dict[int, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -197,60 +198,36 @@ def test_first_start_runs_azurite_and_syncs_a_one_click_demo_pair(
 ):  # type: ignore[no-untyped-def]
     """No settings at all: the app starts its own Azurite, adds the emulator account and
     offers ~/BlobSync ↔ blobsync-demo; one click later the folder is synced."""
-    import gc
-    import uuid as _uuid
-
     from azure.storage.blob import BlobServiceClient as Client
-    from PySide6.QtCore import QTimer
 
     from blobsync.core.config import config_dir, load_config
     from blobsync.core.credentials import AZURITE_KEY
-    from blobsync.gui.app import DEMO_CONTAINER, SingleInstance, run_app
+    from blobsync.gui.app import DEMO_CONTAINER, SingleInstance, start_app
     from blobsync.gui.controller import DEMO_ACCOUNT_NAME
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    seen: dict[str, object] = {}
-    before = set(qapp.topLevelWidgets())
-
-    def window() -> MainWindow | None:
-        windows = [w for w in qapp.topLevelWidgets() if w not in before]
-        return next((w for w in windows if isinstance(w, MainWindow)), None)
-
-    def step() -> None:
-        win = window()
-        if win is None:
-            return
-        ctl = win.controller
-        if "clicked" not in seen and win.banner_button.isVisible():
-            seen["banner"] = win.banner_label.text()
-            seen["clicked"] = True
-            qtbot.mouseClick(win.banner_button, Qt.MouseButton.LeftButton)
-            return
-        pairs = ctl.pairs()
-        if pairs and ctl.status(pairs[0].pair_id).last_result is not None:
-            seen["result"] = ctl.status(pairs[0].pair_id).last_result
-            seen["url"] = ctl.config.accounts[DEMO_ACCOUNT_NAME].account_url
-            blob_client = Client(
-                account_url=str(seen["url"]),
-                credential={"account_name": "devstoreaccount1", "account_key": AZURITE_KEY},
-            )
-            seen["blobs"] = container_blobs(blob_client, DEMO_CONTAINER)
-            qapp.quit()
-
-    poll = QTimer()
-    poll.timeout.connect(step)
-    poll.start(100)
-    QTimer.singleShot(90_000, qapp.quit)
+    session = start_app(qapp, SingleInstance(f"blobsync-test-{uuid.uuid4().hex[:8]}"))
     try:
-        run_app(qapp, SingleInstance(f"blobsync-test-{_uuid.uuid4().hex[:8]}"))
+        win, ctl = session.window, session.controller
+        assert win.isVisible()
+        assert "Starting the local storage emulator" in win.banner_label.text()
+        qtbot.waitUntil(win.banner_button.isVisible, timeout=60000)
+        assert "demo folder" in win.banner_label.text()
+        qtbot.mouseClick(win.banner_button, Qt.MouseButton.LeftButton)
+        assert len(ctl.pairs()) == 1
+        pair_id = ctl.pairs()[0].pair_id
+        qtbot.waitUntil(lambda: ctl.status(pair_id).last_result is not None, timeout=60000)
+        assert ctl.status(pair_id).last_result.uploaded == 1
+        url = ctl.config.accounts[DEMO_ACCOUNT_NAME].account_url
+        client = Client(
+            account_url=url,
+            credential={"account_name": "devstoreaccount1", "account_key": AZURITE_KEY},
+        )
+        assert list(container_blobs(client, DEMO_CONTAINER)) == ["Welcome to BlobSync.txt"]
     finally:
-        poll.stop()
-        gc.unfreeze()
+        session.close()
+    assert session.starter is not None and not session.starter.server.running
 
-    assert "demo folder" in str(seen.get("banner", "")), seen
-    result = seen.get("result")
-    assert result is not None and result.uploaded == 1, seen
-    assert list(seen["blobs"]) == ["Welcome to BlobSync.txt"]
     saved = load_config()  # the account and the pair were saved, without any secret
     assert DEMO_ACCOUNT_NAME in saved.accounts and len(saved.pairs) == 1
     assert saved.pairs[0].local_root == str(tmp_path / "home" / "BlobSync")
@@ -260,33 +237,63 @@ def test_first_start_runs_azurite_and_syncs_a_one_click_demo_pair(
 def test_without_azurite_installed_the_window_says_so_and_keeps_working(
     qtbot, qapp, tmp_path, monkeypatch
 ):  # type: ignore[no-untyped-def]
-    import uuid as _uuid
-
-    from PySide6.QtCore import QTimer
-
     from blobsync.gui import app as app_module
 
     monkeypatch.setattr(app_module, "find_azurite", lambda: None)
-    seen: dict[str, str] = {}
-    before = set(qapp.topLevelWidgets())
-
-    def step() -> None:
-        windows = [w for w in qapp.topLevelWidgets() if w not in before]
-        win = next((w for w in windows if isinstance(w, MainWindow)), None)
-        if win is not None and win.banner.isVisible():
-            seen["banner"] = win.banner_label.text()
-            seen["button"] = win.banner_button.text()
-            seen["add_enabled"] = str(button(win, "addPairButton").isEnabled())
-            qapp.quit()
-
-    poll = QTimer()
-    poll.timeout.connect(step)
-    poll.start(50)
-    QTimer.singleShot(30_000, qapp.quit)
+    session = app_module.start_app(qapp, app_module.SingleInstance(f"t-{uuid.uuid4().hex[:8]}"))
     try:
-        app_module.run_app(qapp, app_module.SingleInstance(f"t-{_uuid.uuid4().hex[:8]}"))
+        win = session.window
+        assert win.banner.isVisible()
+        assert "not installed" in win.banner_label.text()
+        assert win.banner_button.text() == "Add account…"
+        assert button(win, "addPairButton").isEnabled()
+        assert session.starter is None
     finally:
-        poll.stop()
-    assert "not installed" in seen["banner"]
-    assert seen["button"] == "Add account…"
-    assert seen["add_enabled"] == "True"
+        session.close()
+
+
+def test_the_real_app_process_single_instance_and_clean_quit(tmp_path):  # type: ignore[no-untyped-def]
+    """``python -m blobsync.gui`` as a user starts it: a second launch only brings the
+    first forward; SIGTERM quits cleanly and stops the bundled Azurite."""
+    import json
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        env[var] = str(tmp_path / var.lower())
+    env.update(HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen")
+    settings = tmp_path / "xdg_config_home" / "blobsync" / "settings.json"
+    cmd = [sys.executable, "-m", "blobsync.gui"]
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+
+        def port_open(port: int) -> bool:
+            with socket.socket() as sock:
+                sock.settimeout(0.5)
+                return sock.connect_ex(("127.0.0.1", port)) == 0
+
+        deadline = time.monotonic() + 60
+        port = 0
+        while time.monotonic() < deadline and not (port and port_open(port)):
+            assert first.poll() is None, first.stdout.read() if first.stdout else ""
+            if settings.exists():
+                url = json.loads(settings.read_text())["accounts"]["Local emulator (Azurite)"]
+                port = int(url["account_url"].split(":")[2].split("/")[0])
+            time.sleep(0.2)
+        assert port and port_open(port), "the app did not start its Azurite"
+
+        second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+        assert "already running" in second.stdout
+
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0
+        assert not port_open(port), "Azurite still runs after the app quit"
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
