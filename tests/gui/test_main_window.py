@@ -283,3 +283,46 @@ def test_a_safety_stop_can_be_overridden_once_from_the_banner(
         lambda: len(seen_options) == 3 and not ctl.status(pair_id).syncing, timeout=20000
     )
     assert seen_options[-1].allow_mass_delete is False
+
+
+def test_progress_tracker_counts_bytes_speed_and_eta(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from blobsync.core.events import ItemFinished, ItemProgress, ItemStarted, PlanReady
+    from blobsync.core.models import ActionKind, SyncResult
+    from blobsync.gui import bridge as bridge_module
+
+    now = [100.0]
+    monkeypatch.setattr(bridge_module.time, "monotonic", lambda: now[0])
+    tracker = bridge_module.ProgressTracker()
+    tracker.reset()
+    tracker.feed(PlanReady(2, 1, 0, 1, 0, 4, 6 * 2**30))  # 6 GiB: beyond 32 bits
+    first = tracker.snapshot()
+    assert (first.files_done, first.files_total, first.bytes_total) == (0, 4, 6 * 2**30)
+    assert first.eta_s is None  # no speed yet
+
+    tracker.feed(ItemStarted("big.iso", ActionKind.UPLOAD, 4 * 2**30))
+    tracker.feed(ItemStarted("b.txt", ActionKind.DOWNLOAD, 2 * 2**30))
+    now[0] += 2.0
+    tracker.feed(ItemProgress("big.iso", 2**30, 4 * 2**30))
+    tracker.feed(ItemProgress("b.txt", 2**30, 2 * 2**30))
+    snap = tracker.snapshot()
+    assert snap.bytes_done == 2 * 2**30
+    assert snap.speed_bps == pytest.approx(2**30)  # 2 GiB in 2 s
+    assert snap.eta_s == pytest.approx(4.0)  # 4 GiB left at 1 GiB/s
+    assert {t.rel_path: t.bytes_done for t in snap.transfers} == {
+        "big.iso": 2**30,
+        "b.txt": 2**30,
+    }
+
+    tracker.feed(ItemFinished("b.txt", ActionKind.DOWNLOAD, True))
+    tracker.feed(ItemFinished("gone.txt", ActionKind.DELETE_REMOTE, True))
+    tracker.feed(ItemFinished("bad.txt", ActionKind.UPLOAD, False))
+    snap = tracker.snapshot()
+    assert (snap.downloaded, snap.deleted, snap.skipped, snap.uploaded) == (1, 1, 1, 0)
+    assert snap.files_done == 3 and [t.rel_path for t in snap.transfers] == ["big.iso"]
+    assert snap.bytes_done == 2 * 2**30 + 2**30  # b.txt complete + big.iso so far
+
+    tracker.finish(SyncResult(uploaded=1, downloaded=1, deleted_remote=1, skipped=1))
+    done = tracker.snapshot()
+    assert not done.running and done.transfers == ()
+    assert done.files_done == done.files_total == 4
+    assert done.bytes_done == done.bytes_total and done.eta_s is None
