@@ -482,3 +482,31 @@ def test_full_disk_during_download(
         assert again.writes == 0 and {i.rel_path for i in again.issues} == {"huge.bin"}
     finally:
         engine.close()
+
+
+@pytest.mark.azurite
+def test_leftover_uncommitted_blocks_do_not_block_a_new_file(
+    azurite: Any, sdk: BlobServiceClient, tmp_path: Path
+) -> None:
+    # A block upload that stopped before its commit (crash, change mid-upload) leaves
+    # uncommitted blocks: invisible in listings, yet Put Blob with If-None-Match: *
+    # answered 409 forever and the file never synced (found by the randomized runs).
+    container = "hsb" + uuid.uuid4().hex[:12]
+    cc = sdk.get_container_client(container)
+    cc.create_container()
+    cc.get_blob_client("x.txt").stage_block("YmxvY2sx", b"stale staged block")
+    cc.get_blob_client("empty.txt").stage_block("YmxvY2sx", b"stale")
+    root = tmp_path / "sandbox" / "folder"
+    root.mkdir(parents=True)
+    (root / "x.txt").write_bytes(b"small new file")
+    (root / "empty.txt").write_bytes(b"")
+    count("hostile_inputs", 2)
+    engine = engine_at(root, open_store(azurite.credentials, container), tmp_path / "a.db")
+    try:
+        result = engine.sync(SyncOptions(workers=1))
+        assert result.in_sync and result.uploaded == 2, result.issues
+        assert cc.download_blob("x.txt").readall() == b"small new file"
+        assert cc.download_blob("empty.txt").readall() == b""
+        assert engine.sync(SyncOptions(workers=1)).writes == 0
+    finally:
+        engine.close()
