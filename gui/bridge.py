@@ -364,6 +364,7 @@ class EngineBridge(QObject):
     issues_loaded = Signal(object)
     resolved = Signal(object)
     busy_changed = Signal(object)
+    stopped = Signal()  # the worker thread has ended (after shutdown)
 
     _submit = Signal(object)
     _engine_event = Signal(object)
@@ -378,6 +379,8 @@ class EngineBridge(QObject):
         self._submit.connect(self._worker.run)
         self._worker.done.connect(self._on_done)
         self._engine_event.connect(self._on_engine_event)
+        # finished is emitted on the worker thread; a method slot queues it to ours.
+        self._thread.finished.connect(self._on_thread_finished)
         self._timer = QTimer(self)
         self._timer.setInterval(PROGRESS_INTERVAL_MS)
         self._timer.timeout.connect(self._tick)
@@ -464,19 +467,28 @@ class EngineBridge(QObject):
 
         self._enqueue(_Job("resolve", run))
 
-    def shutdown(self, timeout_ms: int = 15000) -> None:
-        """Cancel, close the engine on its thread, stop the thread (blocks ≤ timeout)."""
-        if self._closed:
-            return
-        self._closed = True
-        self.cancel()
-        self._timer.stop()
-        # The close job quits the thread after closing the engine, on the engine's thread.
-        self._submit.emit(_Job("close", lambda engine: None))
-        if not self._thread.wait(timeout_ms):
+    def shutdown(self, timeout_ms: int = 15000) -> bool:
+        """Cancel, close the engine on its thread and stop the thread.
+
+        Waits at most ``timeout_ms`` (0: do not block); returns True if the thread has
+        stopped. Otherwise ``stopped`` is emitted once it has: only then may the bridge
+        be deleted (deleting a running QThread aborts the process).
+        """
+        if not self._closed:
+            self._closed = True
+            self.cancel()
+            self._timer.stop()
+            # The close job quits the thread after closing the engine, on its thread.
+            self._submit.emit(_Job("close", lambda engine: None))
+        if self._thread.wait(timeout_ms):
+            return True
+        if timeout_ms:
             log.warning("engine thread did not stop within %d ms", timeout_ms)
-            self._thread.quit()
-            self._thread.wait(2000)
+        return False
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        self.stopped.emit()
 
     # -- GUI-thread slots ------------------------------------------------------------
 

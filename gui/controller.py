@@ -169,6 +169,7 @@ class Controller(QObject):
         self._save = save
         self._workers = workers
         self._bridges: dict[str, EngineBridge] = {}
+        self._retired: set[EngineBridge] = set()  # removed, thread still stopping
         self._status: dict[str, PairStatus] = {}
         for pair in config.pairs:
             self._attach(pair)
@@ -343,11 +344,12 @@ class Controller(QObject):
         if bridge is not None:
             bridge.load_issues()
 
-    def shutdown(self) -> None:
-        """Stop the scheduler and every engine thread (cancels running syncs)."""
+    def shutdown(self, timeout_ms: int = 15000) -> None:
+        """Stop the scheduler and every engine thread (cancels running syncs); blocks at
+        most ``timeout_ms`` per engine (a transfer stops at its next chunk)."""
         self._timer.stop()
         for pair_id in list(self._bridges):
-            self._detach(pair_id)
+            self._detach(pair_id, timeout_ms)
 
     # ---- internals -------------------------------------------------------------------
 
@@ -375,12 +377,22 @@ class Controller(QObject):
         self._status[pair_id] = PairStatus()
         bridge.load_issues()
 
-    def _detach(self, pair_id: str) -> None:
+    def _detach(self, pair_id: str, timeout_ms: int = 0) -> None:
+        """Stop a pair's engine; without a timeout the GUI does not wait for it."""
         bridge = self._bridges.pop(pair_id, None)
         self._status.pop(pair_id, None)
-        if bridge is not None:
-            bridge.shutdown()
+        if bridge is None:
+            return
+        if bridge.shutdown(timeout_ms):
             bridge.deleteLater()
+            return
+        # Still finishing (cancelling a transfer): keep it alive until its thread ends.
+        self._retired.add(bridge)
+        bridge.stopped.connect(lambda b=bridge: self._forget(b))
+
+    def _forget(self, bridge: EngineBridge) -> None:
+        self._retired.discard(bridge)
+        bridge.deleteLater()
 
     def _on_tick(self) -> None:
         if self.config.paused:

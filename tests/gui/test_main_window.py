@@ -326,3 +326,24 @@ def test_progress_tracker_counts_bytes_speed_and_eta(monkeypatch) -> None:  # ty
     assert not done.running and done.transfers == ()
     assert done.files_done == done.files_total == 4
     assert done.bytes_done == done.bytes_total and done.eta_s is None
+
+
+def test_removing_a_syncing_pair_does_not_block_and_closes_its_engine(
+    qtbot, make_window, fake_engines, tmp_path
+):  # type: ignore[no-untyped-def]
+    factory = fake_engines(files=200, item_delay=0.05)
+    window = make_window(config_with(tmp_path, 2), engine_factory=factory, save=lambda _c: None)
+    ctl = window.controller
+    first, second = (p.pair_id for p in ctl.pairs())
+    assert ctl.sync_now(first)
+    qtbot.waitUntil(lambda: (ctl.status(first).progress or None) is not None, timeout=20000)
+    qtbot.waitUntil(lambda: ctl.status(first).progress.files_done >= 2, timeout=20000)
+    engine = next(e for e in factory.made if e.syncs)
+
+    started = time.monotonic()
+    ctl.remove_pair(first)
+    assert time.monotonic() - started < 0.5  # the GUI did not wait for the engine
+    assert [p.pair_id for p in ctl.pairs()] == [second]
+    assert window.pairs_view.model.rowCount() == 1
+    qtbot.waitUntil(lambda: engine.closed, timeout=20000)
+    qtbot.waitUntil(lambda: not ctl._retired, timeout=20000)
