@@ -47,7 +47,7 @@ from blobsync.core.events import (
     PlanReady,
     SyncStarted,
 )
-from blobsync.core.models import ActionKind, Issue, SyncResult
+from blobsync.core.models import ActionKind, Issue, IssueKind, SyncResult
 from blobsync.core.remote.base import CancelToken
 
 log = logging.getLogger(__name__)
@@ -171,6 +171,11 @@ class ProgressTracker:
             elif isinstance(event, PlanReady):
                 st["files_total"] = event.files_total
                 st["bytes_total"] = event.bytes_total
+            elif isinstance(event, IssueRaised):
+                # Every skipped item raises exactly one issue (a failed transfer too,
+                # besides its ItemFinished(ok=False)): count skips here, once.
+                if event.issue.kind is not IssueKind.CONFLICT:
+                    st["skipped"] += 1
             elif isinstance(event, PhaseChanged):
                 st["phase"] = event.phase.value
             elif isinstance(event, SyncStarted):
@@ -178,9 +183,9 @@ class ProgressTracker:
 
     def _count(self, event: ItemFinished) -> None:
         st = self._state
-        if not event.ok or event.kind is ActionKind.ISSUE:
-            st["skipped"] += 1
-        elif event.kind is ActionKind.UPLOAD:
+        if not event.ok:
+            return  # counted as skipped by its IssueRaised
+        if event.kind is ActionKind.UPLOAD:
             st["uploaded"] += 1
         elif event.kind is ActionKind.DOWNLOAD:
             st["downloaded"] += 1

@@ -286,7 +286,13 @@ def test_a_safety_stop_can_be_overridden_once_from_the_banner(
 
 
 def test_progress_tracker_counts_bytes_speed_and_eta(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from blobsync.core.events import ItemFinished, ItemProgress, ItemStarted, PlanReady
+    from blobsync.core.events import (
+        IssueRaised,
+        ItemFinished,
+        ItemProgress,
+        ItemStarted,
+        PlanReady,
+    )
     from blobsync.core.models import ActionKind, SyncResult
     from blobsync.gui import bridge as bridge_module
 
@@ -316,6 +322,7 @@ def test_progress_tracker_counts_bytes_speed_and_eta(monkeypatch) -> None:  # ty
     tracker.feed(ItemFinished("b.txt", ActionKind.DOWNLOAD, True))
     tracker.feed(ItemFinished("gone.txt", ActionKind.DELETE_REMOTE, True))
     tracker.feed(ItemFinished("bad.txt", ActionKind.UPLOAD, False))
+    tracker.feed(IssueRaised(Issue("bad.txt", IssueKind.UNREADABLE, "Cannot be read.")))
     snap = tracker.snapshot()
     assert (snap.downloaded, snap.deleted, snap.skipped, snap.uploaded) == (1, 1, 1, 0)
     assert snap.files_done == 3 and [t.rel_path for t in snap.transfers] == ["big.iso"]
