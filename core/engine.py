@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -50,6 +50,7 @@ from .moves import pair_moves
 from .names import fold_key
 from .planner import is_delete, plan_item
 from .remote.base import CancelToken, RemoteStore
+from .remote.prefetch import prefetched
 from .state import StateDB
 from .throttle import TokenBucket
 
@@ -247,7 +248,8 @@ class SyncEngine:
         self.events(ev.PhaseChanged(ev.Phase.PLANNING))
         report = ScanReport()
         try:
-            remote = self.store.list_blobs() if exists else iter(())
+            # the listing runs ahead on a thread while we scan, read the snapshot and plan
+            remote = prefetched(self.store.list_blobs()) if exists else iter(())
             actions = self._plan_stream(
                 self.state.iter_snapshot(),
                 self._scan(report, options),
@@ -257,6 +259,8 @@ class SyncEngine:
                 cancel,
             )
         except OutOfOrder as exc:
+            if isinstance(remote, Generator):
+                remote.close()  # stops the listing thread
             log.warning("falling back to an in-memory merge: %s", exc)
             report = ScanReport()
             local_sorted = sorted(self._scan(report, options), key=_rel)
