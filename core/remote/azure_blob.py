@@ -678,7 +678,10 @@ class AzureBlobStore:
         block_ids = []
         try:
             if data:
-                block_id = base64.b64encode(uuid.uuid4().hex.encode()).decode()
+                # All block IDs of a blob, uncommitted ones included, must have one length.
+                _committed, leftovers = blob.get_block_list("uncommitted")
+                size = len(base64.b64decode(leftovers[0].id)) if leftovers else 16
+                block_id = base64.b64encode(os.urandom(size)).decode()
                 blob.stage_block(block_id, data, length=len(data))
                 block_ids.append(block_id)
             response = blob.commit_block_list(

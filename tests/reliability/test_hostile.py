@@ -14,6 +14,7 @@ during a download, and far past or future mtimes.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
@@ -496,15 +497,18 @@ def test_leftover_uncommitted_blocks_do_not_block_a_new_file(
     cc.create_container()
     cc.get_blob_client("x.txt").stage_block("YmxvY2sx", b"stale staged block")
     cc.get_blob_client("empty.txt").stage_block("YmxvY2sx", b"stale")
+    long_id = base64.b64encode(uuid.uuid4().hex.encode() + b"00000000").decode()  # ours
+    cc.get_blob_client("y.txt").stage_block(long_id, b"stale block of our own format")
     root = tmp_path / "sandbox" / "folder"
     root.mkdir(parents=True)
     (root / "x.txt").write_bytes(b"small new file")
     (root / "empty.txt").write_bytes(b"")
-    count("hostile_inputs", 2)
+    (root / "y.txt").write_bytes(b"y")
+    count("hostile_inputs", 3)
     engine = engine_at(root, open_store(azurite.credentials, container), tmp_path / "a.db")
     try:
         result = engine.sync(SyncOptions(workers=1))
-        assert result.in_sync and result.uploaded == 2, result.issues
+        assert result.in_sync and result.uploaded == 3, result.issues
         assert cc.download_blob("x.txt").readall() == b"small new file"
         assert cc.download_blob("empty.txt").readall() == b""
         assert engine.sync(SyncOptions(workers=1)).writes == 0
