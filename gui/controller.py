@@ -178,6 +178,11 @@ class Controller(QObject):
         self._timer.timeout.connect(self._on_tick)
         if schedule:
             self._timer.start()
+        # "Last sync: 5 min ago" ages: refresh what shows times twice a minute.
+        self._clock = QTimer(self)
+        self._clock.setInterval(30_000)
+        self._clock.timeout.connect(self._refresh_times)
+        self._clock.start()
 
     # ---- reading ---------------------------------------------------------------------
 
@@ -348,6 +353,7 @@ class Controller(QObject):
         """Stop the scheduler and every engine thread (cancels running syncs); blocks at
         most ``timeout_ms`` per engine (a transfer stops at its next chunk)."""
         self._timer.stop()
+        self._clock.stop()
         for pair_id in list(self._bridges):
             self._detach(pair_id, timeout_ms)
 
@@ -405,6 +411,11 @@ class Controller(QObject):
                 interval = min(interval, OFFLINE_RETRY_S)  # back online soon after the network
             if not pair.paused and now - status.last_attempt >= interval:
                 self.sync_now(pair.pair_id)
+
+    def _refresh_times(self) -> None:
+        for pair in self.config.pairs:
+            self.pair_updated.emit(pair.pair_id)
+        self._emit_overview()
 
     def _on_started(self, pair_id: str, dry_run: bool) -> None:
         status = self.status(pair_id)
