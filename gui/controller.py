@@ -459,7 +459,8 @@ class Controller(QObject):
         issues, last = value
         if last is not None:
             self.status(pair_id).last_sync = last
-        self._set_issues(pair_id, issues)
+        # Read from the state DB (start-up, refresh): known items, not news to announce.
+        self._set_issues(pair_id, issues, announce=False)
         self.pair_updated.emit(pair_id)
         self._emit_overview()
 
@@ -471,10 +472,11 @@ class Controller(QObject):
         if not self.sync_now(pair_id):
             self.refresh_issues(pair_id)
 
-    def _set_issues(self, pair_id: str, issues: list[Issue]) -> None:
+    def _set_issues(self, pair_id: str, issues: list[Issue], announce: bool = True) -> None:
+        """Store a pair's pending issues; notify about those a sync has just added."""
         status = self.status(pair_id)
         known = {(i.rel_path, i.kind) for i in status.issues}
-        new = [i for i in issues if (i.rel_path, i.kind) not in known]
+        new = [i for i in issues if (i.rel_path, i.kind) not in known] if announce else []
         status.issues = list(issues)
         conflicts = [i for i in new if i.kind in CONFLICT_KINDS]
         errors = [i for i in new if i.kind not in CONFLICT_KINDS]

@@ -354,3 +354,26 @@ def test_removing_a_syncing_pair_does_not_block_and_closes_its_engine(
     assert window.pairs_view.model.rowCount() == 1
     qtbot.waitUntil(lambda: engine.closed, timeout=20000)
     qtbot.waitUntil(lambda: not ctl._retired, timeout=20000)
+
+
+def test_new_conflicts_are_announced_once_but_known_ones_are_not(
+    qtbot, make_window, fake_engines, tmp_path
+):  # type: ignore[no-untyped-def]
+    old = Issue("old.txt", IssueKind.CONFLICT, "Both sides changed.")
+    factory = fake_engines(files=0, issues=[old])
+    window = make_window(config_with(tmp_path), engine_factory=factory, save=lambda _c: None)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    notes: list[tuple[str, str, bool]] = []
+    ctl.notify.connect(lambda *args: notes.append(args))
+    qtbot.waitUntil(lambda: len(ctl.status(pair_id).issues) == 1, timeout=20000)
+    assert notes == []  # already known at start: no notification
+
+    engine = factory.made[0]
+    engine.issues = [old, Issue("new.txt", IssueKind.CONFLICT, "Both sides changed.")]
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(lambda: len(ctl.status(pair_id).issues) == 2, timeout=20000)
+    assert notes == [("New conflict", "new.txt needs your decision.", False)]
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(lambda: engine.syncs == 2 and not ctl.status(pair_id).syncing, timeout=20000)
+    assert len(notes) == 1  # the same conflict is not announced again
