@@ -116,6 +116,8 @@ class PairsModel(QAbstractTableModel):
             f"↓{result.downloaded}",
             f"✕{result.deleted_local + result.deleted_remote}",
         ]
+        if result.conflicts:
+            parts.append(f"{result.conflicts} conflict{'s' if result.conflicts != 1 else ''}")
         if result.skipped:
-            parts.append(f"skipped {result.skipped}")
+            parts.append(f"{result.skipped} skipped")
         return " ".join(parts)
