@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton, QToolButton
+from PySide6.QtWidgets import QDialogButtonBox, QPushButton, QToolButton
 
 from blobsync.core.config import AccountConfig, AppConfig, PairConfig, load_config
 from blobsync.core.credentials import SecretKind
@@ -145,7 +145,9 @@ def test_pair_added_through_the_dialogs_syncs_and_settings_survive_a_restart(
     qtbot.waitUntil(lambda: container in dialog.picker.container_names(), timeout=20000)
     dialog.picker.set_selected(container)
     dialog.mode_combo.setCurrentIndex(dialog.mode_combo.findData(SyncMode.UPLOAD.value))
-    dialog.accept()
+    save = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
+    qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
     assert len(ctl.pairs()) == 1
     pair = ctl.pairs()[0]
     assert (pair.container, pair.mode) == (container, SyncMode.UPLOAD)
