@@ -379,3 +379,47 @@ def test_new_conflicts_are_announced_once_but_known_ones_are_not(
     assert ctl.sync_now(pair_id)
     qtbot.waitUntil(lambda: engine.syncs == 2 and not ctl.status(pair_id).syncing, timeout=20000)
     assert len(notes) == 1  # the same conflict is not announced again
+
+
+def test_add_folder_with_no_account_walks_through_both_dialogs(
+    qtbot, make_window, azurite, gui_keyring, tmp_path
+):  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QLineEdit
+
+    from blobsync.gui.widgets.account_dialog import AccountKind
+
+    container = "w" + uuid.uuid4().hex[:12]
+    window = make_window(AppConfig())
+    ctl = window.controller
+    qtbot.mouseClick(button(window, "addPairButton"), Qt.MouseButton.LeftButton)
+    accounts = window.account_dialog
+    assert accounts is not None and accounts.isVisible()
+    accounts.set_kind(AccountKind.CONNECTION_STRING)
+    accounts.findChild(QLineEdit, "nameEdit").setText("work")
+    accounts.findChild(QLineEdit, "secretEdit").setText(azurite.connection_string)
+    qtbot.mouseClick(
+        accounts.buttons.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton
+    )
+    assert "work" in ctl.config.accounts
+    assert "work" in load_config().accounts  # saved at once, the secret in the keyring
+    assert gui_keyring.items[("blobsync", "work")] == azurite.connection_string
+
+    pairs = window.pair_dialog  # opened right after the account was added
+    assert pairs is not None and pairs.isVisible()
+    pairs.folder_edit.setText(str(tmp_path / "new-folder"))
+    qtbot.waitUntil(
+        lambda: (
+            pairs.picker.selected_container() is not None or pairs.picker.new_button.isEnabled()
+        ),
+        timeout=20000,
+    )
+    new = pairs.picker.open_new_container_dialog()
+    assert new is not None
+    new.findChild(QLineEdit, "newContainerEdit").setText(container)
+    new.accept()
+    qtbot.waitUntil(lambda: pairs.picker.selected_container() == container, timeout=20000)
+    qtbot.mouseClick(
+        pairs.buttons.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton
+    )
+    assert [(p.account, p.container) for p in ctl.pairs()] == [("work", container)]
+    assert (tmp_path / "new-folder").is_dir()
