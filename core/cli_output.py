@@ -12,8 +12,6 @@ import os
 import threading
 from typing import Any, TextIO
 
-from tqdm import tqdm  # type: ignore[import-untyped]
-
 from .events import (
     Event,
     OverallProgress,
@@ -167,6 +165,9 @@ class ProgressDisplay:
         if self._bar is not None:
             self._bar.close()
         sized = self._has_size()
+        # imported here: tqdm costs ~40 ms at start-up and only a terminal needs it
+        from tqdm import tqdm  # type: ignore[import-untyped]
+
         self._bar = tqdm(
             total=max(bytes_total, 0),
             unit="B",

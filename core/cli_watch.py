@@ -18,7 +18,6 @@ from . import events as ev
 from .cli_output import format_issue
 from .engine import SyncOptions
 from .errors import ConfigError
-from .live import LiveSync
 from .models import SyncMode
 from .names import container_name_problem
 from .session import open_engine, open_store, resolve_credentials
@@ -96,6 +95,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     store = open_store(creds, args.container)
     printer = _Printer(quiet=args.quiet)
     engine = open_engine(local, creds, args.container, printer, store=store)
+    from .live import LiveSync  # watchdog: imported only by `watch` (start-up time)
+
     live = LiveSync(engine, options, interval_s=args.interval, debounce_s=args.debounce)
     stop = threading.Event()
 
