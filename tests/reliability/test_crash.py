@@ -164,7 +164,19 @@ class Scenario:
 
     # ---- right after the kill ----------------------------------------------------------
 
+    def _quiet_server(self) -> None:
+        """Requests the killed process had already sent are still served: wait until
+        two listings in a row agree before judging the container."""
+        last = None
+        for _ in range(40):
+            now = sorted((b.name, b.etag) for b in self.cc.list_blobs())
+            if now == last:
+                return
+            last = now
+            time.sleep(0.25)
+
     def check_after_crash(self) -> None:
+        self._quiet_server()
         local = tree(self.root)
         for rel, data in local.items():
             if rel.rsplit("/", 1)[-1].startswith(TEMP_PREFIX):
