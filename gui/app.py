@@ -19,6 +19,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -275,6 +276,7 @@ def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False)
         config = load_config()
     except BlobSyncError as exc:
         config, config_problem = AppConfig(), exc.message
+        config_problem += _set_aside_broken_settings()
 
     starter: EmulatorStarter | None = None
     emulator_problem = ""
@@ -290,7 +292,8 @@ def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False)
             starter = EmulatorStarter(port)
 
     controller = Controller(config)
-    controller.save()
+    if not config_problem:
+        controller.save()  # the demo account's current port
     window = MainWindow(controller)
     instance.activated.connect(window.bring_to_front)
 
@@ -331,6 +334,17 @@ def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False)
     if not hidden or tray is None:
         window.show()
     return AppSession(app, instance, controller, window, tray, starter)
+
+
+def _set_aside_broken_settings() -> str:
+    """Keep an unreadable settings file for the user instead of overwriting it later."""
+    path = config_dir() / "settings.json"
+    backup = path.with_name(f"settings.json.broken-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        path.rename(backup)
+    except OSError:
+        return ""
+    return f" It was kept as {backup.name}; BlobSync starts with empty settings."
 
 
 def _quit_on_signals(app: QApplication) -> dict[int, Any]:

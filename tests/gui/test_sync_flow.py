@@ -297,3 +297,21 @@ def test_the_real_app_process_single_instance_and_clean_quit(tmp_path):  # type:
         if first.poll() is None:
             first.kill()
             first.wait()
+
+
+def test_unreadable_settings_are_kept_aside_not_overwritten(qtbot, qapp, monkeypatch):  # type: ignore[no-untyped-def]
+    from blobsync.core.config import config_dir
+    from blobsync.gui import app as app_module
+
+    monkeypatch.setattr(app_module, "find_azurite", lambda: None)
+    settings = config_dir() / "settings.json"
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text("{ not json")
+    session = app_module.start_app(qapp, app_module.SingleInstance(f"t-{uuid.uuid4().hex[:8]}"))
+    try:
+        text = session.window.banner_label.text()
+        assert "Cannot read the settings file" in text and "settings.json.broken-" in text
+        kept = list(config_dir().glob("settings.json.broken-*"))
+        assert len(kept) == 1 and kept[0].read_text() == "{ not json"
+    finally:
+        session.close()
