@@ -33,6 +33,7 @@ from blobsync.core.events import EventSink
 from blobsync.core.models import Issue, IssueKind, SyncResult
 
 from .bridge import EngineBridge, EngineLike, Failure, ProgressSnapshot, SyncOutcome
+from .watching import PairWatchers
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +172,18 @@ class Controller(QObject):
         self._bridges: dict[str, EngineBridge] = {}
         self._retired: set[EngineBridge] = set()  # removed, thread still stopping
         self._status: dict[str, PairStatus] = {}
+        # Live sync: file watching + polling per pair (off in tests that drive syncs by hand).
+        self._watchers: PairWatchers | None = None
+        if schedule:
+            self._watchers = PairWatchers(parent=self)
+            self._watchers.sync_due.connect(self._on_sync_due)
+            self._watchers.watch_problem.connect(self._on_watch_problem)
         for pair in config.pairs:
             self._attach(pair)
+        # Fallback scheduler (interval only); PairWatchers does this when scheduling is on.
         self._timer = QTimer(self)
         self._timer.setInterval(tick_ms)
         self._timer.timeout.connect(self._on_tick)
-        if schedule:
-            self._timer.start()
         # "Last sync: 5 min ago" ages: refresh what shows times twice a minute.
         self._clock = QTimer(self)
         self._clock.setInterval(30_000)
@@ -262,6 +268,8 @@ class Controller(QObject):
         if new.pair_id != pair_id:
             self._detach(pair_id)
             self._attach(new)
+        else:
+            self._update_watch(new)
         self.save()
         self.pairs_changed.emit()
         self._emit_overview()
@@ -323,6 +331,7 @@ class Controller(QObject):
             self.cancel_all()
         self.save()
         for pair in self.config.pairs:
+            self._update_watch(pair)
             self.pair_updated.emit(pair.pair_id)
         self._emit_overview()
 
@@ -333,6 +342,7 @@ class Controller(QObject):
         pair.paused = paused
         if paused:
             self.cancel(pair_id)
+        self._update_watch(pair)
         self.save()
         self.pair_updated.emit(pair_id)
         self._emit_overview()
@@ -354,6 +364,8 @@ class Controller(QObject):
         most ``timeout_ms`` per engine (a transfer stops at its next chunk)."""
         self._timer.stop()
         self._clock.stop()
+        if self._watchers is not None:
+            self._watchers.shutdown()
         for pair_id in list(self._bridges):
             self._detach(pair_id, timeout_ms)
 
@@ -364,7 +376,10 @@ class Controller(QObject):
         from blobsync.core.session import open_engine
 
         creds = self.credentials(pair.account)
-        engine: EngineLike = open_engine(pair.local_root, creds, pair.container, events=sink)
+        engine = open_engine(pair.local_root, creds, pair.container, events=sink)
+        if self._watchers is not None:
+            # The engine's own downloads/renames/conflict copies are not local changes.
+            engine.on_local_write = self._watchers.ignore_callback(pair.pair_id)
         return engine
 
     def _attach(self, pair: PairConfig) -> None:
@@ -381,12 +396,15 @@ class Controller(QObject):
         bridge.resolved.connect(lambda errs, pid=pair_id: self._on_resolved(pid, errs))
         self._bridges[pair_id] = bridge
         self._status[pair_id] = PairStatus()
+        self._update_watch(pair)
         bridge.load_issues()
 
     def _detach(self, pair_id: str, timeout_ms: int = 0) -> None:
         """Stop a pair's engine; without a timeout the GUI does not wait for it."""
         bridge = self._bridges.pop(pair_id, None)
         self._status.pop(pair_id, None)
+        if self._watchers is not None:
+            self._watchers.remove_pair(pair_id)
         if bridge is None:
             return
         if bridge.shutdown(timeout_ms):
@@ -412,18 +430,37 @@ class Controller(QObject):
             if not pair.paused and now - status.last_attempt >= interval:
                 self.sync_now(pair.pair_id)
 
+    def _update_watch(self, pair: PairConfig) -> None:
+        """Watch and poll a pair unless it (or everything) is paused."""
+        if self._watchers is not None:
+            enabled = not (self.config.paused or pair.paused)
+            self._watchers.set_pair(pair.pair_id, pair.local_root, pair.interval_s, enabled)
+
+    def _on_sync_due(self, pair_id: str, why: str) -> None:
+        self.sync_now(pair_id)
+
+    def _on_watch_problem(self, pair_id: str, message: str) -> None:
+        pair = self.pair(pair_id)
+        self.notify.emit(f"Not watching {pair.local_root if pair else 'a folder'}", message, False)
+
     def _refresh_times(self) -> None:
         for pair in self.config.pairs:
             self.pair_updated.emit(pair.pair_id)
         self._emit_overview()
 
     def _on_started(self, pair_id: str, dry_run: bool) -> None:
+        if pair_id not in self._bridges:
+            return  # removed meanwhile
         status = self.status(pair_id)
         status.syncing, status.dry_run = True, dry_run
+        if self._watchers is not None and not dry_run:
+            self._watchers.started(pair_id)
         self.pair_updated.emit(pair_id)
         self._emit_overview()
 
     def _on_progress(self, pair_id: str, snapshot: ProgressSnapshot) -> None:
+        if pair_id not in self._bridges:
+            return  # removed meanwhile
         self.status(pair_id).progress = snapshot
         self.progress.emit(pair_id, snapshot)
 
@@ -431,6 +468,7 @@ class Controller(QObject):
         if pair_id not in self._status:
             return
         status = self.status(pair_id)
+        was_dry_run = status.dry_run
         status.syncing = False
         old_failure = status.failure
         result = outcome.result
@@ -449,12 +487,15 @@ class Controller(QObject):
             status.last_sync = outcome.last_sync_time
         if outcome.issues is not None:
             self._set_issues(pair_id, outcome.issues)
+        if self._watchers is not None and not was_dry_run:
+            ok = outcome.failure is None or outcome.failure.cancelled
+            self._watchers.finished(pair_id, ok)
         status.dry_run = False
         self.pair_updated.emit(pair_id)
         self._emit_overview()
 
     def _on_issues_loaded(self, pair_id: str, value: object) -> None:
-        if pair_id not in self._status or not isinstance(value, tuple):
+        if pair_id not in self._bridges or not isinstance(value, tuple):
             return
         issues, last = value
         if last is not None:
@@ -465,6 +506,8 @@ class Controller(QObject):
         self._emit_overview()
 
     def _on_resolved(self, pair_id: str, errors: list[tuple[str, str]]) -> None:
+        if pair_id not in self._bridges:
+            return  # removed meanwhile
         for rel_path, message in errors:
             self.notify.emit(
                 f"Could not resolve {rel_path}" if rel_path else "Error", message, True

@@ -94,3 +94,38 @@ def test_unwatchable_folder_is_reported_once_and_polled(qtbot, tmp_path):
         assert not w.is_watching("p")
     finally:
         w.shutdown()
+
+
+# ---- end to end through the app's controller, against Azurite -------------------------
+
+
+@pytest.mark.azurite
+def test_app_syncs_local_edits_by_itself_and_pause_stops_it(
+    qtbot, make_window, azurite_account, sdk, container_name, tmp_path
+):
+    from blobsync.core.config import AppConfig, PairConfig
+
+    root = tmp_path / "folder"
+    root.mkdir()
+    pair = PairConfig(str(root), azurite_account.name, container_name, interval_s=300)
+    config = AppConfig(accounts={azurite_account.name: azurite_account}, pairs=[pair])
+    ctl = make_window(config, schedule=True).controller
+    pair_id = pair.pair_id
+
+    def blob(name):
+        client = sdk.get_blob_client(container_name, name)
+        return client.download_blob().readall() if client.exists() else None
+
+    qtbot.waitUntil(lambda: ctl.status(pair_id).last_result is not None, timeout=20000)
+    (root / "edited.txt").write_text("saved in an editor")  # no Sync now: the watcher acts
+    qtbot.waitUntil(lambda: blob("edited.txt") == b"saved in an editor", timeout=15000)
+    last = ctl.status(pair_id).last_result
+    qtbot.wait(3000)  # a finished sync does not trigger another one
+    assert ctl.status(pair_id).last_result is last
+
+    ctl.set_pair_paused(pair_id, True)
+    (root / "while-paused.txt").write_text("wait")
+    qtbot.wait(3500)
+    assert blob("while-paused.txt") is None  # paused: neither watched nor polled
+    ctl.set_pair_paused(pair_id, False)
+    qtbot.waitUntil(lambda: blob("while-paused.txt") == b"wait", timeout=15000)
