@@ -119,6 +119,7 @@ def test_app_syncs_local_edits_by_itself_and_pause_stops_it(
     qtbot.waitUntil(lambda: ctl.status(pair_id).last_result is not None, timeout=20000)
     (root / "edited.txt").write_text("saved in an editor")  # no Sync now: the watcher acts
     qtbot.waitUntil(lambda: blob("edited.txt") == b"saved in an editor", timeout=15000)
+    qtbot.waitUntil(lambda: ctl.status(pair_id).last_result.uploaded == 1, timeout=5000)
     last = ctl.status(pair_id).last_result
     qtbot.wait(3000)  # a finished sync does not trigger another one
     assert ctl.status(pair_id).last_result is last
