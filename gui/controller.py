@@ -304,6 +304,8 @@ class Controller(QObject):
             dry_run=dry_run,
             allow_mass_delete=allow_mass_delete,
             workers=self._workers,
+            upload_limit_bps=self.config.upload_limit_kbps * 1024,
+            download_limit_bps=self.config.download_limit_kbps * 1024,
         )
         return bridge.sync(options)
 
@@ -323,6 +325,12 @@ class Controller(QObject):
     def cancel_all(self) -> None:
         for bridge in self._bridges.values():
             bridge.cancel()
+
+    def settings_changed(self) -> None:
+        """App-wide settings were edited (limits apply from the next sync on)."""
+        self.save()
+        for pair in self.config.pairs:
+            self._update_watch(pair)
 
     def set_paused(self, paused: bool) -> None:
         """Global pause: running syncs stop cleanly and nothing new is scheduled."""

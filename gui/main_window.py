@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.preview_dialog: PreviewDialog | None = None
         self.account_dialog: QDialog | None = None  # the last one opened (tests drive it)
         self.pair_dialog: QDialog | None = None
+        self.settings_dialog: QDialog | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle("BlobSync")
         self.setWindowIcon(app_icon())
@@ -117,10 +118,13 @@ class MainWindow(QMainWindow):
         self.sync_all_action.triggered.connect(controller.sync_all)
         self.pause_action = QAction("Pause", self)
         self.pause_action.triggered.connect(self.toggle_pause)
+        self.settings_action = QAction("Settings…", self)
+        self.settings_action.triggered.connect(lambda _checked=False: self.edit_settings())
         for action, name in (
             (self.add_account_action, "addAccountButton"),
             (self.sync_all_action, "syncAllButton"),
             (self.pause_action, "pauseButton"),
+            (self.settings_action, "settingsButton"),
         ):
             toolbar.addAction(action)
             widget = toolbar.widgetForAction(action)
@@ -264,6 +268,17 @@ class MainWindow(QMainWindow):
             self.controller.remove_pair(pair_id)
 
     # ---- app-wide --------------------------------------------------------------------
+
+    def edit_settings(self) -> bool:
+        """Bandwidth limits, check interval, start at login; True if saved."""
+        from blobsync.gui.widgets.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.controller.config, self)
+        self.settings_dialog = dialog
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        self.controller.settings_changed()
+        return True
 
     def toggle_pause(self) -> None:
         self.controller.set_paused(not self.controller.config.paused)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from blobsync.core.local.watcher import WatcherUnavailable
