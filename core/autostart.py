@@ -26,11 +26,11 @@ def _mac_plist() -> Path:
 
 
 def default_command() -> list[str]:
-    """How to start the GUI minimised to the tray from this installation."""
+    """How to start the GUI hidden in the tray to the tray from this installation."""
     exe = Path(sys.executable)
     if getattr(sys, "frozen", False):  # a PyInstaller bundle
-        return [str(exe), "--minimized"]
-    return [str(exe), "-m", "blobsync.gui", "--minimized"]
+        return [str(exe), "--hidden"]
+    return [str(exe), "-m", "blobsync.gui", "--hidden"]
 
 
 def is_enabled() -> bool:
@@ -52,7 +52,7 @@ def is_enabled() -> bool:
 
 
 def enable(command: list[str] | None = None) -> Path | None:
-    """Start at login with ``command`` (default: this installation's GUI, minimised).
+    """Start at login with ``command`` (default: this installation's GUI, hidden in the tray).
 
     Returns the file written (None on Windows, where it is a registry value).
     """

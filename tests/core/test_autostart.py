@@ -15,10 +15,10 @@ pytestmark = pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="fre
 
 def test_enable_writes_a_valid_autostart_entry_and_disable_removes_it(tmp_path):
     assert not autostart.is_enabled()
-    path = autostart.enable(["/opt/BlobSync/blobsync-gui", "--minimized"])
+    path = autostart.enable(["/opt/BlobSync/blobsync-gui", "--hidden"])
     assert path == tmp_path / "xdg-config" / "autostart" / "io.github.blobsync.BlobSync.desktop"
     text = path.read_text()
-    assert "Exec=/opt/BlobSync/blobsync-gui --minimized" in text
+    assert "Exec=/opt/BlobSync/blobsync-gui --hidden" in text
     assert autostart.is_enabled()
     if shutil.which("desktop-file-validate"):
         check = subprocess.run(["desktop-file-validate", str(path)], capture_output=True, text=True)
@@ -29,4 +29,4 @@ def test_enable_writes_a_valid_autostart_entry_and_disable_removes_it(tmp_path):
 
 def test_default_command_starts_the_gui_module():
     cmd = autostart.default_command()
-    assert cmd[-1] == "--minimized" and ("blobsync.gui" in cmd or getattr(sys, "frozen", False))
+    assert cmd[-1] == "--hidden" and ("blobsync.gui" in cmd or getattr(sys, "frozen", False))

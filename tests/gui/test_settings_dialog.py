@@ -28,7 +28,7 @@ def test_settings_are_applied_and_autostart_written(qtbot, tmp_path):
     assert (config.upload_limit_kbps, config.download_limit_kbps) == (512, 2048)
     assert [p.interval_s for p in config.pairs] == [120, 120]
     entry = Path(tmp_path / "xdg-config" / "autostart" / "io.github.blobsync.BlobSync.desktop")
-    assert config.start_at_login and "--minimized" in entry.read_text()
+    assert config.start_at_login and "--hidden" in entry.read_text()
     dialog2 = SettingsDialog(config)
     qtbot.addWidget(dialog2)
     assert dialog2.autostart_check.isChecked() and dialog2.upload_spin.value() == 512
