@@ -26,7 +26,7 @@ def _mac_plist() -> Path:
 
 
 def default_command() -> list[str]:
-    """How to start the GUI hidden in the tray to the tray from this installation."""
+    """How to start the GUI hidden in the tray from this installation."""
     exe = Path(sys.executable)
     if getattr(sys, "frozen", False):  # a PyInstaller bundle
         return [str(exe), "--hidden"]
