@@ -37,6 +37,9 @@ from .throttle import ThrottledReader, ThrottledWriter, TokenBucket
 
 log = logging.getLogger(__name__)
 
+#: Coarsest mtime tick we expect (FAT/exFAT: 2 s): younger stamps are confirmed by hash.
+RACY_TICK_NS = 2_000_000_000
+
 #: Test-only crash points: ``BLOBSYNC_CRASH_AT=<name>`` kills the process there.
 CRASH_ENV = "BLOBSYNC_CRASH_AT"
 #: Every named point (``tests/reliability/test_crash.py`` kills a real sync at each).
@@ -431,9 +434,8 @@ class Executor:
         target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
         tmp, md5 = self._fetch_to_temp(remote, target)
         try:
-            expected = (action.local.size, action.local.mtime_ns) if action.local else None
             crash_point("before_replace")
-            if fs.local_state(target) != expected:
+            if not self._as_scanned(target, action):
                 raise ItemError(
                     "The local file changed while the new version was downloading; both are kept next time.",
                     IssueKind.FILE_CHANGED,
@@ -449,6 +451,19 @@ class Executor:
             SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, md5, remote.etag)
         )
         self._count("downloaded", "bytes_downloaded", st.st_size)
+
+    def _as_scanned(self, path: Path, action: Action) -> bool:
+        """True if the file at ``path`` is still what the scan saw (absent if it saw
+        nothing). A stamp younger than a clock tick cannot prove it: a same-size save in
+        the same tick keeps size and mtime, so the content is hashed and compared."""
+        local = action.local
+        state = fs.local_state(path)
+        if state != ((local.size, local.mtime_ns) if local is not None else None):
+            return False
+        if local is None or time.time_ns() - local.mtime_ns > RACY_TICK_NS:
+            return True
+        want = local.md5 or (action.snapshot.md5 if action.snapshot is not None else None)
+        return want is None or fs.md5_file(path) == want
 
     # ---- deletes -------------------------------------------------------------------
 
@@ -466,7 +481,7 @@ class Executor:
         local = action.local
         assert local is not None
         path = fs.confined_path(self.ctx.root, action.rel_path, make_parents=False)
-        if fs.local_state(path) != (local.size, local.mtime_ns):
+        if not self._as_scanned(path, action):
             raise ItemError(
                 "The file changed locally after the scan; it was not deleted.",
                 IssueKind.FILE_CHANGED,

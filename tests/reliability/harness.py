@@ -57,6 +57,12 @@ class Ledger:
         self.required: dict[bytes, str] = {}
         self.discarded = 0
         self._lock = threading.Lock()
+        #: What every actor did, in order (printed when a run fails).
+        self.trace: list[str] = []
+
+    def note(self, line: str) -> None:
+        with self._lock:
+            self.trace.append(f"{threading.current_thread().name}: {line}")
 
     def wrote(self, content: bytes, label: str) -> None:
         with self._lock:
@@ -99,7 +105,9 @@ class LocalActor:
     def write(self, rel: str, data: bytes, label: str) -> None:
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.ledger.superseded(self.read(rel))
+        old = self.read(rel)
+        self.ledger.note(f"{self.name} write {rel} = {label} (was {_label(old)})")
+        self.ledger.superseded(old)
         self.ledger.wrote(data, label)
         path.write_bytes(data)
 
@@ -107,6 +115,7 @@ class LocalActor:
         old = self.read(rel)
         if old is None:
             return
+        self.ledger.note(f"{self.name} delete {rel} (was {_label(old)})")
         self.ledger.superseded(old)
         (self.root / rel).unlink()
 
@@ -115,6 +124,7 @@ class LocalActor:
         target = self.root / dst
         assert not target.exists()
         target.parent.mkdir(parents=True, exist_ok=True)
+        self.ledger.note(f"{self.name} rename {src} -> {dst}")
         os.rename(self.root / src, target)
 
 
@@ -138,7 +148,9 @@ class RemoteActor:
         return sorted(self.view.contents())
 
     def write(self, name: str, data: bytes, label: str) -> None:
-        self.ledger.superseded(self.view.read(name))
+        old = self.view.read(name)
+        self.ledger.note(f"R write {name} = {label} (was {_label(old)})")
+        self.ledger.superseded(old)
         self.ledger.wrote(data, label)
         self.view.put(name, data)
 
@@ -146,6 +158,7 @@ class RemoteActor:
         old = self.view.read(name)
         if old is None:
             return
+        self.ledger.note(f"R delete {name} (was {_label(old)})")
         self.ledger.superseded(old)
         self.view.delete(name)
 
@@ -210,6 +223,10 @@ class SdkView:
 
 
 # ---- trees and checks ----------------------------------------------------------------------
+
+
+def _label(data: bytes | None) -> str:
+    return "-" if data is None else data.split(b"|", 1)[0].decode(errors="replace").strip()
 
 
 def tree(root: Path) -> dict[str, bytes]:

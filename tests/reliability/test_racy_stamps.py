@@ -59,3 +59,37 @@ def test_old_unchanged_files_are_not_rehashed(tmp_path: Path, monkeypatch) -> No
         assert hashed == []
     finally:
         engine.close()
+
+
+def test_same_tick_edit_during_a_download_is_not_overwritten(tmp_path: Path) -> None:
+    """The user saves (same size, same tick) between the scan and the local replace:
+    the stamp re-check cannot see it, so a recent stamp is confirmed by hash."""
+    from .faults import HookedStore
+
+    memory = MemoryStore("racy3")
+    store = HookedStore(memory)
+    root = tmp_path / "folder"
+    root.mkdir()
+    path = root / "a.txt"
+    path.write_bytes(b"version 1")
+    engine = SyncEngine(root, store, tmp_path / "state.sqlite3")
+    try:
+        engine.sync(SyncOptions(workers=1))
+        stamp = path.stat().st_mtime_ns
+        memory.put_raw("a.txt", b"remote v2")  # another machine changed it
+
+        def before(op: str, name: str) -> None:
+            if op == "download" and name == "a.txt":
+                path.write_bytes(b"mine, v2!")  # same size as "version 1"
+                os.utime(path, ns=(stamp, stamp))  # ... in the same clock tick
+
+        store.before = before
+        count("hostile_inputs")
+        engine.sync(SyncOptions(workers=1))
+        store.before = None
+        assert path.read_bytes() == b"mine, v2!"  # not overwritten
+        engine.sync(SyncOptions(workers=1))
+        contents = {memory.content(n) for n in memory.names()}
+        assert {b"mine, v2!", b"remote v2"} <= contents  # a conflict: both kept
+    finally:
+        engine.close()

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from blobsync.core import events as ev
 from blobsync.core.credentials import from_key
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.errors import SafetyStop
@@ -91,7 +92,7 @@ class Model:
         self.remote = RemoteActor(view, self.ledger)
         self.stores = [HookedStore(make_store(name)) for name in "AB"]
         self.engines = [
-            SyncEngine(root, store, base / f"state-{name}.sqlite3")
+            SyncEngine(root, store, base / f"state-{name}.sqlite3", self._events(name))
             for root, store, name in zip(roots, self.stores, "AB", strict=True)
         ]
         self.workers = workers
@@ -99,6 +100,13 @@ class Model:
         self.stats = Stats()
         self.n = 0
         self.dirty: dict[str, set[str]] = {"A": set(), "B": set(), "R": set()}
+
+    def _events(self, name: str) -> Callable[[object], None]:
+        def sink(event: object) -> None:
+            if isinstance(event, (ev.ItemFinished, ev.IssueRaised)):
+                self.ledger.note(f"{name} engine: {event}")
+
+        return sink
 
     # ---- content ------------------------------------------------------------------
 
@@ -274,6 +282,7 @@ class Model:
         if racing:
             self.arm_hooks(i)
         engine = self.engines[i]
+        self.ledger.note(f"--- sync {'AB'[i]} racing={racing}")
         try:
             engine.sync(self.options(engine))
         except SafetyStop:
@@ -284,6 +293,7 @@ class Model:
             engine.sync(replace(self.options(engine), allow_mass_delete=True))
         finally:
             self.disarm()
+        self.ledger.note(f"--- synced {'AB'[i]}")
         self.stats.syncs += 1
         self.dirty["AB"[i]].clear()
         self.dirty["R"].clear()
@@ -342,6 +352,11 @@ def run_memory(seed: int, base: Path, steps: int = 40, workers: int = 1) -> Stat
         )
         try:
             stats = model.run(steps)
+        except BaseException:
+            trace = base / "trace.txt"
+            trace.write_text("\n".join(model.ledger.trace))
+            print(f"\ntrace of seed {seed}: {trace}")
+            raise
         finally:
             model.close()
     _record(stats, "memory")
