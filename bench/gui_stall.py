@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=2048, help="bytes per file")
     parser.add_argument("--workers", type=int, default=GUI_WORKERS, help="default: the app's")
     parser.add_argument("--in-memory", action="store_true", help="Azurite without disk")
+    parser.add_argument("--baseline", type=float, default=5.0, help="idle seconds measured first")
     parser.add_argument("--no-resync", action="store_true", help="skip the no-change re-sync")
     parser.add_argument("--no-freeze", action="store_true", help="skip gc.freeze()")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the longest gaps")
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         end = time.monotonic() + 1.0
         while time.monotonic() < end:
             app.processEvents()
-        runs = [measure_sync(controller, pair.pair_id, bridge, "first sync")]
+        runs = [measure_idle(args.baseline)] if args.baseline > 0 else []
+        runs.append(measure_sync(controller, pair.pair_id, bridge, "first sync"))
         if not args.no_resync:
             runs.append(measure_sync(controller, pair.pair_id, bridge, "no-change re-sync"))
         controller.shutdown()
@@ -92,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     worst = 0.0
     for run in runs:
+        if run.name.startswith("idle"):
+            gaps = sorted(run.gaps)
+            print(
+                f"--- {run.name}: longest gap {gaps[-1]:.1f} ms, p99 "
+                f"{gaps[int(len(gaps) * 0.99)]:.1f} ms (what the machine's load alone costs)"
+            )
+            continue
         if run.failure is not None or run.result is None:
             print(f"{run.name}: sync failed: {run.failure}", file=sys.stderr)
             return 1
@@ -122,6 +131,29 @@ class Run:
     elapsed: float = 0.0
     result: Any = None
     failure: Any = None
+
+
+def measure_idle(seconds: float) -> Run:
+    """The same 1 ms timer with nothing syncing: the baseline of this machine right now."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+
+    run = Run(f"idle baseline, {seconds:.0f} s, no sync")
+    clock = QElapsedTimer()
+    ticker = QTimer()
+    ticker.setInterval(1)
+
+    def tick() -> None:
+        run.gaps.append(clock.nsecsElapsed() / 1e6)
+        clock.restart()
+
+    ticker.timeout.connect(tick)
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    clock.start()
+    ticker.start()
+    loop.exec()
+    ticker.stop()
+    return run
 
 
 def measure_sync(controller: Any, pair_id: str, bridge: Any, name: str) -> Run:

@@ -16,8 +16,6 @@ are re-emitted as signals at once. Every signal carries Python objects
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import threading
 import time
 from collections import deque
@@ -52,7 +50,6 @@ from blobsync.core.remote.base import CancelToken
 
 log = logging.getLogger(__name__)
 
-ENGINE_NICE = 5  # engine threads run at a lower CPU priority than the GUI thread
 PROGRESS_INTERVAL_MS = 100  # 10 Hz: smooth enough, cheap with thousands of files
 _SPEED_WINDOW_S = 3.0
 
@@ -252,23 +249,6 @@ class ProgressTracker:
         )
 
 
-def lower_thread_priority(nice: int = ENGINE_NICE) -> None:
-    """Make the calling thread (and the threads it starts later) yield the CPU to the GUI.
-
-    On Linux a thread's nice value is its own and is inherited by threads it creates,
-    so the engine's transfer threads inherit it too. Measured on 2 cores shared with
-    Azurite: the GUI thread's longest stall drops severalfold (bench/gui_stall.py). Elsewhere
-    (or if not permitted) this does nothing.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(os.getpriority(os.PRIO_PROCESS, tid) + nice, 19))
-    except (AttributeError, OSError):
-        pass
-
-
 # ---- results that cross from the worker to the GUI thread ----------------------------
 
 
@@ -322,13 +302,9 @@ class _Worker(QObject):
         self._factory = factory
         self._sink = sink
         self.engine: EngineLike | None = None
-        self._niced = False
 
     @Slot(object)
     def run(self, job: _Job) -> None:
-        if not self._niced:
-            self._niced = True
-            lower_thread_priority()
         try:
             if job.kind == "close":
                 if self.engine is not None:

@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 #: no keyring). Its URL is re-pointed at the emulator's current port on every start.
 DEMO_ACCOUNT_NAME = "Local emulator (Azurite)"
 #: Transfer threads per sync in the app. Every Python thread competes with the GUI
-#: thread for the GIL: with 8 the window stalled up to ~120 ms in bench/gui_stall.py
-#: (5,000 files, 2 cores), with 4 ≤ 40 ms, and the sync was no slower (218 vs 196 files/s).
+#: thread for the GIL. bench/gui_stall.py (5,000 files to a local Azurite, 2 cores):
+#: 4 threads sync as fast as 8 (Azurite shares the CPU) and stall the window less
+#: (25–90 ms vs 75–320 ms at the longest, depending on the machine's other load).
 GUI_WORKERS = 4
 OFFLINE_RETRY_S = 60  # an offline pair is retried this often, whatever its interval
 CONFLICT_KINDS = frozenset({IssueKind.CONFLICT, IssueKind.CONCURRENT_CHANGE})
