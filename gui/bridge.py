@@ -337,7 +337,7 @@ class EngineBridge(QObject):
     ``resolved(list[tuple[str, str]])`` (rel_path, error sentence) and ``busy_changed(bool)``.
     """
 
-    started = Signal(object)  # dry_run: bool (object: PySide bool args hit a refcount bug)
+    started = Signal(object)  # dry_run: bool
     plan_ready = Signal(object)
     progress = Signal(object)
     issue_raised = Signal(object)
