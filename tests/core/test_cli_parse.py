@@ -15,9 +15,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
+from memkeyring import MemoryKeyring, installed
 
 from blobsync.core import cli, logs
 from blobsync.core.credentials import Credentials
@@ -28,25 +27,6 @@ FAKE_CONN = (
     "DefaultEndpointsProtocol=https;AccountName=acct;"
     f"AccountKey={FAKE_KEY};EndpointSuffix=core.windows.net"
 )
-
-
-class DictKeyring(KeyringBackend):
-    # Below zero: keyring registers every subclass, and a positive priority would make
-    # auto-detection chain this test backend in for the whole pytest process.
-    priority = -1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.items.pop((service, username), None)
 
 
 @pytest.fixture(autouse=True)
@@ -82,14 +62,9 @@ def folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def dict_keyring() -> Iterator[DictKeyring]:
-    previous = keyring.get_keyring()
-    backend = DictKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
+def dict_keyring() -> Iterator[MemoryKeyring]:
+    with installed(MemoryKeyring()) as backend:
+        yield backend  # type: ignore[misc]
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -309,7 +284,7 @@ def test_unexpected_error_is_one_sentence_and_the_traceback_goes_to_the_log(
 def test_account_add_reads_stdin_and_keeps_the_secret_out_of_files(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-    dict_keyring: DictKeyring,
+    dict_keyring: MemoryKeyring,
     tmp_path: Path,
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(FAKE_KEY + "\n"))

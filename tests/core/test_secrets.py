@@ -16,8 +16,8 @@ import keyring
 import keyring.backends.fail
 import keyring.backends.null
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from keyring.errors import KeyringLocked
+from memkeyring import MemoryKeyring, installed
 
 from blobsync.core import secrets
 from blobsync.core.config import config_dir, load_config
@@ -26,29 +26,6 @@ from blobsync.core.errors import ConfigError
 from blobsync.core.session import add_account, remove_account, resolve_credentials
 
 KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring in a dict, installed with set_keyring."""
-
-    # Below zero: keyring registers every subclass, and a positive priority would make
-    # auto-detection chain this test backend in for the whole pytest process.
-    priority = -1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.items:
-            raise PasswordDeleteError("not found")
-        del self.items[(service, username)]
 
 
 class LockedKeyring(MemoryKeyring):
@@ -60,13 +37,8 @@ class LockedKeyring(MemoryKeyring):
 
 @pytest.fixture
 def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
+    with installed(MemoryKeyring()) as backend:
+        yield backend  # type: ignore[misc]
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-import keyring
 import pytest
 from azure.storage.blob import BlobServiceClient
-from keyring.backend import KeyringBackend
+from memkeyring import MemoryKeyring, installed
 from PySide6.QtCore import QCoreApplication, QEvent
 
 from blobsync.core.config import AccountConfig, AppConfig, PairConfig
@@ -34,38 +33,11 @@ from blobsync.gui.main_window import MainWindow
 ACCOUNT = "azurite-test"
 
 
-class MemoryKeyring(KeyringBackend):
-    """A keyring that lives in a dict (no D-Bus needed)."""
-
-    # Below zero: keyring registers every subclass; a positive priority makes its
-    # auto-detection chain this backend in for the whole pytest process, and then the
-    # real Secret Service test (tests/test_secret_service.py) sees a ChainerBackend.
-    priority = -1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.items.pop((service, username), None)
-
-
 @pytest.fixture(autouse=True)
 def gui_keyring() -> Iterator[MemoryKeyring]:
     """Every GUI test gets a fresh in-memory keyring."""
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(previous)
+    with installed(MemoryKeyring()) as backend:
+        yield backend  # type: ignore[misc]
 
 
 @pytest.fixture
