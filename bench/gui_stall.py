@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=GUI_WORKERS, help="default: the app's")
     parser.add_argument("--in-memory", action="store_true", help="Azurite without disk")
     parser.add_argument("--baseline", type=float, default=5.0, help="idle seconds measured first")
+    parser.add_argument(
+        "--compare-process", action="store_true", help="also time the CLI as a child process"
+    )
     parser.add_argument("--no-resync", action="store_true", help="skip the no-change re-sync")
     parser.add_argument("--no-freeze", action="store_true", help="skip gc.freeze()")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the longest gaps")
@@ -84,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(measure_sync(controller, pair.pair_id, bridge, "first sync"))
         if not args.no_resync:
             runs.append(measure_sync(controller, pair.pair_id, bridge, "no-change re-sync"))
+        if args.compare_process:
+            runs.append(measure_cli_process(server.connection_string, root, args.workers))
         controller.shutdown()
         window.close()
 
@@ -99,6 +104,14 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"--- {run.name}: longest gap {gaps[-1]:.1f} ms, p99 "
                 f"{gaps[int(len(gaps) * 0.99)]:.1f} ms (what the machine's load alone costs)"
+            )
+            continue
+        if run.name.startswith("engine in a separate process"):
+            gaps = sorted(run.gaps)
+            print(
+                f"--- {run.name}: {args.files} files in {run.elapsed:.1f} s, longest gap "
+                f"{gaps[-1]:.1f} ms, p99 {gaps[int(len(gaps) * 0.99)]:.1f} ms (same window, "
+                "the CLI syncs to a new container: what the GIL sharing costs)"
             )
             continue
         if run.failure is not None or run.result is None:
@@ -131,6 +144,44 @@ class Run:
     elapsed: float = 0.0
     result: Any = None
     failure: Any = None
+
+
+def measure_cli_process(connection_string: str, root: Path, workers: int) -> Run:
+    """The same timer while ``blobsync sync`` runs as a child process (its own GIL)."""
+    import subprocess
+
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+
+    run = Run("engine in a separate process")
+    env = dict(os.environ, AZURE_STORAGE_CONNECTION_STRING=connection_string)
+    container = "proc" + uuid.uuid4().hex[:8]
+    cmd = [sys.executable, "-m", "blobsync.core.cli", "sync", str(root), container]
+    clock = QElapsedTimer()
+    ticker = QTimer()
+    ticker.setInterval(1)
+
+    def tick() -> None:
+        run.gaps.append(clock.nsecsElapsed() / 1e6)
+        clock.restart()
+
+    ticker.timeout.connect(tick)
+    started = time.monotonic()
+    child = subprocess.Popen(
+        [*cmd, "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.timeout.connect(lambda: child.poll() is not None and loop.quit())
+    poll.start(50)
+    clock.start()
+    ticker.start()
+    loop.exec()
+    ticker.stop()
+    run.elapsed = time.monotonic() - started
+    return run
 
 
 def measure_idle(seconds: float) -> Run:
