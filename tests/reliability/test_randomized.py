@@ -369,6 +369,7 @@ def test_randomized_memory_fast(tmp_path: Path) -> None:
 
 
 @pytest.mark.long
+@pytest.mark.timeout(3600)
 def test_randomized_memory_long(tmp_path: Path) -> None:
     total = Stats()
     chosen = seeds(range(1000, 1600))
@@ -444,6 +445,7 @@ def test_randomized_azurite_fast(azurite: Any, tmp_path: Path) -> None:
 
 @pytest.mark.azurite
 @pytest.mark.long
+@pytest.mark.timeout(7200)
 def test_randomized_azurite_long(azurite: Any, tmp_path: Path) -> None:
     total = Stats()
     chosen = seeds(range(5000, 5200))
