@@ -89,7 +89,13 @@ from .blobmeta import (
 )
 
 #: Contents up to this size go in one Put Blob; larger ones are staged in blocks.
-SINGLE_SHOT_MAX = 16 * MiB
+#: 256 MiB is rclone's upload cutoff too; one streamed Put Blob of 256 MiB took Azurite
+#: 3.1-3.7 s here against 6.6-12 s staged in 4-32 MiB blocks (bench/RESULTS.md, W4).
+SINGLE_SHOT_MAX = 256 * MiB
+#: Single-shot contents up to this size are read into memory and checked against their
+#: MD5 before sending; larger ones are streamed from the file and the service checks
+#: the Content-MD5 (400 Md5Mismatch if the file changed while it was read).
+IN_MEMORY_MAX = 4 * MiB
 CONNECTION_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 60.0
 #: Waits before each retry of a retryable status / a dropped connection (plus jitter).
@@ -324,6 +330,66 @@ def _raise(exc: BaseException, **context: Any) -> NoReturn:
     raise translate(exc, **context) from None
 
 
+class _ExactReader:
+    """Exactly ``size`` bytes of ``source`` from its current position, for a streamed
+    Put Blob: more is cut, less is padded with zeros, so the request is always
+    well-formed and a file that changed while it was read fails the service's
+    Content-MD5 check (nothing is written). Rewindable for the retry policy; reports
+    progress once per byte even when a retry re-reads; checks ``cancel`` on each read.
+    """
+
+    def __init__(
+        self,
+        source: BinaryIO,
+        size: int,
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+    ) -> None:
+        self._source = source
+        self._start = source.tell()
+        self._size = size
+        self._pos = 0
+        self._reported = 0
+        self._progress = progress
+        self._cancel = cancel
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(256 * 1024):
+            yield chunk
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = min(max(0, base + offset), self._size)
+        self._source.seek(self._start + self._pos)
+        return self._pos
+
+    def reread(self) -> bytes:
+        """The whole content again, in memory (only for a rare fallback)."""
+        self.seek(0)
+        return self.read()
+
+    def read(self, n: int = -1) -> bytes:
+        if self._cancel is not None and self._cancel.cancelled:
+            raise Cancelled("The upload was cancelled.")
+        left = self._size - self._pos
+        if n < 0 or n > left:
+            n = left
+        data = self._source.read(n) if n else b""
+        if len(data) < n:  # the file shrank: pad, the MD5 check will refuse it
+            data += bytes(n - len(data))
+        self._pos += n
+        if self._progress is not None and self._pos > self._reported:
+            self._progress(self._pos - self._reported)
+            self._reported = self._pos
+        return data
+
+
 # ---- clients ----------------------------------------------------------------------------
 
 
@@ -348,6 +414,9 @@ def _service_client(
     transport = RequestsTransport(
         session=session,
         session_owner=True,
+        # streamed downloads hand over 256 KiB at a time (the default 4 KiB costs a
+        # Python round per 4 KiB of a large file)
+        connection_data_block_size=256 * 1024,
         connection_timeout=CONNECTION_TIMEOUT_S,
         read_timeout=READ_TIMEOUT_S,
         connection_verify=ca_bundle or True,
@@ -612,9 +681,9 @@ class AzureBlobStore:
             raise Cancelled("The upload was cancelled.")
         try:
             if size <= self.single_shot_max:
-                etag = self._upload_single(blob_name, source, size, md5, metadata, if_match)
-                if progress is not None:
-                    progress(size)
+                etag = self._upload_single(
+                    blob_name, source, size, md5, metadata, if_match, progress, cancel
+                )
             else:
                 etag = self._upload_blocks(
                     blob_name, source, size, md5, metadata, if_match, progress, cancel
@@ -642,20 +711,18 @@ class AzureBlobStore:
         md5: bytes,
         metadata: dict[str, str],
         if_match: str | None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
     ) -> str:
-        data = source.read(size) if size else b""
-        if len(data) != size or source.read(1) or hashlib.md5(data).digest() != md5:
-            raise self._changed(blob_name)
+        body: bytes | _ExactReader
+        if size <= IN_MEMORY_MAX:
+            body = source.read(size) if size else b""
+            if len(body) != size or source.read(1) or hashlib.md5(body).digest() != md5:
+                raise self._changed(blob_name)
+        else:
+            body = _ExactReader(source, size, progress, cancel)
         try:
-            response = self._blob(blob_name).upload_blob(
-                data,
-                length=size,
-                overwrite=True,
-                metadata=metadata,
-                content_settings=ContentSettings(content_md5=bytearray(md5)),
-                max_concurrency=1,
-                **self._conditions(if_match),
-            )
+            etag = self._put_blob(blob_name, body, size, md5, metadata, if_match)
         except HttpResponseError as exc:
             if if_match is None and exc.status_code == 409:
                 current = self.get_entry(blob_name)
@@ -663,13 +730,19 @@ class AzureBlobStore:
                     # Only uncommitted blocks are there (a block upload stopped before
                     # its commit): Put Blob answers 409 to If-None-Match: * forever, Put
                     # Block List accepts it and drops them (found by tests/reliability).
-                    return self._commit_as_block(blob_name, data, md5, metadata)
-                if current.md5 == md5 and current.size == size:
-                    return current.etag  # our own write, its answer lost (SDK #19486)
-            self._fail(exc, blob_name)
-        except AzureError as exc:
-            self._fail(exc, blob_name)
-        return str(response["etag"])
+                    data = body if isinstance(body, bytes) else body.reread()
+                    if hashlib.md5(data).digest() != md5:
+                        raise self._changed(blob_name) from None
+                    etag = self._commit_as_block(blob_name, data, md5, metadata)
+                elif current.md5 == md5 and current.size == size:
+                    etag = current.etag  # our own write, its answer lost (SDK #19486)
+                else:
+                    self._fail(exc, blob_name)
+            else:
+                self._fail(exc, blob_name)
+        if progress is not None and isinstance(body, bytes):
+            progress(size)
+        return etag
 
     def _commit_as_block(
         self, blob_name: str, data: bytes, md5: bytes, metadata: dict[str, str]
@@ -693,6 +766,52 @@ class AzureBlobStore:
         except AzureError as exc:
             self._fail(exc, blob_name)
         return str(response["etag"])
+
+    def _blob_url(self, blob_name: str) -> str:
+        """The blob's URL as the SDK builds it (name quoted, SAS kept)."""
+        split = urlsplit(self._container.url)
+        path = f"{split.path}/{quote(blob_name, safe='~/')}"
+        return urlunsplit((split.scheme, split.netloc, path, split.query, ""))
+
+    def _put_blob(
+        self,
+        blob_name: str,
+        body: bytes | _ExactReader,
+        size: int,
+        md5: bytes,
+        metadata: dict[str, str],
+        if_match: str | None,
+    ) -> str:
+        """One conditional Put Blob sent through the client's own pipeline (auth, retries,
+        timeouts) without the SDK's per-call model layer: that layer was ~25 % of the
+        client's CPU per small upload (bench/RESULTS.md, W1). Raises HttpResponseError
+        for a refusal (the caller looks at 409s), ItemError FILE_CHANGED for a
+        Content-MD5 mismatch, BlobSync errors for the rest.
+        """
+        headers = {
+            "x-ms-version": self._container.api_version,
+            "x-ms-blob-type": "BlockBlob",
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(size),
+            "Content-MD5": base64.b64encode(md5).decode("ascii"),
+        }
+        for key, value in metadata.items():
+            headers[f"x-ms-meta-{key}"] = value
+        if if_match is None:
+            headers["If-None-Match"] = "*"  # create only
+        else:
+            headers["If-Match"] = if_match
+        request = HttpRequest("PUT", self._blob_url(blob_name), headers=headers, content=body)
+        try:
+            response = self._container._pipeline.run(request).http_response
+        except AzureError as exc:
+            self._fail(exc, blob_name)
+        if response.status_code != 201:
+            error = HttpResponseError(response=response)
+            if _error_code(error) == "Md5Mismatch":  # the file changed while it was sent
+                raise self._changed(blob_name)
+            raise error
+        return str(response.headers["ETag"])
 
     def _upload_blocks(
         self,
@@ -768,25 +887,50 @@ class AzureBlobStore:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> int:
+        """One conditional Get Blob streamed into ``sink``, sent through the client's
+        pipeline (auth, retries, timeouts) without the SDK's downloader, which cost ~1 ms
+        more client CPU per small blob (bench/RESULTS.md, W5). A body that breaks off
+        is resumed with a range request pinned to the same ETag (so the same content)."""
         check_blob_name(blob_name)
         written = 0
-        try:
-            downloader = self._blob(blob_name).download_blob(
-                max_concurrency=1, **self._conditions(if_match)
-            )
-            for chunk in downloader.chunks():
-                if cancel is not None and cancel.cancelled:
-                    raise Cancelled("The download was cancelled.")
-                sink.write(chunk)
-                written += len(chunk)
-                if progress is not None:
-                    progress(len(chunk))
-        except AzureError as exc:
-            error = translate(exc, blob_name=blob_name, container=self.container, creds=self._creds)
-            if isinstance(error, PreconditionFailed):
-                self._gone_or(error, blob_name)
-            raise error from None
-        return written
+        total: int | None = None
+        resumes = 0
+        while True:
+            headers = {"x-ms-version": self._container.api_version, "If-Match": if_match}
+            if written:
+                headers["x-ms-range"] = f"bytes={written}-"
+            request = HttpRequest("GET", self._blob_url(blob_name), headers=headers)
+            try:
+                response = self._container._pipeline.run(request, stream=True).http_response
+                if response.status_code not in (200, 206):
+                    response.read()
+                    response.close()
+                    raise HttpResponseError(response=response)
+            except AzureError as exc:
+                error = translate(
+                    exc, blob_name=blob_name, container=self.container, creds=self._creds
+                )
+                if isinstance(error, PreconditionFailed):
+                    self._gone_or(error, blob_name)
+                raise error from None
+            if total is None:
+                total = int(response.headers.get("Content-Length", 0))
+            try:
+                for chunk in response.iter_bytes():
+                    if cancel is not None and cancel.cancelled:
+                        raise Cancelled("The download was cancelled.")
+                    sink.write(chunk)
+                    written += len(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+                return written
+            except AzureError as exc:  # the body broke off part-way
+                if written >= total or resumes >= len(STATUS_BACKOFFS):
+                    self._fail(exc, blob_name)
+                time.sleep(STATUS_BACKOFFS[resumes] * random.uniform(0.8, 1.2))
+                resumes += 1
+            finally:
+                response.close()
 
     def delete(self, blob_name: str, if_match: str) -> None:
         check_blob_name(blob_name)

@@ -255,9 +255,10 @@ def test_single_shot_md5_mismatch_writes_nothing(azure_store: AzureBlobStore) ->
 def test_just_above_default_threshold_goes_in_blocks_with_md5(
     azurite: Azurite, azure_store: AzureBlobStore
 ) -> None:
-    assert SINGLE_SHOT_MAX <= 16 * 1024 * 1024
+    assert SINGLE_SHOT_MAX <= 256 * 1024 * 1024  # one streamed Put Blob up to 256 MiB
     store, policy = counted_store(azurite, azure_store.container)
-    data = os.urandom(SINGLE_SHOT_MAX + 1)
+    store.single_shot_max = 16 * 1024 * 1024  # (a smaller threshold keeps the test quick)
+    data = os.urandom(16 * 1024 * 1024 + 1)
     result = store.upload(
         "big.bin", io.BytesIO(data), len(data), hashlib.md5(data).digest(), MTIME, None
     )
