@@ -40,7 +40,7 @@ def transfer_options(args: argparse.Namespace, options: SyncOptions) -> SyncOpti
 
 def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags ``sync`` and ``watch`` share."""
-    parser.add_argument("--workers", type=int, default=8, metavar="N", help="parallel transfers")
+    parser.add_argument("--workers", type=int, default=16, metavar="N", help="parallel transfers")
     parser.add_argument(
         "--bwlimit-up", type=int, default=0, metavar="KIB", help="upload limit in KiB/s (0 = none)"
     )
