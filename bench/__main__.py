@@ -318,8 +318,9 @@ def main(argv: list[str] | None = None) -> int:
         f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} in {elapsed / 60:.1f} min. "
         f"Azurite {'in memory' if args.in_memory else 'on disk'} on loopback; {scale.runs} run(s) per contender, "
         "alternating, fresh container per run (W6: see notes). Times are wall seconds (medians); "
-        "peak RSS is the maximum over the runs. `sdk` is the raw-SDK ceiling (16 threads, no "
-        "conditions, no state); `rclone-tuned` adds `--transfers 32 --checkers 32`.",
+        "peak RSS is the maximum over the runs. `sdk` is the raw-SDK ceiling (16 threads, one "
+        "Put Blob per file up to 256 MiB, no conditions, no state); `rclone-tuned` adds "
+        "`--transfers 32 --checkers 32`. BlobSync runs with its defaults (16 workers).",
     ]
     print()
     print("\n".join(table(res)))

@@ -37,6 +37,10 @@ class Results:
         runs = self.runs.get(workload, {}).get(tool)
         return statistics.median(r.seconds for r in runs) if runs else None
 
+    def cpu(self, workload: str, tool: str) -> float | None:
+        runs = self.runs.get(workload, {}).get(tool)
+        return statistics.median(r.cpu_s for r in runs) if runs else None
+
     def peak(self, workload: str, tool: str) -> float | None:
         runs = self.runs.get(workload, {}).get(tool)
         return max(r.rss_mb for r in runs) if runs else None
@@ -109,6 +113,12 @@ def table(res: Results) -> list[str]:
             + f" | {_ratio(med['blobsync'], med['rclone'])} | {_ratio(med['blobsync'], med['rclone-tuned'])}"
             + f" | {_ratio(med['blobsync'], med['sdk'])} | {rss} | {n} |"
         )
+    lines += ["", "Client CPU seconds (user + system of the contender's process, median):", ""]
+    lines.append("| workload | " + " | ".join(TOOLS) + " |")
+    lines.append("|" + "---|" * (len(TOOLS) + 1))
+    for w in WORKLOADS:
+        if w in res.runs:
+            lines.append(f"| {w} | " + " | ".join(_s(res.cpu(w, t)) for t in TOOLS) + " |")
     if res.w7 is not None:
         w7 = res.w7
         lines.append("")
