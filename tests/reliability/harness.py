@@ -106,10 +106,10 @@ class LocalActor:
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         old = self.read(rel)
+        path.write_bytes(data)  # first: a write that fails supersedes nothing
         self.ledger.note(f"{self.name} write {rel} = {label} (was {_label(old)})")
         self.ledger.superseded(old)
         self.ledger.wrote(data, label)
-        path.write_bytes(data)
 
     def delete(self, rel: str) -> None:
         old = self.read(rel)

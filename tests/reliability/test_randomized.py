@@ -246,11 +246,10 @@ class Model:
                     self.remote.delete(name)
                 elif roll < 0.85:
                     data, label = self.content("AB"[i])
-                    if (actor.root / name).parent.is_dir() or True:
-                        try:
-                            actor.write(name, data, label)
-                        except (NotADirectoryError, IsADirectoryError, FileExistsError):
-                            return
+                    try:
+                        actor.write(name, data, label)
+                    except (NotADirectoryError, IsADirectoryError, FileExistsError):
+                        return  # a folder is in the way: the user could not save either
                 else:
                     actor.delete(name)
                 self.stats.races += 1
