@@ -41,6 +41,10 @@ def _drop_privileges(uid: int) -> None:
     import hashlib  # noqa: F401
     import xml.etree.ElementTree  # noqa: F401
 
+    import azure.core.rest._requests_basic  # noqa: F401 - imported by the first request
+    import azure.storage.blob._download  # noqa: F401 - imported by the first download
+    import azure.storage.blob._upload_helpers  # noqa: F401 - imported by the first upload
+
     for encoding in ("utf-8-sig", "idna", "ascii", "latin-1"):
         codecs.lookup(encoding)
 
@@ -53,6 +57,7 @@ def main(argv: list[str]) -> int:
     workers = int(argv[3]) if len(argv) > 3 else 4
     store = make_store(container)
     if os.environ.get("RUNNER_DROP_TO_UID"):
+        store.container_exists()  # one request: the transport's lazy imports are done
         _drop_privileges(int(os.environ["RUNNER_DROP_TO_UID"]))
     engine = SyncEngine(root, store, state)
     try:
