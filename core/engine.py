@@ -58,8 +58,6 @@ log = logging.getLogger(__name__)
 
 MASS_DELETE_MIN = 10  # below this many deletions the ratio rule does not apply
 MASS_DELETE_RATIO = 0.5
-#: Coarsest mtime tick we expect (FAT/exFAT: 2 s), for racily clean files.
-RACY_TICK_NS = 2_000_000_000
 
 
 @dataclass
@@ -333,7 +331,7 @@ class SyncEngine:
         previous = self.state.get_meta("run_started_ns")
         if not dry_run:
             self.state.set_meta("run_started_ns", str(now))
-        return (int(previous) if previous else now) - RACY_TICK_NS
+        return (int(previous) if previous else now) - fs.RACY_TICK_NS
 
     def _racy(self, snap: SnapshotEntry | None, local: LocalEntry | None) -> bool:
         return (

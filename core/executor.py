@@ -37,9 +37,6 @@ from .throttle import ThrottledReader, ThrottledWriter, TokenBucket
 
 log = logging.getLogger(__name__)
 
-#: Coarsest mtime tick we expect (FAT/exFAT: 2 s): younger stamps are confirmed by hash.
-RACY_TICK_NS = 2_000_000_000
-
 #: Test-only crash points: ``BLOBSYNC_CRASH_AT=<name>`` kills the process there.
 CRASH_ENV = "BLOBSYNC_CRASH_AT"
 #: Every named point (``tests/reliability/test_crash.py`` kills a real sync at each).
@@ -460,7 +457,7 @@ class Executor:
         state = fs.local_state(path)
         if state != ((local.size, local.mtime_ns) if local is not None else None):
             return False
-        if local is None or time.time_ns() - local.mtime_ns > RACY_TICK_NS:
+        if local is None or time.time_ns() - local.mtime_ns > fs.RACY_TICK_NS:
             return True
         want = local.md5 or (action.snapshot.md5 if action.snapshot is not None else None)
         return want is None or fs.md5_file(path) == want

@@ -19,6 +19,10 @@ from ..models import IssueKind
 from .scanner import TEMP_PREFIX, TEMP_SUFFIX
 
 CHUNK = 1024 * 1024
+#: Coarsest mtime tick we expect (FAT/exFAT: 2 s). A file whose stamp is younger than
+#: this may change again without its stamp changing ("racily clean", as git calls it):
+#: such stamps are confirmed by hash, never trusted alone.
+RACY_TICK_NS = 2_000_000_000
 
 
 def item_error(exc: OSError, rel_path: str, doing: str) -> ItemError:
