@@ -116,6 +116,7 @@ class Executor:
         self._lock = threading.Lock()
         self._progress: _Progress | None = None
         self._emptied: list[str] = []
+        self._taken: set[str] = set()
         #: The first fatal error a worker hit: the others stop taking items, and this is
         #: the error the run reports (not a "cancelled" from a sibling).
         self._fatal: FatalError | None = None
@@ -131,6 +132,10 @@ class Executor:
         ]
         bytes_total = sum(_size(a) for a in transfer)
         self._progress = _Progress(self.ctx.emit, len(actions), bytes_total)
+        # Every path this run may write: a conflict copy must not take one of them (a
+        # download of that very name could otherwise replace the copy moments later).
+        self._taken = {a.rel_path for a in actions}
+        self._taken.update(a.snapshot.rel_path for a in actions if a.snapshot is not None)
         local_deletes = [a for a in actions if a.kind is ActionKind.DELETE_LOCAL]
         others = [a for a in actions if a.kind is not ActionKind.DELETE_LOCAL]
         for action in local_deletes:
@@ -519,12 +524,11 @@ class Executor:
                     self.result.recorded += 1
                 return
             when = time.strftime("%Y-%m-%d %H%M%S")
-            copy_rel = fs.conflict_name(
-                action.rel_path,
-                self.ctx.hostname,
-                when,
-                lambda rel: os.path.lexists(self.ctx.root / rel),
-            )
+            with self._lock:  # two conflicts in one run never pick the same name
+                copy_rel = fs.conflict_name(
+                    action.rel_path, self.ctx.hostname, when, self._name_taken
+                )
+                self._taken.add(copy_rel)
             copy_path = self.ctx.root / copy_rel
             self._notify_local_write(copy_rel)
             self._notify_local_write(action.rel_path)
@@ -557,6 +561,13 @@ class Executor:
                 conflict_copy=copy_rel,
             )
         )
+
+    def _name_taken(self, rel_path: str) -> bool:
+        """True if a conflict copy may not use ``rel_path``: it exists locally, this run
+        plans to write it, or the container has it (another machine's copy)."""
+        if rel_path in self._taken or os.path.lexists(self.ctx.root / rel_path):
+            return True
+        return self.ctx.store.get_entry(rel_path) is not None
 
     def _record(self, action: Action) -> None:
         local, remote = action.local, action.remote

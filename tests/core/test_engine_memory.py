@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -341,3 +342,44 @@ def test_own_local_writes_are_announced(tmp_path, store, make_engine):
     engine.on_local_write = seen.append
     engine.sync()
     assert "d/x.txt" in seen
+
+
+def test_conflict_copy_never_takes_a_name_this_run_writes(
+    tmp_path, store, make_engine, monkeypatch
+):
+    """Regression (reliability seed 1497): a conflict copy named like a path the same run
+    downloads could be replaced by that download a moment later."""
+    from blobsync.core import executor
+
+    real_strftime = executor.time.strftime
+
+    def fixed(fmt, *args):
+        return "2026-01-01 120000" if fmt == "%Y-%m-%d %H%M%S" else real_strftime(fmt, *args)
+
+    monkeypatch.setattr(executor.time, "strftime", fixed)
+    copy = "f (conflict from h 2026-01-01 120000).txt"
+    root = tmp_path / "a"
+    write(root, "f.txt", "base")
+    write(root, copy, "old copy")
+    engine = make_engine(root, store)
+    engine.sync()
+    real_download = store.download
+
+    def slow_download(name, *args, **kwargs):  # the copy's download lands after the conflict
+        if name == copy:
+            time.sleep(0.5)
+        return real_download(name, *args, **kwargs)
+
+    monkeypatch.setattr(store, "download", slow_download)
+    (root / copy).unlink()  # deleted here ...
+    store.put_raw(copy, b"copy edited elsewhere")  # ... edited there: downloaded back
+    write(root, "f.txt", "mine")
+    store.put_raw("f.txt", b"theirs")
+    result = engine.sync(SyncOptions(hostname="h"))
+    assert result.conflicts == 1
+    [issue] = [i for i in result.issues if i.kind is IssueKind.CONFLICT]
+    assert issue.conflict_copy == "f (conflict from h 2026-01-01 120000 2).txt"
+    files = tree(root)
+    assert files[copy] == b"copy edited elsewhere"
+    assert files["f.txt"] == b"theirs" and files[issue.conflict_copy] == b"mine"
+    assert files == blobs(store)
