@@ -39,11 +39,16 @@ def _drop_privileges(uid: int) -> None:
     import codecs
     import fcntl  # noqa: F401 - imported lazily by the engine
     import hashlib  # noqa: F401
+    import importlib
     import xml.etree.ElementTree  # noqa: F401
 
-    import azure.core.rest._requests_basic  # noqa: F401 - imported by the first request
-    import azure.storage.blob._download  # noqa: F401 - imported by the first download
-    import azure.storage.blob._upload_helpers  # noqa: F401 - imported by the first upload
+    # Imported lazily by the SDK on the first request, download and upload:
+    for module in (
+        "azure.core.rest._requests_basic",
+        "azure.storage.blob._download",
+        "azure.storage.blob._upload_helpers",
+    ):
+        importlib.import_module(module)
 
     for encoding in ("utf-8-sig", "idna", "ascii", "latin-1"):
         codecs.lookup(encoding)
