@@ -117,6 +117,18 @@ class Executor:
         self._progress: _Progress | None = None
         self._emptied: list[str] = []
         self._taken: set[str] = set()
+        self._handlers: dict[ActionKind, Callable[[Action], None]] = {
+            ActionKind.UPLOAD: self._upload,
+            ActionKind.DOWNLOAD: self._download,
+            ActionKind.DELETE_REMOTE: self._delete_remote,
+            ActionKind.DELETE_LOCAL: self._delete_local,
+            ActionKind.CONFLICT: self._conflict,
+            ActionKind.MOVE_REMOTE: self._move_remote,
+            ActionKind.MOVE_LOCAL: self._move_local,
+            ActionKind.RECORD: self._record,
+            ActionKind.FORGET: self._forget,
+            ActionKind.ISSUE: self._report,
+        }
         #: The first fatal error a worker hit: the others stop taking items, and this is
         #: the error the run reports (not a "cancelled" from a sibling).
         self._fatal: FatalError | None = None
@@ -199,27 +211,7 @@ class Executor:
             emit(ev.ItemStarted(action.rel_path, kind, _size(action)))
         ok = True
         try:
-            if kind is ActionKind.UPLOAD:
-                self._upload(action)
-            elif kind is ActionKind.DOWNLOAD:
-                self._download(action)
-            elif kind is ActionKind.DELETE_REMOTE:
-                self._delete_remote(action)
-            elif kind is ActionKind.DELETE_LOCAL:
-                self._delete_local(action)
-            elif kind is ActionKind.CONFLICT:
-                self._conflict(action)
-            elif kind is ActionKind.MOVE_REMOTE:
-                self._move_remote(action)
-            elif kind is ActionKind.MOVE_LOCAL:
-                self._move_local(action)
-            elif kind is ActionKind.RECORD:
-                self._record(action)
-            elif kind is ActionKind.FORGET:
-                self.ctx.state.delete_snapshot(action.rel_path)
-            elif kind is ActionKind.ISSUE:
-                assert action.issue is not None
-                self._add_issue(action.issue, count_skip=action.issue.retryable)
+            self._handlers[kind](action)
         except FatalError as exc:
             with self._lock:
                 if self._fatal is None:
@@ -561,6 +553,13 @@ class Executor:
                 conflict_copy=copy_rel,
             )
         )
+
+    def _forget(self, action: Action) -> None:
+        self.ctx.state.delete_snapshot(action.rel_path)
+
+    def _report(self, action: Action) -> None:
+        assert action.issue is not None
+        self._add_issue(action.issue, count_skip=action.issue.retryable)
 
     def _name_taken(self, rel_path: str) -> bool:
         """True if a conflict copy may not use ``rel_path``: it exists locally, this run
