@@ -28,7 +28,7 @@ from pathlib import Path
 
 from azure.storage.blob import ContainerClient
 
-from blobsync.core.emulator import Azurite
+from blobsync.core.app.emulator import Azurite
 
 from . import trees
 from .harness import TOOLS, BenchError, Contenders, Run, machine, run_child, tool_versions

@@ -49,9 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     import blobsync.gui  # noqa: F401  (PySide workarounds before any Qt call)
-    from blobsync.core.config import AccountConfig, AppConfig, PairConfig
+    from blobsync.core.app.emulator import Azurite
+    from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
     from blobsync.core.credentials import SecretKind
-    from blobsync.core.emulator import Azurite
     from blobsync.gui import controller as controller_module
     from blobsync.gui.controller import DEMO_ACCOUNT_NAME, Controller
     from blobsync.gui.main_window import MainWindow

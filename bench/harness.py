@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from blobsync.core.emulator import Azurite
+from blobsync.core.app.emulator import Azurite
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -147,7 +147,7 @@ def tool_versions() -> dict[str, str]:
     """Versions of everything that shapes the figures."""
     from importlib.metadata import version
 
-    from blobsync.core.emulator import find_azurite
+    from blobsync.core.app.emulator import find_azurite
 
     versions = {"Python": sys.version.split()[0]}
     for package in ("azure-storage-blob", "azure-core", "blobsync"):

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from blobsync.core.emulator import Azurite
+from blobsync.core.app.emulator import Azurite
 
 from . import trees
 from .harness import Contenders, run_child

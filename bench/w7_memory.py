@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from blobsync.core.engine import SyncEngine, SyncOptions
+from blobsync.core.engine.state import StateDB
 from blobsync.core.local.scanner import ScanReport
 from blobsync.core.models import LocalEntry, RemoteEntry, SyncMode
 from blobsync.core.remote.base import WriteResult
-from blobsync.core.state import StateDB
 
 MTIME_NS = 1_704_164_645_123_456_789
 

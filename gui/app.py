@@ -30,9 +30,9 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication
 
 from blobsync.core import __version__
-from blobsync.core.config import AccountConfig, AppConfig, PairConfig, config_dir, data_dir
+from blobsync.core.app.emulator import Azurite, find_azurite, free_port
+from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig, config_dir, data_dir
 from blobsync.core.credentials import AZURITE_ACCOUNT, SecretKind
-from blobsync.core.emulator import Azurite, find_azurite, free_port
 from blobsync.core.errors import BlobSyncError
 
 from .controller import DEMO_ACCOUNT_NAME, Controller
@@ -217,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _setup_logging() -> None:
     try:
-        from blobsync.core.logs import setup_logging
+        from blobsync.core.app.logs import setup_logging
 
         setup_logging()
     except (ImportError, OSError):
@@ -266,7 +266,7 @@ def run_app(app: QApplication, instance: SingleInstance, hidden: bool = False) -
 def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False) -> AppSession:
     """Build controller, window and tray from the saved settings; start the bundled
     Azurite in the background when it is wanted. Returns without running the loop."""
-    from blobsync.core.config import load_config
+    from blobsync.core.app.settings import load_config
 
     from .icons import app_icon
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from blobsync.core.config import AccountConfig, AppConfig, PairConfig, save_config
+from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig, save_config
 from blobsync.core.credentials import (
     AZURITE_KEY,
     Credentials,
@@ -59,7 +59,7 @@ def is_demo_account(account: AccountConfig) -> bool:
 
 def default_secret_loader(label: str) -> str:
     """The secret of account ``label`` from the OS keyring. Raises ConfigError."""
-    from blobsync.core.secrets import load_secret  # lands with the CLI work
+    from blobsync.core.app.secrets import load_secret  # lands with the CLI work
 
     return load_secret(label)
 
@@ -382,7 +382,7 @@ class Controller(QObject):
 
     def _open_engine(self, pair: PairConfig, sink: EventSink) -> EngineLike:
         """The real engine for a pair (runs on the pair's worker thread)."""
-        from blobsync.core.session import open_engine
+        from blobsync.core.app.accounts import open_engine
 
         creds = self.credentials(pair.account)
         engine = open_engine(pair.local_root, creds, pair.container, events=sink)

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core import __version__
-from blobsync.core.config import AppConfig
+from blobsync.core.app.settings import AppConfig
 from blobsync.core.models import ActionKind, SyncResult
 
 from .controller import Controller, Overview
@@ -239,7 +239,7 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _apply_pair(self, old_id: str | None, pair: object) -> bool:
-        from blobsync.core.config import PairConfig
+        from blobsync.core.app.settings import PairConfig
         from blobsync.core.errors import BlobSyncError
 
         assert isinstance(pair, PairConfig)

@@ -174,7 +174,7 @@ def _credentials(args: argparse.Namespace, report: _Report) -> Iterator[tuple[Cr
         report.line("account", f"{creds.account_name} at {creds.account_url}")
         yield creds, False
         return
-    from blobsync.core.emulator import Azurite, find_azurite
+    from blobsync.core.app.emulator import Azurite, find_azurite
 
     if find_azurite() is None:
         raise SelfCheckFailed(

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from blobsync.core.app.schedule import DEFAULT_DEBOUNCE_S, SyncSchedule
 from blobsync.core.local.watcher import ChangeWatcher, WatcherUnavailable
-from blobsync.core.schedule import DEFAULT_DEBOUNCE_S, SyncSchedule
 
 WatcherStarter = Callable[[ChangeWatcher], None]
 

@@ -13,7 +13,7 @@ import pytest
 # Qt aborts without a display; Xvfb-based tests set DISPLAY and override this themselves.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from blobsync.core.emulator import Azurite
+from blobsync.core.app.emulator import Azurite
 
 
 @pytest.fixture(scope="session")

@@ -126,7 +126,7 @@ def test_the_scan_sees_the_tree() -> None:
     """Guards against a scan that finds nothing (wrong root) and so passes vacuously."""
     core_files = list(python_files("core"))
     assert CORE / "__init__.py" in core_files
-    assert CORE / "engine.py" in core_files
+    assert CORE / "engine" / "facade.py" in core_files
     assert ROOT / "tests" / "test_architecture.py" in list(python_files("tests"))
 
 

@@ -24,8 +24,8 @@ from urllib.parse import quote
 
 import pytest
 
-from blobsync.core.config import load_config
-from blobsync.core.emulator import Azurite
+from blobsync.core.app.emulator import Azurite
+from blobsync.core.app.settings import load_config
 from blobsync.core.remote.azure_blob import open_store
 
 pytestmark = [
@@ -60,7 +60,7 @@ def test_backend_is_secret_service_and_status_says_usable() -> None:
     import keyring
     import keyring.backends.SecretService
 
-    from blobsync.core.secrets import keyring_status
+    from blobsync.core.app.secrets import keyring_status
 
     assert isinstance(keyring.get_keyring(), keyring.backends.SecretService.Keyring)
     assert keyring_status() == (True, "SecretService.Keyring", "")

@@ -62,6 +62,7 @@ from azure.storage.blob import (
     ContentSettings,
 )
 
+from ..crashpoints import crash_point
 from ..credentials import Credentials, SecretKind
 from ..errors import (
     AuthError,
@@ -76,7 +77,6 @@ from ..errors import (
     PreconditionFailed,
     RemoteItemError,
 )
-from ..executor import crash_point
 from ..models import IssueKind, RemoteEntry
 from ..names import container_name_problem
 from .base import CancelToken, ProgressCallback, WriteResult

@@ -2,7 +2,7 @@
 
 **Test connection** runs ``check_connection`` off the GUI thread and says in one
 sentence what is wrong. **Save** puts the secret in the OS keyring
-(:mod:`blobsync.core.secrets`) and adds an :class:`AccountConfig` (no secret) to
+(:mod:`blobsync.core.app.secrets`) and adds an :class:`AccountConfig` (no secret) to
 ``config.accounts``; the caller saves the config. When no keyring is usable the dialog
 says so, and saving is refused unless the user ticks the plaintext-file opt-in, which
 shows a visible warning. The secret field is always masked and the secret never
@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from blobsync.core import secrets
-from blobsync.core.config import AccountConfig, AppConfig
+from blobsync.core.app import secrets
+from blobsync.core.app.accounts import label_problem
+from blobsync.core.app.settings import AccountConfig, AppConfig
 from blobsync.core.credentials import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
@@ -43,7 +44,6 @@ from blobsync.core.credentials import (
     parse_connection_string,
 )
 from blobsync.core.errors import BlobSyncError, ConfigError
-from blobsync.core.session import label_problem
 
 from .background import run_in_background
 

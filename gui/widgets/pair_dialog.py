@@ -29,11 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from blobsync.core.config import DEFAULT_INTERVAL_S, AppConfig, PairConfig
+from blobsync.core.app.secrets import load_secret
+from blobsync.core.app.settings import DEFAULT_INTERVAL_S, AppConfig, PairConfig
 from blobsync.core.errors import ConfigError
 from blobsync.core.models import SyncMode
 from blobsync.core.names import container_name_problem
-from blobsync.core.secrets import load_secret
 
 from ..controller import credentials_for_account
 from .account_dialog import AccountDialog

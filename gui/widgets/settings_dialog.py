@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from blobsync.core import autostart
-from blobsync.core.config import AppConfig
+from blobsync.core.app import autostart
+from blobsync.core.app.settings import AppConfig
 
 
 class SettingsDialog(QDialog):

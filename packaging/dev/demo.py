@@ -1,7 +1,7 @@
 """Command-line demo behind ``bash packaging/dev.sh run`` when the desktop app cannot start.
 
 Used while ``blobsync.gui.app`` does not exist yet, or when there is no display. It
-starts a local Azurite (``blobsync.core.emulator``), fills a demo folder with a few
+starts a local Azurite (``blobsync.core.app.emulator``), fills a demo folder with a few
 files if it is empty, and syncs it with the container ``blobsync-demo`` through the
 ``blobsync`` CLI. The connection string (it holds Azurite's public development key)
 reaches the CLI only through its environment, never a file or the terminal.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
-from blobsync.core.emulator import Azurite, find_azurite
+from blobsync.core.app.emulator import Azurite, find_azurite
 
 DEMO_CONTAINER = "blobsync-demo"
 DEMO_FILES = {
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if importlib.util.find_spec("blobsync.core.cli") is None:
         print(
-            "Neither the desktop app (blobsync.gui.app) nor the CLI (blobsync.core.cli) "
+            "Neither the desktop app (blobsync.gui.app) nor the CLI (blobsync.core.cli.commands) "
             "exists yet in this checkout: nothing to demonstrate.",
             file=sys.stderr,
         )

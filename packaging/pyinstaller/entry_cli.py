@@ -2,7 +2,7 @@
 
 import sys
 
-from blobsync.core.cli import main
+from blobsync.core.cli.commands import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from blobsync.core import autostart
+from blobsync.core.app import autostart
 
 pytestmark = pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="freedesktop only")
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from memkeyring import MemoryKeyring, installed
 
-from blobsync.core import cli, logs
+from blobsync.core.app import logs
+from blobsync.core.cli import commands as cli
 from blobsync.core.credentials import Credentials
 from blobsync.core.remote.memory import MemoryStore
 

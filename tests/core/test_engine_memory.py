@@ -349,7 +349,7 @@ def test_conflict_copy_never_takes_a_name_this_run_writes(
 ):
     """Regression (reliability seed 1497): a conflict copy named like a path the same run
     downloads could be replaced by that download a moment later."""
-    from blobsync.core import executor
+    from blobsync.core.engine import executor
 
     real_strftime = executor.time.strftime
 

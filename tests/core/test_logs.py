@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from blobsync.core import logs
+from blobsync.core.app import logs
 
 KEY = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwMTIzNDU2Nzg5MA=="
 SIG = "Zm9vYmFyLXNpZ25hdHVyZS12YWx1ZQ%3D%3D"

@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 
+from blobsync.core.engine.planner import Change, local_change, plan_item, remote_change
 from blobsync.core.models import (
     ActionKind,
     IssueKind,
@@ -14,7 +15,6 @@ from blobsync.core.models import (
     SnapshotEntry,
     SyncMode,
 )
-from blobsync.core.planner import Change, local_change, plan_item, remote_change
 
 P = "dir/file.txt"
 A, B, C = (hashlib.md5(x).digest() for x in (b"a", b"b", b"c"))

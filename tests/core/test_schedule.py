@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from blobsync.core.schedule import SyncSchedule
+from blobsync.core.app.schedule import SyncSchedule
 
 
 def test_first_sync_is_due_at_once_then_every_interval():

@@ -19,11 +19,11 @@ import pytest
 from keyring.errors import KeyringLocked
 from memkeyring import MemoryKeyring, installed
 
-from blobsync.core import secrets
-from blobsync.core.config import config_dir, load_config
+from blobsync.core.app import secrets
+from blobsync.core.app.accounts import add_account, remove_account, resolve_credentials
+from blobsync.core.app.settings import config_dir, load_config
 from blobsync.core.credentials import from_key
 from blobsync.core.errors import ConfigError
-from blobsync.core.session import add_account, remove_account, resolve_credentials
 
 KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
 
@@ -162,9 +162,9 @@ def test_bad_account_label_is_refused(memory_keyring: MemoryKeyring) -> None:
 
 
 def test_local_emulator_account_works_without_a_stored_secret(fail_keyring: None) -> None:
-    from blobsync.core.config import AccountConfig, AppConfig, save_config
+    from blobsync.core.app.accounts import account_credentials
+    from blobsync.core.app.settings import AccountConfig, AppConfig, save_config
     from blobsync.core.credentials import AZURITE_KEY, SecretKind
-    from blobsync.core.session import account_credentials
 
     demo = AccountConfig(
         "Local emulator (Azurite)",

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from blobsync.core.throttle import ThrottledReader, ThrottledWriter, TokenBucket
+from blobsync.core.engine.throttle import ThrottledReader, ThrottledWriter, TokenBucket
 
 
 def test_reader_is_paced_to_the_rate():

@@ -12,9 +12,10 @@ from azure.storage.blob import BlobServiceClient
 from memkeyring import MemoryKeyring, installed
 from PySide6.QtCore import QCoreApplication, QEvent
 
-from blobsync.core.config import AccountConfig, AppConfig, PairConfig
+from blobsync.core.app.emulator import Azurite
+from blobsync.core.app.secrets import store_secret
+from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import SecretKind, parse_connection_string
-from blobsync.core.emulator import Azurite
 from blobsync.core.engine import Resolution, SyncOptions
 from blobsync.core.events import (
     EventSink,
@@ -26,7 +27,6 @@ from blobsync.core.events import (
 )
 from blobsync.core.models import ActionKind, Issue, SyncResult
 from blobsync.core.remote.base import CancelToken
-from blobsync.core.secrets import store_secret
 from blobsync.gui.controller import Controller
 from blobsync.gui.main_window import MainWindow
 

@@ -37,12 +37,12 @@ from PySide6.QtWidgets import (
 )
 
 import blobsync.gui  # noqa: F401  (its PySide6 6.12 counter-measure runs before any Qt call)
-from blobsync.core.config import AccountConfig, AppConfig, PairConfig
+from blobsync.core.app.accounts import open_engine
+from blobsync.core.app.emulator import Azurite
+from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import AZURITE_KEY, SecretKind
-from blobsync.core.emulator import Azurite
 from blobsync.core.models import SyncMode
 from blobsync.core.remote.azure_blob import AzureBlobStore
-from blobsync.core.session import open_engine
 from blobsync.gui.controller import DEMO_ACCOUNT_NAME, Controller, credentials_for_account
 from blobsync.gui.main_window import MainWindow
 from blobsync.gui.tray import Tray

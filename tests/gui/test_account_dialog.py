@@ -16,10 +16,10 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLineEdit
 
-from blobsync.core import secrets
-from blobsync.core.config import AppConfig, load_config, save_config
+from blobsync.core.app import secrets
+from blobsync.core.app.emulator import Azurite, free_port
+from blobsync.core.app.settings import AppConfig, load_config, save_config
 from blobsync.core.credentials import AZURITE_KEY, SecretKind
-from blobsync.core.emulator import Azurite, free_port
 from blobsync.gui.widgets.account_dialog import AccountDialog, AccountKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.azurite]
@@ -71,7 +71,7 @@ def save(qtbot, dialog: AccountDialog) -> None:  # type: ignore[no-untyped-def]
 def assert_saved_without_secret(config: AppConfig, secret: str) -> None:
     """The account is in settings.json, and the secret is nowhere in it."""
     save_config(config)
-    from blobsync.core.config import config_dir
+    from blobsync.core.app.settings import config_dir
 
     text = (config_dir() / "settings.json").read_text()
     assert secret not in text

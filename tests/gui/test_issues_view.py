@@ -200,7 +200,7 @@ def blob_files(sdk, container: str) -> dict[str, bytes]:  # type: ignore[no-unty
 def test_conflict_resolved_from_the_issues_list(  # type: ignore[no-untyped-def]
     qtbot, make_window, azurite_account, sdk, container_name, tmp_path, resolution
 ):
-    from blobsync.core.config import AppConfig, PairConfig
+    from blobsync.core.app.settings import AppConfig, PairConfig
 
     root = tmp_path / "Sync"
     root.mkdir()

@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton, QToolButton
 
-from blobsync.core.config import AccountConfig, AppConfig, PairConfig, load_config
+from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig, load_config
 from blobsync.core.credentials import SecretKind
 from blobsync.core.engine import Resolution
 from blobsync.core.errors import AuthError, ConnectionFailure

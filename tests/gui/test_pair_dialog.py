@@ -8,9 +8,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QLabel, QLineEdit
 
-from blobsync.core.config import AccountConfig, AppConfig, PairConfig
+from blobsync.core.app.emulator import Azurite
+from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import AZURITE_KEY, SecretKind
-from blobsync.core.emulator import Azurite
 from blobsync.core.models import SyncMode
 from blobsync.core.remote.azure_blob import create_container, list_containers
 from blobsync.gui.widgets.container_picker import ContainerPicker, NewContainerDialog
@@ -181,8 +181,8 @@ def test_missing_secret_is_said_in_words(qtbot, azurite: Azurite) -> None:  # ty
 
 
 def test_listing_error_shown(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from blobsync.core.app.emulator import free_port
     from blobsync.core.credentials import azurite as azurite_creds
-    from blobsync.core.emulator import free_port
 
     picker = ContainerPicker()
     qtbot.addWidget(picker)

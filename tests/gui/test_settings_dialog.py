@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 
-from blobsync.core.config import AppConfig, PairConfig
+from blobsync.core.app.settings import AppConfig, PairConfig
 from blobsync.core.engine import SyncOptions
 from blobsync.gui.widgets.settings_dialog import SettingsDialog
 

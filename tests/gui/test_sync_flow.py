@@ -11,10 +11,10 @@ from azure.storage.blob import BlobServiceClient
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QToolButton
 
-from blobsync.core.config import AccountConfig, AppConfig, PairConfig
+from blobsync.core.app.accounts import open_engine
+from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.events import EventSink
 from blobsync.core.remote.azure_blob import AzureBlobStore
-from blobsync.core.session import open_engine
 from blobsync.gui.controller import PairState, credentials_for_account, default_secret_loader
 from blobsync.gui.main_window import MainWindow
 
@@ -200,7 +200,7 @@ def test_first_start_runs_azurite_and_syncs_a_one_click_demo_pair(
     offers ~/BlobSync ↔ blobsync-demo; one click later the folder is synced."""
     from azure.storage.blob import BlobServiceClient as Client
 
-    from blobsync.core.config import config_dir, load_config
+    from blobsync.core.app.settings import config_dir, load_config
     from blobsync.core.credentials import AZURITE_KEY
     from blobsync.gui.app import DEMO_CONTAINER, SingleInstance, start_app
     from blobsync.gui.controller import DEMO_ACCOUNT_NAME
@@ -300,7 +300,7 @@ def test_the_real_app_process_single_instance_and_clean_quit(tmp_path):  # type:
 
 
 def test_unreadable_settings_are_kept_aside_not_overwritten(qtbot, qapp, monkeypatch):  # type: ignore[no-untyped-def]
-    from blobsync.core.config import config_dir
+    from blobsync.core.app.settings import config_dir
     from blobsync.gui import app as app_module
 
     monkeypatch.setattr(app_module, "find_azurite", lambda: None)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from blobsync.core.config import AccountConfig, AppConfig, PairConfig
+from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import SecretKind
 from blobsync.core.models import Issue, IssueKind
 from blobsync.gui.controller import Controller, Overview, PairState

@@ -101,7 +101,7 @@ def test_unwatchable_folder_is_reported_once_and_polled(qtbot, tmp_path):
 def test_app_syncs_local_edits_by_itself_and_pause_stops_it(
     qtbot, make_window, azurite_account, sdk, container_name, tmp_path
 ):
-    from blobsync.core.config import AppConfig, PairConfig
+    from blobsync.core.app.settings import AppConfig, PairConfig
 
     root = tmp_path / "folder"
     root.mkdir()

@@ -28,13 +28,13 @@ from urllib.parse import quote
 
 import pytest
 
+from blobsync.core.app.emulator import Azurite
 from blobsync.core.credentials import (
     AZURITE_KEY,
     from_key,
     from_sas_url,
     parse_connection_string,
 )
-from blobsync.core.emulator import Azurite
 from blobsync.core.errors import (
     AuthError,
     BlobNotFound,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from blobsync.core.emulator import Azurite
+from blobsync.core.app.emulator import Azurite
 from blobsync.core.remote.azure_blob import open_store
 
 pytestmark = pytest.mark.azurite

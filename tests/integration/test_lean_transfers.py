@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from blobsync.core.emulator import Azurite
+from blobsync.core.app.emulator import Azurite
 from blobsync.core.errors import Cancelled, ItemError, PreconditionFailed
 from blobsync.core.models import IssueKind
 from blobsync.core.remote import azure_blob

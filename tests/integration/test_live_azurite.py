@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
+from blobsync.core.app.live import LiveSync
 from blobsync.core.engine import SyncEngine
-from blobsync.core.live import LiveSync
 from blobsync.core.local.watcher import WatcherUnavailable
 from blobsync.core.remote.azure_blob import AzureBlobStore
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
+from blobsync.core.app.emulator import Azurite, find_azurite
 from blobsync.core.credentials import AZURITE_KEY
-from blobsync.core.emulator import Azurite, find_azurite
 
 pytestmark = [pytest.mark.slow, pytest.mark.bundle, pytest.mark.azurite]
 

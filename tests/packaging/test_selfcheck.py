@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from azure.storage.blob import BlobServiceClient
 
+from blobsync.core.app.emulator import Azurite
 from blobsync.core.credentials import AZURITE_KEY
-from blobsync.core.emulator import Azurite
 from blobsync.gui import selfcheck
 
 pytestmark = [pytest.mark.gui, pytest.mark.azurite]
@@ -87,7 +87,7 @@ def test_malformed_connection_string_is_a_configuration_error(
 def test_no_account_and_no_azurite_says_what_to_do(
     qapp: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("blobsync.core.emulator.find_azurite", lambda: None)
+    monkeypatch.setattr("blobsync.core.app.emulator.find_azurite", lambda: None)
     code = selfcheck.run(["--self-check"])
     out = capsys.readouterr().out
     assert code == 2, out
@@ -96,7 +96,7 @@ def test_no_account_and_no_azurite_says_what_to_do(
 
 @pytest.mark.slow
 def test_own_azurite(qapp: object, capsys: pytest.CaptureFixture[str]) -> None:
-    from blobsync.core.emulator import find_azurite
+    from blobsync.core.app.emulator import find_azurite
 
     if find_azurite() is None:
         pytest.skip("Azurite is not installed (bash packaging/dev.sh setup)")

@@ -25,8 +25,8 @@ from azure.storage.blob import (
     generate_account_sas,
 )
 
+from blobsync.core.app.emulator import free_port
 from blobsync.core.credentials import AZURITE_KEY
-from blobsync.core.emulator import free_port
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.errors import ContainerNotFound, SafetyStop
 from blobsync.core.models import SyncMode

@@ -27,10 +27,10 @@ from typing import Any
 import pytest
 from azure.storage.blob import BlobServiceClient
 
+from blobsync.core.crashpoints import CRASH_POINTS
 from blobsync.core.engine import SyncEngine, SyncOptions
-from blobsync.core.executor import CRASH_POINTS
+from blobsync.core.engine.state import StateDB
 from blobsync.core.local.scanner import TEMP_PREFIX
-from blobsync.core.state import StateDB
 
 from . import crash_runner
 from .harness import (
@@ -274,8 +274,8 @@ def test_no_crash_point_left_untested() -> None:
     """Every point the engine names is in the list the test above kills at."""
     import re
 
-    from blobsync.core import engine as engine_mod
-    from blobsync.core import executor
+    from blobsync.core.engine import executor
+    from blobsync.core.engine import facade as engine_mod
     from blobsync.core.remote import azure_blob
 
     sources = "".join(

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from blobsync.core.engine import _needs_md5
+from blobsync.core.engine.facade import _needs_md5
+from blobsync.core.engine.planner import plan_item
 from blobsync.core.models import ActionKind, LocalEntry, RemoteEntry, SnapshotEntry, SyncMode
 from blobsync.core.names import local_path_problem
-from blobsync.core.planner import plan_item
 
 from .harness import count
 

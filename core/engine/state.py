@@ -19,8 +19,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import ConfigError
-from .models import Issue, IssueKind, SnapshotEntry
+from ..errors import ConfigError
+from ..models import Issue, IssueKind, SnapshotEntry
 
 log = logging.getLogger(__name__)
 

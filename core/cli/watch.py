@@ -14,13 +14,13 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from . import events as ev
-from .cli_output import format_issue
-from .engine import SyncOptions
-from .errors import ConfigError
-from .models import SyncMode
-from .names import container_name_problem
-from .session import open_engine, open_store, resolve_credentials
+from .. import events as ev
+from ..app.accounts import open_engine, open_store, resolve_credentials
+from ..engine import SyncOptions
+from ..errors import ConfigError
+from ..models import SyncMode
+from ..names import container_name_problem
+from .output import format_issue
 
 
 def transfer_options(args: argparse.Namespace, options: SyncOptions) -> SyncOptions:
@@ -95,7 +95,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     store = open_store(creds, args.container)
     printer = _Printer(quiet=args.quiet)
     engine = open_engine(local, creds, args.container, printer, store=store)
-    from .live import LiveSync  # watchdog: imported only by `watch` (start-up time)
+    from ..app.live import LiveSync  # watchdog: imported only by `watch` (start-up time)
 
     live = LiveSync(engine, options, interval_s=args.interval, debounce_s=args.debounce)
     stop = threading.Event()

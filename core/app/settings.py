@@ -2,7 +2,7 @@
 
 Stored as JSON in the platform config dir (``$XDG_CONFIG_HOME/blobsync/settings.json``
 on Linux); per-pair state databases live in the platform data dir. Secrets are never
-here: they go to the OS keyring through :mod:`blobsync.core.secrets`.
+here: they go to the OS keyring through :mod:`blobsync.core.app.secrets`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 
 from platformdirs import user_config_dir, user_data_dir
 
-from .credentials import SecretKind
-from .errors import ConfigError
-from .models import SyncMode
+from ..credentials import SecretKind
+from ..errors import ConfigError
+from ..models import SyncMode
 
 APP_NAME = "blobsync"
 DEFAULT_INTERVAL_S = 300

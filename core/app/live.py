@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import events as ev
-from .engine import SyncEngine, SyncOptions
-from .errors import Cancelled, FatalError
-from .local.watcher import ChangeWatcher, WatcherUnavailable
-from .models import SyncResult
-from .remote.base import CancelToken
+from .. import events as ev
+from ..engine import SyncEngine, SyncOptions
+from ..errors import Cancelled, FatalError
+from ..local.watcher import ChangeWatcher, WatcherUnavailable
+from ..models import SyncResult
+from ..remote.base import CancelToken
 from .schedule import DEFAULT_DEBOUNCE_S, DEFAULT_INTERVAL_S, DEFAULT_MAX_DELAY_S, SyncSchedule
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .credentials import Credentials, azurite
-from .errors import ConfigError
+from ..credentials import Credentials, azurite
+from ..errors import ConfigError
 
 _ENTRY = Path("node_modules/azurite/dist/src/blob/main.js")
 
@@ -31,8 +31,8 @@ def _candidate_dirs() -> list[Path]:
     env = os.environ.get("BLOBSYNC_AZURITE_DIR")
     if env:
         dirs.append(Path(env))
-    # A source checkout: <checkout>/core/emulator.py -> <checkout>/packaging/azurite
-    dirs.append(Path(__file__).resolve().parent.parent / "packaging" / "azurite")
+    # A source checkout: <checkout>/core/app/emulator.py -> <checkout>/packaging/azurite
+    dirs.append(Path(__file__).resolve().parents[2] / "packaging" / "azurite")
     from platformdirs import user_data_dir
 
     dirs.append(Path(user_data_dir("blobsync")) / "azurite")

@@ -30,20 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .cli_output import ProgressDisplay, format_issue, format_summary, issue_dict, result_dict
-from .cli_watch import add_transfer_arguments, add_watch_parser, transfer_options
-from .config import load_config
-from .credentials import SecretKind, from_key, from_sas_url, parse_connection_string
-from .engine import SyncOptions
-from .errors import BlobSyncError, ConfigError, ContainerNotFound, FatalError
-from .events import EventSink, ignore_event
-from .logs import redact, setup_logging
-from .models import SyncMode, SyncResult
-from .names import container_name_problem
-from .remote.base import CancelToken
-from .secrets import keyring_status
-from .session import (
+from .. import __version__
+from ..app.accounts import (
     account_credentials,
     add_account,
     open_engine,
@@ -54,6 +42,18 @@ from .session import (
     resolve_account_url,
     resolve_credentials,
 )
+from ..app.logs import redact, setup_logging
+from ..app.secrets import keyring_status
+from ..app.settings import load_config
+from ..credentials import SecretKind, from_key, from_sas_url, parse_connection_string
+from ..engine import SyncOptions
+from ..errors import BlobSyncError, ConfigError, ContainerNotFound, FatalError
+from ..events import EventSink, ignore_event
+from ..models import SyncMode, SyncResult
+from ..names import container_name_problem
+from ..remote.base import CancelToken
+from .output import ProgressDisplay, format_issue, format_summary, issue_dict, result_dict
+from .watch import add_transfer_arguments, add_watch_parser, transfer_options
 
 log = logging.getLogger("blobsync.cli")
 
@@ -301,7 +301,7 @@ def cmd_account_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_account_test(args: argparse.Namespace) -> int:
-    from .remote.azure_blob import check_connection
+    from ..remote.azure_blob import check_connection
 
     config = load_config()
     if args.name not in config.accounts:

@@ -21,8 +21,9 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import events as ev
-from .errors import (
+from .. import events as ev
+from ..crashpoints import crash_point
+from ..errors import (
     Cancelled,
     ConfigError,
     ConnectionFailure,
@@ -31,11 +32,9 @@ from .errors import (
     ItemError,
     SafetyStop,
 )
-from .executor import Executor, RunContext, crash_point
-from .local import fs
-from .local.scanner import ScanReport, scan
-from .merge import OutOfOrder, merge3
-from .models import (
+from ..local import fs
+from ..local.scanner import ScanReport, scan
+from ..models import (
     Action,
     ActionKind,
     Issue,
@@ -46,11 +45,13 @@ from .models import (
     SyncMode,
     SyncResult,
 )
+from ..names import fold_key
+from ..remote.base import CancelToken, RemoteStore
+from ..remote.prefetch import prefetched
+from .executor import Executor, RunContext
+from .merge import OutOfOrder, merge3
 from .moves import pair_moves
-from .names import fold_key
 from .planner import is_delete, plan_item
-from .remote.base import CancelToken, RemoteStore
-from .remote.prefetch import prefetched
 from .state import StateDB
 from .throttle import TokenBucket
 

@@ -17,21 +17,21 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
-from . import logs
-from .config import AccountConfig, load_config, save_config, state_db_path
-from .credentials import (
+from ..credentials import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
     Credentials,
     SecretKind,
     parse_connection_string,
 )
-from .engine import SyncEngine
-from .errors import ConfigError
-from .events import EventSink, ignore_event
-from .models import RemoteEntry
-from .remote.base import CancelToken, ProgressCallback, RemoteStore, WriteResult
+from ..engine import SyncEngine
+from ..errors import ConfigError
+from ..events import EventSink, ignore_event
+from ..models import RemoteEntry
+from ..remote.base import CancelToken, ProgressCallback, RemoteStore, WriteResult
+from . import logs
 from .secrets import delete_secret, load_secret, store_secret
+from .settings import AccountConfig, load_config, save_config, state_db_path
 
 ENV_CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -111,7 +111,7 @@ def pair_state_path(local_root: str | Path, account_url: str, container: str) ->
 
 def open_store(creds: Credentials, container: str) -> RemoteStore:
     """The Azure store for ``container`` (imported lazily: only that module uses the SDK)."""
-    from .remote import azure_blob
+    from ..remote import azure_blob
 
     return azure_blob.open_store(creds, container)
 

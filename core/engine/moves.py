@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from .models import Action, ActionKind, LocalEntry
+from ..models import Action, ActionKind, LocalEntry
 
 
 def pair_moves(actions: list[Action], md5_of: Callable[[LocalEntry], bytes | None]) -> list[Action]:

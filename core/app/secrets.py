@@ -26,8 +26,8 @@ import keyring.backends.fail
 import keyring.backends.null
 from keyring.errors import InitError, KeyringLocked, NoKeyringError, PasswordDeleteError
 
-from .config import config_dir
-from .errors import ConfigError
+from ..errors import ConfigError
+from .settings import config_dir
 
 SERVICE = "blobsync"
 PLAINTEXT_FILE_NAME = "INSECURE-secrets.json"

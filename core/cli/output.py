@@ -12,13 +12,13 @@ import os
 import threading
 from typing import Any, TextIO
 
-from .events import (
+from ..events import (
     Event,
     OverallProgress,
     PhaseChanged,
     PlanReady,
 )
-from .models import Action, ActionKind, Issue, SyncResult
+from ..models import Action, ActionKind, Issue, SyncResult
 
 #: Words for each planned action in a dry run; RECORD/FORGET change no data and are not shown.
 ACTION_WORDS: dict[ActionKind, str] = {

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from . import events as ev
-from .errors import BlobNotFound, Cancelled, FatalError, ItemError, PreconditionFailed
-from .local import fs
-from .models import (
+from .. import events as ev
+from ..crashpoints import crash_point
+from ..errors import BlobNotFound, Cancelled, FatalError, ItemError, PreconditionFailed
+from ..local import fs
+from ..models import (
     Action,
     ActionKind,
     Issue,
@@ -31,36 +32,11 @@ from .models import (
     SnapshotEntry,
     SyncResult,
 )
-from .remote.base import CancelToken, RemoteStore
+from ..remote.base import CancelToken, RemoteStore
 from .state import StateDB
 from .throttle import ThrottledReader, ThrottledWriter, TokenBucket
 
 log = logging.getLogger(__name__)
-
-#: Test-only crash points: ``BLOBSYNC_CRASH_AT=<name>`` kills the process there.
-CRASH_ENV = "BLOBSYNC_CRASH_AT"
-#: Every named point (``tests/reliability/test_crash.py`` kills a real sync at each).
-CRASH_POINTS = (
-    "after_listing",
-    "before_upload",
-    "after_upload_before_record",
-    "mid_download",
-    "before_replace",
-    "after_replace_before_record",
-    "after_remote_delete_before_record",
-    "after_local_delete_before_record",
-    "conflict_after_link",
-    "conflict_before_copy_upload",
-    "move_remote_after_copy",
-    "move_local_after_link",
-    "mid_block_upload",  # in remote/azure_blob.py: blocks staged, not committed
-)
-
-
-def crash_point(name: str) -> None:
-    """Die abruptly at the named point when the test hook asks for it."""
-    if os.environ.get(CRASH_ENV) == name:
-        os._exit(137)
 
 
 @dataclass

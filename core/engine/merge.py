@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Protocol, TypeVar
 
-from .models import LocalEntry, RemoteEntry, SnapshotEntry
+from ..models import LocalEntry, RemoteEntry, SnapshotEntry
 
 
 class _Keyed(Protocol):

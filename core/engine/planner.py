@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import enum
 
-from .models import (
+from ..models import (
     Action,
     ActionKind,
     Issue,
@@ -39,7 +39,7 @@ from .models import (
     SnapshotEntry,
     SyncMode,
 )
-from .names import blob_name_problem, local_path_problem
+from ..names import blob_name_problem, local_path_problem
 
 
 class Change(enum.Enum):

@@ -1,0 +1,16 @@
+"""The sync engine: one run of one folder pair, from listing to the recorded snapshot.
+
+Clients (``core/app``, ``core/cli``, the desktop app) use only the facade
+re-exported here; the modules behind it are the pipeline's phases::
+
+    scan (local/scanner) ─┐
+    list (remote store) ──┼─ merge3 ─ plan_item ─ pair_moves ─ valves ─ Executor ─ StateDB
+    snapshot (state) ─────┘  (merge)  (planner)   (moves)      (facade) (executor)  (state)
+
+This package never imports ``core.app``, ``core.cli`` or any GUI code
+(``tests/test_architecture.py`` checks it).
+"""
+
+from .facade import Resolution, SyncEngine, SyncOptions
+
+__all__ = ["Resolution", "SyncEngine", "SyncOptions"]
