@@ -25,7 +25,7 @@ CRASH_POINTS = (
     "conflict_before_copy_upload",
     "move_remote_after_copy",
     "move_local_after_link",
-    "mid_block_upload",  # in remote/azure_blob.py: blocks staged, not committed
+    "mid_block_upload",  # in remote/azure/store.py: blocks staged, not committed
 )
 
 

@@ -2,7 +2,7 @@
 
 Fatal errors (:class:`FatalError` subclasses) stop a run; per-item errors
 (:class:`ItemError`) become issues and the run goes on. Only
-``remote/azure_blob.py`` converts Azure SDK exceptions and ``local/fs.py`` converts
+``remote/azure/errors.py`` converts Azure SDK exceptions and ``local/fs.py`` converts
 ``OSError`` into these; everything else raises and catches these types only.
 """
 

@@ -19,6 +19,11 @@ MAX_BLOB_NAME = 1024
 MAX_SEGMENTS = 254
 MAX_SEGMENT_BYTES = 255  # NAME_MAX on Linux/macOS file systems
 
+#: BlobSync's own space inside a pair's part of a container (change beacon, recycle bin,
+#: ...), relative to the pair's root. It is never synced as a file, on either side, by
+#: any BlobSync client; a local folder of this name at the root is left alone too.
+RESERVED_DIR = ".blobsync"
+
 _CONTAINER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
@@ -100,6 +105,13 @@ def local_path_problem(blob_name: str, windows: bool | None = None) -> str | Non
             if any(c in _WINDOWS_BAD_CHARS for c in seg) or seg.endswith((" ", ".")):
                 return f"'{seg}' is not a valid file name on Windows."
     return None
+
+
+def is_reserved(rel_path: str) -> bool:
+    """True for names in BlobSync's own space (:data:`RESERVED_DIR`)."""
+    return rel_path.startswith(RESERVED_DIR) and (
+        len(rel_path) == len(RESERVED_DIR) or rel_path[len(RESERVED_DIR)] == "/"
+    )
 
 
 def fold_key(rel_path: str) -> str:

@@ -194,12 +194,12 @@ def _credentials(args: argparse.Namespace, report: _Report) -> Iterator[tuple[Cr
 def _check_storage(
     report: _Report, creds: Credentials, own_azurite: bool, container: str | None
 ) -> None:
-    from blobsync.core.remote import azure_blob
+    from blobsync.core.remote import azure
 
     started = time.monotonic()
     if own_azurite:
-        azure_blob.create_container(creds, container or AZURITE_CONTAINER)
-    names = azure_blob.list_containers(creds)
+        azure.create_container(creds, container or AZURITE_CONTAINER)
+    names = azure.list_containers(creds)
     report.line(
         "containers",
         f"{len(names)} listed in {time.monotonic() - started:.2f} s"
@@ -210,7 +210,7 @@ def _check_storage(
         report.line("blobs", "no container to list")
         return
     started = time.monotonic()
-    store = azure_blob.open_store(creds, target, max_connections=2)
+    store = azure.open_store(creds, target, max_connections=2)
     try:
         count = 0
         total = 0

@@ -1,10 +1,14 @@
 """Architecture rules checked by reading the source (AST), not by importing it.
 
 (a) ``core/`` never imports Qt (PySide6/shiboken6): the engine knows nothing of the UI.
-(b) In the app's code (core/, gui/, resources/), only ``core/remote/azure_blob.py``
+(b) In the app's code (core/, gui/, resources/), only ``core/remote/azure/``
     imports ``azure``: one door to Azure. Tests and benchmarks may use the SDK directly
     to build states the app would refuse to create or to measure a baseline.
 (c) Every Python file we write starts with a module docstring saying what it is for.
+(d) The layers import downwards only: the vocabulary (``core/*.py``) imports no layer;
+    ``core.local`` and ``core.remote`` import no engine, app or client;
+    ``core.engine`` never imports ``core.app`` or a client; ``core.app`` never imports
+    ``core.cli``; nothing in ``core`` imports ``gui``.
 
 The scanners are tested on small synthetic sources too, so a check that silently
 stopped seeing imports (and passed on everything) would fail here.
@@ -20,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "core"
-AZURE_DOOR = CORE / "remote" / "azure_blob.py"
+AZURE_DOOR = CORE / "remote" / "azure"
 DOCSTRING_DIRS = ("core", "gui", "tests", "bench", "packaging")
 APP_DIRS = ("core", "gui", "resources")
 QT_ROOTS = {"PySide6", "shiboken6", "PyQt5", "PyQt6"}
@@ -75,6 +79,38 @@ def imported_roots(source: str, module: str = "", is_package: bool = False) -> s
     return roots
 
 
+def imported_modules(source: str, module: str = "", is_package: bool = False) -> set[str]:
+    """Full dotted names of our own modules that ``source`` imports (``blobsync.core.x``
+    and relative imports both become ``core.x``; ``from . import y`` becomes
+    ``package.y``), at any depth."""
+    found: set[str] = set()
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    for node in ast.walk(ast.parse(source)):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module:
+                base = node.module
+            elif node.level:
+                anchor = package[: len(package) - (node.level - 1)]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            else:
+                continue
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        for name in names:
+            name = name.removeprefix("blobsync.")
+            if name.split(".")[0] in ("core", "gui"):
+                found.add(name)
+    return found
+
+
+def file_modules(path: Path) -> set[str]:
+    return imported_modules(
+        path.read_text(encoding="utf-8"), module_name(path), path.name == "__init__.py"
+    )
+
+
 def file_roots(path: Path) -> set[str]:
     return imported_roots(
         path.read_text(encoding="utf-8"), module_name(path), path.name == "__init__.py"
@@ -114,6 +150,19 @@ def test_scanner_resolves_relative_imports_inside_core() -> None:
     assert imported_roots("from .errors import E", "core.engine") == {"core"}
 
 
+def test_module_scanner_resolves_our_imports() -> None:
+    assert imported_modules("from ..app import pause", "core.engine.facade") >= {
+        "core.app",
+        "core.app.pause",
+    }
+    assert "core.cli" in imported_modules("import blobsync.core.cli", "gui.app")
+    assert "gui.bridge" in imported_modules("from blobsync.gui.bridge import X", "core.app.x")
+    assert imported_modules("from .planner import plan_item", "core.engine.facade") >= {
+        "core.engine.planner"
+    }
+    assert imported_modules("import os", "core.x") == set()
+
+
 def test_docstring_check_rejects_files_without_one() -> None:
     assert has_module_docstring('"""What this is for."""\nimport os\n')
     assert not has_module_docstring("import os\n")
@@ -143,16 +192,51 @@ def test_core_never_imports_qt() -> None:
 
 
 def test_only_the_azure_door_imports_azure() -> None:
-    importers = sorted(
-        str(path.relative_to(ROOT))
-        for path in python_files(*APP_DIRS)
-        if "azure" in file_roots(path)
-    )
-    allowed = [str(AZURE_DOOR.relative_to(ROOT))]
-    assert [p for p in importers if p not in allowed] == [], (
-        f"only {allowed[0]} may import azure.*; also found in: "
-        f"{[p for p in importers if p not in allowed]}"
-    )
+    importers = [path for path in python_files(*APP_DIRS) if "azure" in file_roots(path)]
+    assert any(AZURE_DOOR in p.parents for p in importers), "the scan saw no Azure import"
+    outside = [str(p.relative_to(ROOT)) for p in importers if AZURE_DOOR not in p.parents]
+    assert outside == [], f"only core/remote/azure/ may import azure.*; also: {outside}"
+
+
+#: (files under this folder or module, must not import modules starting with these)
+LAYER_RULES: list[tuple[str, tuple[str, ...]]] = [
+    ("core.local", ("core.engine", "core.app", "core.cli", "core.remote", "gui")),
+    ("core.remote", ("core.engine", "core.app", "core.cli", "core.local", "gui")),
+    ("core.engine", ("core.app", "core.cli", "gui")),
+    ("core.app", ("core.cli", "gui")),
+    ("core.cli", ("gui",)),
+    ("core", ("gui",)),
+]
+VOCABULARY_LAYERS = ("core.local", "core.remote", "core.engine", "core.app", "core.cli")
+
+
+def _under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+@pytest.mark.parametrize(("layer", "forbidden"), LAYER_RULES)
+def test_layers_import_downwards_only(layer: str, forbidden: tuple[str, ...]) -> None:
+    files = [p for p in python_files("core") if _under(module_name(p), layer)]
+    assert files, f"no files in {layer}"
+    offenders = {
+        module_name(p): sorted(m for m in file_modules(p) if any(_under(m, f) for f in forbidden))
+        for p in files
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_the_vocabulary_imports_no_layer() -> None:
+    """``core/*.py`` (models, events, errors, names, credentials, crash points) is what
+    every layer speaks; it must not depend on any of them."""
+    files = [p for p in python_files("core") if p.parent == CORE]
+    assert CORE / "models.py" in files
+    offenders = {
+        module_name(p): sorted(
+            m for m in file_modules(p) if any(_under(m, layer) for layer in VOCABULARY_LAYERS)
+        )
+        for p in files
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
 
 
 def test_every_python_file_starts_with_a_docstring() -> None:

@@ -26,7 +26,7 @@ import pytest
 
 from blobsync.core.app.emulator import Azurite
 from blobsync.core.app.settings import load_config
-from blobsync.core.remote.azure_blob import open_store
+from blobsync.core.remote.azure import open_store
 
 pytestmark = [
     pytest.mark.secret_service,

@@ -111,9 +111,9 @@ def pair_state_path(local_root: str | Path, account_url: str, container: str) ->
 
 def open_store(creds: Credentials, container: str) -> RemoteStore:
     """The Azure store for ``container`` (imported lazily: only that module uses the SDK)."""
-    from ..remote import azure_blob
+    from ..remote import azure
 
-    return azure_blob.open_store(creds, container)
+    return azure.open_store(creds, container)
 
 
 def open_engine(

@@ -301,7 +301,7 @@ def cmd_account_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_account_test(args: argparse.Namespace) -> int:
-    from ..remote.azure_blob import check_connection
+    from ..remote.azure import check_connection
 
     config = load_config()
     if args.name not in config.accounts:

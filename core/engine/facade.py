@@ -45,7 +45,7 @@ from ..models import (
     SyncMode,
     SyncResult,
 )
-from ..names import fold_key
+from ..names import fold_key, is_reserved
 from ..remote.base import CancelToken, RemoteStore
 from ..remote.prefetch import prefetched
 from .executor import Executor, RunContext
@@ -292,8 +292,8 @@ class SyncEngine:
         for n, (key, snap, loc, rem) in enumerate(merge3(snapshot, local, remote)):
             if n % 1024 == 0 and cancel.cancelled:
                 raise Cancelled("The sync was cancelled before anything changed.")
-            if report.is_blind(key):
-                continue  # a symlink, special file or unreadable folder: leave it alone
+            if report.is_blind(key) or is_reserved(key):
+                continue  # a symlink, special file, unreadable folder, or BlobSync's own
             if loc is not None or rem is not None:
                 fold = hash(fold_key(key))
                 if fold in seen_folds:

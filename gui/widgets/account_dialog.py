@@ -98,7 +98,7 @@ _KEYRING_WORDS = {
 
 
 def _check_connection(creds: Credentials) -> None:
-    from blobsync.core.remote.azure_blob import check_connection  # the one Azure door
+    from blobsync.core.remote.azure import check_connection  # the one Azure door
 
     check_connection(creds)
 

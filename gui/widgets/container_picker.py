@@ -1,7 +1,7 @@
 """Choose a container of an account, or create a new one with its name checked as you type.
 
 Listing and creating run off the GUI thread (:mod:`.background`) through the Azure
-helpers of :mod:`blobsync.core.remote.azure_blob`; the rules for names come from
+helpers of :mod:`blobsync.core.remote.azure`; the rules for names come from
 :func:`blobsync.core.names.container_name_problem`, so the dialog refuses exactly what
 Azure would refuse (Azurite is laxer, see FIELD_NOTES).
 """
@@ -35,13 +35,13 @@ Creator = Callable[[Credentials, str], bool]
 
 
 def _list_containers(creds: Credentials) -> list[str]:
-    from blobsync.core.remote.azure_blob import list_containers
+    from blobsync.core.remote.azure import list_containers
 
     return list_containers(creds)
 
 
 def _create_container(creds: Credentials, name: str) -> bool:
-    from blobsync.core.remote.azure_blob import create_container
+    from blobsync.core.remote.azure import create_container
 
     return create_container(creds, name)
 

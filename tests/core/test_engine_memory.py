@@ -383,3 +383,18 @@ def test_conflict_copy_never_takes_a_name_this_run_writes(
     assert files[copy] == b"copy edited elsewhere"
     assert files["f.txt"] == b"theirs" and files[issue.conflict_copy] == b"mine"
     assert files == blobs(store)
+
+
+def test_reserved_space_is_never_synced(tmp_path: Path, store: MemoryStore, make_engine) -> None:
+    """BlobSync's own names (``.blobsync/...``) stay where they are on both sides."""
+    a = tmp_path / "a"
+    write(a, ".blobsync/local-only.txt", "mine")
+    write(a, ".blobsyncfile.txt", "a user file whose name only starts alike")
+    engine = make_engine(a, store)
+    engine.sync()
+    assert set(store.names()) == {".blobsyncfile.txt"}
+    store.put_raw(".blobsync/beacon", b"x")
+    result = engine.sync()
+    assert result.writes == 0
+    assert not (a / ".blobsync" / "beacon").exists()
+    assert ".blobsync/beacon" in store.names()

@@ -42,7 +42,7 @@ from blobsync.core.app.emulator import Azurite
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import AZURITE_KEY, SecretKind
 from blobsync.core.models import SyncMode
-from blobsync.core.remote.azure_blob import AzureBlobStore
+from blobsync.core.remote.azure import AzureBlobStore
 from blobsync.gui.controller import DEMO_ACCOUNT_NAME, Controller, credentials_for_account
 from blobsync.gui.main_window import MainWindow
 from blobsync.gui.tray import Tray

@@ -12,7 +12,7 @@ from blobsync.core.app.emulator import Azurite
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import AZURITE_KEY, SecretKind
 from blobsync.core.models import SyncMode
-from blobsync.core.remote.azure_blob import create_container, list_containers
+from blobsync.core.remote.azure import create_container, list_containers
 from blobsync.gui.widgets.container_picker import ContainerPicker, NewContainerDialog
 from blobsync.gui.widgets.pair_dialog import PairDialog
 

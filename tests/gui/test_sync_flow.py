@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QPushButton, QToolButton
 from blobsync.core.app.accounts import open_engine
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.events import EventSink
-from blobsync.core.remote.azure_blob import AzureBlobStore
+from blobsync.core.remote.azure import AzureBlobStore
 from blobsync.gui.controller import PairState, credentials_for_account, default_secret_loader
 from blobsync.gui.main_window import MainWindow
 

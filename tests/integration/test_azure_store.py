@@ -48,9 +48,7 @@ from blobsync.core.errors import (
     RemoteItemError,
 )
 from blobsync.core.models import IssueKind
-from blobsync.core.remote.azure_blob import (
-    SINGLE_SHOT_MAX,
-    STATUS_BACKOFFS,
+from blobsync.core.remote.azure import (
     AzureBlobStore,
     BoundedRetryPolicy,
     check_connection,
@@ -58,6 +56,7 @@ from blobsync.core.remote.azure_blob import (
     list_containers,
     open_store,
 )
+from blobsync.core.remote.azure.policy import SINGLE_SHOT_MAX, STATUS_BACKOFFS
 from blobsync.core.remote.base import CancelToken, RemoteStore
 from blobsync.core.remote.memory import MemoryStore
 
@@ -668,7 +667,7 @@ def test_other_service_errors_become_item_errors_with_the_code(
 def test_malformed_account_key_is_a_clear_auth_error(azurite):
     from blobsync.core.credentials import from_key
     from blobsync.core.errors import AuthError
-    from blobsync.core.remote.azure_blob import check_connection
+    from blobsync.core.remote.azure import check_connection
 
     with pytest.raises(AuthError, match="malformed") as info:
         check_connection(from_key(azurite.blob_endpoint, "not-base64!"))

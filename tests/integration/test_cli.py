@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from blobsync.core.app.emulator import Azurite
-from blobsync.core.remote.azure_blob import open_store
+from blobsync.core.remote.azure import open_store
 
 pytestmark = pytest.mark.azurite
 

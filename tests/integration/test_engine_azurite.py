@@ -13,7 +13,7 @@ from azure.storage.blob import BlobServiceClient
 
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.models import IssueKind
-from blobsync.core.remote.azure_blob import AzureBlobStore, open_store
+from blobsync.core.remote.azure import AzureBlobStore, open_store
 
 
 def write(root: Path, rel: str, data: bytes | str) -> None:

@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from azure.core.exceptions import ServiceResponseError
 
 from blobsync.core.app.emulator import Azurite
 from blobsync.core.errors import Cancelled, ItemError, PreconditionFailed
 from blobsync.core.models import IssueKind
-from blobsync.core.remote import azure_blob
-from blobsync.core.remote.azure_blob import AzureBlobStore, open_store
+from blobsync.core.remote.azure import AzureBlobStore, open_store
+from blobsync.core.remote.azure import store as azure_blob
 from blobsync.core.remote.base import CancelToken
 
 pytestmark = pytest.mark.azurite
@@ -155,7 +156,7 @@ def test_a_download_that_breaks_off_resumes_to_the_same_bytes(
             def broken() -> Iterator[bytes]:
                 it = real_iter()
                 yield next(it)
-                raise azure_blob.ServiceResponseError("connection reset")
+                raise ServiceResponseError("connection reset")
 
             response.iter_bytes = broken
         return result

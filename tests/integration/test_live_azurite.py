@@ -12,7 +12,7 @@ from azure.storage.blob import BlobServiceClient
 from blobsync.core.app.live import LiveSync
 from blobsync.core.engine import SyncEngine
 from blobsync.core.local.watcher import WatcherUnavailable
-from blobsync.core.remote.azure_blob import AzureBlobStore
+from blobsync.core.remote.azure import AzureBlobStore
 
 
 class CountingStore(AzureBlobStore):

@@ -14,7 +14,7 @@ import sys
 
 from blobsync.core.credentials import parse_connection_string
 from blobsync.core.engine import SyncEngine, SyncOptions
-from blobsync.core.remote.azure_blob import AzureBlobStore, BoundedRetryPolicy
+from blobsync.core.remote.azure import AzureBlobStore, BoundedRetryPolicy
 
 #: Contents above this size are uploaded in staged blocks of BLOCK bytes.
 SINGLE_SHOT_MAX = 64 * 1024

@@ -30,7 +30,7 @@ from blobsync.core.credentials import AZURITE_KEY
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.errors import ContainerNotFound, SafetyStop
 from blobsync.core.models import SyncMode
-from blobsync.core.remote.azure_blob import open_store
+from blobsync.core.remote.azure import open_store
 
 from .faults import FaultProxy, HookedStore
 from .harness import count, tree

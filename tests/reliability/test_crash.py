@@ -56,9 +56,9 @@ STORE_POINTS = ("mid_block_upload",)
 
 
 def _store_has(point: str) -> bool:
-    from blobsync.core.remote import azure_blob
+    from blobsync.core.remote.azure import store as azure_store
 
-    return f'"{point}"' in Path(azure_blob.__file__).read_text()
+    return f'"{point}"' in Path(azure_store.__file__).read_text()
 
 
 ALL_POINTS = list(dict.fromkeys([*CRASH_POINTS, *(p for p in STORE_POINTS if _store_has(p))]))
@@ -276,7 +276,7 @@ def test_no_crash_point_left_untested() -> None:
 
     from blobsync.core.engine import executor
     from blobsync.core.engine import facade as engine_mod
-    from blobsync.core.remote import azure_blob
+    from blobsync.core.remote.azure import store as azure_blob
 
     sources = "".join(
         Path(m.__file__).read_text() for m in (executor, engine_mod, azure_blob) if m.__file__

@@ -27,8 +27,9 @@ from blobsync.core.credentials import from_key
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.errors import ConnectionFailure, FatalError, ListingError
 from blobsync.core.models import SyncResult
-from blobsync.core.remote import azure_blob
-from blobsync.core.remote.azure_blob import AzureBlobStore, BoundedRetryPolicy
+from blobsync.core.remote import azure as azure_blob
+from blobsync.core.remote.azure import AzureBlobStore, BoundedRetryPolicy
+from blobsync.core.remote.azure import client as azure_client
 
 from .faults import (
     LOST,
@@ -144,7 +145,7 @@ class World:
 
 @pytest.fixture
 def world(azurite: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setattr(azure_blob, "READ_TIMEOUT_S", READ_TIMEOUT)
+    monkeypatch.setattr(azure_client, "READ_TIMEOUT_S", READ_TIMEOUT)
     w = World(azurite, tmp_path)
     yield w
     w.close()

@@ -31,7 +31,7 @@ from azure.storage.blob import BlobServiceClient
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.models import IssueKind
 from blobsync.core.names import local_path_problem
-from blobsync.core.remote.azure_blob import open_store
+from blobsync.core.remote.azure import open_store
 from blobsync.core.remote.memory import MemoryStore
 
 from . import crash_runner

@@ -29,7 +29,7 @@ from blobsync.core import events as ev
 from blobsync.core.credentials import from_key
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.errors import SafetyStop
-from blobsync.core.remote.azure_blob import AzureBlobStore, BoundedRetryPolicy
+from blobsync.core.remote.azure import AzureBlobStore, BoundedRetryPolicy
 from blobsync.core.remote.memory import MemoryStore
 
 from .faults import FaultProxy, HookedStore

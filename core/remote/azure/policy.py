@@ -1,0 +1,144 @@
+"""Transport policy for every Azure request: bounded retries, short timeouts, size cut-offs,
+and SAS signatures masked in third-party logs.
+
+The SDK's defaults (22-hour read timeout, ~15 s backoff, no 429 retry) are replaced by
+:class:`BoundedRetryPolicy` and the timeouts below.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+
+from azure.core.exceptions import (
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import HTTPPolicy
+
+from ..blobmeta import (
+    MiB,
+)
+
+#: Contents up to this size go in one Put Blob; larger ones are staged in blocks.
+#: 256 MiB is rclone's upload cutoff too; one streamed Put Blob of 256 MiB took Azurite
+#: 3.1-3.7 s here against 6.6-12 s staged in 4-32 MiB blocks (bench/RESULTS.md, W4).
+SINGLE_SHOT_MAX = 256 * MiB
+#: Single-shot contents up to this size are read into memory and checked against their
+#: MD5 before sending; larger ones are streamed from the file and the service checks
+#: the Content-MD5 (400 Md5Mismatch if the file changed while it was read).
+IN_MEMORY_MAX = 4 * MiB
+CONNECTION_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+#: Waits before each retry of a retryable status / a dropped connection (plus jitter).
+STATUS_BACKOFFS = (0.2, 0.8, 2.0, 4.0)
+#: Waits before each retry when the connection could not even be opened: a refused
+#: port or unknown host should fail within about a second.
+CONNECT_BACKOFFS = (0.2, 0.8)
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Options the storage SDK leaves on a request for its own retry policy.
+_STORAGE_RETRY_OPTIONS = (
+    "retry_total",
+    "retry_connect",
+    "retry_read",
+    "retry_status",
+    "retry_to_secondary",
+    "location_mode",
+    "hosts",
+    "retry_hook",
+)
+COPY_WAIT_S = 300.0
+
+
+class BoundedRetryPolicy(HTTPPolicy):  # type: ignore[type-arg]
+    """Retries 408/429/500/502/503/504 and dropped connections with short exponential
+    backoff + jitter (~7 s in all); never 4xx conflicts or auth failures.
+
+    ``sleep`` is injectable for tests; ``attempts`` counts every try (for tests too).
+    """
+
+    def __init__(
+        self,
+        status_backoffs: tuple[float, ...] = STATUS_BACKOFFS,
+        connect_backoffs: tuple[float, ...] = CONNECT_BACKOFFS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.status_backoffs = status_backoffs
+        self.connect_backoffs = connect_backoffs
+        self._sleep = sleep
+        self.attempts = 0
+
+    def _wait(self, base: float, retry_after: str | None = None) -> None:
+        delay = base * random.uniform(0.8, 1.2)
+        if retry_after is not None:
+            try:  # honour the service's hint, but never wait longer than our last step
+                delay = max(delay, min(float(retry_after), self.status_backoffs[-1]))
+            except ValueError:
+                pass
+        self._sleep(delay)
+
+    def send(self, request: PipelineRequest) -> PipelineResponse:  # type: ignore[type-arg]
+        for option in _STORAGE_RETRY_OPTIONS:
+            request.context.options.pop(option, None)
+        body = request.http_request.body
+        position: int | None = None
+        if hasattr(body, "seek") and hasattr(body, "tell"):
+            position = body.tell()
+        # bytes can be sent again as they are; a stream only if we can rewind it
+        resendable = not hasattr(body, "read") or position is not None
+        status_tries = 0
+        connect_tries = 0
+        while True:
+            self.attempts += 1
+            try:
+                response = self.next.send(request)
+            except ServiceRequestError:  # never reached the server
+                if connect_tries >= len(self.connect_backoffs):
+                    raise
+                self._wait(self.connect_backoffs[connect_tries])
+                connect_tries += 1
+            except ServiceResponseError:  # connection reset / timeout while waiting
+                if status_tries >= len(self.status_backoffs) or not resendable:
+                    raise
+                self._wait(self.status_backoffs[status_tries])
+                status_tries += 1
+            else:
+                status = response.http_response.status_code
+                # The storage SDK's response handlers read this (its own policy sets it).
+                response.http_response.location_mode = "primary"
+                if status not in RETRY_STATUSES or status_tries >= len(self.status_backoffs):
+                    return response
+                if not resendable:
+                    return response  # cannot rewind a stream: let the caller see it
+                self._wait(
+                    self.status_backoffs[status_tries],
+                    response.http_response.headers.get("Retry-After"),
+                )
+                status_tries += 1
+            if position is not None:
+                body.seek(position)
+
+
+class RedactSignatures(logging.Filter):
+    """Masks SAS signatures in log records: urllib3 logs every request URL, query
+    string included, at DEBUG (azure-core's own logging policy already redacts)."""
+
+    _SIG_RE = re.compile(r"(?i)(sig=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "sig=" in message.lower():
+            record.msg = self._SIG_RE.sub(r"\1REDACTED", message)
+            record.args = ()
+        return True
+
+
+_redactor = RedactSignatures()
+for _logger_name in ("urllib3.connectionpool", "urllib3.connection", "requests"):
+    if _redactor not in logging.getLogger(_logger_name).filters:
+        logging.getLogger(_logger_name).addFilter(_redactor)
