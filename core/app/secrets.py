@@ -39,6 +39,15 @@ T = TypeVar("T")
 _plaintext_lock = threading.Lock()
 
 
+class NoUsableKeyring(ConfigError):
+    """No OS keyring works and the plaintext file was not opted in to; ``reason`` says
+    why in words. Each client names its own way to opt in."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason} The secret was not saved.")
+        self.reason = reason
+
+
 def plaintext_file() -> Path:
     """Where opted-in plaintext secrets live (mode 0600)."""
     return config_dir() / PLAINTEXT_FILE_NAME
@@ -200,10 +209,7 @@ def store_secret(label: str, secret: str, *, allow_plaintext: bool = False) -> b
                 _write_plaintext(stored)
         return False
     if not allow_plaintext:
-        raise ConfigError(
-            f"{reason} The secret was not saved. Use an OS keyring, or opt in to an "
-            "insecure plaintext file (--plaintext-secret)."
-        )
+        raise NoUsableKeyring(reason)
     with _plaintext_lock:
         stored = _read_plaintext()
         stored[label] = secret

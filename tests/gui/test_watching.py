@@ -1,23 +1,26 @@
-"""The desktop app's live sync scheduling: real file watcher, debounce, fallback, pause."""
+"""The desktop app's driver of the shared live loop: real file watcher, debounce,
+fallback, and the machine-wide pause flag (set here or by another client)."""
 
 from __future__ import annotations
 
 import pytest
 
+from blobsync.core.app.live import PauseFlag
+from blobsync.core.app.pause import PauseStore
 from blobsync.core.local.watcher import WatcherUnavailable
-from blobsync.gui.watching import PairWatchers
+from blobsync.gui.live import LiveScheduler
 
 
 @pytest.fixture
 def watchers(qtbot):
-    w = PairWatchers(tick_ms=20, debounce_s=0.2)
+    w = LiveScheduler(tick_ms=20, debounce_s=0.2)
     yield w
     w.shutdown()
 
 
 def collect(watchers):
     due: list[tuple[str, str]] = []
-    watchers.sync_due.connect(lambda pid, why: due.append((pid, why)))
+    watchers.sync_due.connect(lambda pid, why: due.append((pid, str(why))))
     return due
 
 
@@ -29,14 +32,14 @@ def settle(watchers, pair_id: str = "p") -> None:
 
 def test_first_sync_is_due_at_once(qtbot, watchers, tmp_path):
     due = collect(watchers)
-    watchers.set_pair("p", str(tmp_path), interval_s=300, enabled=True)
-    qtbot.waitUntil(lambda: due == [("p", "poll")] or len(due) >= 1, timeout=2000)
+    watchers.set_pair("p", str(tmp_path), 300, PauseFlag())
+    qtbot.waitUntil(lambda: len(due) >= 1, timeout=2000)
     assert due[0] == ("p", "poll") and watchers.is_watching("p")
 
 
 def test_a_burst_of_saves_is_a_handful_of_syncs(qtbot, watchers, tmp_path):
     due = collect(watchers)
-    watchers.set_pair("p", str(tmp_path), interval_s=300, enabled=True)
+    watchers.set_pair("p", str(tmp_path), 300, PauseFlag())
     qtbot.waitUntil(lambda: len(due) == 1, timeout=2000)
     settle(watchers)
     due.clear()
@@ -52,38 +55,49 @@ def test_a_burst_of_saves_is_a_handful_of_syncs(qtbot, watchers, tmp_path):
 
 def test_engine_writes_are_ignored(qtbot, watchers, tmp_path):
     due = collect(watchers)
-    watchers.set_pair("p", str(tmp_path), interval_s=300, enabled=True)
+    watchers.set_pair("p", str(tmp_path), 300, PauseFlag())
     qtbot.waitUntil(lambda: len(due) == 1, timeout=2000)
     settle(watchers)
     due.clear()
-    watchers.ignore_callback("p")("downloaded.txt")
+    live = watchers.live("p")
+    assert live is not None
+    live.ignore("downloaded.txt")  # what engine.on_local_write does before a write
     (tmp_path / "downloaded.txt").write_text("written by the engine")
     qtbot.wait(600)
     assert due == []
 
 
 def test_paused_pair_neither_watches_nor_polls_and_resume_syncs(qtbot, watchers, tmp_path):
+    """Paused through the shared store (as ``blobsync pause`` would do it)."""
+    store = PauseStore(tmp_path / "pause.sqlite3")
+    other_client = PauseStore(tmp_path / "pause.sqlite3")
+    other_client.set_paused("k", True)
+    changes: list[bool] = []
+    watchers.pause_changed.connect(lambda pid, paused: changes.append(paused))
     due = collect(watchers)
-    watchers.set_pair("p", str(tmp_path), interval_s=0.05, enabled=False)
-    (tmp_path / "x.txt").write_text("x")
+    watchers.set_pair("p", str(tmp_path / "root"), 0.05, PauseFlag(store, "k"))
+    (tmp_path / "root").mkdir(exist_ok=True)
     qtbot.wait(400)
     assert due == [] and not watchers.is_watching("p")
-    watchers.set_pair("p", str(tmp_path), interval_s=300, enabled=True)
+    other_client.set_paused("k", False)  # resumed by the other client
     qtbot.waitUntil(lambda: len(due) >= 1, timeout=2000)
-    assert watchers.is_watching("p")
+    assert watchers.is_watching("p") and changes == [False]
+    other_client.set_paused("k", True)
+    qtbot.waitUntil(lambda: changes == [False, True], timeout=2000)
+    assert not watchers.is_watching("p")
 
 
 def test_unwatchable_folder_is_reported_once_and_polled(qtbot, tmp_path):
     def refuse(_watcher):
         raise WatcherUnavailable("The system's limit of inotify watches is reached (simulated).")
 
-    w = PairWatchers(tick_ms=20, start_watcher=refuse)
+    w = LiveScheduler(tick_ms=20, start_watcher=refuse)
     problems: list[str] = []
     w.watch_problem.connect(lambda pid, msg: problems.append(msg))
     due = collect(w)
     try:
-        w.set_pair("p", str(tmp_path), interval_s=0.1, enabled=True)
-        w.set_pair("p", str(tmp_path), interval_s=0.1, enabled=True)
+        w.set_pair("p", str(tmp_path), 0.1, PauseFlag())
+        w.set_pair("p", str(tmp_path), 0.1, PauseFlag())
         for _ in range(3):
             qtbot.waitUntil(lambda: len(due) >= 1, timeout=2000)
             due.clear()
