@@ -161,7 +161,7 @@ class EmulatorStarter(QObject):
         super().__init__(parent)
         self.server = Azurite(port=port, location=data_dir() / "azurite-data")
         # Emitted on the starter thread; a QObject method as the slot makes Qt queue it
-        # to the GUI thread (a lambda would run on the starter thread: FIELD_NOTES).
+        # to the GUI thread (a lambda or plain function connected to it would run on the starter thread).
         self._done.connect(self._relay)
 
     @Slot(str)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
 T = TypeVar("T", bound=QObject)
 
@@ -16,3 +17,16 @@ def named(obj: T, name: str) -> T:
     list it; this keeps the widgets type-checked."""
     obj.setObjectName(name)
     return obj
+
+
+def dialog_buttons(
+    dialog: QDialog,
+    buttons: QDialogButtonBox.StandardButton = (
+        QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+    ),
+) -> QDialogButtonBox:
+    """The dialog's button row, wired to its ``accept``/``reject``."""
+    box = QDialogButtonBox(buttons, dialog)
+    box.accepted.connect(dialog.accept)
+    box.rejected.connect(dialog.reject)
+    return box

@@ -157,11 +157,16 @@ def _name_pairs(config: AppConfig) -> None:
 
 
 def save_config(config: AppConfig) -> None:
-    """Write settings.json atomically (temp file + replace). Raises OSError."""
-    path = settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write settings.json atomically. Raises OSError."""
     payload = {"version": SETTINGS_VERSION, **dataclasses.asdict(config)}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".tmp")
+    write_json_atomically(settings_path(), payload)
+
+
+def write_json_atomically(path: Path, payload: object) -> None:
+    """Write ``payload`` as JSON to ``path``: a temp file beside it (mode 0600 from the
+    start, as ``mkstemp`` creates it), fsync, then rename over. Raises OSError."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(payload, fh, indent=2, sort_keys=True)

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -41,7 +40,7 @@ from blobsync.core.credentials import (
 )
 from blobsync.core.errors import BlobSyncError, ConfigError
 
-from ..qt_helpers import named
+from ..qt_helpers import dialog_buttons, named
 from .background import run_in_background
 
 #: The default name of an account added with the Azurite preset. (The app's own demo
@@ -196,11 +195,7 @@ class AccountDialog(QDialog):
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.status_label, 1)
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = dialog_buttons(self)
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)

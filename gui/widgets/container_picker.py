@@ -28,7 +28,7 @@ from blobsync.core.app.accounts import create_container, list_containers
 from blobsync.core.credentials import Credentials
 from blobsync.core.names import container_name_problem
 
-from ..qt_helpers import named
+from ..qt_helpers import dialog_buttons, named
 from .account_dialog import describe_error
 from .background import run_in_background
 
@@ -65,13 +65,11 @@ class NewContainerDialog(QDialog):
         self.error = named(QLabel(), "newContainerError")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b00020;")
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        self.buttons = dialog_buttons(
+            self, QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Create")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
         layout.addWidget(intro)

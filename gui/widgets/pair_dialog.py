@@ -21,7 +21,6 @@ from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -41,7 +40,7 @@ from blobsync.core.errors import ConfigError
 from blobsync.core.models import SyncMode
 from blobsync.core.names import container_name_problem
 
-from ..qt_helpers import named
+from ..qt_helpers import dialog_buttons, named
 from .account_dialog import AccountDialog
 from .container_picker import ContainerPicker, Creator, Lister
 
@@ -115,11 +114,7 @@ class PairDialog(QDialog):
         form.addRow("Container:", self.picker)
         form.addRow("Mode:", self.mode_combo)
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = dialog_buttons(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error_label)

@@ -374,3 +374,37 @@ def test_add_folder_with_no_account_walks_through_both_dialogs(
     )
     assert [(p.account, p.container) for p in ctl.pairs()] == [("work", container)]
     assert (tmp_path / "new-folder").is_dir()
+
+
+def test_an_account_added_inside_the_pair_dialog_is_saved_and_usable_at_once(
+    qtbot, make_window, azurite, gui_keyring, container_name, tmp_path
+):  # type: ignore[no-untyped-def]
+    """Regression: "Add account…" inside the pair dialog used to put the account in the
+    in-memory config only; it reached settings.json only if some later change saved."""
+    from PySide6.QtWidgets import QLineEdit
+
+    from blobsync.core.remote.azure import create_container
+    from blobsync.gui.widgets.account_dialog import AccountKind
+
+    create_container(azurite.credentials, container_name)
+    first = AccountConfig(
+        "first", "https://first.blob.core.windows.net", "first", SecretKind.ACCOUNT_KEY
+    )
+    window = make_window(AppConfig(accounts={"first": first}))
+    ctl = window.controller
+    qtbot.mouseClick(button(window, "addPairButton"), Qt.MouseButton.LeftButton)
+    pairs = window.pair_dialog
+    assert pairs is not None and pairs.isVisible()
+    accounts = pairs.open_account_dialog()
+    accounts.set_kind(AccountKind.CONNECTION_STRING)
+    accounts.findChild(QLineEdit, "nameEdit").setText("second")
+    accounts.findChild(QLineEdit, "secretEdit").setText(azurite.connection_string)
+    qtbot.mouseClick(
+        accounts.buttons.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton
+    )
+    assert "second" in load_config().accounts  # saved at once, like any other account
+    assert gui_keyring.items[("blobsync", "second")] == azurite.connection_string
+    assert "second" in ctl.config.accounts
+    assert pairs.selected_account() == "second"
+    # ...and usable at once: the picker lists that account's containers.
+    qtbot.waitUntil(lambda: container_name in pairs.picker.container_names(), timeout=20000)

@@ -3,11 +3,20 @@ fallback, and the machine-wide pause flag (set here or by another client)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 from blobsync.core.app.live import PauseFlag
 from blobsync.core.app.pause import PauseStore
+from blobsync.core.app.settings import PairConfig
+from blobsync.core.app.status import PairState
 from blobsync.core.local.watcher import WatcherUnavailable
+from blobsync.gui.controller import Controller
 from blobsync.gui.live import LiveScheduler
 
 
@@ -142,3 +151,100 @@ def test_app_syncs_local_edits_by_itself_and_pause_stops_it(
     assert blob("while-paused.txt") is None  # paused: neither watched nor polled
     ctl.set_pair_paused(pair_id, False)
     qtbot.waitUntil(lambda: blob("while-paused.txt") == b"wait", timeout=15000)
+
+
+# ---- one pause for both clients (against Azurite) ---------------------------------------
+
+
+def _shared_pair(azurite, container: str, root):  # type: ignore[no-untyped-def]
+    """A pair saved in settings.json the way the app saves it (emulator account: the
+    published key, no keyring), so a ``blobsync`` process sees it by name."""
+    from blobsync.core.app.service import AppService
+    from blobsync.core.app.settings import SettingsStore
+
+    service = AppService(SettingsStore.load())
+    service.add_account("emu", azurite.credentials)
+    root.mkdir(parents=True, exist_ok=True)
+    return service, service.add_pair(PairConfig(str(root), "emu", container, name="docs"))
+
+
+def _blob(azurite, container: str, name: str):  # type: ignore[no-untyped-def]
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient.from_connection_string(azurite.connection_string)
+    blob = client.get_blob_client(container, name)
+    return blob.download_blob().readall() if blob.exists() else None
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "AZURE_STORAGE_CONNECTION_STRING"}
+    return subprocess.run(
+        [sys.executable, "-m", "blobsync.core.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.azurite
+def test_pausing_in_the_app_pauses_blobsync_watch_and_resuming_restarts_it(
+    qtbot, azurite, container_name, tmp_path
+):  # type: ignore[no-untyped-def]
+    root = tmp_path / "docs"
+    service, pair = _shared_pair(azurite, container_name, root)
+    ctl = Controller(service=service, schedule=False)
+    env = {k: v for k, v in os.environ.items() if k != "AZURE_STORAGE_CONNECTION_STRING"}
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "blobsync.core.cli", "watch", "--pair", "docs", "--debounce", "0.2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        (root / "a.txt").write_text("first")
+        qtbot.waitUntil(lambda: _blob(azurite, container_name, "a.txt") == b"first", timeout=30000)
+        ctl.set_pair_paused(pair.pair_id, True)  # the app's Pause button
+        time.sleep(1.5)  # the watch loop notices within a second
+        (root / "b.txt").write_text("while paused")
+        time.sleep(3.0)
+        assert _blob(azurite, container_name, "b.txt") is None
+        ctl.set_pair_paused(pair.pair_id, False)
+        qtbot.waitUntil(
+            lambda: _blob(azurite, container_name, "b.txt") == b"while paused", timeout=30000
+        )
+    finally:
+        watch.send_signal(signal.SIGINT)
+        out, _ = watch.communicate(timeout=30)
+        ctl.shutdown()
+    assert watch.returncode == 0, out
+    assert "Paused; not syncing until resumed." in out and "Resumed." in out
+    assert "Traceback" not in out
+
+
+@pytest.mark.azurite
+def test_blobsync_pause_pauses_the_app_and_resume_restarts_it(
+    qtbot, azurite, container_name, tmp_path
+):  # type: ignore[no-untyped-def]
+    root = tmp_path / "docs"
+    service, pair = _shared_pair(azurite, container_name, root)
+    ctl = Controller(service=service, schedule=True)
+    try:
+        qtbot.waitUntil(lambda: ctl.status(pair.pair_id).last_result is not None, timeout=30000)
+        paused = _cli("pause", "docs")
+        assert paused.returncode == 0 and "docs paused." in paused.stdout, paused.stderr
+        qtbot.waitUntil(lambda: ctl.pair_state(pair.pair_id) is PairState.PAUSED, timeout=5000)
+        (root / "c.txt").write_text("while paused")
+        qtbot.wait(3000)
+        assert _blob(azurite, container_name, "c.txt") is None
+        listed = _cli("pairs")
+        assert "docs" in listed.stdout and "paused" in listed.stdout
+        resumed = _cli("resume", "docs")
+        assert resumed.returncode == 0, resumed.stderr
+        qtbot.waitUntil(
+            lambda: _blob(azurite, container_name, "c.txt") == b"while paused", timeout=30000
+        )
+        assert ctl.pair_state(pair.pair_id) is not PairState.PAUSED
+    finally:
+        ctl.shutdown()
