@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from .errors import ConfigError
 
@@ -55,6 +55,8 @@ class Credentials:
     tenant_id: str = ""
     client_id: str = ""
     token_credential: object | None = field(default=None, compare=False)
+    #: A container SAS is limited to this container (clients preselect it); "" otherwise.
+    sas_container: str = ""
 
     def __repr__(self) -> str:  # never show the secret
         return (
@@ -157,16 +159,31 @@ def from_key(account_url: str, key: str) -> Credentials:
 
 
 def from_sas_url(sas_url: str) -> Credentials:
-    """Credentials from an account SAS URL (``https://NAME.blob.core.windows.net/?sv=...``).
+    """Credentials from a SAS URL: an account SAS (``https://NAME.blob.core.windows.net/?sv=...``)
+    or a container SAS (``https://NAME.blob.core.windows.net/CONTAINER?sv=...&sr=c``, as
+    the portal's "Generate SAS" gives it). For a container SAS the account URL stops at
+    the account and ``sas_container`` names the container it is limited to.
 
     Raises ConfigError when the URL has no SAS token or its st/se time is unreadable.
     """
     split = urlsplit(sas_url.strip())
     if not split.query or "sig=" not in split.query:
         raise ConfigError("The SAS URL has no signature (expected ...?sv=...&sig=...).")
-    base = f"{split.scheme}://{split.netloc}{split.path}".rstrip("/")
     parse_sas_times(split.query)  # an unreadable st/se is refused when saved, not later
-    return Credentials(base, account_name_from_url(base), SecretKind.SAS, split.query)
+    segments = [seg for seg in split.path.split("/") if seg]
+    # Emulator-style URLs (an IP or localhost) carry the account as the first segment.
+    host = split.hostname or ""
+    account_in_path = host == "localhost" or host.replace(".", "").isdigit() or ":" in host
+    kept = segments[:1] if account_in_path else []
+    base = f"{split.scheme}://{split.netloc}" + "".join(f"/{seg}" for seg in kept)
+    rest = segments[len(kept) :]
+    return Credentials(
+        base,
+        account_name_from_url(base),
+        SecretKind.SAS,
+        split.query,
+        sas_container=unquote(rest[0]) if rest else "",
+    )
 
 
 def azurite(port: int, host: str = "127.0.0.1") -> Credentials:

@@ -138,7 +138,16 @@ class AzureBlobStore:
         try:
             return bool(self._container.exists())
         except AzureError as exc:
-            self._fail(exc)
+            error = translate(exc, container=self.container, creds=self._creds)
+            if not (isinstance(error, AuthError) and error.reason is AuthReason.PERMISSION_MISSING):
+                raise error from None
+        # A container SAS may not read the container's properties (403
+        # AuthorizationPermissionMismatch) but may list it: a listing tells.
+        try:
+            next(iter(self._list_lean()), None)
+        except ContainerNotFound:
+            return False
+        return True
 
     def create_container(self) -> bool:
         try:
