@@ -234,14 +234,14 @@ def restore_sign_in(
     record: str,
     *,
     allow_plaintext_cache: bool = False,
-    authority: str | None = None,
     disable_instance_discovery: bool = False,
     cache_check: CacheCheck | None = None,
 ) -> SignIn:
     """The sign-in saved as ``record``, restored silently from the token cache.
 
     Never prompts (``disable_automatic_authentication``): if the cache holds no usable
-    token, the first request raises SignInExpired (SIGN_IN_REQUIRED). Raises AuthError
+    token, the first request raises SignInExpired (SIGN_IN_REQUIRED). The record keeps
+    the tenant, client id and authority of the sign-in. Raises AuthError
     (SIGN_IN_REQUIRED) when ``record`` is not a saved sign-in.
     """
     try:
@@ -252,9 +252,8 @@ def restore_sign_in(
             AuthReason.SIGN_IN_REQUIRED,
         ) from None
     options, cache = token_cache(allow_plaintext_cache, check=cache_check)
-    common = _common_kwargs(
-        saved.tenant_id, saved.client_id, options, authority, disable_instance_discovery
-    )
+    # The record names its tenant, client and authority (azure-identity takes them from it).
+    common = _common_kwargs("", "", options, None, disable_instance_discovery)
     credential = InteractiveBrowserCredential(
         authentication_record=saved, disable_automatic_authentication=True, **common
     )
