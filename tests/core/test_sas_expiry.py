@@ -207,3 +207,20 @@ def test_error_code_of_sdk_enums_is_the_service_code() -> None:
     exc = refused("AuthenticationFailed")
     exc.error_code = StorageErrorCode.AUTHENTICATION_FAILED  # as the storage SDK stores it
     assert error_code(exc) == "AuthenticationFailed"
+
+
+def test_authorization_failure_is_a_wrong_key_or_a_network_rule() -> None:
+    key = from_key("https://acct.blob.core.windows.net", "a2V5")
+    # Azurite answers a wrong key so; Azure's AuthorizationFailure is a firewall/policy.
+    wrong = refused("AuthorizationFailure")
+    wrong.response._body = wrong.response._body.replace(  # type: ignore[union-attr]
+        "Refused.", "Server failed to authenticate the request."
+    )
+    error = translate(wrong, creds=key)
+    assert isinstance(error, AuthError) and error.reason is AuthReason.BAD_KEY
+    network = refused("AuthorizationFailure")
+    network.response._body = network.response._body.replace(  # type: ignore[union-attr]
+        "Refused.", "This request is not authorized to perform this operation."
+    )
+    error = translate(network, creds=key)
+    assert isinstance(error, AuthError) and error.reason is AuthReason.NETWORK_RULE

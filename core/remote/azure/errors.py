@@ -49,6 +49,9 @@ _PERMISSION_CODES = frozenset(
 #: expiry time [...] must be after signed start time" or "Signature not valid in the
 #: specified time frame: Start [...] - Expiry [...] - Current [...]".
 _SAS_TIME_RE = re.compile(r"(?i)specified time frame|signed expiry time|expired")
+#: Azure's (and Azurite's) words for a request whose Shared Key signature did not match:
+#: a wrong key, whatever the error code says (Azurite answers it with AuthorizationFailure).
+_BAD_SIGNATURE_RE = re.compile(r"(?i)failed to authenticate|signature .*not the same|did not match")
 #: ... and for an Entra ID token past its lifetime ("Lifetime validation failed. The
 #: token is expired.").
 _TOKEN_EXPIRED_RE = re.compile(r"(?i)lifetime validation failed|token is expired")
@@ -71,21 +74,22 @@ def error_code(exc: HttpResponseError) -> str:
 
 
 def error_detail(exc: HttpResponseError) -> str:
-    """The service's ``AuthenticationErrorDetail`` (or message) of an error response, for
-    matching only: it may quote the request's signature, so it is never shown or logged."""
+    """The service's ``AuthenticationErrorDetail`` and ``Message`` of an error response,
+    for matching only: they may quote the request's signature, so they are never shown
+    or logged."""
     info = getattr(exc, "additional_info", None) or {}
-    detail = str(info.get("authenticationerrordetail") or "")
-    if detail:
-        return detail
+    parts = [str(info.get("authenticationerrordetail") or ""), str(exc.message or "")]
     response = exc.response
-    if response is None:
-        return ""
-    try:
-        text = response.text()
-    except Exception:  # noqa: BLE001 - a body we cannot decode says nothing
-        return ""
-    match = re.search(r"<AuthenticationErrorDetail>(.*?)</AuthenticationErrorDetail>", text, re.S)
-    return match.group(1) if match else ""
+    if response is not None:
+        try:
+            text = response.text()
+        except Exception:  # noqa: BLE001 - a body we cannot decode says nothing
+            text = ""
+        for tag in ("AuthenticationErrorDetail", "Message"):
+            match = re.search(rf"<{tag}>(.*?)</{tag}>", text, re.S)
+            if match:
+                parts.append(match.group(1))
+    return "\n".join(part for part in parts if part)
 
 
 def sign_in_expired_sentence(creds: Credentials) -> str:
@@ -156,7 +160,7 @@ def _auth_error(
             "The SAS token was refused: it has expired, is not yet valid, or lacks permission.",
             AuthReason.SAS_REFUSED,
         )
-    if code == "AuthorizationFailure":
+    if code == "AuthorizationFailure" and not _BAD_SIGNATURE_RE.search(detail):
         return AuthError(
             "The storage account refused this request (missing permission or network rule).",
             AuthReason.NETWORK_RULE,
