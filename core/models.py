@@ -18,6 +18,57 @@ class SyncMode(enum.StrEnum):
     DOWNLOAD = "download"  # the folder mirrors the container
 
 
+class AccessTier(enum.StrEnum):
+    """A block blob's access tier (``x-ms-access-tier``). Archive blobs cannot be read
+    or overwritten until rehydrated to an online tier (Azure: "Blob rehydration from
+    the archive tier")."""
+
+    HOT = "Hot"
+    COOL = "Cool"
+    COLD = "Cold"
+    ARCHIVE = "Archive"
+
+    @classmethod
+    def parse(cls, text: str | None) -> AccessTier | None:
+        """The tier named by the service (any case), or None (premium tiers, absent)."""
+        if not text:
+            return None
+        for tier in cls:
+            if tier.value.lower() == text.strip().lower():
+                return tier
+        return None
+
+
+#: The tiers a blob can be rehydrated to.
+ONLINE_TIERS = (AccessTier.HOT, AccessTier.COOL, AccessTier.COLD)
+
+
+class RehydratePriority(enum.StrEnum):
+    """How fast Azure brings a blob back from Archive: Standard takes up to 15 hours,
+    High usually under one hour for blobs under 10 GB (and costs more)."""
+
+    STANDARD = "Standard"
+    HIGH = "High"
+
+
+class Permission(enum.StrEnum):
+    """What BlobSync needs to do in a container (checked by the permission probe)."""
+
+    LIST = "list"
+    READ = "read"
+    WRITE = "write"
+    DELETE = "delete"
+
+
+class RemoteDeletePolicy(enum.StrEnum):
+    """What a run does with a planned deletion of a blob."""
+
+    APPLY = "apply"  # delete it (conditionally), as planned
+    #: Keep the blob and raise a DELETE_NOT_PERMITTED issue instead (an account that may
+    #: not delete): chosen before the first sync, from the permission probe.
+    KEEP_AS_ISSUES = "keep_as_issues"
+
+
 @dataclass(frozen=True, slots=True)
 class LocalEntry:
     """A regular file found by the local scan."""
@@ -38,6 +89,16 @@ class RemoteEntry:
     etag: str
     md5: bytes | None = None  # Content-MD5, when the blob has one
     mtime_ns: int | None = None  # from metadata "mtime" (RFC 3339), when present
+    tier: AccessTier | None = None  # None when the listing did not say (or premium)
+    #: The online tier an archived blob is being rehydrated to (ArchiveStatus
+    #: ``rehydrate-pending-to-hot`` ...); the blob stays unreadable until it is done.
+    rehydrating_to: AccessTier | None = None
+
+    @property
+    def archived(self) -> bool:
+        """True if the blob's content cannot be read or replaced now (Archive tier,
+        rehydrating or not)."""
+        return self.tier is AccessTier.ARCHIVE or self.rehydrating_to is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +125,9 @@ class ActionKind(enum.StrEnum):
     RECORD = "record"  # both sides already agree: only the snapshot changes
     FORGET = "forget"  # gone on both sides: drop the snapshot row
     ISSUE = "issue"  # nothing can be done automatically: report it
+    #: The blob is archived: what would have been done (``Action.held``) waits until it
+    #: is rehydrated; a state shown once, not an issue raised every run.
+    ARCHIVED = "archived"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +145,7 @@ class Action:
     snapshot: SnapshotEntry | None = None
     if_match: str | None = None
     issue: Issue | None = None
+    held: ActionKind | None = None  # ARCHIVED: the action held back until rehydrated
 
 
 class IssueKind(enum.StrEnum):
@@ -99,6 +164,8 @@ class IssueKind(enum.StrEnum):
     IO_ERROR = "io_error"
     REMOTE_ERROR = "remote_error"
     TOO_LARGE = "too_large"
+    ARCHIVED = "archived"  # archived between listing and transfer
+    DELETE_NOT_PERMITTED = "delete_not_permitted"  # the account may not delete: blob kept
 
 
 ISSUE_WORDS: dict[IssueKind, str] = {
@@ -115,6 +182,8 @@ ISSUE_WORDS: dict[IssueKind, str] = {
     IssueKind.IO_ERROR: "Local file error",
     IssueKind.REMOTE_ERROR: "Storage service error",
     IssueKind.TOO_LARGE: "File too large for a blob",
+    IssueKind.ARCHIVED: "Archived in the container — not synced",
+    IssueKind.DELETE_NOT_PERMITTED: "Not deleted in the container (no delete permission)",
 }
 
 
@@ -131,6 +200,21 @@ class Issue:
     def describe(self) -> str:
         """The reason in words, for lists."""
         return ISSUE_WORDS[self.kind]
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedBlob:
+    """A blob that is archived in the container and therefore not synced: shown as a
+    state ("archived in the container — not synced"), announced once when first seen.
+
+    ``held`` is what the run would otherwise have done (download, upload over it,
+    delete it, keep both); ``rehydrating_to`` is set while a rehydration is pending.
+    """
+
+    rel_path: str
+    held: ActionKind
+    rehydrating_to: AccessTier | None = None
+    size: int = 0
 
 
 @dataclass(slots=True)
@@ -153,6 +237,9 @@ class SyncResult:
     duration_s: float = 0.0
     issues: list[Issue] = field(default_factory=list)
     planned: list[Action] = field(default_factory=list)  # filled on dry runs
+    #: Archived blobs not synced this run (a state, not issues: ``in_sync`` ignores them).
+    archived: list[ArchivedBlob] = field(default_factory=list)
+    archived_new: int = 0  # how many of them were first seen in this run
 
     @property
     def writes(self) -> int:

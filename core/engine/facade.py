@@ -7,11 +7,19 @@ safety valves, apply (:mod:`.executor`). It raises only
 :class:`~blobsync.core.errors.FatalError` subclasses; per-item problems become issues
 (in the result, kept in the state DB, retried next run). Events go to the ``events``
 callable, possibly from worker threads.
+
+Account capabilities the clients reach through the engine: :meth:`SyncEngine.check_permissions`
+(which of list/read/write/delete the credentials have, before the first sync; a pair
+that may not delete runs with ``SyncOptions.remote_deletes = KEEP_AS_ISSUES``),
+:meth:`~SyncEngine.archived_blobs` and :meth:`~SyncEngine.rehydrate` (Archive-tier
+blobs: a state, never downloaded or overwritten), :meth:`~SyncEngine.share_link`
+(a read-only link to a synced file).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import enum
 import logging
 import os
@@ -30,25 +38,32 @@ from ..errors import (
     ContainerNotFound,
     FatalError,
     ItemError,
+    LinkNotPossible,
     SafetyReason,
     SafetyStop,
 )
 from ..local import fs
 from ..local.scanner import ScanReport, scan
 from ..models import (
+    ONLINE_TIERS,
+    AccessTier,
     Action,
     ActionKind,
+    ArchivedBlob,
     Issue,
     IssueKind,
     LocalEntry,
+    RehydratePriority,
+    RemoteDeletePolicy,
     RemoteEntry,
     SnapshotEntry,
     SyncMode,
     SyncResult,
 )
 from ..names import fold_key, is_reserved
-from ..remote.base import CancelToken, RemoteStore
+from ..remote.base import CancelToken, LinkMaker, RemoteStore, ShareLink, TierControl
 from ..remote.prefetch import prefetched
+from ..remote.probe import PermissionReport, probe_permissions
 from .executor import Executor, RunContext
 from .merge import OutOfOrder, merge3
 from .moves import pair_moves
@@ -73,6 +88,9 @@ class SyncOptions:
     hostname: str = field(default_factory=socket.gethostname)
     upload_limit_bps: int = 0  # bytes per second; 0 = unlimited
     download_limit_bps: int = 0
+    #: KEEP_AS_ISSUES for an account that may not delete (from check_permissions()):
+    #: planned remote deletions become DELETE_NOT_PERMITTED issues, the blobs stay.
+    remote_deletes: RemoteDeletePolicy = RemoteDeletePolicy.APPLY
 
 
 class Resolution(enum.StrEnum):
@@ -162,6 +180,50 @@ class SyncEngine:
             if issue is not None:
                 self.state.remove_issue(rel_path)
 
+    def check_permissions(self) -> PermissionReport:
+        """Which of list, read, write and delete the credentials have in this container,
+        probed with a temporary blob in the reserved space (removed again). Call it
+        before the first sync and choose the mode / ``remote_deletes`` from it.
+        Raises AuthError (credentials refused outright; SignInExpired), ConnectionFailure.
+        """
+        return probe_permissions(self.store)
+
+    def archived_blobs(self) -> list[ArchivedBlob]:
+        """Blobs archived in the container and not synced, as of the last run."""
+        return self.state.archived()
+
+    def rehydrate(
+        self,
+        rel_path: str,
+        tier: AccessTier = AccessTier.HOT,
+        priority: RehydratePriority = RehydratePriority.STANDARD,
+    ) -> None:
+        """Ask the service to bring an archived blob back to ``tier`` (Hot, Cool or Cold).
+        The blob syncs in a later run once it is readable (Azure: up to 15 hours at
+        Standard priority, about an hour at High). Raises ConfigError (not an online
+        tier, a reserved name, a store that has no tiers), AuthError, BlobNotFound,
+        RemoteItemError.
+        """
+        if tier not in ONLINE_TIERS:
+            raise ConfigError("Rehydrate to Hot, Cool or Cold.")
+        if is_reserved(rel_path):
+            raise ConfigError(f"'{rel_path}' is BlobSync's own and is not synced.")
+        if not isinstance(self.store, TierControl):
+            raise ConfigError("This storage does not have access tiers.")
+        self.store.rehydrate(rel_path, tier, priority)
+
+    def share_link(self, rel_path: str, valid_for: dt.timedelta) -> ShareLink:
+        """A read-only link to a synced file, valid for ``valid_for`` (clients offer
+        :class:`~blobsync.core.remote.base.LinkDuration`; at most 7 days). Raises
+        LinkNotPossible (not synced, reserved, a store or credentials that cannot sign
+        links, validity out of range), AuthError, ConnectionFailure.
+        """
+        if is_reserved(rel_path) or self.state.get_snapshot(rel_path) is None:
+            raise LinkNotPossible(f"'{rel_path}' is not a synced file; sync it first.")
+        if not isinstance(self.store, LinkMaker):
+            raise LinkNotPossible("This storage cannot create links.")
+        return self.store.share_link(rel_path, valid_for)
+
     def close(self) -> None:
         """Release the database and the store's connections."""
         self.state.close()
@@ -200,6 +262,7 @@ class SyncEngine:
             result.issues.extend(scan_issues)
             result.issues.extend(a.issue for a in actions if a.issue is not None)
             result.skipped = len(result.issues)
+            result.archived = [_archived(a) for a in actions if a.kind is ActionKind.ARCHIVED]
             return
         self.events(ev.PhaseChanged(ev.Phase.TRANSFERRING))
         for issue in scan_issues:
@@ -221,6 +284,9 @@ class SyncEngine:
             Executor(ctx, result).run(actions)
         finally:
             self._store_issues(result)
+        # Only after a complete run: a partial list would announce the rest again.
+        result.archived = [_archived(a) for a in actions if a.kind is ActionKind.ARCHIVED]
+        self._store_archived(result)
         if result.in_sync and not self.state.issues():
             self.state.set_meta("last_in_sync", repr(time.time()))
             self.state.commit()
@@ -311,7 +377,7 @@ class SyncEngine:
                         Action(ActionKind.ISSUE, key, issue=Issue(key, err.kind, err.message))
                     )
                     continue
-            action = plan_item(snap, loc, rem, options.mode)
+            action = plan_item(snap, loc, rem, options.mode, options.remote_deletes)
             if action is not None:
                 actions.append(action)
         if options.mode is SyncMode.TWO_WAY:
@@ -398,6 +464,14 @@ class SyncEngine:
                 bytes_total=nbytes,
             )
         )
+
+    def _store_archived(self, result: SyncResult) -> None:
+        """Keep the run's archived blobs; announce only those first seen now."""
+        new = self.state.replace_archived(result.archived)
+        result.archived_new = len(new)
+        for blob in result.archived:
+            if blob.rel_path in new:
+                self.events(ev.ArchivedFound(blob))
 
     def _store_issues(self, result: SyncResult) -> None:
         raised = {i.rel_path for i in result.issues}
@@ -486,6 +560,12 @@ class SyncEngine:
         if result.issues:
             issue = result.issues[0]
             raise ItemError(issue.message, issue.kind)
+
+
+def _archived(action: Action) -> ArchivedBlob:
+    remote = action.remote
+    assert remote is not None and action.held is not None
+    return ArchivedBlob(action.rel_path, action.held, remote.rehydrating_to, remote.size)
 
 
 def _rel(item: LocalEntry | RemoteEntry | SnapshotEntry) -> str:

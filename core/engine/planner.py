@@ -23,6 +23,16 @@ new                         new                  same content: record; else conf
 "Changed" means *content* changed: a new mtime with the same MD5 locally, or a new
 ETag with the same Content-MD5 remotely, is only recorded. The mirror modes replace
 the other side's state by the source's, still with every write conditional.
+
+Two guards run after the table:
+
+- **Archived blobs** (Archive tier, rehydrating or not) can be neither read nor
+  replaced: any outcome that would download, overwrite, delete or keep-both such a
+  blob becomes ARCHIVED (``held`` = the outcome), a state, not an issue. Outcomes that
+  need no content (nothing, record, forget, a local delete after a remote delete) stay.
+  Once the blob is rehydrated, the same table applies as for any blob.
+- **Remote deletes kept** (:attr:`RemoteDeletePolicy.KEEP_AS_ISSUES`, for accounts that
+  may not delete): DELETE_REMOTE becomes a DELETE_NOT_PERMITTED issue; the blob stays.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from ..models import (
     Issue,
     IssueKind,
     LocalEntry,
+    RemoteDeletePolicy,
     RemoteEntry,
     SnapshotEntry,
     SyncMode,
@@ -107,13 +118,44 @@ def _issue(rel_path: str, kind: IssueKind, message: str, retryable: bool = False
     return Action(ActionKind.ISSUE, rel_path, issue=Issue(rel_path, kind, message, retryable))
 
 
+#: Outcomes that read or replace the blob's content, or remove it: held for an archived blob.
+_NEEDS_ONLINE_BLOB = frozenset(
+    {ActionKind.DOWNLOAD, ActionKind.UPLOAD, ActionKind.DELETE_REMOTE, ActionKind.CONFLICT}
+)
+
+
 def plan_item(
     snap: SnapshotEntry | None,
     local: LocalEntry | None,
     remote: RemoteEntry | None,
     mode: SyncMode = SyncMode.TWO_WAY,
+    remote_deletes: RemoteDeletePolicy = RemoteDeletePolicy.APPLY,
 ) -> Action | None:
     """The action for one item, or None when there is nothing to do."""
+    action = _plan_table(snap, local, remote, mode)
+    if action is None:
+        return None
+    if remote is not None and remote.archived and action.kind in _NEEDS_ONLINE_BLOB:
+        return Action(ActionKind.ARCHIVED, action.rel_path, local, remote, snap, held=action.kind)
+    if (
+        action.kind is ActionKind.DELETE_REMOTE
+        and remote_deletes is RemoteDeletePolicy.KEEP_AS_ISSUES
+    ):
+        return _issue(
+            action.rel_path,
+            IssueKind.DELETE_NOT_PERMITTED,
+            "Deleted here, but this account may not delete in the container, so the blob "
+            "was kept there.",
+        )
+    return action
+
+
+def _plan_table(
+    snap: SnapshotEntry | None,
+    local: LocalEntry | None,
+    remote: RemoteEntry | None,
+    mode: SyncMode,
+) -> Action | None:
     present = local or remote or snap
     if present is None:
         return None

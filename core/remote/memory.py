@@ -8,6 +8,13 @@ limits apply. Test hooks let a test play "another client": :meth:`put_raw`,
 :meth:`set_mtime`, :meth:`remove_raw`, a ``before_write`` callable run just before each
 write is applied, and :meth:`fail_next` to inject an error into the next operation.
 Thread-safe: the engine calls it from worker threads.
+
+Access tiers follow Azure: an Archive blob cannot be read, overwritten or copied (409
+BlobArchived) but can be deleted; :meth:`rehydrate` leaves it archived and pending
+(``rehydrating_to``) until :meth:`finish_rehydration`, as Azure does for hours (Azurite
+rehydrates at once). Set Blob Tier keeps the ETag. ``denied`` plays a SAS or role
+lacking permissions: a denied operation raises AuthError PERMISSION_MISSING, as Azure's
+403 AuthorizationPermissionMismatch does.
 """
 
 from __future__ import annotations
@@ -22,13 +29,16 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ..errors import (
+    AuthError,
+    AuthReason,
+    BlobArchived,
     BlobNotFound,
     Cancelled,
     ContainerNotFound,
     ItemError,
     PreconditionFailed,
 )
-from ..models import IssueKind, RemoteEntry
+from ..models import AccessTier, IssueKind, Permission, RehydratePriority, RemoteEntry
 from .base import CancelToken, ProgressCallback, WriteResult
 from .blobmeta import (
     MiB,
@@ -49,6 +59,8 @@ class _Blob:
     etag: str
     md5: bytes | None
     metadata: dict[str, str] = field(default_factory=dict)
+    tier: AccessTier | None = None
+    rehydrating_to: AccessTier | None = None
 
 
 class MemoryStore:
@@ -78,6 +90,10 @@ class MemoryStore:
         self._etags = itertools.count(random.randrange(1 << 40, 1 << 44))
         self._failures: dict[str, list[tuple[int, BaseException]]] = {}
         self._closed = False
+        #: Operations these "credentials" may not do (see the module docstring).
+        self.denied: set[Permission] = set()
+        #: Rehydration priorities asked for, by blob name (for tests).
+        self.rehydrations: dict[str, RehydratePriority] = {}
 
     # ---- test hooks --------------------------------------------------------------
 
@@ -111,6 +127,21 @@ class MemoryStore:
             blob.metadata = metadata_for(mtime_ns) if mtime_ns is not None else {}
             blob.etag = self._new_etag()
             return blob.etag
+
+    def set_tier_raw(self, blob_name: str, tier: AccessTier) -> None:
+        """Set a blob's tier as another client (or a lifecycle rule) would; the ETag
+        stays, as with Azure's Set Blob Tier."""
+        with self._lock:
+            blob = self._get(blob_name)
+            blob.tier = tier
+            blob.rehydrating_to = None
+
+    def finish_rehydration(self, blob_name: str) -> None:
+        """Complete a pending rehydration (Azure takes up to 15 hours)."""
+        with self._lock:
+            blob = self._get(blob_name)
+            if blob.rehydrating_to is not None:
+                blob.tier, blob.rehydrating_to = blob.rehydrating_to, None
 
     def remove_raw(self, blob_name: str) -> None:
         """Delete a blob as another client would (not counted in ``writes``)."""
@@ -146,6 +177,7 @@ class MemoryStore:
         first = True
         while True:
             self._maybe_fail("list_page")
+            self._require(Permission.LIST)
             with self._lock:
                 self._require_container()
                 names = sorted(n for n in self._blobs if first or n > marker)
@@ -159,6 +191,7 @@ class MemoryStore:
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
         check_blob_name(blob_name)
         self._maybe_fail("get_entry")
+        self._require(Permission.READ)
         with self._lock:
             self._require_container()
             blob = self._blobs.get(blob_name)
@@ -180,6 +213,7 @@ class MemoryStore:
         metadata = metadata_for(mtime_ns)
         check_metadata(metadata)
         self._maybe_fail("upload")
+        self._require(Permission.WRITE)
         buf = io.BytesIO()
         hasher = hashlib.md5()
         remaining = size
@@ -204,6 +238,8 @@ class MemoryStore:
             self._require_container()
             current = self._blobs.get(blob_name)
             self._check_condition(blob_name, current, if_match)
+            if current is not None:
+                self._check_online(blob_name, current)
             blob = _Blob(buf.getvalue(), self._new_etag(), md5, metadata)
             self._blobs[blob_name] = blob
             self.writes += 1
@@ -220,12 +256,14 @@ class MemoryStore:
     ) -> int:
         check_blob_name(blob_name)
         self._maybe_fail("download")
+        self._require(Permission.READ)
         with self._lock:
             self._require_container()
             blob = self._blobs.get(blob_name)
             if blob is None:
                 raise BlobNotFound(f"'{blob_name}' no longer exists in the container.")
             self._check_condition(blob_name, blob, if_match)
+            self._check_online(blob_name, blob)
             data = blob.data
         for start in range(0, len(data), self.chunk_size):
             if cancel is not None and cancel.cancelled:
@@ -239,6 +277,7 @@ class MemoryStore:
     def delete(self, blob_name: str, if_match: str) -> None:
         check_blob_name(blob_name)
         self._maybe_fail("delete")
+        self._require(Permission.DELETE)
         self._before_write("delete", blob_name)
         with self._lock:
             self._require_container()
@@ -253,12 +292,15 @@ class MemoryStore:
         check_blob_name(source_name)
         check_blob_name(target_name)
         self._maybe_fail("copy")
+        self._require(Permission.READ)
+        self._require(Permission.WRITE)
         self._before_write("copy", target_name)
         with self._lock:
             self._require_container()
             source = self._blobs.get(source_name)
             if source is None:
                 raise BlobNotFound(f"'{source_name}' no longer exists in the container.")
+            self._check_online(source_name, source)
             if source.etag != source_etag:
                 raise PreconditionFailed(
                     f"'{source_name}' changed since it was listed; it was not copied."
@@ -268,6 +310,19 @@ class MemoryStore:
             self._blobs[target_name] = blob
             self.writes += 1
             return WriteResult(blob.etag, blob.md5)
+
+    def rehydrate(self, blob_name: str, tier: AccessTier, priority: RehydratePriority) -> None:
+        """Set Blob Tier: an archived blob becomes pending (see the module docstring)."""
+        check_blob_name(blob_name)
+        self._require(Permission.WRITE)
+        with self._lock:
+            self._require_container()
+            blob = self._get(blob_name)
+            self.rehydrations[blob_name] = priority
+            if blob.tier is AccessTier.ARCHIVE:
+                blob.rehydrating_to = tier
+            else:
+                blob.tier = tier
 
     def close(self) -> None:
         self._closed = True
@@ -280,6 +335,20 @@ class MemoryStore:
     def _require_container(self) -> None:
         if not self._exists:
             raise ContainerNotFound(f"The container '{self.container}' does not exist.")
+
+    def _require(self, permission: Permission) -> None:
+        if permission in self.denied:
+            raise AuthError(
+                "The credentials lack permission for this operation (check the SAS permissions).",
+                AuthReason.PERMISSION_MISSING,
+            )
+
+    @staticmethod
+    def _check_online(blob_name: str, blob: _Blob) -> None:
+        if blob.tier is AccessTier.ARCHIVE:
+            raise BlobArchived(
+                f"'{blob_name}' is archived in the container; rehydrate it to sync it."
+            )
 
     def _get(self, blob_name: str) -> _Blob:
         blob = self._blobs.get(blob_name)
@@ -307,6 +376,8 @@ class MemoryStore:
             etag=blob.etag,
             md5=blob.md5,
             mtime_ns=mtime_from_metadata(blob.metadata),
+            tier=blob.tier,
+            rehydrating_to=blob.rehydrating_to,
         )
 
     def _maybe_fail(self, op: str) -> None:

@@ -11,6 +11,7 @@ timeouts) without the SDK's per-call model layer, which cost measurable client C
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import os
 import random
@@ -37,11 +38,13 @@ from azure.storage.blob import (
     ContainerClient,
     ContentSettings,
 )
+from azure.storage.blob import RehydratePriority as SdkRehydratePriority
 
 from ...crashpoints import crash_point
 from ...credentials import Credentials
 from ...errors import (
     AuthError,
+    AuthReason,
     BlobNotFound,
     Cancelled,
     ConfigError,
@@ -51,9 +54,9 @@ from ...errors import (
     PreconditionFailed,
     RemoteItemError,
 )
-from ...models import IssueKind, RemoteEntry
+from ...models import AccessTier, IssueKind, RehydratePriority, RemoteEntry
 from ...names import container_name_problem
-from ..base import CancelToken, ProgressCallback, WriteResult
+from ..base import CancelToken, ProgressCallback, ShareLink, WriteResult
 from ..blobmeta import (
     MiB,
     block_size_for,
@@ -63,9 +66,11 @@ from ..blobmeta import (
     metadata_for,
     mtime_from_metadata,
 )
+from ..probe import PermissionReport, probe_permissions
 from .client import service_client
 from .errors import error_code, raise_translated, translate
-from .listing import entry_from_xml, parse_xml, quoted
+from .links import make_share_link
+from .listing import entry_from_xml, parse_xml, quoted, rehydrating_to
 from .policy import (
     COPY_WAIT_S,
     IN_MEMORY_MAX,
@@ -133,7 +138,16 @@ class AzureBlobStore:
         try:
             return bool(self._container.exists())
         except AzureError as exc:
-            self._fail(exc)
+            error = translate(exc, container=self.container, creds=self._creds)
+            if not (isinstance(error, AuthError) and error.reason is AuthReason.PERMISSION_MISSING):
+                raise error from None
+        # A container SAS may not read the container's properties (403
+        # AuthorizationPermissionMismatch) but may list it: a listing tells.
+        try:
+            next(iter(self._list_lean()), None)
+        except ContainerNotFound:
+            return False
+        return True
 
     def create_container(self) -> bool:
         try:
@@ -217,6 +231,8 @@ class AzureBlobStore:
                     etag=quoted(blob.etag),
                     md5=bytes(md5) if md5 else None,
                     mtime_ns=mtime_from_metadata(blob.metadata),
+                    tier=AccessTier.parse(blob.blob_tier),
+                    rehydrating_to=rehydrating_to(blob.archive_status),
                 )
 
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
@@ -236,6 +252,8 @@ class AzureBlobStore:
             etag=props.etag,
             md5=bytes(md5) if md5 else None,
             mtime_ns=mtime_from_metadata(props.metadata),
+            tier=AccessTier.parse(props.blob_tier),
+            rehydrating_to=rehydrating_to(props.archive_status),
         )
 
     def upload(
@@ -267,7 +285,7 @@ class AzureBlobStore:
         except PreconditionFailed:
             # The SDK may have retried a write whose response was lost, and the retry
             # met our own write (azure-sdk-for-python#19486): same content = success.
-            current = self.get_entry(blob_name)
+            current = self._entry_if_readable(blob_name)
             if current is not None and current.md5 == md5 and current.size == size:
                 return WriteResult(current.etag, md5)
             raise
@@ -521,9 +539,22 @@ class AzureBlobStore:
     def _gone_or(self, error: PreconditionFailed, blob_name: str) -> NoReturn:
         # Azurite answers a conditional delete/read of a missing blob with 412: report it
         # as the 404 it is, so the engine can treat it as "already gone".
-        if self.get_entry(blob_name) is None:
+        try:
+            gone = self.get_entry(blob_name) is None
+        except AuthError:  # may not read properties (a SAS without 'r'): keep the 412
+            raise error from None
+        if gone:
             raise BlobNotFound(f"'{blob_name}' no longer exists in the container.") from None
         raise error from None
+
+    def _entry_if_readable(self, blob_name: str) -> RemoteEntry | None:
+        """``get_entry``, or None when these credentials may not read properties."""
+        try:
+            return self.get_entry(blob_name)
+        except AuthError as exc:
+            if exc.reason is AuthReason.PERMISSION_MISSING:
+                return None
+            raise
 
     def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
         check_blob_name(source_name)
@@ -565,6 +596,24 @@ class AzureBlobStore:
         md5 = props.content_settings.content_md5
         return WriteResult(props.etag, bytes(md5) if md5 else None)
 
+    def rehydrate(self, blob_name: str, tier: AccessTier, priority: RehydratePriority) -> None:
+        """Set Blob Tier from Archive back to an online tier. Azure keeps the blob
+        archived (ArchiveStatus ``rehydrate-pending-to-*``) for up to 15 hours (Standard)
+        or about one hour (High); the content and ETag do not change. Raises AuthError,
+        BlobNotFound, RemoteItemError."""
+        check_blob_name(blob_name)
+        try:
+            self._blob(blob_name).set_standard_blob_tier(
+                tier.value, rehydrate_priority=SdkRehydratePriority(priority.value)
+            )
+        except AzureError as exc:
+            self._fail(exc, blob_name)
+
+    def share_link(self, blob_name: str, valid_for: dt.timedelta) -> ShareLink:
+        """A read-only link to one blob, valid for ``valid_for`` (see :mod:`.links`)."""
+        check_blob_name(blob_name)
+        return make_share_link(self._service, self._creds, self.container, blob_name, valid_for)
+
     def close(self) -> None:
         self._service.close()
 
@@ -580,6 +629,22 @@ def create_container(creds: Credentials, name: str) -> bool:
     store = AzureBlobStore(creds, name)
     try:
         return store.create_container()
+    finally:
+        store.close()
+
+
+def check_container(creds: Credentials, container: str) -> PermissionReport:
+    """Which of list, read, write and delete these credentials may do in ``container``
+    (see :func:`~blobsync.core.remote.probe.probe_permissions`). Only container- and
+    blob-level requests: a container SAS works. Raises ConfigError (invalid name),
+    AuthError (credentials refused outright, expired: SignInExpired), ConnectionFailure.
+    """
+    problem = container_name_problem(container)
+    if problem is not None:
+        raise ConfigError(problem)
+    store = AzureBlobStore(creds, container)
+    try:
+        return probe_permissions(store)
     finally:
         store.close()
 
