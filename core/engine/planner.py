@@ -112,15 +112,17 @@ def plan_item(
     local: LocalEntry | None,
     remote: RemoteEntry | None,
     mode: SyncMode = SyncMode.TWO_WAY,
+    blob_prefix: str = "",
 ) -> Action | None:
-    """The action for one item, or None when there is nothing to do."""
+    """The action for one item, or None when there is nothing to do. ``blob_prefix``:
+    the pair's path inside the container, which counts towards Azure's name limits."""
     present = local or remote or snap
     if present is None:
         return None
     rel_path = present.rel_path
     # Names first: never upload what Azure cannot store, never write what could escape.
     if local is not None and remote is None and mode is not SyncMode.DOWNLOAD:
-        problem = blob_name_problem(rel_path)
+        problem = blob_name_problem(rel_path, blob_prefix)
         if problem:
             return _issue(rel_path, IssueKind.NAME_NOT_ALLOWED, problem)
     if remote is not None and mode is not SyncMode.UPLOAD:

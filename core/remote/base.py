@@ -80,8 +80,8 @@ class RemoteStore(Protocol):
     ) -> WriteResult:
         """Write ``size`` bytes from ``source`` as the blob's content, conditionally.
 
-        ``md5`` (of the whole content) is stored as Content-MD5 and ``mtime_ns`` in
-        metadata ``mtime``. Large contents go in blocks; the blob only changes at the
+        ``md5`` (of the whole content) is stored as Content-MD5, ``mtime_ns`` in
+        metadata ``mtime``, and a Content-Type from the name (``blobmeta.content_type_for``). Large contents go in blocks; the blob only changes at the
         final commit. Raises PreconditionFailed, RemoteItemError.
         """
         ...
@@ -112,4 +112,15 @@ class RemoteStore(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+class PrefixListingStore(RemoteStore, Protocol):
+    """A store that can list only the names under a prefix, on the service's side (the
+    Azure and in-memory stores): what a pair on a path inside a container needs
+    (:mod:`.prefixed`)."""
+
+    def list_blobs(self, prefix: str = "") -> Iterator[RemoteEntry]:
+        """Every blob whose name starts with ``prefix``, as :meth:`RemoteStore.list_blobs`
+        does for all; the service applies the prefix, so other names are never sent."""
         ...
