@@ -15,10 +15,12 @@ excluded, so every machine reads the same rules.
 ``pathspec`` (pinned) parses and translates the patterns; the matching itself is done
 here on the item's own path, file or folder, because ``pathspec`` judges paths only as
 files and lets a later pattern re-include a file under an excluded folder, which git
-does not. One alternation of every pattern rejects most paths in one regular-expression
-call; patterns without a slash (most of them) are matched against the last path segment
-only, and folder verdicts are cached, so a run with rules costs little more than one
-without (bench/filters.py).
+does not. Most paths match no pattern at all, so a cheap test comes first: patterns
+without a slash (most of them) concern only the last path segment, and those that are
+a plain name, ``*suffix`` or ``prefix*`` are tested with set and string operations; the
+rest go into one alternation per kind. Only a path that passes this test is matched
+rule by rule. Folder verdicts are cached, so a run with rules costs little more than
+one without (bench/filters.py).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
 
 _BASENAME_PREFIX = "^(?:.+/)?"  # how pathspec starts a pattern that matches at any depth
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+_GLOB_CHARS = re.compile(r"[*?\[\\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,38 @@ class _Rule:
     line: str
     regex: re.Pattern[str]  # matched against the whole path (folders end with "/")
     basename: bool  # regex applies to the last segment only
+    source: str  # the line as written
+
+
+def _one_segment(line: str) -> str:
+    """The pattern without "!", a trailing "/" and a leading "**/" (which changes nothing:
+    a pattern without a slash matches at any depth anyway)."""
+    body = line.rstrip().removeprefix("!").removesuffix("/")
+    return body[3:] if body.startswith("**/") else body
+
+
+def _anchor(line: str) -> str:
+    """The literal start every path a many-segment pattern matches begins with ("" if
+    the pattern starts with a wildcard): ``/dist`` -> ``dist``, ``docs/**/*.pdf`` ->
+    ``docs/``."""
+    body = line.rstrip().removeprefix("!").removeprefix("/")
+    found = _GLOB_CHARS.search(body)
+    return body if found is None else body[: found.start()]
+
+
+def _literal_form(line: str) -> tuple[str, str]:
+    """How the cheap test can look for the names a one-segment pattern may match:
+    ("name", n) for exactly n, ("suffix", s) for names ending in s (``*s``), ("prefix",
+    p) for names starting with p (``p*``), ("regex", "") otherwise. Leading spaces count
+    in gitignore, trailing ones do not (unless escaped, which takes the regex)."""
+    body = _one_segment(line)
+    if not _GLOB_CHARS.search(body):
+        return "name", body
+    if body.startswith("*") and not _GLOB_CHARS.search(body[1:]):
+        return "suffix", body[1:]
+    if body.endswith("*") and not _GLOB_CHARS.search(body[:-1]):
+        return "prefix", body[:-1]
+    return "regex", ""
 
 
 def _compile_line(line: str) -> tuple[str, bool, bool] | None:
@@ -180,8 +215,7 @@ def _compile_line(line: str) -> tuple[str, bool, bool] | None:
         text += ".+"
     if inside_folders:
         text += "/"
-    body = line.strip().removeprefix("!").rstrip("/")
-    basename = "/" not in body and text.startswith(_BASENAME_PREFIX)
+    basename = "/" not in _one_segment(line.strip()) and text.startswith(_BASENAME_PREFIX)
     if basename:
         text = text[len(_BASENAME_PREFIX) :]
     try:
@@ -213,53 +247,93 @@ class PathFilter:
                 raise ConfigError(f"The sync pattern {exc.message}") from None
             if compiled is not None:
                 text, exclude, basename = compiled
-                self._rules.append(_Rule(exclude, by, line.strip(), re.compile(text), basename))
+                self._rules.append(
+                    _Rule(exclude, by, line.strip(), re.compile(text), basename, line)
+                )
         self._reversed = self._rules[::-1]
         self._folders = rules.excluded_folders
-        base = [r.regex.pattern for r in self._rules if r.basename]
+        # The cheap test: a superset of the names some rule can match (see the docstring).
+        exact: set[str] = set()
+        suffixes: list[str] = []
+        prefixes: list[str] = []
+        base: list[str] = []
+        for rule in self._rules:
+            if rule.basename:
+                kind, literal = _literal_form(rule.source)
+                if kind == "name":
+                    exact.add(literal)
+                elif kind == "suffix":
+                    suffixes.append(literal)
+                elif kind == "prefix":
+                    prefixes.append(literal)
+                else:
+                    base.append(rule.regex.pattern)
         full = [r.regex.pattern for r in self._rules if not r.basename]
+        self._anchors = [_anchor(r.source) for r in self._rules if not r.basename]
+        self._exact = frozenset(exact)
+        # One endswith() covers "*suffix" patterns and plain names below the root.
+        self._tails = tuple(suffixes) + tuple("/" + name for name in exact)
+        self._prefixes = tuple(prefixes)
         self._any_base = re.compile("|".join(f"(?:{t})" for t in base)) if base else None
         self._any_full = re.compile("|".join(f"(?:{t})" for t in full)) if full else None
-        self._folder_cache: dict[str, Exclusion | None] = {}
+        #: folder -> (its verdict, whether a many-segment rule may match a file in it)
+        self._folder_cache: dict[str, tuple[Exclusion | None, bool]] = {}
         self.active = bool(self._rules or self._folders)
 
     def excluded(self, rel_path: str) -> Exclusion | None:
         """Why the file or blob ``rel_path`` is out of the sync, or None if it syncs."""
-        if not self.active or rel_path == IGNORE_FILE:
+        if not self.active:
             return None
         cut = rel_path.rfind("/")
-        if cut > 0:
-            above = self.folder_excluded(rel_path[:cut])
-            if above is not None:
-                return above
-        return self._match(rel_path, cut + 1, rel_path)
+        folder = rel_path[:cut] if cut > 0 else ""
+        known = self._folder_cache.get(folder)
+        above, full_here = known if known is not None else self._folder(folder)
+        if above is not None:
+            return above
+        any_base = self._any_base
+        if (
+            rel_path.endswith(self._tails)
+            or rel_path.startswith(self._prefixes, cut + 1)
+            or (cut < 0 and rel_path in self._exact)
+            or (any_base is not None and any_base.fullmatch(rel_path, cut + 1))
+            or (full_here and self._any_full is not None and self._any_full.fullmatch(rel_path))
+        ) and rel_path != IGNORE_FILE:
+            return self._match(rel_path, cut + 1, rel_path)
+        return None  # the common case: no pattern mentions this item at all
 
     def folder_excluded(self, rel_folder: str) -> Exclusion | None:
         """Why the folder ``rel_folder`` (and all below it) is out, or None."""
+        return self._folder(rel_folder)[0] if rel_folder else None
+
+    def _folder(self, rel_folder: str) -> tuple[Exclusion | None, bool]:
         cache = self._folder_cache
-        if rel_folder in cache:
-            return cache[rel_folder]
-        cut = rel_folder.rfind("/")
-        verdict = self.folder_excluded(rel_folder[:cut]) if cut > 0 else None
-        if verdict is None:
-            if rel_folder in self._folders:
-                verdict = Exclusion(rel_folder, ExcludedBy.FOLDER, rel_folder + "/")
-            else:
-                verdict = self._match(rel_folder + "/", cut + 1, rel_folder)
+        known = cache.get(rel_folder)
+        if known is not None:
+            return known
+        verdict: Exclusion | None = None
+        if rel_folder:
+            cut = rel_folder.rfind("/")
+            verdict = self._folder(rel_folder[:cut])[0] if cut > 0 else None
+            if verdict is None:
+                if rel_folder in self._folders:
+                    verdict = Exclusion(rel_folder, ExcludedBy.FOLDER, rel_folder + "/")
+                else:  # once per folder: no cheap test needed
+                    verdict = self._match(rel_folder + "/", cut + 1, rel_folder)
+        # A many-segment rule matches only paths that start with its literal anchor: can
+        # a file directly in this folder ("folder/name", or "name" at the root) do so?
+        here = rel_folder + "/" if rel_folder else ""
+        full_here = any(
+            here.startswith(a) or (a.startswith(here) and "/" not in a[len(here) :])
+            for a in self._anchors
+        )
         if len(cache) > 200_000:  # bounded: a listing with millions of folders
             cache.clear()
-        cache[rel_folder] = verdict
-        return verdict
+        cache[rel_folder] = (verdict, full_here)
+        return verdict, full_here
 
     def _match(self, subject: str, start: int, top: str) -> Exclusion | None:
         """The last rule matching ``subject`` (a path; folders end with "/") decides.
         ``start`` is where its last segment begins."""
-        any_base, any_full = self._any_base, self._any_full
-        if not (
-            (any_base is not None and any_base.fullmatch(subject, start))
-            or (any_full is not None and any_full.fullmatch(subject))
-        ):
-            return None  # the common case: no pattern mentions this item at all
         for rule in self._reversed:
             hit = (
                 rule.regex.fullmatch(subject, start)

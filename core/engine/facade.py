@@ -249,7 +249,7 @@ class SyncEngine:
         finally:
             self._store_issues(result)
         if options.filters.use_ignore_file:
-            result.ignore_file_changed = self._ignore_text_now() != self._filter.ignore_text
+            result.ignore_file_changed = self._filter.ignore_file_changed(self._ignore_text_now())
         if result.in_sync and not self.state.issues():
             self.state.set_meta("last_in_sync", repr(time.time()))
             self.state.commit()
@@ -330,14 +330,16 @@ class SyncEngine:
         seen_folds: set[int] = set()
         run_filter = self._filter
         filtering = run_filter.active
+        excluded = run_filter.filter.excluded
         for n, (key, snap, loc, rem) in enumerate(merge3(snapshot, local, remote)):
             if n % 1024 == 0 and cancel.cancelled:
                 raise Cancelled("The sync was cancelled before anything changed.")
             if report.is_blind(key) or is_reserved(key):
                 continue  # a symlink, special file, unreadable folder, or BlobSync's own
-            if filtering and run_filter.judge(key, snap, loc) is not None:
+            if filtering and (verdict := excluded(key)) is not None:
                 # Excluding never deletes: both sides stay as they are; a synced item's
                 # snapshot row goes, so it is merged afresh if it is ever included again.
+                run_filter.note(verdict, key, snap, loc)
                 if snap is not None:
                     actions.append(Action(ActionKind.FORGET, key, snapshot=snap))
                 continue
@@ -364,7 +366,7 @@ class SyncEngine:
             actions = pair_moves(actions, self._md5_or_none)
         if filtering:
             actions = run_filter.hold_moved_out(
-                actions, self.local_root, self._md5_of_path, self._pending_moved_out()
+                actions, self.local_root, self._md5_of_path, self._pending_moved_out
             )
         return actions
 

@@ -67,10 +67,16 @@ class RunFilter:
     """One run's compiled rules and what they kept out (counted once per item: a file,
     a blob, or a folder that is excluded as a whole)."""
 
-    def __init__(self, path_filter: PathFilter, ignore_text: str | None = None) -> None:
+    def __init__(
+        self,
+        path_filter: PathFilter,
+        ignore_text: str | None = None,
+        ignore_on_disk: str | None = None,
+    ) -> None:
         self.filter = path_filter
         self.active = path_filter.active
         self.ignore_text = ignore_text  # the ignore file's text this run applies
+        self.ignore_on_disk = ignore_on_disk  # the local file at the start (None: none/broken)
         self.counts = ExclusionCounts()
         self.forgotten = 0  # snapshot rows dropped because their item is now excluded
         self.pruned: list[str] = []  # local folders not entered
@@ -79,7 +85,12 @@ class RunFilter:
 
     def fresh(self) -> RunFilter:
         """The same rules with nothing counted yet (for a second planning pass)."""
-        return RunFilter(self.filter, self.ignore_text)
+        return RunFilter(self.filter, self.ignore_text, self.ignore_on_disk)
+
+    def ignore_file_changed(self, now: str | None) -> bool:
+        """True if the ignore file now on disk (``now``; None if none or unusable) is
+        neither what this run applied nor what was there when it started."""
+        return now != self.ignore_text and now != self.ignore_on_disk
 
     def skip_local(self, rel_path: str, is_dir: bool) -> bool:
         """For the scanner: True to skip a folder (not entered) or a non-regular entry."""
@@ -95,19 +106,17 @@ class RunFilter:
             self.pruned.append(rel_path)
         return True
 
-    def judge(
-        self, key: str, snap: SnapshotEntry | None, local: LocalEntry | None
-    ) -> Exclusion | None:
-        """The verdict on one merged item; counts it and notes what is needed later."""
-        verdict = self.filter.excluded(key)
-        if verdict is None:
-            return None
+    def note(
+        self, verdict: Exclusion, key: str, snap: SnapshotEntry | None, local: LocalEntry | None
+    ) -> None:
+        """One merged item the rules keep out (``self.filter.excluded(key)``, which the
+        engine calls itself, being on the hot path): counts it and notes what is needed
+        later."""
         self._count(verdict)
         if local is not None:
             self._excluded_files.setdefault(local.size, []).append(key)
         if snap is not None:
             self.forgotten += 1
-        return verdict
 
     def _count(self, verdict: Exclusion) -> None:
         if verdict.top not in self._tops:
@@ -121,13 +130,14 @@ class RunFilter:
         actions: list[Action],
         root: Path,
         md5_of: Callable[[str], bytes | None],
-        pending: dict[str, str],
+        pending_of: Callable[[], dict[str, str]],
     ) -> list[Action]:
         """``actions`` with each remote deletion whose file now sits in an excluded
         place replaced by a MOVED_OUT_OF_SYNC issue (see the module docstring).
-        ``pending``: rel_path -> where, from the issues of the previous run."""
-        if not self.active:
+        ``pending_of()``: rel_path -> where, from the issues of the previous run."""
+        if not self.active or not any(a.kind is ActionKind.DELETE_REMOTE for a in actions):
             return actions
+        pending = pending_of()
         wanted: dict[tuple[int, bytes], list[str]] = {}
         held: dict[str, str] = {}
         for a in actions:
@@ -226,9 +236,10 @@ def build_run_filter(
     from the store (first sync only)."""
     issues: list[Issue] = []
     text: str | None = None
+    on_disk: str | None = None
     if rules.use_ignore_file:
         try:
-            text = read_ignore_file(root)
+            text = on_disk = read_ignore_file(root)
         except ItemError as exc:
             text = state.get_meta(_LAST_GOOD)
             kept = " The rules it had before still apply." if text is not None else ""
@@ -251,7 +262,7 @@ def build_run_filter(
                 f"Line {first.line_no}: {first.message} The line was skipped{more}.",
             )
         )
-    return RunFilter(PathFilter(rules, lines), text), issues
+    return RunFilter(PathFilter(rules, lines), text, on_disk), issues
 
 
 def _first_sync(state: StateDB, mode: SyncMode, container_exists: bool) -> bool:

@@ -60,11 +60,13 @@ class PrefixedStore:
 
     def list_blobs(self, prefix: str = "") -> Iterator[RemoteEntry]:
         mine = self.prefix
-        for entry in self.inner.list_blobs(mine + prefix):
+        cut = len(mine)
+        for e in self.inner.list_blobs(mine + prefix):
             # The folder marker "x/" that some tools write is no file; anything outside
             # the prefix (a service that ignored it) is none of this pair's business.
-            if len(entry.rel_path) > len(mine) and entry.rel_path.startswith(mine):
-                yield self._relative(entry)
+            name = e.rel_path
+            if len(name) > cut and name.startswith(mine):
+                yield RemoteEntry(name[cut:], e.size, e.etag, e.md5, e.mtime_ns)
 
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
         entry = self.inner.get_entry(self._full(blob_name))

@@ -391,6 +391,8 @@ def test_a_broken_ignore_file_keeps_the_last_good_rules(tmp_path, make_engine) -
     issue = next(i for i in out.issues if i.kind is IssueKind.IGNORE_FILE)
     assert "not UTF-8" in issue.message and "before still apply" in issue.message
     assert "x.log" not in store.names() and out.excluded.ignore_file == 1
+    assert not out.ignore_file_changed  # a broken file is no reason to run again and again
+    assert not sync(engine, FilterRules()).ignore_file_changed
 
 
 def test_invalid_lines_are_skipped_and_reported(tmp_path, make_engine) -> None:
