@@ -301,6 +301,12 @@ class PathFilter:
             return self._match(rel_path, cut + 1, rel_path)
         return None  # the common case: no pattern mentions this item at all
 
+    def skips(self, rel_path: str, is_dir: bool) -> bool:
+        """True if the file (or, with ``is_dir``, the folder) ``rel_path`` is out of the
+        sync: the form the scanner and the file watcher take."""
+        verdict = self.folder_excluded(rel_path) if is_dir else self.excluded(rel_path)
+        return verdict is not None
+
     def folder_excluded(self, rel_folder: str) -> Exclusion | None:
         """Why the folder ``rel_folder`` (and all below it) is out, or None."""
         return self._folder(rel_folder)[0] if rel_folder else None

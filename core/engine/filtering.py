@@ -265,6 +265,21 @@ def build_run_filter(
     return RunFilter(PathFilter(rules, lines), text, on_disk), issues
 
 
+def local_path_filter(root: Path, rules: FilterRules) -> PathFilter:
+    """The pair's rules with the folder's ignore file as it is now, for uses outside a
+    run (the file watcher's ``skip``, a live "this would exclude N files" count). An
+    ignore file that cannot be read counts as empty; invalid lines are left out. Raises
+    ConfigError for an invalid pattern among ``rules.patterns``."""
+    text = None
+    if rules.use_ignore_file:
+        try:
+            text = read_ignore_file(root)
+        except ItemError:
+            text = None
+    lines, _problems = parse_ignore_text(text or "")
+    return PathFilter(rules, lines)
+
+
 def _first_sync(state: StateDB, mode: SyncMode, container_exists: bool) -> bool:
     """A first sync that may take the container's ignore file (not in upload mode,
     where the folder is the only source)."""
