@@ -199,7 +199,8 @@ def _compile_line(line: str) -> tuple[str, bool, bool] | None:
     try:
         pattern = GitIgnoreSpecPattern(source[:-1] if inside_folders else line)
     except (GitIgnorePatternError, re.error, ValueError) as exc:
-        raise _BadPattern(f"'{line}' is not a valid pattern ({exc}).") from None
+        why = exc.msg if isinstance(exc, re.error) else str(exc)  # re.error: no position
+        raise _BadPattern(f"'{line}' is not a valid pattern ({why}).") from None
     if pattern.include is None or pattern.regex is None:
         return None
     text = _NAMED_GROUP.sub("(?:", pattern.regex.pattern)

@@ -124,3 +124,9 @@ class PrefixListingStore(RemoteStore, Protocol):
         """Every blob whose name starts with ``prefix``, as :meth:`RemoteStore.list_blobs`
         does for all; the service applies the prefix, so other names are never sent."""
         ...
+
+    def list_folders(self, prefix: str = "") -> list[str]:
+        """The "folders" right under ``prefix`` (which ends with "/" or is ""): the
+        distinct next path segments of the names below it, each as ``prefix + name +
+        "/"``, sorted; for a container path picker. Raises ListingError, AuthError."""
+        ...

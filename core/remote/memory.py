@@ -182,6 +182,21 @@ class MemoryStore:
                 return
             marker, first = page[-1].rel_path, False
 
+    def list_folders(self, prefix: str = "") -> list[str]:
+        self._maybe_fail("list_page")
+        with self._lock:
+            self._require_container()
+            names = self._sorted if self._sorted is not None else sorted(self._blobs)
+            self._sorted = names
+            folders: set[str] = set()
+            for name in names[bisect.bisect_left(names, prefix) :]:
+                if not name.startswith(prefix):
+                    break
+                cut = name.find("/", len(prefix))
+                if cut >= 0:
+                    folders.add(name[: cut + 1])
+        return sorted(folders)
+
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
         check_blob_name(blob_name)
         self._maybe_fail("get_entry")

@@ -68,6 +68,11 @@ class PrefixedStore:
             if len(name) > cut and name.startswith(mine):
                 yield RemoteEntry(name[cut:], e.size, e.etag, e.md5, e.mtime_ns)
 
+    def list_folders(self, prefix: str = "") -> list[str]:
+        """The folders right under ``prefix`` inside this pair's path, relative to it."""
+        cut = len(self.prefix)
+        return [name[cut:] for name in self.inner.list_folders(self.prefix + prefix)]
+
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
         entry = self.inner.get_entry(self._full(blob_name))
         return None if entry is None else self._relative(entry)

@@ -281,3 +281,15 @@ def test_uploads_and_renames_carry_the_content_type(tmp_path, engines) -> None:
     assert store.content_type("site/page.txt") == "text/plain"
     writes = store.writes
     assert engine.sync(SyncOptions(workers=2)).writes == 0 and store.writes == writes
+
+
+def test_folders_under_a_path_for_the_picker() -> None:
+    store = MemoryStore("c")
+    for name in ("top.txt", "a/1", "a/b/2", "a/c/3", "a/c/d/4", "ab/5", "z/6"):
+        store.put_raw(name, b"x")
+    assert store.list_folders() == ["a/", "ab/", "z/"]
+    assert store.list_folders("a/") == ["a/b/", "a/c/"]
+    assert store.list_folders("a/c/") == ["a/c/d/"]
+    assert store.list_folders("nothing/") == []
+    assert PrefixedStore(store, "a").list_folders() == ["b/", "c/"]
+    assert PrefixedStore(store, "a").list_folders("c/") == ["c/d/"]

@@ -96,6 +96,19 @@ def test_the_service_applies_the_listing_prefix(azurite, container, lean) -> Non
         store.close()
 
 
+def test_folders_under_a_path_come_from_the_service(azurite, container) -> None:
+    for name in ("top.txt", "a/1", "a/b/2", "a/c/3", "a/c/d/4", "ab/5", "été/6"):
+        container.upload_blob(name, b"x")
+    store = open_store(azurite.credentials, container.container_name)
+    try:
+        assert store.list_folders() == ["a/", "ab/", "été/"]
+        assert store.list_folders("a/") == ["a/b/", "a/c/"]
+        assert store.list_folders("nothing/") == []
+        assert PrefixedStore(store, "a").list_folders("c/") == ["c/d/"]
+    finally:
+        store.close()
+
+
 def test_sibling_prefix_pairs_on_one_container_stay_independent(
     azurite, container, engine_at, tmp_path
 ) -> None:

@@ -38,6 +38,7 @@ from azure.core.rest import HttpRequest
 from azure.storage.blob import (
     BlobBlock,
     BlobClient,
+    BlobPrefix,
     ContainerClient,
     ContentSettings,
 )
@@ -227,6 +228,19 @@ class AzureBlobStore:
                     md5=bytes(md5) if md5 else None,
                     mtime_ns=mtime_from_metadata(blob.metadata),
                 )
+
+    def list_folders(self, prefix: str = "") -> list[str]:
+        """List Blobs with ``delimiter=/``: the service folds everything below each next
+        segment into one BlobPrefix, so a container path picker never pages through all
+        the blobs (https://learn.microsoft.com/rest/api/storageservices/enumerating-blob-resources)."""
+        folders: list[str] = []
+        try:
+            for item in self._container.walk_blobs(name_starts_with=prefix or None, delimiter="/"):
+                if isinstance(item, BlobPrefix):
+                    folders.append(item.name)
+        except AzureError as exc:
+            self._listing_failed(exc)
+        return sorted(folders)
 
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
         check_blob_name(blob_name)
