@@ -246,7 +246,8 @@ def build_run_filter(
             issues.append(Issue(IGNORE_FILE, IssueKind.IGNORE_FILE, exc.message + kept))
         else:
             if text is not None and not dry_run:
-                state.set_meta(_LAST_GOOD, text)
+                if state.get_meta(_LAST_GOOD) != text:
+                    state.set_meta(_LAST_GOOD, text)
             elif text is None and _first_sync(state, mode, container_exists):
                 text = _remote_ignore_text(store)
     lines, problems = parse_ignore_text(text or "")
@@ -283,7 +284,7 @@ def local_path_filter(root: Path, rules: FilterRules) -> PathFilter:
 def _first_sync(state: StateDB, mode: SyncMode, container_exists: bool) -> bool:
     """A first sync that may take the container's ignore file (not in upload mode,
     where the folder is the only source)."""
-    return container_exists and mode is not SyncMode.UPLOAD and state.snapshot_count() == 0
+    return container_exists and mode is not SyncMode.UPLOAD and not state.has_snapshot()
 
 
 def read_ignore_file(root: Path) -> str | None:

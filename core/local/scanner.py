@@ -93,9 +93,9 @@ def _walk(
         except OSError:
             continue  # vanished between listing and stat
         mode = st.st_mode
-        if skip is not None and not stat.S_ISREG(mode) and skip(rel, stat.S_ISDIR(mode)):
-            continue
         if stat.S_ISLNK(mode):
+            if skip is not None and skip(rel, False):
+                continue
             report.blind.add(rel)
             report.issues.append(
                 Issue(
@@ -106,6 +106,8 @@ def _walk(
                 )
             )
         elif stat.S_ISDIR(mode):
+            if skip is not None and skip(rel, True):
+                continue  # an excluded folder is not entered
             keyed.append((name + "/", entry, True))
         elif stat.S_ISREG(mode):
             if is_temp_name(name):
@@ -118,6 +120,8 @@ def _walk(
                 continue
             keyed.append((name, entry, False))
         else:
+            if skip is not None and skip(rel, False):
+                continue
             report.blind.add(rel)
             report.issues.append(
                 Issue(
