@@ -99,7 +99,11 @@ def report(title: str, runs: dict[str, list[tuple[float, float]]], reference: st
     print(f"\n{title}")
     print(f"  {base_name:<30} wall {bw:7.2f} s   cpu {bc:7.2f} s")
     print(f"  {name:<30} wall {ow:7.2f} s   cpu {oc:7.2f} s")
-    print(f"  ratio                          wall {ow / bw:6.3f}×   cpu {oc / bc:6.3f}×   "
+    # Paired: each round's ratio, then the median (robust to load that drifts over time).
+    pw = statistics.median(o[0] / b[0] for o, b in zip(other, base, strict=True))
+    pc = statistics.median(o[1] / b[1] for o, b in zip(other, base, strict=True))
+    print(f"  ratio of medians               wall {ow / bw:6.3f}×   cpu {oc / bc:6.3f}×")
+    print(f"  median of paired ratios        wall {pw:6.3f}×   cpu {pc:6.3f}×   "
           f"(reference: {reference})\n", flush=True)  # fmt: skip
 
 
