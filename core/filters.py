@@ -232,9 +232,10 @@ class PathFilter:
     None. Not thread-safe (the engine plans on one thread)."""
 
     def __init__(self, rules: FilterRules, ignore_lines: Iterable[str] = ()) -> None:
-        """Raises ConfigError if one of the pair's own patterns is not valid (clients
-        check them with :func:`pattern_problem` first); ``ignore_lines`` must already
-        be valid (:func:`parse_ignore_text`)."""
+        """Raises ConfigError if one of the pair's own patterns or excluded folders is
+        not valid (clients check them with :func:`pattern_problem` and
+        :func:`folder_problem` first); ``ignore_lines`` must already be valid
+        (:func:`parse_ignore_text`)."""
         sources: list[tuple[ExcludedBy, str]] = []
         if rules.use_defaults:
             sources += [(ExcludedBy.DEFAULTS, line) for line in DEFAULT_PATTERNS]
@@ -252,6 +253,10 @@ class PathFilter:
                     _Rule(exclude, by, line.strip(), re.compile(text), basename, line)
                 )
         self._reversed = self._rules[::-1]
+        for folder in sorted(rules.excluded_folders):
+            problem = folder_problem(folder)
+            if problem is not None:
+                raise ConfigError(f"The excluded folder '{folder}' is not valid: {problem}")
         self._folders = rules.excluded_folders
         # The cheap test: a superset of the names some rule can match (see the docstring).
         exact: set[str] = set()

@@ -204,6 +204,8 @@ def test_folder_problems() -> None:
     assert folder_problem("/photos/") is None
     for bad in ("", "/", "a//b", "../x", "a/./b", "a\\b"):
         assert folder_problem(bad) is not None, bad
+    with pytest.raises(ConfigError, match="excluded folder 'a//b' is not valid"):
+        PathFilter(FilterRules(excluded_folders={"ok", "a//b"}))
 
 
 def test_counts_add_up() -> None:
