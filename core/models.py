@@ -30,6 +30,36 @@ class LocalEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Writer:
+    """Which BlobSync installation wrote a blob: a machine name the user sees (the host
+    name by default) and a random installation id that tells two machines of the same
+    name apart. Blobs written by other tools have none ("changed by another app")."""
+
+    machine: str
+    installation_id: str = ""
+
+    def describe(self) -> str:
+        """``laptop-2``, for "changed on laptop-2"."""
+        return self.machine or self.installation_id[:8] or "another BlobSync"
+
+
+class ConflictRule(enum.StrEnum):
+    """A pair's default for both-sides-changed items. Every loser goes to a bin."""
+
+    KEEP_BOTH = "keep_both"  # theirs keeps the name, ours becomes a conflict copy
+    NEWER_WINS = "newer_wins"  # by modification time; a tie or an unknown time keeps both
+    MINE_WINS = "mine_wins"
+    THEIRS_WINS = "theirs_wins"
+
+
+class BinReason(enum.StrEnum):
+    """Why a version went to a recycle bin (either side)."""
+
+    DELETED = "deleted"
+    REPLACED = "replaced"
+
+
+@dataclass(frozen=True, slots=True)
 class RemoteEntry:
     """A blob found by the remote listing."""
 
@@ -38,6 +68,9 @@ class RemoteEntry:
     etag: str
     md5: bytes | None = None  # Content-MD5, when the blob has one
     mtime_ns: int | None = None  # from metadata "mtime" (RFC 3339), when present
+    #: From BlobSync's writer metadata; None for blobs other tools wrote. Never part of
+    #: the version: a blob whose only change is its writer is not a change.
+    writer: Writer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +186,9 @@ class SyncResult:
     duration_s: float = 0.0
     issues: list[Issue] = field(default_factory=list)
     planned: list[Action] = field(default_factory=list)  # filled on dry runs
+    run_id: str = ""  # the history's id of this run ("" on dry runs)
+    kept_local: int = 0  # versions kept in the local bin (deleted or replaced here)
+    kept_remote: int = 0  # versions kept in the container's bin
 
     @property
     def writes(self) -> int:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from ..credentials import (
@@ -27,8 +26,8 @@ from ..credentials import (
 from ..engine import SyncEngine
 from ..errors import ConfigError
 from ..events import EventSink, ignore_event
-from ..models import RemoteEntry
-from ..remote.base import CancelToken, ProgressCallback, RemoteStore, WriteResult
+from ..remote.base import RemoteStore
+from ..remote.offline import OfflineStore
 from . import logs
 from .secrets import delete_secret, load_secret, store_secret
 from .settings import AccountConfig, load_config, save_config, state_db_path
@@ -173,55 +172,3 @@ def remove_account(label: str) -> list[str]:
     return [pair.local_root for pair in config.pairs if pair.account == label]
 
 
-class OfflineStore:
-    """A RemoteStore that refuses every call: for reading a pair's state offline."""
-
-    def __init__(self, container: str) -> None:
-        self.container = container
-
-    def _refuse(self) -> ConfigError:
-        return ConfigError("This command works offline and cannot reach the storage account.")
-
-    def container_exists(self) -> bool:
-        raise self._refuse()
-
-    def create_container(self) -> bool:
-        raise self._refuse()
-
-    def list_blobs(self) -> Iterator[RemoteEntry]:
-        raise self._refuse()
-
-    def get_entry(self, blob_name: str) -> RemoteEntry | None:
-        raise self._refuse()
-
-    def upload(
-        self,
-        blob_name: str,
-        source: BinaryIO,
-        size: int,
-        md5: bytes,
-        mtime_ns: int,
-        if_match: str | None,
-        progress: ProgressCallback | None = None,
-        cancel: CancelToken | None = None,
-    ) -> WriteResult:
-        raise self._refuse()
-
-    def download(
-        self,
-        blob_name: str,
-        if_match: str,
-        sink: BinaryIO,
-        progress: ProgressCallback | None = None,
-        cancel: CancelToken | None = None,
-    ) -> int:
-        raise self._refuse()
-
-    def delete(self, blob_name: str, if_match: str) -> None:
-        raise self._refuse()
-
-    def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
-        raise self._refuse()
-
-    def close(self) -> None:
-        pass

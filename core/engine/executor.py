@@ -4,17 +4,24 @@ every local write atomic and re-checked, every outcome recorded in the snapshot.
 Per-item failures become issues; only fatal errors (auth, connection, cancel) stop the
 run. Order: local deletions first (so folders they empty cannot race with downloads),
 then everything else in parallel, then empty folders are tidied.
+
+Nothing is lost on purpose either: before a local file is deleted or replaced it goes to
+the pair's versions folder (:mod:`..local.versions`), before a blob is replaced or
+deleted it is copied into the container's bin (:mod:`..remote.trash`) unless the account
+keeps versions itself; every applied change is one row of the history
+(:mod:`.history`), naming the machine that made it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,17 +29,25 @@ from .. import events as ev
 from ..crashpoints import crash_point
 from ..errors import BlobNotFound, Cancelled, FatalError, ItemError, PreconditionFailed
 from ..local import fs
+from ..local.versions import VersionsFolder
 from ..models import (
     Action,
     ActionKind,
+    BinReason,
+    ConflictRule,
     Issue,
     IssueKind,
     LocalEntry,
     RemoteEntry,
     SnapshotEntry,
     SyncResult,
+    Writer,
 )
 from ..remote.base import CancelToken, RemoteStore
+from ..remote.blobmeta import metadata_for
+from ..remote.trash import ContainerBin
+from .history import Change, ChangeKind, History
+from .planner import Winner, conflict_winner
 from .state import StateDB
 from .throttle import ThrottledReader, ThrottledWriter, TokenBucket
 
@@ -55,6 +70,22 @@ class RunContext:
     #: Told the relative path of every local write just before it happens (the file
     #: watcher uses it to ignore the engine's own changes).
     on_local_write: Callable[[str], None] | None = None
+    #: This installation, written into every blob's metadata and every history row.
+    writer: Writer | None = None
+    run_id: str = ""
+    pair: str = ""
+    history: History | None = None
+    #: The local versions folder (None: deletions and replacements are not kept).
+    local_bin: VersionsFolder | None = None
+    #: The container bin to copy blobs into before replacing or deleting them; called
+    #: lazily (the first time a blob is about to go). None: the account keeps versions
+    #: itself, or keeping is off.
+    container_bin: Callable[[], ContainerBin | None] = lambda: None
+    conflict_rule: ConflictRule = ConflictRule.KEEP_BOTH
+    #: Who deleted a blob, from its copy in the container bin: path -> [(md5, who)].
+    deleted_by: dict[str, list[tuple[bytes | None, Writer | None]]] = field(
+        default_factory=dict
+    )
 
 
 class _Progress:
@@ -241,15 +272,26 @@ class Executor:
     def _upload(self, action: Action) -> None:
         local = action.local
         assert local is not None
-        self._upload_file(action.rel_path, action.if_match, expect=local)
+        replacing = action.remote
+        if replacing is None or action.if_match is None:
+            replacing = None
+        elif replacing.etag != action.if_match:
+            replacing = replace(replacing, etag=action.if_match)
+        self._upload_file(action.rel_path, action.if_match, expect=local, replacing=replacing)
 
     def _upload_file(
-        self, rel: str, if_match: str | None, expect: LocalEntry | None
+        self,
+        rel: str,
+        if_match: str | None,
+        expect: LocalEntry | None,
+        replacing: RemoteEntry | None = None,
+        kind: ChangeKind = ChangeKind.UPLOADED,
     ) -> RemoteEntry:
         """Upload the file at ``rel`` (conditionally) and record it.
 
         ``expect``: the scanned state; if the file no longer matches it, nothing is sent
-        (FILE_CHANGED). Its MD5, when known, spares a read.
+        (FILE_CHANGED). Its MD5, when known, spares a read. ``replacing``: the blob the
+        upload replaces (pinned to ``if_match``), copied into the container bin first.
         """
         path = fs.confined_path(self.ctx.root, rel, make_parents=False)
         with open(path, "rb") as fh:
@@ -272,6 +314,7 @@ class Executor:
                         "The file changed while it was read; it will sync next time.",
                         IssueKind.FILE_CHANGED,
                     )
+            kept = self._keep_remote(replacing, BinReason.REPLACED) if replacing else None
             crash_point("before_upload")
             result = self.ctx.store.upload(
                 rel,
@@ -282,6 +325,7 @@ class Executor:
                 if_match,
                 progress=self._item_progress(rel, st.st_size),
                 cancel=self.ctx.cancel,
+                writer=self.ctx.writer,
             )
             crash_point("after_upload_before_record")
             after = os.fstat(fh.fileno())
@@ -293,7 +337,100 @@ class Executor:
             SnapshotEntry(rel, st.st_size, st.st_mtime_ns, md5, result.etag)
         )
         self._count("uploaded", "bytes_uploaded", st.st_size)
-        return RemoteEntry(rel, st.st_size, result.etag, md5, st.st_mtime_ns)
+        self._history(
+            kind,
+            rel,
+            st.st_size,
+            self.ctx.writer,
+            remote_bin=kept,
+            before_md5=replacing.md5 if replacing else None,
+            after_md5=md5,
+            after_etag=result.etag,
+            after_mtime_ns=st.st_mtime_ns,
+        )
+        return RemoteEntry(rel, st.st_size, result.etag, md5, st.st_mtime_ns, self.ctx.writer)
+
+    # ---- bins and history ----------------------------------------------------------
+
+    def _keep_remote(self, entry: RemoteEntry, reason: BinReason) -> str | None:
+        """Copy the blob ``entry`` (pinned to its ETag) into the container bin before it
+        is replaced or deleted; returns the bin name (None when the account keeps
+        versions itself). A blob that changed or vanished since it was listed raises
+        PreconditionFailed: the write that would follow fails the same way."""
+        container_bin = self.ctx.container_bin()
+        if container_bin is None:
+            return None
+        try:
+            name = container_bin.keep(entry, reason, self.ctx.run_id, self.ctx.writer)
+        except BlobNotFound:
+            raise PreconditionFailed(
+                f"'{entry.rel_path}' was deleted on the server since it was listed."
+            ) from None
+        crash_point("remote_bin_after_copy")
+        with self._lock:
+            self.result.kept_remote += 1
+        return name
+
+    def _keep_local(
+        self,
+        path: Path,
+        rel: str,
+        *,
+        move: bool,
+        reason: BinReason,
+        md5: bytes | None,
+        writer: Writer | None = None,
+    ) -> str | None:
+        """Keep the local file in the versions folder before it is deleted (``move``)
+        or replaced; returns the version id. Without a versions folder a deletion is a
+        plain unlink (returns None)."""
+        local_bin = self.ctx.local_bin
+        if local_bin is None:
+            if move:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+            return None
+        try:
+            version = local_bin.keep(
+                path, rel, move=move, reason=reason, run_id=self.ctx.run_id, md5=md5, writer=writer
+            )
+        except FileNotFoundError:
+            return None  # already gone: nothing to keep
+        with self._lock:
+            self.result.kept_local += 1
+        return version.version_id
+
+    def _history(
+        self,
+        kind: ChangeKind,
+        rel: str,
+        size: int,
+        writer: Writer | None,
+        **details: object,
+    ) -> None:
+        history = self.ctx.history
+        if history is None or not self.ctx.run_id:
+            return
+        history.record(
+            Change(
+                run_id=self.ctx.run_id,
+                pair=self.ctx.pair,
+                time=0.0,
+                kind=kind,
+                rel_path=rel,
+                size=size,
+                writer=writer,
+                **details,  # type: ignore[arg-type]
+            )
+        )
+
+    def _deleter(self, rel: str, md5: bytes | None) -> Writer | None:
+        """The machine whose bin copy of ``rel`` (with that content) says it deleted it."""
+        candidates = self.ctx.deleted_by.get(rel, [])
+        for copy_md5, who in reversed(candidates):
+            if md5 is None or copy_md5 is None or copy_md5 == md5:
+                return who
+        return None
 
     def _notify_local_write(self, rel_path: str) -> None:
         """Announce a local write to ``rel_path`` (and the folders it may create)."""
@@ -320,7 +457,12 @@ class Executor:
                 "The file changed since it was scanned; it will sync next time.",
                 IssueKind.FILE_CHANGED,
             )
-        copied = self.ctx.store.copy(old.rel_path, action.rel_path, action.if_match)
+        copied = self.ctx.store.copy(
+            old.rel_path,
+            action.rel_path,
+            action.if_match,
+            metadata=metadata_for(local.mtime_ns, self.ctx.writer),
+        )
         crash_point("move_remote_after_copy")
         self.ctx.state.put_snapshot(
             SnapshotEntry(action.rel_path, local.size, local.mtime_ns, old.md5, copied.etag)
@@ -343,6 +485,16 @@ class Executor:
             return
         self.ctx.state.delete_snapshot(old.rel_path)
         self._count("moved")
+        self._history(
+            ChangeKind.MOVED_REMOTE,
+            action.rel_path,
+            local.size,
+            self.ctx.writer,
+            old_path=old.rel_path,
+            after_md5=old.md5,
+            after_etag=copied.etag,
+            after_mtime_ns=local.mtime_ns,
+        )
 
     def _move_local(self, action: Action) -> None:
         """A remote rename: rename the unchanged local file instead of downloading."""
@@ -367,6 +519,16 @@ class Executor:
         with self._lock:
             self._emptied.append(old.rel_path)
         self._count("moved")
+        self._history(
+            ChangeKind.MOVED_LOCAL,
+            action.rel_path,
+            st.st_size,
+            remote.writer,
+            old_path=old.rel_path,
+            after_md5=old.md5,
+            after_etag=remote.etag,
+            after_mtime_ns=st.st_mtime_ns,
+        )
 
     # ---- downloads ---------------------------------------------------------------
 
@@ -403,6 +565,8 @@ class Executor:
         self._notify_local_write(action.rel_path)
         target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
         tmp, md5 = self._fetch_to_temp(remote, target)
+        kept = None
+        replaced_md5 = None
         try:
             crash_point("before_replace")
             if not self._as_scanned(target, action):
@@ -411,6 +575,11 @@ class Executor:
                     IssueKind.FILE_CHANGED,
                 )
             self._notify_local_write(action.rel_path)
+            if action.local is not None:
+                replaced_md5 = _known_md5(action)
+                kept = self._keep_local(
+                    target, action.rel_path, move=False, reason=BinReason.REPLACED, md5=replaced_md5
+                )
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -421,6 +590,17 @@ class Executor:
             SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, md5, remote.etag)
         )
         self._count("downloaded", "bytes_downloaded", st.st_size)
+        self._history(
+            ChangeKind.DOWNLOADED,
+            action.rel_path,
+            st.st_size,
+            remote.writer,
+            local_bin=kept,
+            before_md5=replaced_md5,
+            after_md5=md5,
+            after_etag=remote.etag,
+            after_mtime_ns=st.st_mtime_ns,
+        )
 
     def _as_scanned(self, path: Path, action: Action) -> bool:
         """True if the file at ``path`` is still what the scan saw (absent if it saw
@@ -439,13 +619,29 @@ class Executor:
 
     def _delete_remote(self, action: Action) -> None:
         assert action.if_match is not None
+        remote = action.remote
+        kept = None
         try:
+            if remote is not None:
+                kept = self._keep_remote(replace(remote, etag=action.if_match), BinReason.DELETED)
             self.ctx.store.delete(action.rel_path, action.if_match)
         except BlobNotFound:
             pass  # already gone: the goal is reached
+        except PreconditionFailed:
+            if self.ctx.store.get_entry(action.rel_path) is not None:
+                raise
+            # gone meanwhile (the bin copy found nothing to copy): the goal is reached
         crash_point("after_remote_delete_before_record")
         self.ctx.state.delete_snapshot(action.rel_path)
         self._count("deleted_remote")
+        self._history(
+            ChangeKind.DELETED_REMOTE,
+            action.rel_path,
+            remote.size if remote else 0,
+            self.ctx.writer,
+            remote_bin=kept,
+            before_md5=remote.md5 if remote and remote.md5 else _known_md5(action),
+        )
 
     def _delete_local(self, action: Action) -> None:
         local = action.local
@@ -457,22 +653,34 @@ class Executor:
                 IssueKind.FILE_CHANGED,
             )
         self._notify_local_write(action.rel_path)
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+        md5 = _known_md5(action)
+        kept = self._keep_local(path, action.rel_path, move=True, reason=BinReason.DELETED, md5=md5)
         crash_point("after_local_delete_before_record")
         self.ctx.state.delete_snapshot(action.rel_path)
         with self._lock:
             self._emptied.append(action.rel_path)
         self._count("deleted_local")
+        self._history(
+            ChangeKind.DELETED_LOCAL,
+            action.rel_path,
+            local.size,
+            self._deleter(action.rel_path, md5),
+            local_bin=kept,
+            before_md5=md5,
+        )
 
     # ---- both changed ------------------------------------------------------------
 
     def _conflict(self, action: Action) -> None:
-        """Keep both: theirs keeps the name, ours moves to a conflict copy and is uploaded."""
+        """Both changed. Equal contents are only recorded. Otherwise the pair's rule
+        decides: keep both (theirs keeps the name, ours moves to a conflict copy and is
+        uploaded), or one side wins and the loser goes to its side's bin."""
         local, remote = action.local, action.remote
         assert local is not None and remote is not None
+        winner = conflict_winner(self.ctx.conflict_rule, local, remote)
+        if winner is Winner.MINE and local.md5 is not None and remote.md5 not in (None, local.md5):
+            self._mine_wins(action, local.md5)  # contents differ: no need to fetch theirs
+            return
         self._notify_local_write(action.rel_path)
         target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
         tmp, their_md5 = self._fetch_to_temp(remote, target)
@@ -490,6 +698,13 @@ class Executor:
                 )
                 with self._lock:
                     self.result.recorded += 1
+                return
+            if winner is Winner.MINE:
+                tmp.unlink()
+                self._mine_wins(action, our_md5)
+                return
+            if winner is Winner.THEIRS:
+                self._theirs_win(action, tmp, target, our_md5, their_md5)
                 return
             when = time.strftime("%Y-%m-%d %H%M%S")
             with self._lock:  # two conflicts in one run never pick the same name
@@ -520,6 +735,18 @@ class Executor:
             self._upload_file(copy_rel, None, expect=copy_local)
         except ItemError as exc:
             log.info("conflict copy %s not uploaded yet: %s", copy_rel, exc.message)
+        self._history(
+            ChangeKind.CONFLICT,
+            action.rel_path,
+            st.st_size,
+            remote.writer,
+            old_path=copy_rel,
+            before_md5=our_md5,
+            after_md5=their_md5,
+            after_etag=remote.etag,
+            after_mtime_ns=st.st_mtime_ns,
+            other=self.ctx.writer,
+        )
         self._add_issue(
             Issue(
                 action.rel_path,
@@ -528,6 +755,51 @@ class Executor:
                 retryable=False,
                 conflict_copy=copy_rel,
             )
+        )
+
+    def _mine_wins(self, action: Action, our_md5: bytes) -> None:
+        """The rule keeps ours: upload it over theirs (If-Match), theirs to the bin."""
+        local, remote = action.local, action.remote
+        assert local is not None and remote is not None
+        self._upload_file(
+            action.rel_path,
+            remote.etag,
+            expect=replace(local, md5=our_md5),
+            replacing=remote,
+            kind=ChangeKind.CONFLICT_RESOLVED,
+        )
+
+    def _theirs_win(
+        self, action: Action, tmp: Path, target: Path, our_md5: bytes, their_md5: bytes
+    ) -> None:
+        """The rule takes theirs: ours to the versions folder, theirs replaces it."""
+        remote = action.remote
+        assert remote is not None
+        kept = self._keep_local(
+            target,
+            action.rel_path,
+            move=False,
+            reason=BinReason.REPLACED,
+            md5=our_md5,
+            writer=self.ctx.writer,
+        )
+        os.replace(tmp, target)
+        st = os.lstat(target)
+        self.ctx.state.put_snapshot(
+            SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, their_md5, remote.etag)
+        )
+        self._count("downloaded", "bytes_downloaded", st.st_size)
+        self._history(
+            ChangeKind.CONFLICT_RESOLVED,
+            action.rel_path,
+            st.st_size,
+            remote.writer,
+            local_bin=kept,
+            before_md5=our_md5,
+            after_md5=their_md5,
+            after_etag=remote.etag,
+            after_mtime_ns=st.st_mtime_ns,
+            other=self.ctx.writer,
         )
 
     def _forget(self, action: Action) -> None:
@@ -555,6 +827,19 @@ class Executor:
         )
         with self._lock:
             self.result.recorded += 1
+
+
+def _known_md5(action: Action) -> bytes | None:
+    """The MD5 of the local file as scanned, when known without reading it again."""
+    local, snap = action.local, action.snapshot
+    if local is not None and local.md5 is not None:
+        return local.md5
+    if local is not None and snap is not None and (local.size, local.mtime_ns) == (
+        snap.size,
+        snap.mtime_ns,
+    ):
+        return snap.md5
+    return None
 
 
 def _md5_of_open(fh: object) -> bytes:

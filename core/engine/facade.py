@@ -7,6 +7,13 @@ safety valves, apply (:mod:`.executor`). It raises only
 :class:`~blobsync.core.errors.FatalError` subclasses; per-item problems become issues
 (in the result, kept in the state DB, retried next run). Events go to the ``events``
 callable, possibly from worker threads.
+
+Nothing a run deletes or replaces is lost: local files go to the pair's versions folder
+(``versions_dir``, outside the synced folder), blobs to the container's bin under
+``.blobsync/trash/`` (or the account's own versions); each applied change is a row in
+the history database (``history_path``). :meth:`SyncEngine.versions`,
+:meth:`SyncEngine.restore` and :meth:`SyncEngine.undo` (in :mod:`.recovery`) work from
+those; both restore through an ordinary sync, so the result reaches other machines.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import enum
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
@@ -45,10 +53,15 @@ from ..models import (
     SyncMode,
     SyncResult,
 )
+from ..local.versions import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_BYTES, VersionsFolder
+from ..models import BinReason, ConflictRule, Writer
 from ..names import fold_key, is_reserved
-from ..remote.base import CancelToken, RemoteStore
+from ..remote.base import CancelToken, Protection, RemoteStore
+from ..remote.blobmeta import clean_machine_name
 from ..remote.prefetch import prefetched
+from ..remote.trash import TRASH_PREFIX, ContainerBin, expired, path_from_name
 from .executor import Executor, RunContext
+from .history import History, RunKind
 from .merge import OutOfOrder, merge3
 from .moves import pair_moves
 from .planner import is_delete, plan_item
@@ -69,9 +82,21 @@ class SyncOptions:
     dry_run: bool = False
     allow_mass_delete: bool = False
     workers: int = 16  # parallel transfers: 16 beat 4/8/32 on 5,000-file up/downloads (bench)
+    #: The machine name other machines see ("changed on laptop-2"): written into every
+    #: blob's metadata and every history row, and used in conflict copy names.
     hostname: str = field(default_factory=socket.gethostname)
     upload_limit_bps: int = 0  # bytes per second; 0 = unlimited
     download_limit_bps: int = 0
+    #: This installation's random id (hex, 8-64 digits; the app layer keeps one in its
+    #: settings). Empty: the history database's own id is used.
+    installation_id: str = ""
+    conflict_rule: ConflictRule = ConflictRule.KEEP_BOTH
+    #: Keep what a run deletes or replaces (both bins). Off only for measuring the cost.
+    keep_versions: bool = True
+    #: Retention of both bins (versions older than this are pruned) and the local bin's
+    #: size cap (the oldest go first).
+    bin_days: float = DEFAULT_MAX_AGE_DAYS
+    bin_max_bytes: int = DEFAULT_MAX_BYTES
 
 
 class Resolution(enum.StrEnum):
@@ -92,12 +117,39 @@ class SyncEngine:
         store: RemoteStore,
         state_path: str | Path,
         events: ev.EventSink = ev.ignore_event,
+        *,
+        history_path: str | Path | None = None,
+        versions_dir: str | Path | None = None,
+        pair_id: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``history_path``: the history database (default ``history.sqlite3`` beside
+        the state database; the app layer passes one file for all pairs).
+        ``versions_dir``: the local bin, outside the folder (default
+        ``<state file stem>.versions`` beside the state database). ``pair_id``: the
+        pair's name in the history (default the state file's stem). ``clock``: epoch
+        seconds, for retention tests."""
         self.local_root = Path(os.path.abspath(local_root))
         self.store = store
         self.state_path = Path(state_path)
         self.events = events
         self.state = StateDB(self.state_path)
+        self.clock = clock
+        self.pair_id = pair_id or self.state_path.stem
+        self.history = History(
+            history_path or self.state_path.with_name("history.sqlite3"), clock=clock
+        )
+        self.versions_folder = VersionsFolder(
+            versions_dir or self.state_path.with_name(self.state_path.stem + ".versions"),
+            clock=clock,
+        )
+        self._protection: Protection | None = None
+        self._protection_lock = threading.Lock()
+        #: The container bin's blobs seen by the last listing.
+        self._bin_listed: list[RemoteEntry] = []
+        self._lock_depth = 0
+        #: (machine name, installation id) of the last run, for resolutions.
+        self._identity: tuple[str, str] = (socket.gethostname(), "")
         #: Told each relative path the engine is about to write locally (file watcher).
         self.on_local_write: Callable[[str], None] | None = None
         self._buckets: dict[str, tuple[int, TokenBucket]] = {}
@@ -109,6 +161,18 @@ class SyncEngine:
         self, options: SyncOptions | None = None, cancel: CancelToken | None = None
     ) -> SyncResult:
         """Run one sync. Raises FatalError subclasses only."""
+        return self._sync_as(RunKind.SYNC, options, cancel)
+
+    def _sync_as(
+        self,
+        kind: RunKind,
+        options: SyncOptions | None = None,
+        cancel: CancelToken | None = None,
+        run_id: str = "",
+        issues: list[Issue] | None = None,
+    ) -> SyncResult:
+        """A sync recorded in the history as ``kind`` (under ``run_id`` when a restore
+        or an undo started the run); ``issues`` are added to the result."""
         options = options or SyncOptions()
         cancel = cancel or CancelToken()
         started = time.monotonic()
@@ -120,7 +184,10 @@ class SyncEngine:
         )
         try:
             with self._pair_lock():
-                self._sync(options, cancel, result)
+                result.run_id = run_id
+                result.issues.extend(issues or [])
+                result.skipped += len(issues or [])
+                self._sync(options, cancel, result, kind)
         except FatalError as exc:
             if isinstance(exc, Cancelled):
                 result.cancelled = True
@@ -162,13 +229,97 @@ class SyncEngine:
                 self.state.remove_issue(rel_path)
 
     def close(self) -> None:
-        """Release the database and the store's connections."""
+        """Release the databases and the store's connections."""
         self.state.close()
+        self.history.close()
         self.store.close()
+
+    # ---- identity, bins, protection ----------------------------------------------------
+
+    def writer(self, options: SyncOptions | None = None) -> Writer:
+        """This installation as other machines will see it."""
+        options = options or self._identity_options()
+        install = options.installation_id or self.history.installation_id()
+        return Writer(clean_machine_name(options.hostname), install)
+
+    def _identity_options(self) -> SyncOptions:
+        return SyncOptions(workers=1, hostname=self._identity[0], installation_id=self._identity[1])
+
+    def protection(self, refresh: bool = False) -> Protection:
+        """What the account keeps by itself (for the pair's details and setup); asked
+        once per engine (two requests on Azure), then remembered. Raises FatalError."""
+        with self._protection_lock:
+            if self._protection is None or refresh:
+                self._protection = self.store.protection()
+            return self._protection
+
+    def container_bin(self) -> ContainerBin:
+        """The container's own recycle bin (``.blobsync/trash/``)."""
+        return ContainerBin(self.store)
+
+    def _keeping_bin(self) -> ContainerBin | None:
+        """Where a run copies blobs before replacing or deleting them: nowhere when the
+        account keeps versions (Azure versioning keeps every overwritten and deleted
+        version by itself)."""
+        return None if self.protection().versioning else ContainerBin(self.store)
+
+    def _context(self, options: SyncOptions, cancel: CancelToken, run_id: str) -> RunContext:
+        self._identity = (options.hostname, options.installation_id)
+        keep = options.keep_versions
+        return RunContext(
+            self.local_root,
+            self.store,
+            self.state,
+            self.events,
+            cancel,
+            options.hostname,
+            options.workers,
+            on_local_write=self.on_local_write,
+            writer=self.writer(options),
+            run_id=run_id,
+            pair=self.pair_id,
+            history=self.history,
+            local_bin=self.versions_folder if keep else None,
+            container_bin=self._keeping_bin if keep else (lambda: None),
+            conflict_rule=options.conflict_rule,
+        )
+
+    def _deleted_by(self) -> dict[str, list[tuple[bytes | None, Writer | None]]]:
+        """Who deleted what, from the bin copies the listing showed (their writer is
+        the machine that moved them to the bin)."""
+        out: dict[str, list[tuple[bytes | None, Writer | None]]] = {}
+        for entry in self._bin_listed:
+            original = path_from_name(entry.rel_path)
+            if original is not None:
+                out.setdefault(original, []).append((entry.md5, entry.writer))
+        return out
+
+    def _prune_container_bin(self, options: SyncOptions) -> None:
+        """Delete bin copies older than the retention, found in this run's listing (so
+        an idle run sends nothing unless something expired). Each delete is pinned to
+        the copy's ETag; failures wait for the next run."""
+        max_age = options.bin_days * 86400.0
+        for entry in list(expired(self._bin_listed, self.clock(), max_age)):
+            try:
+                self.store.delete(entry.rel_path, entry.etag)
+            except ItemError as exc:
+                log.info("bin copy %s not pruned: %s", entry.rel_path, exc.message)
+
+    def _prune_local_bin(self, options: SyncOptions) -> None:
+        """Prune the versions folder at most once an hour (it reads every record)."""
+        now = self.clock()
+        last = self.state.get_meta("bin_pruned")
+        if last is not None and 0 <= now - float(last) < 3600:
+            return
+        self.versions_folder.prune(options.bin_days, options.bin_max_bytes)
+        self.state.set_meta("bin_pruned", repr(now))
+        self.state.commit()
 
     # ---- one run -------------------------------------------------------------------
 
-    def _sync(self, options: SyncOptions, cancel: CancelToken, result: SyncResult) -> None:
+    def _sync(
+        self, options: SyncOptions, cancel: CancelToken, result: SyncResult, kind: RunKind
+    ) -> None:
         self._check_root()
         self._racy_after_ns = self._racy_threshold(options.dry_run)
         self.events(ev.PhaseChanged(ev.Phase.LISTING))
@@ -204,22 +355,22 @@ class SyncEngine:
         for issue in scan_issues:
             result.issues.append(issue)
             result.skipped += 1
-        ctx = RunContext(
-            self.local_root,
-            self.store,
-            self.state,
-            self.events,
-            cancel,
-            options.hostname,
-            options.workers,
-            upload_limit=self._bucket("up", options.upload_limit_bps),
-            download_limit=self._bucket("down", options.download_limit_bps),
-            on_local_write=self.on_local_write,
-        )
+        writer = self.writer(options)
+        if not result.run_id:
+            result.run_id = self.history.start_run(self.pair_id, kind, writer)
+        ctx = self._context(options, cancel, result.run_id)
+        ctx.upload_limit = self._bucket("up", options.upload_limit_bps)
+        ctx.download_limit = self._bucket("down", options.download_limit_bps)
+        ctx.deleted_by = self._deleted_by()
         try:
             Executor(ctx, result).run(actions)
+            if options.keep_versions:
+                self._prune_container_bin(options)
         finally:
             self._store_issues(result)
+            self.history.finish_run(result.run_id)
+        if options.keep_versions:
+            self._prune_local_bin(options)
         if result.in_sync and not self.state.issues():
             self.state.set_meta("last_in_sync", repr(time.time()))
             self.state.commit()
@@ -288,11 +439,14 @@ class SyncEngine:
         cancel: CancelToken,
     ) -> list[Action]:
         actions: list[Action] = []
+        self._bin_listed = []
         seen_folds: set[int] = set()
         for n, (key, snap, loc, rem) in enumerate(merge3(snapshot, local, remote)):
             if n % 1024 == 0 and cancel.cancelled:
                 raise Cancelled("The sync was cancelled before anything changed.")
             if report.is_blind(key) or is_reserved(key):
+                if rem is not None and key.startswith(TRASH_PREFIX):
+                    self._bin_listed.append(rem)  # for pruning and "deleted on ..."
                 continue  # a symlink, special file, unreadable folder, or BlobSync's own
             if loc is not None or rem is not None:
                 fold = hash(fold_key(key))
@@ -418,7 +572,15 @@ class SyncEngine:
 
     @contextlib.contextmanager
     def _pair_lock(self) -> Iterator[None]:
-        """One run at a time per pair, across processes (advisory file lock)."""
+        """One run at a time per pair, across processes (advisory file lock). Re-entrant
+        within this engine (a restore holds it across its own writes and its sync)."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
         lock_path = Path(str(self.state_path) + ".lock")
         try:
             import fcntl
@@ -432,9 +594,11 @@ class SyncEngine:
                 raise ConfigError(
                     "Another BlobSync run is already syncing this folder and container."
                 ) from None
+            self._lock_depth = 1
             try:
                 yield
             finally:
+                self._lock_depth = 0
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     # ---- resolutions ---------------------------------------------------------------
@@ -453,8 +617,12 @@ class SyncEngine:
                 )
             os.replace(copy_path, target)  # the next sync uploads it and removes the copy's blob
         elif resolution is Resolution.TAKE_THEIRS:
+            # the next sync deletes the copy's blob (into the container bin); the copy
+            # itself goes to the versions folder, in case it never reached the container
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(copy_path)  # the next sync deletes the copy's blob
+                self.versions_folder.keep(
+                    copy_path, issue.conflict_copy, move=True, reason=BinReason.DELETED
+                )
 
     def _force_upload(self, rel_path: str) -> None:
         path = fs.confined_path(self.local_root, rel_path, make_parents=False)
@@ -477,17 +645,13 @@ class SyncEngine:
 
     def _run_one(self, action: Action) -> None:
         result = SyncResult()
-        ctx = RunContext(
-            self.local_root,
-            self.store,
-            self.state,
-            self.events,
-            CancelToken(),
-            socket.gethostname(),
-            1,
-            on_local_write=self.on_local_write,
-        )
-        Executor(ctx, result).run([action])
+        options = self._identity_options()
+        run_id = self.history.start_run(self.pair_id, RunKind.RESOLVE, self.writer(options))
+        ctx = self._context(options, CancelToken(), run_id)
+        try:
+            Executor(ctx, result).run([action])
+        finally:
+            self.history.finish_run(run_id)
         if result.issues:
             issue = result.issues[0]
             raise ItemError(issue.message, issue.kind)

@@ -4,7 +4,9 @@ It behaves like a block-blob container: ETags change on every write (metadata-on
 changes too), create-only writes fail if the blob exists, stale ETags fail with
 PreconditionFailed, listings come in lexicographic order in pages of ``page_size``,
 Content-MD5 and the ``mtime`` metadata are stored, and the same name/size/metadata
-limits apply. Test hooks let a test play "another client": :meth:`put_raw`,
+limits apply. ``versioning=True`` plays an account with blob versioning on (every
+overwrite and delete keeps the previous version; Azurite has no versioning, so this is
+the only place that path is tested). Test hooks let a test play "another client": :meth:`put_raw`,
 :meth:`set_mtime`, :meth:`remove_raw`, a ``before_write`` callable run just before each
 write is applied, and :meth:`fail_next` to inject an error into the next operation.
 Thread-safe: the engine calls it from worker threads.
@@ -17,6 +19,7 @@ import io
 import itertools
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -28,8 +31,8 @@ from ..errors import (
     ItemError,
     PreconditionFailed,
 )
-from ..models import IssueKind, RemoteEntry
-from .base import CancelToken, ProgressCallback, WriteResult
+from ..models import IssueKind, RemoteEntry, Writer
+from .base import BlobVersion, CancelToken, ProgressCallback, Protection, WriteResult
 from .blobmeta import (
     MiB,
     check_blob_name,
@@ -37,6 +40,7 @@ from .blobmeta import (
     check_size,
     metadata_for,
     mtime_from_metadata,
+    writer_from_metadata,
 )
 
 #: Operation names used by :meth:`MemoryStore.fail_next` and ``before_write``.
@@ -49,6 +53,8 @@ class _Blob:
     etag: str
     md5: bytes | None
     metadata: dict[str, str] = field(default_factory=dict)
+    created: float = 0.0
+    version_id: str = ""
 
 
 class MemoryStore:
@@ -62,8 +68,14 @@ class MemoryStore:
         page_size: int = 5000,
         exists: bool = True,
         chunk_size: int = 1 * MiB,
+        versioning: bool = False,
+        soft_delete_days: int | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.container = container
+        self.versioning = versioning
+        self.soft_delete_days = soft_delete_days
+        self.clock = clock
         self.page_size = page_size
         self.chunk_size = chunk_size
         self.writes = 0
@@ -74,6 +86,8 @@ class MemoryStore:
         self.before_write: Callable[[str, str], None] | None = None
         self._exists = exists
         self._blobs: dict[str, _Blob] = {}
+        #: Previous versions per name (versioning on), oldest first.
+        self._versions: dict[str, list[_Blob]] = {}
         self._lock = threading.RLock()
         self._etags = itertools.count(random.randrange(1 << 40, 1 << 44))
         self._failures: dict[str, list[tuple[int, BaseException]]] = {}
@@ -100,8 +114,8 @@ class MemoryStore:
         meta = metadata_for(mtime_ns) if mtime_ns is not None else {}
         with self._lock:
             self._require_container()
-            blob = _Blob(bytes(data), self._new_etag(), digest, meta)
-            self._blobs[blob_name] = blob
+            blob = self._new_blob(bytes(data), digest, meta)
+            self._replace(blob_name, blob)
             return WriteResult(blob.etag, digest)
 
     def set_mtime(self, blob_name: str, mtime_ns: int | None) -> str:
@@ -116,7 +130,20 @@ class MemoryStore:
         """Delete a blob as another client would (not counted in ``writes``)."""
         with self._lock:
             self._get(blob_name)
-            del self._blobs[blob_name]
+            self._replace(blob_name, None)
+
+    def metadata(self, blob_name: str) -> dict[str, str]:
+        """A copy of the blob's metadata. Raises BlobNotFound."""
+        with self._lock:
+            return dict(self._get(blob_name).metadata)
+
+    def set_metadata_raw(self, blob_name: str, metadata: dict[str, str]) -> str:
+        """Replace a blob's metadata as another client would; returns the new ETag."""
+        with self._lock:
+            blob = self._get(blob_name)
+            blob.metadata = dict(metadata)
+            blob.etag = self._new_etag()
+            return blob.etag
 
     def content(self, blob_name: str) -> bytes:
         """The blob's bytes. Raises BlobNotFound."""
@@ -156,6 +183,26 @@ class MemoryStore:
                 return
             marker, first = page[-1].rel_path, False
 
+    def list_meta(self, prefix: str) -> Iterator[tuple[RemoteEntry, dict[str, str]]]:
+        self._maybe_fail("list_page")
+        with self._lock:
+            self._require_container()
+            names = sorted(n for n in self._blobs if n.startswith(prefix))
+            page = [(self._entry(n, self._blobs[n]), dict(self._blobs[n].metadata)) for n in names]
+        yield from page
+
+    def protection(self) -> Protection:
+        return Protection(versioning=self.versioning, soft_delete_days=self.soft_delete_days)
+
+    def list_versions(self, blob_name: str) -> list[BlobVersion]:
+        with self._lock:
+            old = list(self._versions.get(blob_name, []))
+            current = self._blobs.get(blob_name)
+        out = [self._version(blob_name, b, False) for b in old]
+        if current is not None and self.versioning:
+            out.append(self._version(blob_name, current, True))
+        return out
+
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
         check_blob_name(blob_name)
         self._maybe_fail("get_entry")
@@ -174,10 +221,11 @@ class MemoryStore:
         if_match: str | None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        writer: Writer | None = None,
     ) -> WriteResult:
         check_blob_name(blob_name)
         check_size(blob_name, size)
-        metadata = metadata_for(mtime_ns)
+        metadata = metadata_for(mtime_ns, writer)
         check_metadata(metadata)
         self._maybe_fail("upload")
         buf = io.BytesIO()
@@ -204,8 +252,8 @@ class MemoryStore:
             self._require_container()
             current = self._blobs.get(blob_name)
             self._check_condition(blob_name, current, if_match)
-            blob = _Blob(buf.getvalue(), self._new_etag(), md5, metadata)
-            self._blobs[blob_name] = blob
+            blob = self._new_blob(buf.getvalue(), md5, metadata)
+            self._replace(blob_name, blob)
             self.writes += 1
             self.bytes_uploaded += size
             return WriteResult(blob.etag, md5)
@@ -246,26 +294,50 @@ class MemoryStore:
             if blob is None:
                 raise BlobNotFound(f"'{blob_name}' no longer exists in the container.")
             self._check_condition(blob_name, blob, if_match)
-            del self._blobs[blob_name]
+            self._replace(blob_name, None)
             self.writes += 1
 
-    def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
+    def copy(
+        self,
+        source_name: str,
+        target_name: str,
+        source_etag: str | None,
+        *,
+        metadata: dict[str, str] | None = None,
+        target_if_match: str | None = None,
+        source_version: str | None = None,
+    ) -> WriteResult:
         check_blob_name(source_name)
         check_blob_name(target_name)
+        if metadata is not None:
+            check_metadata(metadata)
         self._maybe_fail("copy")
         self._before_write("copy", target_name)
         with self._lock:
             self._require_container()
-            source = self._blobs.get(source_name)
-            if source is None:
-                raise BlobNotFound(f"'{source_name}' no longer exists in the container.")
-            if source.etag != source_etag:
-                raise PreconditionFailed(
-                    f"'{source_name}' changed since it was listed; it was not copied."
+            if source_version is not None:
+                source = next(
+                    (
+                        b
+                        for b in [*self._versions.get(source_name, []), self._blobs.get(source_name)]
+                        if b is not None and b.version_id == source_version
+                    ),
+                    None,
                 )
-            self._check_condition(target_name, self._blobs.get(target_name), None)
-            blob = _Blob(source.data, self._new_etag(), source.md5, dict(source.metadata))
-            self._blobs[target_name] = blob
+                if source is None:
+                    raise BlobNotFound(f"That version of '{source_name}' no longer exists.")
+            else:
+                source = self._blobs.get(source_name)
+                if source is None:
+                    raise BlobNotFound(f"'{source_name}' no longer exists in the container.")
+                if source_etag is None or source.etag != source_etag:
+                    raise PreconditionFailed(
+                        f"'{source_name}' changed since it was listed; it was not copied."
+                    )
+            self._check_condition(target_name, self._blobs.get(target_name), target_if_match)
+            meta = dict(source.metadata) if metadata is None else dict(metadata)
+            blob = self._new_blob(source.data, source.md5, meta)
+            self._replace(target_name, blob)
             self.writes += 1
             return WriteResult(blob.etag, blob.md5)
 
@@ -276,6 +348,32 @@ class MemoryStore:
 
     def _new_etag(self) -> str:
         return f'"0x{next(self._etags):X}"'
+
+    def _new_blob(self, data: bytes, md5: bytes | None, metadata: dict[str, str]) -> _Blob:
+        etag = self._new_etag()
+        return _Blob(data, etag, md5, metadata, self.clock(), f"v{etag.strip(chr(34))}")
+
+    def _replace(self, blob_name: str, blob: _Blob | None) -> None:
+        """Put ``blob`` under the name (None deletes); with versioning the previous
+        content is kept as a version. Call with the lock held."""
+        old = self._blobs.pop(blob_name, None)
+        if old is not None and self.versioning:
+            self._versions.setdefault(blob_name, []).append(old)
+        if blob is not None:
+            self._blobs[blob_name] = blob
+
+    @staticmethod
+    def _version(blob_name: str, blob: _Blob, current: bool) -> BlobVersion:
+        return BlobVersion(
+            blob_name,
+            blob.version_id,
+            len(blob.data),
+            blob.md5,
+            mtime_from_metadata(blob.metadata),
+            writer_from_metadata(blob.metadata),
+            blob.created,
+            current,
+        )
 
     def _require_container(self) -> None:
         if not self._exists:
@@ -307,6 +405,7 @@ class MemoryStore:
             etag=blob.etag,
             md5=blob.md5,
             mtime_ns=mtime_from_metadata(blob.metadata),
+            writer=writer_from_metadata(blob.metadata),
         )
 
     def _maybe_fail(self, op: str) -> None:

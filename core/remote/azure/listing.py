@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from ...models import RemoteEntry
 from ..blobmeta import (
     mtime_from_metadata,
+    writer_from_metadata,
 )
 
 
@@ -33,6 +34,14 @@ def quoted(etag: str) -> str:
     return etag if etag.startswith(('"', "W/")) else f'"{etag}"'
 
 
+def metadata_from_xml(blob: ET.Element) -> dict[str, str]:
+    """A listed blob's metadata (present when the listing included it)."""
+    meta = blob.find("Metadata")
+    if meta is None:
+        return {}
+    return {child.tag: child.text or "" for child in meta}
+
+
 def entry_from_xml(blob: ET.Element) -> RemoteEntry:
     name_el = blob.find("Name")
     name = (name_el.text or "") if name_el is not None else ""
@@ -44,14 +53,12 @@ def entry_from_xml(blob: ET.Element) -> RemoteEntry:
         size = props.findtext("Content-Length") or "0"
         etag = props.findtext("Etag") or ""
         md5_text = props.findtext("Content-MD5") or ""
-    metadata: dict[str, str] = {}
-    meta = blob.find("Metadata")
-    if meta is not None:
-        metadata = {child.tag: child.text or "" for child in meta}
+    metadata = metadata_from_xml(blob)
     return RemoteEntry(
         rel_path=name,
         size=int(size),
         etag=quoted(etag),
         md5=base64.b64decode(md5_text) if md5_text else None,
         mtime_ns=mtime_from_metadata(metadata),
+        writer=writer_from_metadata(metadata),
     )
