@@ -26,6 +26,8 @@ CRASH_POINTS = (
     "move_remote_after_copy",
     "move_local_after_link",
     "mid_block_upload",  # in remote/azure/store.py: blocks staged, not committed
+    "local_bin_after_record",  # in local/versions.py: record written, file not yet kept
+    "remote_bin_after_copy",  # the blob copied into the container bin, not yet replaced
 )
 
 

@@ -170,5 +170,3 @@ def remove_account(label: str) -> list[str]:
     del config.accounts[label]
     save_config(config)
     return [pair.local_root for pair in config.pairs if pair.account == label]
-
-

@@ -83,9 +83,7 @@ class RunContext:
     container_bin: Callable[[], ContainerBin | None] = lambda: None
     conflict_rule: ConflictRule = ConflictRule.KEEP_BOTH
     #: Who deleted a blob, from its copy in the container bin: path -> [(md5, who)].
-    deleted_by: dict[str, list[tuple[bytes | None, Writer | None]]] = field(
-        default_factory=dict
-    )
+    deleted_by: dict[str, list[tuple[bytes | None, Writer | None]]] = field(default_factory=dict)
 
 
 class _Progress:
@@ -834,9 +832,14 @@ def _known_md5(action: Action) -> bytes | None:
     local, snap = action.local, action.snapshot
     if local is not None and local.md5 is not None:
         return local.md5
-    if local is not None and snap is not None and (local.size, local.mtime_ns) == (
-        snap.size,
-        snap.mtime_ns,
+    if (
+        local is not None
+        and snap is not None
+        and (local.size, local.mtime_ns)
+        == (
+            snap.size,
+            snap.mtime_ns,
+        )
     ):
         return snap.md5
     return None

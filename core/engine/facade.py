@@ -42,9 +42,12 @@ from ..errors import (
 )
 from ..local import fs
 from ..local.scanner import ScanReport, scan
+from ..local.versions import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_BYTES, VersionsFolder
 from ..models import (
     Action,
     ActionKind,
+    BinReason,
+    ConflictRule,
     Issue,
     IssueKind,
     LocalEntry,
@@ -52,9 +55,8 @@ from ..models import (
     SnapshotEntry,
     SyncMode,
     SyncResult,
+    Writer,
 )
-from ..local.versions import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_BYTES, VersionsFolder
-from ..models import BinReason, ConflictRule, Writer
 from ..names import fold_key, is_reserved
 from ..remote.base import CancelToken, Protection, RemoteStore
 from ..remote.blobmeta import clean_machine_name
@@ -65,6 +67,7 @@ from .history import History, RunKind
 from .merge import OutOfOrder, merge3
 from .moves import pair_moves
 from .planner import is_delete, plan_item
+from .recovery import FileVersion, Recovery, RecoveryResult
 from .state import StateDB
 from .throttle import TokenBucket
 
@@ -228,6 +231,57 @@ class SyncEngine:
             if issue is not None:
                 self.state.remove_issue(rel_path)
 
+    # ---- recovery (bins, restore, undo, conflicts) ---------------------------------------
+
+    def versions(self, rel_path: str | None = None, remote: bool = True) -> list[FileVersion]:
+        """Previous versions kept of ``rel_path`` (or of everything), newest first, from
+        the local versions folder and (``remote``) the container's bin or the account's
+        blob versions. Raises FatalError."""
+        return Recovery(self).versions(rel_path, remote)
+
+    def restore(
+        self,
+        rel_path: str,
+        version: FileVersion | None = None,
+        options: SyncOptions | None = None,
+        dry_run: bool = False,
+    ) -> RecoveryResult:
+        """Put a previous version of one file back (default: the newest kept) and sync
+        it to the other side; what it replaces goes to a bin. Raises ItemError,
+        FatalError."""
+        return Recovery(self).restore(rel_path, version, options, dry_run)
+
+    def undo(
+        self, run_id: str, options: SyncOptions | None = None, dry_run: bool = False
+    ) -> RecoveryResult:
+        """Reverse everything run ``run_id`` changed, on both sides; items changed since
+        become issues. Raises ItemError (unknown run), FatalError."""
+        return Recovery(self).undo(run_id, options, dry_run)
+
+    def conflict_sides(self, rel_path: str) -> ConflictSides | None:
+        """Both versions of a pending conflict, for a side-by-side view: size, mtime and
+        writer of each (one request for theirs). None if ``rel_path`` is no conflict.
+        Raises FatalError."""
+        issue = next(
+            (i for i in self.state.issues() if i.rel_path == rel_path and i.conflict_copy), None
+        )
+        if issue is None or issue.conflict_copy is None:
+            return None
+        mine = _local_side(self.local_root, issue.conflict_copy, self.writer())
+        remote = self.store.get_entry(rel_path)
+        local_theirs = _local_side(self.local_root, rel_path, None)
+        synced = self.state.get_snapshot(rel_path)
+        theirs = SideInfo(
+            rel_path,
+            remote.size if remote else (local_theirs.size if local_theirs else 0),
+            remote.mtime_ns
+            if remote and remote.mtime_ns is not None
+            else (local_theirs.mtime_ns if local_theirs else None),
+            remote.writer if remote else None,
+            remote is not None,
+        )
+        return ConflictSides(rel_path, mine, theirs, synced is not None)
+
     def close(self) -> None:
         """Release the databases and the store's connections."""
         self.state.close()
@@ -255,13 +309,13 @@ class SyncEngine:
 
     def container_bin(self) -> ContainerBin:
         """The container's own recycle bin (``.blobsync/trash/``)."""
-        return ContainerBin(self.store)
+        return ContainerBin(self.store, self.clock)
 
     def _keeping_bin(self) -> ContainerBin | None:
         """Where a run copies blobs before replacing or deleting them: nowhere when the
         account keeps versions (Azure versioning keeps every overwritten and deleted
         version by itself)."""
-        return None if self.protection().versioning else ContainerBin(self.store)
+        return None if self.protection().versioning else ContainerBin(self.store, self.clock)
 
     def _context(self, options: SyncOptions, cancel: CancelToken, run_id: str) -> RunContext:
         self._identity = (options.hostname, options.installation_id)
@@ -655,6 +709,35 @@ class SyncEngine:
         if result.issues:
             issue = result.issues[0]
             raise ItemError(issue.message, issue.kind)
+
+
+@dataclass(frozen=True, slots=True)
+class SideInfo:
+    """One side of a conflict."""
+
+    rel_path: str  # where this version is (ours: the conflict copy)
+    size: int
+    mtime_ns: int | None
+    writer: Writer | None  # ours: this machine; theirs: the blob's writer (None: other app)
+    present: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictSides:
+    """Both versions of one conflict, for the conflict center."""
+
+    rel_path: str
+    mine: SideInfo | None  # None if the conflict copy is gone
+    theirs: SideInfo
+    synced: bool  # theirs is recorded as synced here
+
+
+def _local_side(root: Path, rel_path: str, writer: Writer | None) -> SideInfo | None:
+    try:
+        st = os.lstat(fs.confined_path(root, rel_path, make_parents=False))
+    except (OSError, ItemError):
+        return None
+    return SideInfo(rel_path, st.st_size, st.st_mtime_ns, writer)
 
 
 def _rel(item: LocalEntry | RemoteEntry | SnapshotEntry) -> str:

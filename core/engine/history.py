@@ -87,7 +87,9 @@ class ChangeKind(enum.StrEnum):
     MOVED_REMOTE = "moved_remote"  # renamed in the container (renamed here)
     CONFLICT = "conflict"  # both changed: both kept
     CONFLICT_RESOLVED = "conflict_resolved"  # both changed: the pair's rule chose one
-    RESTORED = "restored"  # a previous version put back by a restore or an undo
+    RESTORED = "restored"  # a previous version put back here by a restore or an undo
+    RESTORED_REMOTE = "restored_remote"  # ... put back in the container (server-side copy)
+    REMOVED = "removed"  # an undo took away a file the undone run had brought
 
 
 class RunKind(enum.StrEnum):
@@ -181,7 +183,8 @@ class History:
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 conn.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
                 )
             conn.execute("SELECT count(*) FROM changes").fetchone()
         except sqlite3.DatabaseError:
@@ -216,26 +219,36 @@ class History:
         """A random id for this installation, made once and kept here (the app layer
         may keep its own and pass it in SyncOptions instead)."""
         with self._lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key='installation_id'").fetchone()
+            row = self._conn.execute(
+                "SELECT value FROM meta WHERE key='installation_id'"
+            ).fetchone()
             if row is not None:
                 return str(row[0])
             value = secrets.token_hex(16)
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('installation_id', ?)", (value,))
-            row = self._conn.execute("SELECT value FROM meta WHERE key='installation_id'").fetchone()
+            row = self._conn.execute(
+                "SELECT value FROM meta WHERE key='installation_id'"
+            ).fetchone()
             return str(row[0])
 
     # ---- writing -------------------------------------------------------------------
 
-    def start_run(
-        self, pair: str, kind: RunKind, writer: Writer, undoes: str | None = None
-    ) -> str:
+    def start_run(self, pair: str, kind: RunKind, writer: Writer, undoes: str | None = None) -> str:
         """Record a run's start; returns its id."""
         run_id = new_run_id()
         with self._lock:
             self._conn.execute(
                 "INSERT INTO runs (run_id, pair, kind, machine, installation_id, started, undoes) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (run_id, pair, kind.value, writer.machine, writer.installation_id, self.clock(), undoes),
+                (
+                    run_id,
+                    pair,
+                    kind.value,
+                    writer.machine,
+                    writer.installation_id,
+                    self.clock(),
+                    undoes,
+                ),
             )
         return run_id
 
@@ -326,7 +339,9 @@ class History:
             where.append(f"kind IN ({','.join('?' * len(kind_list))})" if kind_list else "0")
             args.extend(kind_list)
         if text:
-            where.append("(instr(lower(rel_path), ?) > 0 OR instr(lower(coalesce(machine,'')), ?) > 0)")
+            where.append(
+                "(instr(lower(rel_path), ?) > 0 OR instr(lower(coalesce(machine,'')), ?) > 0)"
+            )
             args.extend([text.lower(), text.lower()])
         if run_id is not None:
             where.append("run_id = ?")
@@ -381,9 +396,7 @@ class History:
         args.append(limit)
         with self._lock:
             rows = self._conn.execute(sql, args).fetchall()
-        return [
-            Run(r[0], r[1], RunKind(r[2]), r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows
-        ]
+        return [Run(r[0], r[1], RunKind(r[2]), r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows]
 
     def run(self, run_id: str) -> Run | None:
         """One run by id (whether or not it changed anything)."""
@@ -393,7 +406,11 @@ class History:
                 "undoes FROM runs WHERE run_id = ?",
                 (run_id,),
             ).fetchone()
-        return None if r is None else Run(r[0], r[1], RunKind(r[2]), r[3], r[4], r[5], r[6], r[7], r[8])
+        return (
+            None
+            if r is None
+            else Run(r[0], r[1], RunKind(r[2]), r[3], r[4], r[5], r[6], r[7], r[8])
+        )
 
 
 def _text(value: str) -> str:

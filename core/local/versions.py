@@ -25,6 +25,7 @@ skips and pruning removes.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import secrets
@@ -85,6 +86,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _md5(path: Path) -> bytes:
+    h = hashlib.md5()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            h.update(chunk)
+    return h.digest()
+
+
 def _copy_durably(source: Path, target: Path) -> None:
     """Copy ``source`` to ``target`` (content + mtime) through a temp name, fsynced."""
     tmp = target.with_name(f".copy-{secrets.token_hex(4)}.tmp")
@@ -127,6 +136,8 @@ class VersionsFolder:
         (a replacement follows). Raises OSError (the file is then untouched).
         """
         st = os.lstat(path)
+        if md5 is None:
+            md5 = _md5(path)  # the record must say what it holds (undo matches on it)
         now = self.clock()
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         while True:

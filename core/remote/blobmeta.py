@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-
 from urllib.parse import quote, unquote
 
 from ..errors import ItemError

@@ -319,7 +319,10 @@ class MemoryStore:
                 source = next(
                     (
                         b
-                        for b in [*self._versions.get(source_name, []), self._blobs.get(source_name)]
+                        for b in [
+                            *self._versions.get(source_name, []),
+                            self._blobs.get(source_name),
+                        ]
                         if b is not None and b.version_id == source_version
                     ),
                     None,

@@ -32,7 +32,7 @@ import base64
 import hashlib
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -90,7 +90,9 @@ def trash_name(rel_path: str, now: float) -> str:
     name = folder + rel_path
     if blob_name_problem(name) is None:
         return name
-    return folder + "long-" + hashlib.sha256(rel_path.encode("utf-8", "surrogateescape")).hexdigest()
+    return (
+        folder + "long-" + hashlib.sha256(rel_path.encode("utf-8", "surrogateescape")).hexdigest()
+    )
 
 
 def trashed_at_from_name(blob_name: str) -> float | None:
@@ -198,8 +200,9 @@ def entry_from(remote: RemoteEntry, metadata: dict[str, str] | None) -> TrashEnt
 class ContainerBin:
     """The bin in one container (through any :class:`RemoteStore`)."""
 
-    def __init__(self, store: RemoteStore) -> None:
+    def __init__(self, store: RemoteStore, clock: Callable[[], float] = time.time) -> None:
         self.store = store
+        self.clock = clock
 
     def keep(
         self,
@@ -212,7 +215,7 @@ class ContainerBin:
         """Copy the blob ``entry`` describes (pinned to its ETag) into the bin; returns
         the bin name. Raises PreconditionFailed (it changed since it was listed: the
         write that would replace it fails the same way), BlobNotFound, ItemError."""
-        when = time.time() if now is None else now
+        when = self.clock() if now is None else now
         name = trash_name(entry.rel_path, when)
         self.store.copy(
             entry.rel_path,
@@ -233,12 +236,9 @@ class ContainerBin:
         return out
 
 
-def expired(
-    listed: Iterable[RemoteEntry], now: float, max_age_s: float
-) -> Iterator[RemoteEntry]:
+def expired(listed: Iterable[RemoteEntry], now: float, max_age_s: float) -> Iterator[RemoteEntry]:
     """The listed bin blobs older than ``max_age_s`` (by the stamp in their names)."""
     for remote in listed:
         at = trashed_at_from_name(remote.rel_path)
         if at is not None and now - at > max_age_s:
             yield remote
-

@@ -51,9 +51,7 @@ def store(request: pytest.FixtureRequest, container_name: str) -> Iterator[Remot
 
 def put(store: RemoteStore, name: str, data: bytes, writer: Writer | None, if_match=None) -> str:
     md5 = hashlib.md5(data).digest()
-    return store.upload(
-        name, io.BytesIO(data), len(data), md5, MTIME, if_match, writer=writer
-    ).etag
+    return store.upload(name, io.BytesIO(data), len(data), md5, MTIME, if_match, writer=writer).etag
 
 
 def listed(store: RemoteStore) -> dict[str, RemoteEntry]:
@@ -130,7 +128,9 @@ def test_trash_metadata_fits_azure_for_the_longest_names() -> None:
     entry = RemoteEntry(long_name, 1, '"e"', None, MTIME, Writer("w" * 64, ID))
     meta = trash_metadata(entry, BinReason.REPLACED, "r1", Writer("x" * 64, ID))
     check_metadata(meta)
-    back = entry_from(RemoteEntry(".blobsync/trash/20260101T000000Z-00000000/long-" + "0" * 64, 1, '"e"'), meta)
+    back = entry_from(
+        RemoteEntry(".blobsync/trash/20260101T000000Z-00000000/long-" + "0" * 64, 1, '"e"'), meta
+    )
     assert back is not None and back.rel_path == long_name
 
 
