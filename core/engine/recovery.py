@@ -31,7 +31,6 @@ from ..local import fs
 from ..models import BinReason, Issue, IssueKind, RemoteEntry, SyncResult, Writer
 from ..names import is_reserved
 from ..remote.blobmeta import metadata_for
-from ..remote.trash import ContainerBin
 from .history import Change, ChangeKind, RunKind
 
 if TYPE_CHECKING:
