@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import json
 import logging
 import os
 import socket
@@ -75,6 +76,8 @@ log = logging.getLogger(__name__)
 
 MASS_DELETE_MIN = 10  # below this many deletions the ratio rule does not apply
 MASS_DELETE_RATIO = 0.5
+#: How long the account's protection (versioning, soft delete) is trusted once asked.
+PROTECTION_TTL_S = 86400.0
 
 
 @dataclass
@@ -300,12 +303,39 @@ class SyncEngine:
         return SyncOptions(workers=1, hostname=self._identity[0], installation_id=self._identity[1])
 
     def protection(self, refresh: bool = False) -> Protection:
-        """What the account keeps by itself (for the pair's details and setup); asked
-        once per engine (two requests on Azure), then remembered. Raises FatalError."""
+        """What the account keeps by itself (for the pair's details and setup). Asking
+        costs two requests on Azure, so the answer is kept in the state database for a
+        day (and asked only when a run is about to replace or delete a blob). Raises
+        FatalError."""
         with self._protection_lock:
             if self._protection is None or refresh:
+                self._protection = None if refresh else self._stored_protection()
+            if self._protection is None:
                 self._protection = self.store.protection()
+                self.state.set_meta(
+                    "protection",
+                    json.dumps(
+                        {
+                            "versioning": self._protection.versioning,
+                            "soft_delete_days": self._protection.soft_delete_days,
+                            "at": self.clock(),
+                        }
+                    ),
+                )
+                self.state.commit()
             return self._protection
+
+    def _stored_protection(self) -> Protection | None:
+        raw = self.state.get_meta("protection")
+        if raw is None:
+            return None
+        try:
+            data = json.loads(raw)
+            if not 0 <= self.clock() - float(data["at"]) < PROTECTION_TTL_S:
+                return None
+            return Protection(data["versioning"], data["soft_delete_days"])
+        except (ValueError, KeyError, TypeError):
+            return None
 
     def container_bin(self) -> ContainerBin:
         """The container's own recycle bin (``.blobsync/trash/``)."""
