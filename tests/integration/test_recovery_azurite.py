@@ -91,10 +91,8 @@ class Wire:
             text = fh.read(end - self.offset).decode("utf-8", "replace")
         out = []
         for method, path, headers in _LINE.findall(text):
-            if not (
-                path == self.container
-                or path.startswith(self.container + "/")
-                or path.startswith(self.container + "?")
+            if path != self.container and not path.startswith(
+                (self.container + "/", self.container + "?")
             ):
                 continue
             try:

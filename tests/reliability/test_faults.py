@@ -53,8 +53,8 @@ from .harness import (
     check_converged,
     check_idle,
     check_no_version_lost,
-    local_bins,
     count,
+    local_bins,
     settle,
     tree,
 )
