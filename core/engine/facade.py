@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import importlib
 import json
 import logging
 import os
@@ -103,6 +104,9 @@ class SyncOptions:
     #: size cap (the oldest go first).
     bin_days: float = DEFAULT_MAX_AGE_DAYS
     bin_max_bytes: int = DEFAULT_MAX_BYTES
+    #: Hand expired local versions to the desktop's trash (send2trash: Windows, macOS,
+    #: freedesktop) instead of deleting them; where there is none they are deleted.
+    expired_to_system_trash: bool = False
 
 
 class Resolution(enum.StrEnum):
@@ -395,7 +399,11 @@ class SyncEngine:
         last = self.state.get_meta("bin_pruned")
         if last is not None and 0 <= now - float(last) < 3600:
             return
-        self.versions_folder.prune(options.bin_days, options.bin_max_bytes)
+        self.versions_folder.prune(
+            options.bin_days,
+            options.bin_max_bytes,
+            to_system_trash=_system_trash() if options.expired_to_system_trash else None,
+        )
         self.state.set_meta("bin_pruned", repr(now))
         self.state.commit()
 
@@ -475,6 +483,12 @@ class SyncEngine:
             raise ConfigError(f"The folder {root} does not exist (is a drive unmounted?).")
         if not root.is_dir():
             raise ConfigError(f"{root} is not a folder.")
+        versions = Path(os.path.abspath(self.versions_folder.folder))
+        if versions == root or root in versions.parents:
+            raise ConfigError(
+                f"The versions folder {versions} is inside the synced folder; it must be "
+                "outside it (its contents would sync as files)."
+            )
 
     def _plan(
         self, options: SyncOptions, exists: bool, cancel: CancelToken
@@ -739,6 +753,17 @@ class SyncEngine:
         if result.issues:
             issue = result.issues[0]
             raise ItemError(issue.message, issue.kind)
+
+
+def _system_trash() -> Callable[[Path], None] | None:
+    """send2trash's ``send2trash`` when it is installed (it is a dependency; a frozen
+    bundle may lack its platform module), else None."""
+    try:
+        module = importlib.import_module("send2trash")
+    except ImportError:
+        return None
+    send: Callable[[Path], None] = module.send2trash
+    return send
 
 
 @dataclass(frozen=True, slots=True)

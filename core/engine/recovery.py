@@ -182,11 +182,14 @@ class Recovery:
             writer = engine.writer(options)
             result.run_id = engine.history.start_run(engine.pair_id, RunKind.RESTORE, writer)
             try:
-                self._put_back(version, result.run_id, writer)
-            except ItemError as exc:
-                result.restored = []
-                result.issues.append(Issue(rel_path, exc.kind, exc.message))
-            result.sync = engine._sync_as(RunKind.RESTORE, options, run_id=result.run_id)
+                try:
+                    self._put_back(version, result.run_id, writer)
+                except ItemError as exc:
+                    result.restored = []
+                    result.issues.append(Issue(rel_path, exc.kind, exc.message))
+                result.sync = engine._sync_as(RunKind.RESTORE, options, run_id=result.run_id)
+            finally:
+                engine.history.finish_run(result.run_id)  # also when the sync stopped
         return result
 
     def _put_back(self, version: FileVersion, run_id: str, writer: Writer) -> None:
@@ -346,24 +349,39 @@ class Recovery:
                 result.run_id = engine.history.start_run(
                     engine.pair_id, RunKind.UNDO, writer, undoes=run_id
                 )
-            for change in changes:
-                try:
-                    self._undo_one(change, listed, writer, result)
-                except ItemError as exc:
-                    result.issues.append(Issue(change.rel_path, exc.kind, exc.message))
-            # a run may touch one path twice (the local and the remote half of a change)
-            result.restored = list(dict.fromkeys(result.restored))
-            result.removed = [p for p in dict.fromkeys(result.removed) if p not in result.restored]
-            if dry_run:
-                return result
-            sync_options = options
-            if result.removed:
-                # the deletions this sync sends are the ones the user asked for
-                sync_options = replace(options, allow_mass_delete=True)
-            result.sync = engine._sync_as(
-                RunKind.UNDO, sync_options, run_id=result.run_id, issues=list(result.issues)
-            )
+            try:
+                self._undo_all(changes, listed, writer, result, options)
+            finally:
+                if result.run_id:
+                    engine.history.finish_run(result.run_id)  # also when the sync stopped
         return result
+
+    def _undo_all(
+        self,
+        changes: list[Change],
+        listed: dict[str, RemoteEntry],
+        writer: Writer,
+        result: RecoveryResult,
+        options: SyncOptions,
+    ) -> None:
+        engine = self.engine
+        for change in changes:
+            try:
+                self._undo_one(change, listed, writer, result)
+            except ItemError as exc:
+                result.issues.append(Issue(change.rel_path, exc.kind, exc.message))
+        # a run may touch one path twice (the local and the remote half of a change)
+        result.restored = list(dict.fromkeys(result.restored))
+        result.removed = [p for p in dict.fromkeys(result.removed) if p not in result.restored]
+        if result.dry_run:
+            return
+        sync_options = options
+        if result.removed:
+            # the deletions this sync sends are the ones the user asked for
+            sync_options = replace(options, allow_mass_delete=True)
+        result.sync = engine._sync_as(
+            RunKind.UNDO, sync_options, run_id=result.run_id, issues=list(result.issues)
+        )
 
     def _current_blobs(self, paths: set[str]) -> dict[str, RemoteEntry]:
         """The current blobs of ``paths``: one listing for many, a request each for few."""

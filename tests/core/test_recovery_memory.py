@@ -474,3 +474,82 @@ def test_with_account_versioning_no_bin_copies_and_restore_uses_versions(tmp_pat
         assert (a / "v.txt").read_bytes() == b"first"
     finally:
         m.close()
+
+
+def test_expired_versions_can_go_to_the_desktop_trash(m: Machines, tmp_path: Path) -> None:
+    """send2trash's freedesktop trash under the test's own XDG_DATA_HOME."""
+    a = m.roots["A"]
+    write(a, "old.txt", b"old")
+    write(a, "other.txt", b"other")
+    m.sync("A")
+    (a / "old.txt").unlink()
+    write(m.roots["B"], "x", b"x")
+    m.sync("B")
+    m.sync("A")  # A's own deletion: the blob goes to the container bin
+    m.sync("B")  # B deletes its copy: into B's versions folder
+    engine = m.engines["B"]
+    assert [v.rel_path for v in engine.versions(remote=False)] == ["old.txt"]
+    m.clock.now += 31 * DAY
+    engine.state.set_meta("bin_pruned", "0")
+    engine.sync(opts("B", expired_to_system_trash=True))
+    assert engine.versions(remote=False) == []
+    trash = Path(os.environ["XDG_DATA_HOME"]) / "Trash" / "files"
+    assert [p.read_bytes() for p in trash.iterdir()] == [b"old"]
+
+
+def test_history_holds_no_lock_between_calls(tmp_path: Path) -> None:
+    """Several pairs (and the CLI beside the app) share one history file."""
+    from blobsync.core.engine.history import Change
+
+    path = tmp_path / "history.sqlite3"
+    first, second = History(path), History(path)
+    w = Writer("m", ID_A)
+    run1 = first.start_run("p1", RunKind.SYNC, w)
+    first.record(Change(run1, "p1", 0.0, ChangeKind.UPLOADED, "a.txt", 1, w))  # buffered
+    run2 = second.start_run("p2", RunKind.SYNC, w)  # would wait for a lock if one were held
+    second.record(Change(run2, "p2", 0.0, ChangeKind.DOWNLOADED, "b.txt", 2, None))
+    second.finish_run(run2)
+    assert [c.rel_path for c in first.changes(text="TXT")] == ["b.txt", "a.txt"]
+    assert [c.rel_path for c in first.changes(pair="p2", kinds=[ChangeKind.DOWNLOADED])] == [
+        "b.txt"
+    ]
+    first.finish_run(run1)
+    assert {r.run_id for r in second.runs()} == {run1, run2}
+    first.close()
+    second.close()
+
+
+def test_history_keeps_ninety_days(tmp_path: Path) -> None:
+    from blobsync.core.engine.history import Change
+
+    clock = Clock()
+    history = History(tmp_path / "h.sqlite3", clock=clock)
+    w = Writer("m", ID_A)
+    old = history.start_run("p", RunKind.SYNC, w)
+    history.record(Change(old, "p", 0.0, ChangeKind.UPLOADED, "old.txt", 1, w))
+    history.finish_run(old)
+    clock.now += 89 * DAY
+    assert history.prune(force=True) == 0
+    new = history.start_run("p", RunKind.SYNC, w)
+    history.record(Change(new, "p", 0.0, ChangeKind.UPLOADED, "new.txt", 1, w))
+    history.finish_run(new)
+    clock.now += 2 * DAY  # the first row is 91 days old now
+    assert history.prune(force=True) == 1
+    assert [c.rel_path for c in history.changes()] == ["new.txt"]
+    assert history.run(old) is None and history.run(new) is not None
+    history.close()
+
+
+def test_a_versions_folder_inside_the_synced_folder_is_refused(tmp_path: Path) -> None:
+    from blobsync.core.errors import ConfigError
+
+    root = tmp_path / "folder"
+    root.mkdir()
+    engine = SyncEngine(
+        root, MemoryStore("c"), tmp_path / "s.sqlite3", versions_dir=root / "old versions"
+    )
+    try:
+        with pytest.raises(ConfigError, match="outside"):
+            engine.sync()
+    finally:
+        engine.close()
