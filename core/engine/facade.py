@@ -665,8 +665,28 @@ class SyncEngine:
             and old.rel_path not in raised
             and old.conflict_copy
             and os.path.lexists(self.local_root / old.conflict_copy)
+            and not self._settled(old)
         ]
         self.state.replace_issues(result.issues, keep)
+
+    def _settled(self, issue: Issue) -> bool:
+        """A pending conflict whose two versions became equal resolves itself: the copy
+        goes to the versions folder (the next sync removes its blob, into the bin)."""
+        assert issue.conflict_copy is not None
+        try:
+            copy_path = fs.confined_path(self.local_root, issue.conflict_copy, make_parents=False)
+            main_path = fs.confined_path(self.local_root, issue.rel_path, make_parents=False)
+            copy_state, main_state = fs.local_state(copy_path), fs.local_state(main_path)
+            if copy_state is None or main_state is None or copy_state[0] != main_state[0]:
+                return False
+            if fs.md5_file(copy_path) != fs.md5_file(main_path):
+                return False
+            self.versions_folder.keep(
+                copy_path, issue.conflict_copy, move=True, reason=BinReason.DELETED
+            )
+        except (OSError, ItemError):
+            return False
+        return True
 
     @contextlib.contextmanager
     def _pair_lock(self) -> Iterator[None]:

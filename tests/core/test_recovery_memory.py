@@ -553,3 +553,22 @@ def test_a_versions_folder_inside_the_synced_folder_is_refused(tmp_path: Path) -
             engine.sync()
     finally:
         engine.close()
+
+
+def test_a_pending_conflict_whose_sides_became_equal_resolves_itself(m: Machines) -> None:
+    a, b = m.roots["A"], m.roots["B"]
+    write(a, "n.txt", b"base")
+    m.sync("A")
+    m.sync("B")
+    write(a, "n.txt", b"mine")
+    write(b, "n.txt", b"theirs")
+    m.sync("B")
+    m.sync("A")
+    (issue,) = m.engines["A"].pending_issues()
+    assert issue.conflict_copy is not None
+    write(a, issue.conflict_copy, b"theirs")  # the user made both the same
+    m.sync("A")
+    assert m.engines["A"].pending_issues() == []
+    m.sync("A")
+    assert set(tree(a)) == {"n.txt"} and set(blobs(m.store)) == {"n.txt"}
+    assert any(v.rel_path == issue.conflict_copy for v in m.engines["A"].versions(remote=False))
