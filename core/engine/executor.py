@@ -14,7 +14,6 @@ keeps versions itself; every applied change is one row of the history
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -46,7 +45,8 @@ from ..models import (
 from ..remote.base import CancelToken, RemoteStore
 from ..remote.blobmeta import metadata_for
 from ..remote.trash import ContainerBin
-from .history import Change, ChangeKind, History
+from .history import ChangeKind, History
+from .keeping import Keeper, known_md5
 from .planner import Winner, conflict_winner
 from .state import StateDB
 from .throttle import ThrottledReader, ThrottledWriter, TokenBucket
@@ -137,6 +137,7 @@ class Executor:
         #: The first fatal error a worker hit: the others stop taking items, and this is
         #: the error the run reports (not a "cancelled" from a sibling).
         self._fatal: FatalError | None = None
+        self._keep = Keeper(ctx, result, self._lock)
 
     # ---- driving -----------------------------------------------------------------
 
@@ -312,7 +313,7 @@ class Executor:
                         "The file changed while it was read; it will sync next time.",
                         IssueKind.FILE_CHANGED,
                     )
-            kept = self._keep_remote(replacing, BinReason.REPLACED) if replacing else None
+            kept = self._keep.remote(replacing, BinReason.REPLACED) if replacing else None
             crash_point("before_upload")
             result = self.ctx.store.upload(
                 rel,
@@ -335,7 +336,7 @@ class Executor:
             SnapshotEntry(rel, st.st_size, st.st_mtime_ns, md5, result.etag)
         )
         self._count("uploaded", "bytes_uploaded", st.st_size)
-        self._history(
+        self._keep.record(
             kind,
             rel,
             st.st_size,
@@ -347,88 +348,6 @@ class Executor:
             after_mtime_ns=st.st_mtime_ns,
         )
         return RemoteEntry(rel, st.st_size, result.etag, md5, st.st_mtime_ns, self.ctx.writer)
-
-    # ---- bins and history ----------------------------------------------------------
-
-    def _keep_remote(self, entry: RemoteEntry, reason: BinReason) -> str | None:
-        """Copy the blob ``entry`` (pinned to its ETag) into the container bin before it
-        is replaced or deleted; returns the bin name (None when the account keeps
-        versions itself). A blob that changed or vanished since it was listed raises
-        PreconditionFailed: the write that would follow fails the same way."""
-        container_bin = self.ctx.container_bin()
-        if container_bin is None:
-            return None
-        try:
-            name = container_bin.keep(entry, reason, self.ctx.run_id, self.ctx.writer)
-        except BlobNotFound:
-            raise PreconditionFailed(
-                f"'{entry.rel_path}' was deleted on the server since it was listed."
-            ) from None
-        crash_point("remote_bin_after_copy")
-        with self._lock:
-            self.result.kept_remote += 1
-        return name
-
-    def _keep_local(
-        self,
-        path: Path,
-        rel: str,
-        *,
-        move: bool,
-        reason: BinReason,
-        md5: bytes | None,
-        writer: Writer | None = None,
-    ) -> str | None:
-        """Keep the local file in the versions folder before it is deleted (``move``)
-        or replaced; returns the version id. Without a versions folder a deletion is a
-        plain unlink (returns None)."""
-        local_bin = self.ctx.local_bin
-        if local_bin is None:
-            if move:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-            return None
-        try:
-            version = local_bin.keep(
-                path, rel, move=move, reason=reason, run_id=self.ctx.run_id, md5=md5, writer=writer
-            )
-        except FileNotFoundError:
-            return None  # already gone: nothing to keep
-        with self._lock:
-            self.result.kept_local += 1
-        return version.version_id
-
-    def _history(
-        self,
-        kind: ChangeKind,
-        rel: str,
-        size: int,
-        writer: Writer | None,
-        **details: object,
-    ) -> None:
-        history = self.ctx.history
-        if history is None or not self.ctx.run_id:
-            return
-        history.record(
-            Change(
-                run_id=self.ctx.run_id,
-                pair=self.ctx.pair,
-                time=0.0,
-                kind=kind,
-                rel_path=rel,
-                size=size,
-                writer=writer,
-                **details,  # type: ignore[arg-type]
-            )
-        )
-
-    def _deleter(self, rel: str, md5: bytes | None) -> Writer | None:
-        """The machine whose bin copy of ``rel`` (with that content) says it deleted it."""
-        candidates = self.ctx.deleted_by.get(rel, [])
-        for copy_md5, who in reversed(candidates):
-            if md5 is None or copy_md5 is None or copy_md5 == md5:
-                return who
-        return None
 
     def _notify_local_write(self, rel_path: str) -> None:
         """Announce a local write to ``rel_path`` (and the folders it may create)."""
@@ -483,7 +402,7 @@ class Executor:
             return
         self.ctx.state.delete_snapshot(old.rel_path)
         self._count("moved")
-        self._history(
+        self._keep.record(
             ChangeKind.MOVED_REMOTE,
             action.rel_path,
             local.size,
@@ -517,7 +436,7 @@ class Executor:
         with self._lock:
             self._emptied.append(old.rel_path)
         self._count("moved")
-        self._history(
+        self._keep.record(
             ChangeKind.MOVED_LOCAL,
             action.rel_path,
             st.st_size,
@@ -574,8 +493,8 @@ class Executor:
                 )
             self._notify_local_write(action.rel_path)
             if action.local is not None:
-                replaced_md5 = _known_md5(action)
-                kept = self._keep_local(
+                replaced_md5 = known_md5(action)
+                kept = self._keep.local(
                     target, action.rel_path, move=False, reason=BinReason.REPLACED, md5=replaced_md5
                 )
             os.replace(tmp, target)
@@ -588,7 +507,7 @@ class Executor:
             SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, md5, remote.etag)
         )
         self._count("downloaded", "bytes_downloaded", st.st_size)
-        self._history(
+        self._keep.record(
             ChangeKind.DOWNLOADED,
             action.rel_path,
             st.st_size,
@@ -621,7 +540,7 @@ class Executor:
         kept = None
         try:
             if remote is not None:
-                kept = self._keep_remote(replace(remote, etag=action.if_match), BinReason.DELETED)
+                kept = self._keep.remote(replace(remote, etag=action.if_match), BinReason.DELETED)
             self.ctx.store.delete(action.rel_path, action.if_match)
         except BlobNotFound:
             pass  # already gone: the goal is reached
@@ -632,13 +551,13 @@ class Executor:
         crash_point("after_remote_delete_before_record")
         self.ctx.state.delete_snapshot(action.rel_path)
         self._count("deleted_remote")
-        self._history(
+        self._keep.record(
             ChangeKind.DELETED_REMOTE,
             action.rel_path,
             remote.size if remote else 0,
             self.ctx.writer,
             remote_bin=kept,
-            before_md5=remote.md5 if remote and remote.md5 else _known_md5(action),
+            before_md5=remote.md5 if remote and remote.md5 else known_md5(action),
         )
 
     def _delete_local(self, action: Action) -> None:
@@ -651,18 +570,18 @@ class Executor:
                 IssueKind.FILE_CHANGED,
             )
         self._notify_local_write(action.rel_path)
-        md5 = _known_md5(action)
-        kept = self._keep_local(path, action.rel_path, move=True, reason=BinReason.DELETED, md5=md5)
+        md5 = known_md5(action)
+        kept = self._keep.local(path, action.rel_path, move=True, reason=BinReason.DELETED, md5=md5)
         crash_point("after_local_delete_before_record")
         self.ctx.state.delete_snapshot(action.rel_path)
         with self._lock:
             self._emptied.append(action.rel_path)
         self._count("deleted_local")
-        self._history(
+        self._keep.record(
             ChangeKind.DELETED_LOCAL,
             action.rel_path,
             local.size,
-            self._deleter(action.rel_path, md5),
+            self._keep.deleter(action.rel_path, md5),
             local_bin=kept,
             before_md5=md5,
         )
@@ -733,7 +652,7 @@ class Executor:
             self._upload_file(copy_rel, None, expect=copy_local)
         except ItemError as exc:
             log.info("conflict copy %s not uploaded yet: %s", copy_rel, exc.message)
-        self._history(
+        self._keep.record(
             ChangeKind.CONFLICT,
             action.rel_path,
             st.st_size,
@@ -773,7 +692,7 @@ class Executor:
         """The rule takes theirs: ours to the versions folder, theirs replaces it."""
         remote = action.remote
         assert remote is not None
-        kept = self._keep_local(
+        kept = self._keep.local(
             target,
             action.rel_path,
             move=False,
@@ -787,7 +706,7 @@ class Executor:
             SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, their_md5, remote.etag)
         )
         self._count("downloaded", "bytes_downloaded", st.st_size)
-        self._history(
+        self._keep.record(
             ChangeKind.CONFLICT_RESOLVED,
             action.rel_path,
             st.st_size,
@@ -825,24 +744,6 @@ class Executor:
         )
         with self._lock:
             self.result.recorded += 1
-
-
-def _known_md5(action: Action) -> bytes | None:
-    """The MD5 of the local file as scanned, when known without reading it again."""
-    local, snap = action.local, action.snapshot
-    if local is not None and local.md5 is not None:
-        return local.md5
-    if (
-        local is not None
-        and snap is not None
-        and (local.size, local.mtime_ns)
-        == (
-            snap.size,
-            snap.mtime_ns,
-        )
-    ):
-        return snap.md5
-    return None
 
 
 def _md5_of_open(fh: object) -> bytes:

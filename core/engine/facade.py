@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import importlib
 import json
 import logging
 import os
@@ -63,13 +62,14 @@ from ..names import fold_key, is_reserved
 from ..remote.base import CancelToken, Protection, RemoteStore
 from ..remote.blobmeta import clean_machine_name
 from ..remote.prefetch import prefetched
-from ..remote.trash import TRASH_PREFIX, ContainerBin, expired, path_from_name
+from ..remote.trash import TRASH_PREFIX, ContainerBin
 from .executor import Executor, RunContext
 from .history import History, RunKind
+from .keeping import deleted_by, prune_container_bin, system_trash
 from .merge import OutOfOrder, merge3
 from .moves import pair_moves
 from .planner import is_delete, plan_item
-from .recovery import FileVersion, Recovery, RecoveryResult
+from .recovery import ConflictSides, FileVersion, Recovery, RecoveryResult
 from .state import StateDB
 from .throttle import TokenBucket
 
@@ -269,25 +269,7 @@ class SyncEngine:
         """Both versions of a pending conflict, for a side-by-side view: size, mtime and
         writer of each (one request for theirs). None if ``rel_path`` is no conflict.
         Raises FatalError."""
-        issue = next(
-            (i for i in self.state.issues() if i.rel_path == rel_path and i.conflict_copy), None
-        )
-        if issue is None or issue.conflict_copy is None:
-            return None
-        mine = _local_side(self.local_root, issue.conflict_copy, self.writer())
-        remote = self.store.get_entry(rel_path)
-        local_theirs = _local_side(self.local_root, rel_path, None)
-        synced = self.state.get_snapshot(rel_path)
-        theirs = SideInfo(
-            rel_path,
-            remote.size if remote else (local_theirs.size if local_theirs else 0),
-            remote.mtime_ns
-            if remote and remote.mtime_ns is not None
-            else (local_theirs.mtime_ns if local_theirs else None),
-            remote.writer if remote else None,
-            remote is not None,
-        )
-        return ConflictSides(rel_path, mine, theirs, synced is not None)
+        return Recovery(self).conflict_sides(rel_path)
 
     def close(self) -> None:
         """Release the databases and the store's connections."""
@@ -372,26 +354,8 @@ class SyncEngine:
             conflict_rule=options.conflict_rule,
         )
 
-    def _deleted_by(self) -> dict[str, list[tuple[bytes | None, Writer | None]]]:
-        """Who deleted what, from the bin copies the listing showed (their writer is
-        the machine that moved them to the bin)."""
-        out: dict[str, list[tuple[bytes | None, Writer | None]]] = {}
-        for entry in self._bin_listed:
-            original = path_from_name(entry.rel_path)
-            if original is not None:
-                out.setdefault(original, []).append((entry.md5, entry.writer))
-        return out
-
     def _prune_container_bin(self, options: SyncOptions) -> None:
-        """Delete bin copies older than the retention, found in this run's listing (so
-        an idle run sends nothing unless something expired). Each delete is pinned to
-        the copy's ETag; failures wait for the next run."""
-        max_age = options.bin_days * 86400.0
-        for entry in list(expired(self._bin_listed, self.clock(), max_age)):
-            try:
-                self.store.delete(entry.rel_path, entry.etag)
-            except ItemError as exc:
-                log.info("bin copy %s not pruned: %s", entry.rel_path, exc.message)
+        prune_container_bin(self.store, self._bin_listed, self.clock(), options.bin_days * 86400.0)
 
     def _prune_local_bin(self, options: SyncOptions) -> None:
         """Prune the versions folder at most once an hour (it reads every record)."""
@@ -402,7 +366,7 @@ class SyncEngine:
         self.versions_folder.prune(
             options.bin_days,
             options.bin_max_bytes,
-            to_system_trash=_system_trash() if options.expired_to_system_trash else None,
+            to_system_trash=system_trash() if options.expired_to_system_trash else None,
         )
         self.state.set_meta("bin_pruned", repr(now))
         self.state.commit()
@@ -453,7 +417,7 @@ class SyncEngine:
         ctx = self._context(options, cancel, result.run_id)
         ctx.upload_limit = self._bucket("up", options.upload_limit_bps)
         ctx.download_limit = self._bucket("down", options.download_limit_bps)
-        ctx.deleted_by = self._deleted_by()
+        ctx.deleted_by = deleted_by(self._bin_listed)
         try:
             Executor(ctx, result).run(actions)
             if options.keep_versions:
@@ -773,46 +737,6 @@ class SyncEngine:
         if result.issues:
             issue = result.issues[0]
             raise ItemError(issue.message, issue.kind)
-
-
-def _system_trash() -> Callable[[Path], None] | None:
-    """send2trash's ``send2trash`` when it is installed (it is a dependency; a frozen
-    bundle may lack its platform module), else None."""
-    try:
-        module = importlib.import_module("send2trash")
-    except ImportError:
-        return None
-    send: Callable[[Path], None] = module.send2trash
-    return send
-
-
-@dataclass(frozen=True, slots=True)
-class SideInfo:
-    """One side of a conflict."""
-
-    rel_path: str  # where this version is (ours: the conflict copy)
-    size: int
-    mtime_ns: int | None
-    writer: Writer | None  # ours: this machine; theirs: the blob's writer (None: other app)
-    present: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class ConflictSides:
-    """Both versions of one conflict, for the conflict center."""
-
-    rel_path: str
-    mine: SideInfo | None  # None if the conflict copy is gone
-    theirs: SideInfo
-    synced: bool  # theirs is recorded as synced here
-
-
-def _local_side(root: Path, rel_path: str, writer: Writer | None) -> SideInfo | None:
-    try:
-        st = os.lstat(fs.confined_path(root, rel_path, make_parents=False))
-    except (OSError, ItemError):
-        return None
-    return SideInfo(rel_path, st.st_size, st.st_mtime_ns, writer)
 
 
 def _rel(item: LocalEntry | RemoteEntry | SnapshotEntry) -> str:

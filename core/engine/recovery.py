@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..crashpoints import crash_point
 from ..errors import BlobNotFound, ItemError
 from ..local import fs
 from ..models import BinReason, Issue, IssueKind, RemoteEntry, SyncResult, Writer
@@ -73,6 +74,35 @@ class RecoveryResult:
     skipped_conflicts: list[str] = field(default_factory=list)  # kept-both items
     dry_run: bool = False
     sync: SyncResult | None = None  # the sync that carried it to the other side
+
+
+@dataclass(frozen=True, slots=True)
+class SideInfo:
+    """One side of a conflict."""
+
+    rel_path: str  # where this version is (ours: the conflict copy)
+    size: int
+    mtime_ns: int | None
+    writer: Writer | None  # ours: this machine; theirs: the blob's writer (None: other app)
+    present: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictSides:
+    """Both versions of one conflict, for the conflict center."""
+
+    rel_path: str
+    mine: SideInfo | None  # None if the conflict copy is gone
+    theirs: SideInfo
+    synced: bool  # theirs is recorded as synced here
+
+
+def _local_side(root: Path, rel_path: str, writer: Writer | None) -> SideInfo | None:
+    try:
+        st = os.lstat(fs.confined_path(root, rel_path, make_parents=False))
+    except (OSError, ItemError):
+        return None
+    return SideInfo(rel_path, st.st_size, st.st_mtime_ns, writer)
 
 
 def _changed(rel_path: str, what: str) -> Issue:
@@ -242,6 +272,7 @@ class Recovery:
                     kept = engine.versions_folder.keep(
                         target, rel_path, move=False, reason=BinReason.REPLACED, run_id=run_id
                     ).version_id
+                crash_point("restore_after_keep")
                 os.replace(tmp, target)
         except OSError as exc:
             raise fs.item_error(exc, rel_path, "restoring it") from None
@@ -322,6 +353,31 @@ class Recovery:
         notify = self.engine.on_local_write
         if notify is not None:
             notify(rel_path)
+
+    # ---- conflict center -------------------------------------------------------------
+
+    def conflict_sides(self, rel_path: str) -> ConflictSides | None:
+        """Both versions of a pending conflict (see :class:`ConflictSides`)."""
+        issue = next(
+            (i for i in self.engine.state.issues() if i.rel_path == rel_path and i.conflict_copy),
+            None,
+        )
+        if issue is None or issue.conflict_copy is None:
+            return None
+        mine = _local_side(self.engine.local_root, issue.conflict_copy, self.engine.writer())
+        remote = self.engine.store.get_entry(rel_path)
+        local_theirs = _local_side(self.engine.local_root, rel_path, None)
+        synced = self.engine.state.get_snapshot(rel_path)
+        theirs = SideInfo(
+            rel_path,
+            remote.size if remote else (local_theirs.size if local_theirs else 0),
+            remote.mtime_ns
+            if remote and remote.mtime_ns is not None
+            else (local_theirs.mtime_ns if local_theirs else None),
+            remote.writer if remote else None,
+            remote is not None,
+        )
+        return ConflictSides(rel_path, mine, theirs, synced is not None)
 
     # ---- undo ----------------------------------------------------------------------
 
