@@ -333,6 +333,7 @@ class Recovery:
             raise ItemError(
                 "That version is no longer in the container.", IssueKind.VANISHED
             ) from None
+        crash_point("restore_after_copy")
         engine.history.record(
             Change(
                 run_id,
