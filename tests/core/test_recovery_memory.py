@@ -572,3 +572,24 @@ def test_a_pending_conflict_whose_sides_became_equal_resolves_itself(m: Machines
     m.sync("A")
     assert set(tree(a)) == {"n.txt"} and set(blobs(m.store)) == {"n.txt"}
     assert any(v.rel_path == issue.conflict_copy for v in m.engines["A"].versions(remote=False))
+
+
+def test_pruning_after_a_restore_keeps_the_restored_version_everywhere(m: Machines) -> None:
+    """Restores copy out of the bins, so pruning a bin never takes a current version."""
+    a, b = m.roots["A"], m.roots["B"]
+    write(a, "p.txt", b"precious v1")
+    write(a, "q.txt", b"other")
+    m.sync("A")
+    m.sync("B")
+    write(b, "p.txt", b"v2")
+    m.sync("B")
+    m.sync("A")
+    m.engines["A"].restore("p.txt", options=opts("A"))  # the newest kept: v1
+    m.sync("B")
+    m.clock.now += 400 * DAY
+    for n in "AB":
+        m.engines[n].state.set_meta("bin_pruned", "0")
+        m.sync(n)
+    assert m.engines["A"].versions("p.txt") == [] and bin_blobs(m.store) == []
+    assert (a / "p.txt").read_bytes() == (b / "p.txt").read_bytes() == b"precious v1"
+    assert m.store.content("p.txt") == b"precious v1"

@@ -361,3 +361,26 @@ def test_cost_of_the_container_bin_one_copy_per_replaced_or_deleted_blob(
             assert extra == 0 and not copies, (step, [(r.method, r.path) for r in with_bin[step]])
     assert figures["idle"][1] == figures["idle"][0]  # a no-change re-sync: no extra request
     print("\ncontainer bin cost (requests without bin, with bin, extra):", figures)
+
+
+def test_bins_and_history_survive_a_lost_state_database(pair: Pair) -> None:
+    a, b = pair.roots["A"], pair.roots["B"]
+    write(a, "keep.txt", b"keep")
+    write(a, "gone.txt", b"gone soon")
+    pair.sync("A")
+    pair.sync("B")
+    (b / "gone.txt").unlink()
+    pair.sync("B")
+    ra = pair.sync("A")
+    engine = pair.engines["A"]
+    engine.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(pair.tmp / "state-A.sqlite3") + suffix).unlink(missing_ok=True)
+    fresh = pair.engines["A"] = pair._open("A")
+    sources = {v.source for v in fresh.versions("gone.txt")}
+    assert sources == {VersionSource.LOCAL_BIN, VersionSource.CONTAINER_BIN}
+    assert [c.kind for c in fresh.history.changes(run_id=ra.run_id)] == [ChangeKind.DELETED_LOCAL]
+    undo = fresh.undo(ra.run_id, pair.opts("A"))
+    assert undo.restored == ["gone.txt"] and (a / "gone.txt").read_bytes() == b"gone soon"
+    pair.sync("B")
+    assert (b / "gone.txt").read_bytes() == b"gone soon"
