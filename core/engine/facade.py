@@ -420,7 +420,8 @@ class SyncEngine:
         ctx.deleted_by = deleted_by(self._bin_listed)
         try:
             Executor(ctx, result).run(actions)
-            if options.keep_versions:
+            if options.keep_versions and options.mode is not SyncMode.DOWNLOAD:
+                # a download-only pair never writes to the container, not even to prune
                 self._prune_container_bin(options)
         finally:
             self._store_issues(result)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..crashpoints import crash_point
-from ..errors import BlobNotFound, ItemError, PreconditionFailed
+from ..errors import AuthError, BlobNotFound, ItemError, PreconditionFailed
 from ..models import Action, BinReason, RemoteEntry, SyncResult, Writer
 from ..remote.base import RemoteStore
 from ..remote.trash import expired, path_from_name
@@ -155,8 +155,9 @@ def prune_container_bin(
 ) -> int:
     """Delete bin copies older than ``max_age_s`` among ``listed`` (the sync's own
     listing, so an idle run sends nothing unless something expired). Each delete is
-    pinned to the copy's ETag; a failure waits for the next run. Returns how many went.
-    Raises FatalError."""
+    pinned to the copy's ETag; a failure waits for the next run, and a credential that
+    may not delete stops pruning without failing the run. Returns how many went. Raises
+    ConnectionFailure."""
     removed = 0
     for entry in list(expired(listed, now, max_age_s)):
         try:
@@ -164,6 +165,9 @@ def prune_container_bin(
             removed += 1
         except ItemError as exc:
             log.info("bin copy %s not pruned: %s", entry.rel_path, exc.message)
+        except AuthError as exc:
+            log.info("bin not pruned (the credential may not delete): %s", exc.message)
+            break
     return removed
 
 

@@ -17,7 +17,7 @@ import pytest
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.engine.history import ChangeKind, History, RunKind
 from blobsync.core.engine.recovery import VersionSource
-from blobsync.core.models import BinReason, ConflictRule, IssueKind, Writer
+from blobsync.core.models import BinReason, ConflictRule, IssueKind, SyncMode, Writer
 from blobsync.core.names import is_reserved
 from blobsync.core.remote.blobmeta import WRITER_MACHINE_KEY
 from blobsync.core.remote.memory import MemoryStore
@@ -593,3 +593,19 @@ def test_pruning_after_a_restore_keeps_the_restored_version_everywhere(m: Machin
     assert m.engines["A"].versions("p.txt") == [] and bin_blobs(m.store) == []
     assert (a / "p.txt").read_bytes() == (b / "p.txt").read_bytes() == b"precious v1"
     assert m.store.content("p.txt") == b"precious v1"
+
+
+def test_a_download_only_pair_never_prunes_the_container_bin(m: Machines) -> None:
+    a = m.roots["A"]
+    write(a, "d.txt", b"v1")
+    write(a, "e.txt", b"e")
+    m.sync("A")
+    write(a, "d.txt", b"v2")
+    m.sync("A")  # v1 into the container bin
+    assert len(bin_blobs(m.store)) == 1
+    m.clock.now += 60 * DAY
+    writes = m.store.writes
+    m.engines["B"].sync(opts("B", mode=SyncMode.DOWNLOAD))
+    assert m.store.writes == writes and len(bin_blobs(m.store)) == 1
+    m.sync("A")  # a two-way pair prunes it
+    assert bin_blobs(m.store) == []

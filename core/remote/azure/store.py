@@ -232,8 +232,8 @@ class AzureBlobStore:
             for blob in self._list_xml("", "versions"):
                 versioning = blob.findtext("VersionId") is not None
                 break
-        except ListingError:
-            versioning = None  # the service refused include=versions: cannot tell
+        except (ListingError, ContainerNotFound):
+            versioning = None  # refused include=versions, or no container yet: cannot tell
         return Protection(versioning=versioning, soft_delete_days=days)
 
     def list_versions(self, blob_name: str) -> list[BlobVersion]:
