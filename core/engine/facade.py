@@ -154,6 +154,7 @@ class SyncEngine:
             clock=clock,
         )
         self._protection: Protection | None = None
+        self._protection_at = 0.0
         self._protection_lock = threading.Lock()
         #: The container bin's blobs seen by the last listing.
         self._bin_listed: list[RemoteEntry] = []
@@ -294,8 +295,11 @@ class SyncEngine:
         day (and asked only when a run is about to replace or delete a blob). Raises
         FatalError."""
         with self._protection_lock:
-            if self._protection is None or refresh:
+            now = self.clock()
+            fresh = 0 <= now - self._protection_at < PROTECTION_TTL_S
+            if self._protection is None or refresh or not fresh:
                 self._protection = None if refresh else self._stored_protection()
+                self._protection_at = now
             if self._protection is None:
                 self._protection = self.store.protection()
                 self.state.set_meta(
@@ -304,7 +308,7 @@ class SyncEngine:
                         {
                             "versioning": self._protection.versioning,
                             "soft_delete_days": self._protection.soft_delete_days,
-                            "at": self.clock(),
+                            "at": now,
                         }
                     ),
                 )

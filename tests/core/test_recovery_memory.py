@@ -609,3 +609,41 @@ def test_a_download_only_pair_never_prunes_the_container_bin(m: Machines) -> Non
     assert m.store.writes == writes and len(bin_blobs(m.store)) == 1
     m.sync("A")  # a two-way pair prunes it
     assert bin_blobs(m.store) == []
+
+
+def test_protection_is_asked_once_a_day_and_only_when_a_blob_is_replaced(tmp_path: Path) -> None:
+    class Counting(MemoryStore):
+        asked = 0
+
+        def protection(self):  # type: ignore[no-untyped-def]
+            Counting.asked += 1
+            return super().protection()
+
+    store = Counting("p", soft_delete_days=7)
+    clock = Clock()
+    root = tmp_path / "f"
+    root.mkdir()
+
+    def engine() -> SyncEngine:
+        return SyncEngine(root, store, tmp_path / "s.sqlite3", clock=clock)
+
+    e = engine()
+    write(root, "a.txt", b"1")
+    write(root, "b.txt", b"b")
+    e.sync()
+    e.sync()
+    assert Counting.asked == 0  # creating and idling replaces nothing
+    write(root, "a.txt", b"22")
+    e.sync()
+    assert Counting.asked == 1
+    assert e.protection().soft_delete_days == 7 and e.protection().versioning is False
+    e.close()
+    again = engine()  # a new process: the answer is in the state database
+    write(root, "a.txt", b"333")
+    again.sync()
+    assert Counting.asked == 1
+    clock.now += 2 * DAY
+    write(root, "a.txt", b"4444")
+    again.sync()
+    assert Counting.asked == 2  # a day later it is asked again
+    again.close()
