@@ -286,6 +286,8 @@ class Model:
             return
         version = self.rng.choice(versions)
         self.ledger.note(f"--- restore {'AB'[i]} {version.rel_path} from {version.source}")
+        if self.rng.random() < 0.4:
+            self.arm_hooks(i)  # other clients act on the very item while it is restored
         try:
             result = engine.restore(version.rel_path, version, self.options(engine))
         except ItemError as exc:
@@ -294,6 +296,8 @@ class Model:
         except SafetyStop:
             count("safety_stops")
             return
+        finally:
+            self.disarm()
         self._after_recovery(i, result.restored)
         self._note("restore")
         count("restores")
@@ -306,11 +310,15 @@ class Model:
             return
         run = self.rng.choice(runs)
         self.ledger.note(f"--- undo {'AB'[i]} run {run.run_id} ({run.kind}, {run.changes} changes)")
+        if self.rng.random() < 0.4:
+            self.arm_hooks(i)
         try:
             result = engine.undo(run.run_id, self.options(engine))
         except SafetyStop:
             count("safety_stops")
             return
+        finally:
+            self.disarm()
         count("undo_issues", len(result.issues))
         count("undos")
         count("undone_items", len(result.restored) + len(result.removed))
