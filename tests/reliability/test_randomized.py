@@ -294,7 +294,7 @@ class Model:
             self.ledger.note(f"restore refused: {exc.message}")
             return
         except SafetyStop:
-            count("safety_stops")
+            self._confirm(engine)
             return
         finally:
             self.disarm()
@@ -315,7 +315,7 @@ class Model:
         try:
             result = engine.undo(run.run_id, self.options(engine))
         except SafetyStop:
-            count("safety_stops")
+            self._confirm(engine)
             return
         finally:
             self.disarm()
@@ -324,6 +324,13 @@ class Model:
         count("undone_items", len(result.restored) + len(result.removed))
         self._after_recovery(i, result.restored)
         self._note("undo")
+
+    def _confirm(self, engine: SyncEngine) -> None:
+        """A valve stopped the sync a restore or an undo started: the user confirms, as
+        the message asks (as :meth:`sync` does)."""
+        self.disarm()
+        count("safety_stops")
+        engine.sync(replace(self.options(engine), allow_mass_delete=True))
 
     def _after_recovery(self, i: int, restored: list[str]) -> None:
         """What a restore or an undo put back is wanted again (the user asked for it)."""
@@ -380,7 +387,11 @@ class Model:
                 self.undo_op(self.rng.randrange(2))
             else:
                 self.sync(self.rng.randrange(2), racing=self.rng.random() < 0.4)
-        # Quiet phase: nobody writes; the engines settle, then an idle round writes nothing.
+        # Quiet phase: nobody writes; one sync each first, where the user confirms a valve
+        # that stops (a folder emptied by its last deletion); then the engines settle and
+        # an idle round writes nothing.
+        for i in range(len(self.engines)):
+            self.sync(i, racing=False)
         self.stats.syncs += settle(self.engines, self.options)
         check_idle(self.engines, self.options, self.wire_writes, self.describe)
         self.stats.syncs += 2
