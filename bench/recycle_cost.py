@@ -132,9 +132,14 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--changed", type=int, default=100)
+    parser.add_argument("--in-memory", action="store_true", help="Azurite without disk")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="blobsync-recycle-bench-"))
-    azurite = Azurite(location=work / "data", debug_log=work / "debug.log")
+    azurite = Azurite(
+        location=None if args.in_memory else work / "data",
+        in_memory=args.in_memory,
+        debug_log=work / "debug.log",
+    )
     azurite.start()
     log = Log(azurite)
     results: dict[bool, list[dict[str, tuple[float, Counter[str], int]]]] = {True: [], False: []}
@@ -149,7 +154,8 @@ def main() -> None:
         azurite.stop()
         shutil.rmtree(work, ignore_errors=True)
     steps = list(results[True][0])
-    print(f"\n{args.files} files of 1-16 KiB, median of {args.runs} runs each (Azurite on disk)\n")
+    where = "in memory" if args.in_memory else "on disk"
+    print(f"\n{args.files} files of 1-16 KiB, median of {args.runs} runs each (Azurite {where})\n")
     print(
         "| workload | s off | s on | Δ s | requests off | requests on | body bytes off | body bytes on |"
     )

@@ -22,6 +22,7 @@ import contextlib
 import enum
 import os
 import shutil
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -319,7 +320,8 @@ class Recovery:
                     "That version is no longer in the container's bin.", IssueKind.VANISHED
                 )
             source_etag = bin_entry.etag
-        mtime = version.mtime_ns if version.mtime_ns is not None else 0
+        # a version without an mtime (another app wrote it) is restored as written now
+        mtime = version.mtime_ns if version.mtime_ns is not None else time.time_ns()
         try:
             copied = store.copy(
                 source,

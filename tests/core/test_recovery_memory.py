@@ -647,3 +647,24 @@ def test_protection_is_asked_once_a_day_and_only_when_a_blob_is_replaced(tmp_pat
     again.sync()
     assert Counting.asked == 2  # a day later it is asked again
     again.close()
+
+
+def test_a_foreign_blob_without_mtime_is_kept_and_restored(m: Machines) -> None:
+    import time
+
+    a = m.roots["A"]
+    write(a, "keep.txt", b"k")
+    m.sync("A")
+    m.store.put_raw("foreign.txt", b"from another app")  # no mtime metadata, no writer
+    m.sync("A")
+    write(a, "foreign.txt", b"edited here")
+    m.sync("A")  # the foreign version goes to the container bin
+    (v,) = [
+        x for x in m.engines["B"].versions("foreign.txt") if x.source is VersionSource.CONTAINER_BIN
+    ]
+    assert v.writer is None and v.mtime_ns is None and v.removed_by == Writer("hostA", ID_A)
+    m.engines["B"].restore("foreign.txt", v, opts("B"))
+    entry = m.store.get_entry("foreign.txt")
+    assert entry is not None and entry.writer == Writer("hostB", ID_B)
+    assert entry.mtime_ns is not None and abs(entry.mtime_ns / 1e9 - time.time()) < 600
+    assert (m.roots["B"] / "foreign.txt").read_bytes() == b"from another app"
