@@ -150,3 +150,35 @@ def test_protection_reports_what_the_account_keeps(store: RemoteStore) -> None:
     assert protection.versioning is False
     assert protection.soft_delete_days is None
     assert store.list_versions("a") == []
+
+
+def test_azure_versions_listing_is_parsed_as_the_rest_docs_show(
+    azurite: Azurite, container_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Azurite has no versioning: the parsing of a List Blobs ``include=versions`` page
+    (the shape https://learn.microsoft.com/rest/api/storageservices/list-blobs shows) is
+    checked on a page written here, fed to the real store."""
+    import xml.etree.ElementTree as ET
+
+    page = """<EnumerationResults><Blobs>
+      <Blob><Name>doc.txt</Name><VersionId>2026-11-01T10:00:00.1234567Z</VersionId>
+        <Properties><Content-Length>3</Content-Length><Etag>0x1</Etag>
+        <Content-MD5>kAFQmDzST7DWlj99KOF/cg==</Content-MD5></Properties>
+        <Metadata><mtime>2026-11-01T09:59:00.000000000Z</mtime>
+        <blobsync_machine>laptop-2</blobsync_machine></Metadata></Blob>
+      <Blob><Name>doc.txt</Name><VersionId>2026-11-02T10:00:00.0000000Z</VersionId>
+        <IsCurrentVersion>true</IsCurrentVersion>
+        <Properties><Content-Length>4</Content-Length><Etag>0x2</Etag></Properties></Blob>
+      <Blob><Name>doc.txt.bak</Name><VersionId>2026-11-03T10:00:00.0000000Z</VersionId>
+        <Properties><Content-Length>1</Content-Length><Etag>0x3</Etag></Properties></Blob>
+    </Blobs><NextMarker/></EnumerationResults>"""
+    store = open_store(azurite.credentials, container_name)
+    root = ET.fromstring(page)
+    monkeypatch.setattr(store, "_list_xml", lambda prefix, include: iter(root.iter("Blob")))
+    old, current = store.list_versions("doc.txt")
+    assert (old.version_id, old.size, old.is_current) == ("2026-11-01T10:00:00.1234567Z", 3, False)
+    assert old.writer == Writer("laptop-2", "") and old.mtime_ns is not None
+    assert old.created == pytest.approx(1793527200.1234567)
+    assert current.is_current and current.size == 4
+    assert store.protection().versioning is True  # a listed VersionId means versioning on
+    store.close()
