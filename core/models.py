@@ -81,6 +81,36 @@ class LocalEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Writer:
+    """Which BlobSync installation wrote a blob: a machine name the user sees (the host
+    name by default) and a random installation id that tells two machines of the same
+    name apart. Blobs written by other tools have none ("changed by another app")."""
+
+    machine: str
+    installation_id: str = ""
+
+    def describe(self) -> str:
+        """``laptop-2``, for "changed on laptop-2"."""
+        return self.machine or self.installation_id[:8] or "another BlobSync"
+
+
+class ConflictRule(enum.StrEnum):
+    """A pair's default for both-sides-changed items. Every loser goes to a bin."""
+
+    KEEP_BOTH = "keep_both"  # theirs keeps the name, ours becomes a conflict copy
+    NEWER_WINS = "newer_wins"  # by modification time; a tie or an unknown time keeps both
+    MINE_WINS = "mine_wins"
+    THEIRS_WINS = "theirs_wins"
+
+
+class BinReason(enum.StrEnum):
+    """Why a version went to a recycle bin (either side)."""
+
+    DELETED = "deleted"
+    REPLACED = "replaced"
+
+
+@dataclass(frozen=True, slots=True)
 class RemoteEntry:
     """A blob found by the remote listing."""
 
@@ -99,6 +129,10 @@ class RemoteEntry:
         """True if the blob's content cannot be read or replaced now (Archive tier,
         rehydrating or not)."""
         return self.tier is AccessTier.ARCHIVE or self.rehydrating_to is not None
+
+    #: From BlobSync's writer metadata; None for blobs other tools wrote. Never part of
+    #: the version: a blob whose only change is its writer is not a change.
+    writer: Writer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +320,9 @@ class SyncResult:
     #: The folder's .blobsyncignore changed during this run (downloaded, or edited while
     #: it ran): its rules apply from the next run, which the client may start at once.
     ignore_file_changed: bool = False
+    run_id: str = ""  # the history's id of this run ("" on dry runs)
+    kept_local: int = 0  # versions kept in the local bin (deleted or replaced here)
+    kept_remote: int = 0  # versions kept in the container's bin
 
     @property
     def writes(self) -> int:

@@ -4,6 +4,12 @@ every local write atomic and re-checked, every outcome recorded in the snapshot.
 Per-item failures become issues; only fatal errors (auth, connection, cancel) stop the
 run. Order: local deletions first (so folders they empty cannot race with downloads),
 then everything else in parallel, then empty folders are tidied.
+
+Nothing is lost on purpose either: before a local file is deleted or replaced it goes to
+the pair's versions folder (:mod:`..local.versions`), before a blob is replaced or
+deleted it is copied into the container's bin (:mod:`..remote.trash`) unless the account
+keeps versions itself; every applied change is one row of the history
+(:mod:`.history`), naming the machine that made it.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,17 +36,26 @@ from ..errors import (
     PreconditionFailed,
 )
 from ..local import fs
+from ..local.versions import VersionsFolder
 from ..models import (
     Action,
     ActionKind,
+    BinReason,
+    ConflictRule,
     Issue,
     IssueKind,
     LocalEntry,
     RemoteEntry,
     SnapshotEntry,
     SyncResult,
+    Writer,
 )
 from ..remote.base import CancelToken, RemoteStore
+from ..remote.blobmeta import metadata_for
+from ..remote.trash import ContainerBin
+from .history import ChangeKind, History
+from .keeping import Keeper, known_md5
+from .planner import Winner, conflict_winner
 from .state import StateDB
 from .throttle import ThrottledReader, ThrottledWriter, TokenBucket
 
@@ -63,6 +78,20 @@ class RunContext:
     #: Told the relative path of every local write just before it happens (the file
     #: watcher uses it to ignore the engine's own changes).
     on_local_write: Callable[[str], None] | None = None
+    #: This installation, written into every blob's metadata and every history row.
+    writer: Writer | None = None
+    run_id: str = ""
+    pair: str = ""
+    history: History | None = None
+    #: The local versions folder (None: deletions and replacements are not kept).
+    local_bin: VersionsFolder | None = None
+    #: The container bin to copy blobs into before replacing or deleting them; called
+    #: lazily (the first time a blob is about to go). None: the account keeps versions
+    #: itself, or keeping is off.
+    container_bin: Callable[[], ContainerBin | None] = lambda: None
+    conflict_rule: ConflictRule = ConflictRule.KEEP_BOTH
+    #: Who deleted a blob, from its copy in the container bin: path -> [(md5, who)].
+    deleted_by: dict[str, list[tuple[bytes | None, Writer | None]]] = field(default_factory=dict)
 
 
 class _Progress:
@@ -117,6 +146,7 @@ class Executor:
         #: The first fatal error a worker hit: the others stop taking items, and this is
         #: the error the run reports (not a "cancelled" from a sibling).
         self._fatal: FatalError | None = None
+        self._keep = Keeper(ctx, result, self._lock)
 
     # ---- driving -----------------------------------------------------------------
 
@@ -246,15 +276,26 @@ class Executor:
     def _upload(self, action: Action) -> None:
         local = action.local
         assert local is not None
-        self._upload_file(action.rel_path, action.if_match, expect=local)
+        replacing = action.remote
+        if replacing is None or action.if_match is None:
+            replacing = None
+        elif replacing.etag != action.if_match:
+            replacing = replace(replacing, etag=action.if_match)
+        self._upload_file(action.rel_path, action.if_match, expect=local, replacing=replacing)
 
     def _upload_file(
-        self, rel: str, if_match: str | None, expect: LocalEntry | None
+        self,
+        rel: str,
+        if_match: str | None,
+        expect: LocalEntry | None,
+        replacing: RemoteEntry | None = None,
+        kind: ChangeKind = ChangeKind.UPLOADED,
     ) -> RemoteEntry:
         """Upload the file at ``rel`` (conditionally) and record it.
 
         ``expect``: the scanned state; if the file no longer matches it, nothing is sent
-        (FILE_CHANGED). Its MD5, when known, spares a read.
+        (FILE_CHANGED). Its MD5, when known, spares a read. ``replacing``: the blob the
+        upload replaces (pinned to ``if_match``), copied into the container bin first.
         """
         path = fs.confined_path(self.ctx.root, rel, make_parents=False)
         with open(path, "rb") as fh:
@@ -277,6 +318,7 @@ class Executor:
                         "The file changed while it was read; it will sync next time.",
                         IssueKind.FILE_CHANGED,
                     )
+            kept = self._keep.remote(replacing, BinReason.REPLACED) if replacing else None
             crash_point("before_upload")
             result = self.ctx.store.upload(
                 rel,
@@ -287,6 +329,7 @@ class Executor:
                 if_match,
                 progress=self._item_progress(rel, st.st_size),
                 cancel=self.ctx.cancel,
+                writer=self.ctx.writer,
             )
             crash_point("after_upload_before_record")
             after = os.fstat(fh.fileno())
@@ -298,7 +341,20 @@ class Executor:
             SnapshotEntry(rel, st.st_size, st.st_mtime_ns, md5, result.etag)
         )
         self._count("uploaded", "bytes_uploaded", st.st_size)
-        return RemoteEntry(rel, st.st_size, result.etag, md5, st.st_mtime_ns)
+        self._keep.record(
+            kind,
+            rel,
+            st.st_size,
+            self.ctx.writer,
+            remote_bin=kept,
+            before_md5=replacing.md5 if replacing else None,
+            after_md5=md5,
+            after_etag=result.etag,
+            after_mtime_ns=st.st_mtime_ns,
+        )
+        return RemoteEntry(
+            rel, st.st_size, result.etag, md5, st.st_mtime_ns, writer=self.ctx.writer
+        )
 
     def _notify_local_write(self, rel_path: str) -> None:
         """Announce a local write to ``rel_path`` (and the folders it may create)."""
@@ -325,7 +381,12 @@ class Executor:
                 "The file changed since it was scanned; it will sync next time.",
                 IssueKind.FILE_CHANGED,
             )
-        copied = self.ctx.store.copy(old.rel_path, action.rel_path, action.if_match)
+        copied = self.ctx.store.copy(
+            old.rel_path,
+            action.rel_path,
+            action.if_match,
+            metadata=metadata_for(local.mtime_ns, self.ctx.writer),
+        )
         crash_point("move_remote_after_copy")
         self.ctx.state.put_snapshot(
             SnapshotEntry(action.rel_path, local.size, local.mtime_ns, old.md5, copied.etag)
@@ -357,6 +418,16 @@ class Executor:
             return
         self.ctx.state.delete_snapshot(old.rel_path)
         self._count("moved")
+        self._keep.record(
+            ChangeKind.MOVED_REMOTE,
+            action.rel_path,
+            local.size,
+            self.ctx.writer,
+            old_path=old.rel_path,
+            after_md5=old.md5,
+            after_etag=copied.etag,
+            after_mtime_ns=local.mtime_ns,
+        )
 
     def _move_local(self, action: Action) -> None:
         """A remote rename: rename the unchanged local file instead of downloading."""
@@ -381,6 +452,16 @@ class Executor:
         with self._lock:
             self._emptied.append(old.rel_path)
         self._count("moved")
+        self._keep.record(
+            ChangeKind.MOVED_LOCAL,
+            action.rel_path,
+            st.st_size,
+            remote.writer,
+            old_path=old.rel_path,
+            after_md5=old.md5,
+            after_etag=remote.etag,
+            after_mtime_ns=st.st_mtime_ns,
+        )
 
     # ---- downloads ---------------------------------------------------------------
 
@@ -417,6 +498,8 @@ class Executor:
         self._notify_local_write(action.rel_path)
         target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
         tmp, md5 = self._fetch_to_temp(remote, target)
+        kept = None
+        replaced_md5 = None
         try:
             crash_point("before_replace")
             if not self._as_scanned(target, action):
@@ -425,6 +508,11 @@ class Executor:
                     IssueKind.FILE_CHANGED,
                 )
             self._notify_local_write(action.rel_path)
+            if action.local is not None:
+                replaced_md5 = known_md5(action)
+                kept = self._keep.local(
+                    target, action.rel_path, move=False, reason=BinReason.REPLACED, md5=replaced_md5
+                )
             os.replace(tmp, target)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -435,6 +523,17 @@ class Executor:
             SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, md5, remote.etag)
         )
         self._count("downloaded", "bytes_downloaded", st.st_size)
+        self._keep.record(
+            ChangeKind.DOWNLOADED,
+            action.rel_path,
+            st.st_size,
+            remote.writer,
+            local_bin=kept,
+            before_md5=replaced_md5,
+            after_md5=md5,
+            after_etag=remote.etag,
+            after_mtime_ns=st.st_mtime_ns,
+        )
 
     def _as_scanned(self, path: Path, action: Action) -> bool:
         """True if the file at ``path`` is still what the scan saw (absent if it saw
@@ -453,10 +552,18 @@ class Executor:
 
     def _delete_remote(self, action: Action) -> None:
         assert action.if_match is not None
+        remote = action.remote
+        kept = None
         try:
+            if remote is not None:
+                kept = self._keep.remote(replace(remote, etag=action.if_match), BinReason.DELETED)
             self.ctx.store.delete(action.rel_path, action.if_match)
         except BlobNotFound:
             pass  # already gone: the goal is reached
+        except PreconditionFailed:
+            if self.ctx.store.get_entry(action.rel_path) is not None:
+                raise
+            # gone meanwhile (the bin copy found nothing to copy): the goal is reached
         except AuthError as exc:
             # Allowed to do everything else but not to delete (a SAS without 'd', a
             # role without delete): the blob stays; the run goes on. Clients avoid this
@@ -467,6 +574,14 @@ class Executor:
         crash_point("after_remote_delete_before_record")
         self.ctx.state.delete_snapshot(action.rel_path)
         self._count("deleted_remote")
+        self._keep.record(
+            ChangeKind.DELETED_REMOTE,
+            action.rel_path,
+            remote.size if remote else 0,
+            self.ctx.writer,
+            remote_bin=kept,
+            before_md5=remote.md5 if remote and remote.md5 else known_md5(action),
+        )
 
     def _delete_local(self, action: Action) -> None:
         local = action.local
@@ -478,22 +593,34 @@ class Executor:
                 IssueKind.FILE_CHANGED,
             )
         self._notify_local_write(action.rel_path)
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+        md5 = known_md5(action)
+        kept = self._keep.local(path, action.rel_path, move=True, reason=BinReason.DELETED, md5=md5)
         crash_point("after_local_delete_before_record")
         self.ctx.state.delete_snapshot(action.rel_path)
         with self._lock:
             self._emptied.append(action.rel_path)
         self._count("deleted_local")
+        self._keep.record(
+            ChangeKind.DELETED_LOCAL,
+            action.rel_path,
+            local.size,
+            self._keep.deleter(action.rel_path, md5),
+            local_bin=kept,
+            before_md5=md5,
+        )
 
     # ---- both changed ------------------------------------------------------------
 
     def _conflict(self, action: Action) -> None:
-        """Keep both: theirs keeps the name, ours moves to a conflict copy and is uploaded."""
+        """Both changed. Equal contents are only recorded. Otherwise the pair's rule
+        decides: keep both (theirs keeps the name, ours moves to a conflict copy and is
+        uploaded), or one side wins and the loser goes to its side's bin."""
         local, remote = action.local, action.remote
         assert local is not None and remote is not None
+        winner = conflict_winner(self.ctx.conflict_rule, local, remote)
+        if winner is Winner.MINE and local.md5 is not None and remote.md5 not in (None, local.md5):
+            self._mine_wins(action, local.md5)  # contents differ: no need to fetch theirs
+            return
         self._notify_local_write(action.rel_path)
         target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
         tmp, their_md5 = self._fetch_to_temp(remote, target)
@@ -511,6 +638,13 @@ class Executor:
                 )
                 with self._lock:
                     self.result.recorded += 1
+                return
+            if winner is Winner.MINE:
+                tmp.unlink()
+                self._mine_wins(action, our_md5)
+                return
+            if winner is Winner.THEIRS:
+                self._theirs_win(action, tmp, target, our_md5, their_md5)
                 return
             when = time.strftime("%Y-%m-%d %H%M%S")
             with self._lock:  # two conflicts in one run never pick the same name
@@ -541,6 +675,18 @@ class Executor:
             self._upload_file(copy_rel, None, expect=copy_local)
         except ItemError as exc:
             log.info("conflict copy %s not uploaded yet: %s", copy_rel, exc.message)
+        self._keep.record(
+            ChangeKind.CONFLICT,
+            action.rel_path,
+            st.st_size,
+            remote.writer,
+            old_path=copy_rel,
+            before_md5=our_md5,
+            after_md5=their_md5,
+            after_etag=remote.etag,
+            after_mtime_ns=st.st_mtime_ns,
+            other=self.ctx.writer,
+        )
         self._add_issue(
             Issue(
                 action.rel_path,
@@ -549,6 +695,51 @@ class Executor:
                 retryable=False,
                 conflict_copy=copy_rel,
             )
+        )
+
+    def _mine_wins(self, action: Action, our_md5: bytes) -> None:
+        """The rule keeps ours: upload it over theirs (If-Match), theirs to the bin."""
+        local, remote = action.local, action.remote
+        assert local is not None and remote is not None
+        self._upload_file(
+            action.rel_path,
+            remote.etag,
+            expect=replace(local, md5=our_md5),
+            replacing=remote,
+            kind=ChangeKind.CONFLICT_RESOLVED,
+        )
+
+    def _theirs_win(
+        self, action: Action, tmp: Path, target: Path, our_md5: bytes, their_md5: bytes
+    ) -> None:
+        """The rule takes theirs: ours to the versions folder, theirs replaces it."""
+        remote = action.remote
+        assert remote is not None
+        kept = self._keep.local(
+            target,
+            action.rel_path,
+            move=False,
+            reason=BinReason.REPLACED,
+            md5=our_md5,
+            writer=self.ctx.writer,
+        )
+        os.replace(tmp, target)
+        st = os.lstat(target)
+        self.ctx.state.put_snapshot(
+            SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, their_md5, remote.etag)
+        )
+        self._count("downloaded", "bytes_downloaded", st.st_size)
+        self._keep.record(
+            ChangeKind.CONFLICT_RESOLVED,
+            action.rel_path,
+            st.st_size,
+            remote.writer,
+            local_bin=kept,
+            before_md5=our_md5,
+            after_md5=their_md5,
+            after_etag=remote.etag,
+            after_mtime_ns=st.st_mtime_ns,
+            other=self.ctx.writer,
         )
 
     def _forget(self, action: Action) -> None:

@@ -42,6 +42,7 @@ import enum
 from ..models import (
     Action,
     ActionKind,
+    ConflictRule,
     Issue,
     IssueKind,
     LocalEntry,
@@ -284,3 +285,27 @@ def _plan_download_mirror(
 def is_delete(action: Action) -> bool:
     """True for actions that remove a file on either side."""
     return action.kind in (ActionKind.DELETE_LOCAL, ActionKind.DELETE_REMOTE)
+
+
+class Winner(enum.Enum):
+    """Which side a conflict rule picks."""
+
+    MINE = "mine"
+    THEIRS = "theirs"
+    BOTH = "both"
+
+
+def conflict_winner(rule: ConflictRule, local: LocalEntry, remote: RemoteEntry) -> Winner:
+    """The pair's rule applied to a conflict whose contents differ. NEWER_WINS compares
+    modification times (the blob's from its ``mtime`` metadata); without one, or on a
+    tie, both are kept."""
+    if rule is ConflictRule.MINE_WINS:
+        return Winner.MINE
+    if rule is ConflictRule.THEIRS_WINS:
+        return Winner.THEIRS
+    if rule is ConflictRule.NEWER_WINS and remote.mtime_ns is not None:
+        if local.mtime_ns > remote.mtime_ns:
+            return Winner.MINE
+        if remote.mtime_ns > local.mtime_ns:
+            return Winner.THEIRS
+    return Winner.BOTH

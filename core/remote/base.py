@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from ..models import AccessTier, RehydratePriority, RemoteEntry
+from ..models import AccessTier, RehydratePriority, RemoteEntry, Writer
 
 #: Called with the number of bytes moved since the previous call.
 ProgressCallback = Callable[[int], None]
@@ -48,6 +48,37 @@ class WriteResult:
     md5: bytes | None
 
 
+@dataclass(frozen=True, slots=True)
+class Protection:
+    """What the account itself keeps of replaced and deleted blobs.
+
+    ``versioning``: Azure blob versioning is on (every overwrite and delete keeps the
+    previous version, restorable by a copy from it); None when it could not be told
+    (an empty container, or a store that cannot ask). ``soft_delete_days``: the
+    account's blob soft delete retention, None when off or unknown (reading it needs an
+    account-level credential). BlobSync relies on versioning when it is on and keeps its
+    own copies under ``.blobsync/trash/`` otherwise (soft delete alone cannot be undone
+    conditionally, so it is only reported).
+    """
+
+    versioning: bool | None = None
+    soft_delete_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlobVersion:
+    """One version the service keeps of a blob (Azure blob versioning)."""
+
+    blob_name: str
+    version_id: str
+    size: int
+    md5: bytes | None
+    mtime_ns: int | None
+    writer: Writer | None
+    created: float  # epoch seconds the version was written
+    is_current: bool
+
+
 class RemoteStore(Protocol):
     """A flat namespace of blobs in one container."""
 
@@ -73,6 +104,22 @@ class RemoteStore(Protocol):
         """Current properties of one blob, or None if it does not exist."""
         ...
 
+    def list_meta(self, prefix: str) -> Iterator[tuple[RemoteEntry, dict[str, str]]]:
+        """Every blob whose name starts with ``prefix``, with all its metadata (for
+        BlobSync's own space; the sync itself uses :meth:`list_blobs`). Raises
+        ListingError like :meth:`list_blobs`."""
+        ...
+
+    def protection(self) -> Protection:
+        """What the account keeps by itself (versioning, soft delete); never raises for
+        "cannot tell" (the fields are None then). Raises AuthError / ConnectionFailure."""
+        ...
+
+    def list_versions(self, blob_name: str) -> list[BlobVersion]:
+        """The versions the service keeps of ``blob_name``, oldest first (empty without
+        versioning). Raises ListingError."""
+        ...
+
     def upload(
         self,
         blob_name: str,
@@ -83,12 +130,14 @@ class RemoteStore(Protocol):
         if_match: str | None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        writer: Writer | None = None,
     ) -> WriteResult:
         """Write ``size`` bytes from ``source`` as the blob's content, conditionally.
 
         ``md5`` (of the whole content) is stored as Content-MD5, ``mtime_ns`` in
-        metadata ``mtime``, and a Content-Type from the name (``blobmeta.content_type_for``). Large contents go in blocks; the blob only changes at the
-        final commit. Raises PreconditionFailed, RemoteItemError.
+        metadata ``mtime``, ``writer`` in the writer metadata, and a Content-Type from
+        the name (``blobmeta.content_type_for``). Large contents go in blocks; the blob
+        only changes at the final commit. Raises PreconditionFailed, RemoteItemError.
         """
         ...
 
@@ -111,9 +160,21 @@ class RemoteStore(Protocol):
         BlobNotFound."""
         ...
 
-    def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
-        """Server-side copy of ``source_name`` (pinned to ``source_etag``) to a new blob
-        ``target_name`` (create only). Raises PreconditionFailed, BlobNotFound."""
+    def copy(
+        self,
+        source_name: str,
+        target_name: str,
+        source_etag: str | None,
+        *,
+        metadata: dict[str, str] | None = None,
+        target_if_match: str | None = None,
+        source_version: str | None = None,
+    ) -> WriteResult:
+        """Server-side copy of ``source_name`` (pinned to ``source_etag``; a version of
+        it with ``source_version``, then ``source_etag`` may be None) to ``target_name``:
+        create only when ``target_if_match`` is None, else only over that ETag.
+        ``metadata`` replaces the source's metadata (Azure copies it otherwise). The
+        returned ``md5`` may be None. Raises PreconditionFailed, BlobNotFound."""
         ...
 
     def close(self) -> None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import mimetypes
 import re
 from datetime import UTC, datetime
+from urllib.parse import quote, unquote
 
 from ..errors import ItemError
-from ..models import IssueKind
+from ..models import IssueKind, Writer
 from ..names import blob_name_problem
 
 MiB = 1024 * 1024
@@ -28,6 +29,14 @@ MAX_SINGLE_PUT = 5000 * MiB
 #: Azure: all metadata names + values together at most 8 KiB.
 MAX_METADATA_BYTES = 8 * 1024
 MTIME_KEY = "mtime"
+#: Writer identity (C# identifiers, so no hyphens; Azure compares names case-insensitively).
+WRITER_MACHINE_KEY = "blobsync_machine"
+WRITER_ID_KEY = "blobsync_install"
+#: A machine name is cut to this many characters before it is percent-encoded (at most
+#: 3 ASCII bytes per UTF-8 byte: the two writer keys stay far inside the 8 KiB limit).
+MAX_MACHINE_CHARS = 64
+_INSTALL_ID_RE = re.compile(r"^[0-9a-f]{8,64}$")
+_UNSAFE_NAME_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PRINTABLE_ASCII_RE = re.compile(r"^[\x20-\x7e]*$")
@@ -174,6 +183,62 @@ def mtime_from_metadata(metadata: dict[str, str] | None) -> int | None:
     return None
 
 
-def metadata_for(mtime_ns: int) -> dict[str, str]:
-    """The metadata BlobSync writes with every upload."""
-    return {MTIME_KEY: format_mtime(mtime_ns)}
+def encode_text(text: str) -> str:
+    """Any text as printable ASCII for a metadata value: UTF-8, percent-encoded
+    (Azure refuses non-ASCII values; Azurite accepts them, so we never rely on it)."""
+    return quote(text.encode("utf-8", "surrogateescape"), safe="-_.~()/")
+
+
+def decode_text(value: str) -> str:
+    """The inverse of :func:`encode_text`; undecodable bytes become U+FFFD."""
+    return unquote(value, errors="replace")
+
+
+def clean_machine_name(name: str) -> str:
+    """A machine name fit to show and to store: no control characters, no surrounding
+    blanks, at most :data:`MAX_MACHINE_CHARS` characters."""
+    return _UNSAFE_NAME_RE.sub("", name).strip()[:MAX_MACHINE_CHARS]
+
+
+def writer_metadata(writer: Writer | None) -> dict[str, str]:
+    """The metadata naming ``writer`` (empty for None). Only the machine name and the
+    installation id: nothing about the account, the local folder or the user."""
+    if writer is None:
+        return {}
+    out = {}
+    machine = clean_machine_name(writer.machine)
+    if machine:
+        out[WRITER_MACHINE_KEY] = encode_text(machine)
+    if _INSTALL_ID_RE.match(writer.installation_id):
+        out[WRITER_ID_KEY] = writer.installation_id
+    return out
+
+
+def _get_ci(metadata: dict[str, str], key: str) -> str | None:
+    value = metadata.get(key)
+    if value is not None:
+        return value
+    for name, value in metadata.items():
+        if name.lower() == key:
+            return value
+    return None
+
+
+def writer_from_metadata(metadata: dict[str, str] | None) -> Writer | None:
+    """The writer a blob's metadata names, or None (written by another tool). Values
+    are cleaned: whatever another client put there cannot inject control characters."""
+    if not metadata:
+        return None
+    raw_machine = _get_ci(metadata, WRITER_MACHINE_KEY)
+    raw_id = _get_ci(metadata, WRITER_ID_KEY)
+    machine = clean_machine_name(decode_text(raw_machine)) if raw_machine else ""
+    install = raw_id.lower() if raw_id and _INSTALL_ID_RE.match(raw_id.lower()) else ""
+    if not machine and not install:
+        return None
+    return Writer(machine, install)
+
+
+def metadata_for(mtime_ns: int, writer: Writer | None = None) -> dict[str, str]:
+    """The metadata BlobSync writes with every upload: rclone's ``mtime``, then the
+    writer's identity."""
+    return {MTIME_KEY: format_mtime(mtime_ns), **writer_metadata(writer)}

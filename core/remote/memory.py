@@ -5,7 +5,9 @@ changes too), create-only writes fail if the blob exists, stale ETags fail with
 PreconditionFailed, listings come in lexicographic order in pages of ``page_size``,
 Content-MD5, Content-Type and the ``mtime`` metadata are stored, a listing can be limited
 to a name prefix (served from a sorted index, as the service does), and the same
-name/size/metadata limits apply. Test hooks let a test play "another client": :meth:`put_raw`,
+name/size/metadata limits apply. ``versioning=True`` plays an account with blob versioning
+on (every overwrite and delete keeps the previous version; Azurite has no versioning, so
+this is the only place that path is tested). Test hooks let a test play "another client": :meth:`put_raw`,
 :meth:`set_mtime`, :meth:`remove_raw`, a ``before_write`` callable run just before each
 write is applied, and :meth:`fail_next` to inject an error into the next operation.
 Thread-safe: the engine calls it from worker threads.
@@ -26,6 +28,7 @@ import io
 import itertools
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -40,8 +43,8 @@ from ..errors import (
     ItemError,
     PreconditionFailed,
 )
-from ..models import AccessTier, IssueKind, Permission, RehydratePriority, RemoteEntry
-from .base import CancelToken, ProgressCallback, WriteResult
+from ..models import AccessTier, IssueKind, Permission, RehydratePriority, RemoteEntry, Writer
+from .base import BlobVersion, CancelToken, ProgressCallback, Protection, WriteResult
 from .blobmeta import (
     DEFAULT_CONTENT_TYPE,
     MiB,
@@ -51,6 +54,7 @@ from .blobmeta import (
     content_type_for,
     metadata_for,
     mtime_from_metadata,
+    writer_from_metadata,
 )
 
 #: Operation names used by :meth:`MemoryStore.fail_next` and ``before_write``.
@@ -66,6 +70,8 @@ class _Blob:
     tier: AccessTier | None = None
     rehydrating_to: AccessTier | None = None
     content_type: str = DEFAULT_CONTENT_TYPE
+    created: float = 0.0
+    version_id: str = ""
 
 
 class MemoryStore:
@@ -81,8 +87,14 @@ class MemoryStore:
         page_size: int = 5000,
         exists: bool = True,
         chunk_size: int = 1 * MiB,
+        versioning: bool = False,
+        soft_delete_days: int | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.container = container
+        self.versioning = versioning
+        self.soft_delete_days = soft_delete_days
+        self.clock = clock
         self.page_size = page_size
         self.chunk_size = chunk_size
         self.writes = 0
@@ -95,6 +107,8 @@ class MemoryStore:
         self._exists = exists
         self._blobs: dict[str, _Blob] = {}
         self._sorted: list[str] | None = None  # sorted names, rebuilt after a change
+        #: Previous versions per name (versioning on), oldest first.
+        self._versions: dict[str, list[_Blob]] = {}
         self._lock = threading.RLock()
         self._etags = itertools.count(random.randrange(1 << 40, 1 << 44))
         self._failures: dict[str, list[tuple[int, BaseException]]] = {}
@@ -125,7 +139,7 @@ class MemoryStore:
         meta = metadata_for(mtime_ns) if mtime_ns is not None else {}
         with self._lock:
             self._require_container()
-            blob = _Blob(bytes(data), self._new_etag(), digest, meta)
+            blob = self._new_blob(bytes(data), digest, meta, blob_name)
             self._set(blob_name, blob)
             return WriteResult(blob.etag, digest)
 
@@ -157,6 +171,19 @@ class MemoryStore:
         with self._lock:
             self._get(blob_name)
             self._drop(blob_name)
+
+    def metadata(self, blob_name: str) -> dict[str, str]:
+        """A copy of the blob's metadata. Raises BlobNotFound."""
+        with self._lock:
+            return dict(self._get(blob_name).metadata)
+
+    def set_metadata_raw(self, blob_name: str, metadata: dict[str, str]) -> str:
+        """Replace a blob's metadata as another client would; returns the new ETag."""
+        with self._lock:
+            blob = self._get(blob_name)
+            blob.metadata = dict(metadata)
+            blob.etag = self._new_etag()
+            return blob.etag
 
     def content_type(self, blob_name: str) -> str:
         """The blob's Content-Type. Raises BlobNotFound."""
@@ -229,6 +256,26 @@ class MemoryStore:
                     folders.add(name[: cut + 1])
         return sorted(folders)
 
+    def list_meta(self, prefix: str) -> Iterator[tuple[RemoteEntry, dict[str, str]]]:
+        self._maybe_fail("list_page")
+        with self._lock:
+            self._require_container()
+            names = sorted(n for n in self._blobs if n.startswith(prefix))
+            page = [(self._entry(n, self._blobs[n]), dict(self._blobs[n].metadata)) for n in names]
+        yield from page
+
+    def protection(self) -> Protection:
+        return Protection(versioning=self.versioning, soft_delete_days=self.soft_delete_days)
+
+    def list_versions(self, blob_name: str) -> list[BlobVersion]:
+        with self._lock:
+            old = list(self._versions.get(blob_name, []))
+            current = self._blobs.get(blob_name)
+        out = [self._version(blob_name, b, False) for b in old]
+        if current is not None and self.versioning:
+            out.append(self._version(blob_name, current, True))
+        return out
+
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
         check_blob_name(blob_name)
         self._maybe_fail("get_entry")
@@ -248,10 +295,11 @@ class MemoryStore:
         if_match: str | None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        writer: Writer | None = None,
     ) -> WriteResult:
         check_blob_name(blob_name)
         check_size(blob_name, size)
-        metadata = metadata_for(mtime_ns)
+        metadata = metadata_for(mtime_ns, writer)
         check_metadata(metadata)
         self._maybe_fail("upload")
         self._require(Permission.WRITE)
@@ -281,13 +329,7 @@ class MemoryStore:
             self._check_condition(blob_name, current, if_match)
             if current is not None:
                 self._check_online(blob_name, current)
-            blob = _Blob(
-                buf.getvalue(),
-                self._new_etag(),
-                md5,
-                metadata,
-                content_type=content_type_for(blob_name),
-            )
+            blob = self._new_blob(buf.getvalue(), md5, metadata, blob_name)
             self._set(blob_name, blob)
             self.writes += 1
             self.bytes_uploaded += size
@@ -335,33 +377,54 @@ class MemoryStore:
             self._drop(blob_name)
             self.writes += 1
 
-    def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
+    def copy(
+        self,
+        source_name: str,
+        target_name: str,
+        source_etag: str | None,
+        *,
+        metadata: dict[str, str] | None = None,
+        target_if_match: str | None = None,
+        source_version: str | None = None,
+    ) -> WriteResult:
         check_blob_name(source_name)
         check_blob_name(target_name)
+        if metadata is not None:
+            check_metadata(metadata)
         self._maybe_fail("copy")
         self._require(Permission.READ)
         self._require(Permission.WRITE)
         self._before_write("copy", target_name)
         with self._lock:
             self._require_container()
-            source = self._blobs.get(source_name)
-            if source is None:
-                raise BlobNotFound(f"'{source_name}' no longer exists in the container.")
-            self._check_online(source_name, source)
-            if source.etag != source_etag:
-                raise PreconditionFailed(
-                    f"'{source_name}' changed since it was listed; it was not copied."
+            if source_version is not None:
+                source = next(
+                    (
+                        b
+                        for b in [
+                            *self._versions.get(source_name, []),
+                            self._blobs.get(source_name),
+                        ]
+                        if b is not None and b.version_id == source_version
+                    ),
+                    None,
                 )
-            self._check_condition(target_name, self._blobs.get(target_name), None)
+                if source is None:
+                    raise BlobNotFound(f"That version of '{source_name}' no longer exists.")
+            else:
+                source = self._blobs.get(source_name)
+                if source is None:
+                    raise BlobNotFound(f"'{source_name}' no longer exists in the container.")
+                if source_etag is None or source.etag != source_etag:
+                    raise PreconditionFailed(
+                        f"'{source_name}' changed since it was listed; it was not copied."
+                    )
+            self._check_online(source_name, source)
+            self._check_condition(target_name, self._blobs.get(target_name), target_if_match)
+            meta = dict(source.metadata) if metadata is None else dict(metadata)
             # Azure's Copy Blob keeps the source's Content-Type; AzureBlobStore.copy then
             # sets the target's own type when its name asks for another one.
-            blob = _Blob(
-                source.data,
-                self._new_etag(),
-                source.md5,
-                dict(source.metadata),
-                content_type=content_type_for(target_name),
-            )
+            blob = self._new_blob(source.data, source.md5, meta, target_name)
             self._set(target_name, blob)
             self.writes += 1
             return WriteResult(blob.etag, blob.md5)
@@ -384,14 +447,49 @@ class MemoryStore:
 
     # ---- internals -----------------------------------------------------------------
 
+    def _new_blob(
+        self, data: bytes, md5: bytes | None, metadata: dict[str, str], blob_name: str
+    ) -> _Blob:
+        etag = self._new_etag()
+        return _Blob(
+            data,
+            etag,
+            md5,
+            metadata,
+            content_type=content_type_for(blob_name),
+            created=self.clock(),
+            version_id=f"v{etag.strip(chr(34))}",
+        )
+
     def _set(self, blob_name: str, blob: _Blob) -> None:
-        if blob_name not in self._blobs:
+        """Put ``blob`` under the name; with versioning the previous content is kept as
+        a version. Call with the lock held."""
+        old = self._blobs.get(blob_name)
+        if old is None:
             self._sorted = None
+        elif self.versioning:
+            self._versions.setdefault(blob_name, []).append(old)
         self._blobs[blob_name] = blob
 
     def _drop(self, blob_name: str) -> None:
-        del self._blobs[blob_name]
+        """Delete the name (with versioning the content is kept as a version)."""
+        old = self._blobs.pop(blob_name)
+        if self.versioning:
+            self._versions.setdefault(blob_name, []).append(old)
         self._sorted = None
+
+    @staticmethod
+    def _version(blob_name: str, blob: _Blob, current: bool) -> BlobVersion:
+        return BlobVersion(
+            blob_name,
+            blob.version_id,
+            len(blob.data),
+            blob.md5,
+            mtime_from_metadata(blob.metadata),
+            writer_from_metadata(blob.metadata),
+            blob.created,
+            current,
+        )
 
     def _new_etag(self) -> str:
         return f'"0x{next(self._etags):X}"'
@@ -442,6 +540,7 @@ class MemoryStore:
             mtime_ns=mtime_from_metadata(blob.metadata),
             tier=blob.tier,
             rehydrating_to=blob.rehydrating_to,
+            writer=writer_from_metadata(blob.metadata),
         )
 
     def _maybe_fail(self, op: str) -> None:

@@ -16,14 +16,26 @@ Overlapping pairs (one path inside another) are refused when a pair is created
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import BinaryIO
 
-from ..errors import ConfigError
-from ..models import RemoteEntry
+from ..errors import ConfigError, LinkNotPossible
+from ..models import AccessTier, RehydratePriority, RemoteEntry, Writer
 from ..names import normalize_prefix, prefix_problem
-from .base import CancelToken, PrefixListingStore, ProgressCallback, RemoteStore, WriteResult
+from .base import (
+    BlobVersion,
+    CancelToken,
+    LinkMaker,
+    PrefixListingStore,
+    ProgressCallback,
+    Protection,
+    RemoteStore,
+    ShareLink,
+    TierControl,
+    WriteResult,
+)
 
 
 class PrefixedStore:
@@ -66,7 +78,7 @@ class PrefixedStore:
             # the prefix (a service that ignored it) is none of this pair's business.
             name = e.rel_path
             if len(name) > cut and name.startswith(mine):
-                yield RemoteEntry(name[cut:], e.size, e.etag, e.md5, e.mtime_ns)
+                yield replace(e, rel_path=name[cut:])  # tier, writer etc. kept
 
     def list_folders(self, prefix: str = "") -> list[str]:
         """The folders right under ``prefix`` inside this pair's path, relative to it."""
@@ -76,6 +88,22 @@ class PrefixedStore:
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
         entry = self.inner.get_entry(self._full(blob_name))
         return None if entry is None else self._relative(entry)
+
+    def list_meta(self, prefix: str) -> Iterator[tuple[RemoteEntry, dict[str, str]]]:
+        cut = len(self.prefix)
+        for entry, metadata in self.inner.list_meta(self.prefix + prefix):
+            if len(entry.rel_path) > cut and entry.rel_path.startswith(self.prefix):
+                yield replace(entry, rel_path=entry.rel_path[cut:]), metadata
+
+    def protection(self) -> Protection:
+        return self.inner.protection()
+
+    def list_versions(self, blob_name: str) -> list[BlobVersion]:
+        cut = len(self.prefix)
+        return [
+            replace(v, blob_name=v.blob_name[cut:])
+            for v in self.inner.list_versions(self._full(blob_name))
+        ]
 
     def upload(
         self,
@@ -87,9 +115,10 @@ class PrefixedStore:
         if_match: str | None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        writer: Writer | None = None,
     ) -> WriteResult:
         return self.inner.upload(
-            self._full(blob_name), source, size, md5, mtime_ns, if_match, progress, cancel
+            self._full(blob_name), source, size, md5, mtime_ns, if_match, progress, cancel, writer
         )
 
     def download(
@@ -105,8 +134,38 @@ class PrefixedStore:
     def delete(self, blob_name: str, if_match: str) -> None:
         self.inner.delete(self._full(blob_name), if_match)
 
-    def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
-        return self.inner.copy(self._full(source_name), self._full(target_name), source_etag)
+    def copy(
+        self,
+        source_name: str,
+        target_name: str,
+        source_etag: str | None,
+        *,
+        metadata: dict[str, str] | None = None,
+        target_if_match: str | None = None,
+        source_version: str | None = None,
+    ) -> WriteResult:
+        return self.inner.copy(
+            self._full(source_name),
+            self._full(target_name),
+            source_etag,
+            metadata=metadata,
+            target_if_match=target_if_match,
+            source_version=source_version,
+        )
+
+    # ---- optional capabilities, when the wrapped store has them ----------------------
+
+    def rehydrate(self, blob_name: str, tier: AccessTier, priority: RehydratePriority) -> None:
+        """Raises ConfigError when the wrapped store has no access tiers."""
+        if not isinstance(self.inner, TierControl):
+            raise ConfigError("This storage does not have access tiers.")
+        self.inner.rehydrate(self._full(blob_name), tier, priority)
+
+    def share_link(self, blob_name: str, valid_for: dt.timedelta) -> ShareLink:
+        """Raises LinkNotPossible when the wrapped store cannot sign links."""
+        if not isinstance(self.inner, LinkMaker):
+            raise LinkNotPossible("This storage cannot create links.")
+        return self.inner.share_link(self._full(blob_name), valid_for)
 
     def close(self) -> None:
         self.inner.close()

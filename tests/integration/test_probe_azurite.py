@@ -41,7 +41,9 @@ def container_sas(
 
 
 def blob_names(sdk: BlobServiceClient, container: str) -> list[str]:
-    return [b.name for b in sdk.get_container_client(container).list_blobs()]
+    """The container's names without BlobSync's own space (bin copies, probe blobs)."""
+    names = [b.name for b in sdk.get_container_client(container).list_blobs()]
+    return [n for n in names if not n.startswith(".blobsync/")]
 
 
 @pytest.mark.parametrize(

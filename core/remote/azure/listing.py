@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from ...models import AccessTier, RemoteEntry
 from ..blobmeta import (
     mtime_from_metadata,
+    writer_from_metadata,
 )
 
 
@@ -42,6 +43,14 @@ def quoted(etag: str) -> str:
     return etag if etag.startswith(('"', "W/")) else f'"{etag}"'
 
 
+def metadata_from_xml(blob: ET.Element) -> dict[str, str]:
+    """A listed blob's metadata (present when the listing included it)."""
+    meta = blob.find("Metadata")
+    if meta is None:
+        return {}
+    return {child.tag: child.text or "" for child in meta}
+
+
 def entry_from_xml(blob: ET.Element) -> RemoteEntry:
     name_el = blob.find("Name")
     name = (name_el.text or "") if name_el is not None else ""
@@ -56,10 +65,7 @@ def entry_from_xml(blob: ET.Element) -> RemoteEntry:
         md5_text = props.findtext("Content-MD5") or ""
         tier = props.findtext("AccessTier")
         status = props.findtext("ArchiveStatus")
-    metadata: dict[str, str] = {}
-    meta = blob.find("Metadata")
-    if meta is not None:
-        metadata = {child.tag: child.text or "" for child in meta}
+    metadata = metadata_from_xml(blob)
     return RemoteEntry(
         rel_path=name,
         size=int(size),
@@ -68,4 +74,5 @@ def entry_from_xml(blob: ET.Element) -> RemoteEntry:
         mtime_ns=mtime_from_metadata(metadata),
         tier=AccessTier.parse(tier),
         rehydrating_to=rehydrating_to(status),
+        writer=writer_from_metadata(metadata),
     )

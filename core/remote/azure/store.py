@@ -59,9 +59,9 @@ from ...errors import (
     PreconditionFailed,
     RemoteItemError,
 )
-from ...models import AccessTier, IssueKind, RehydratePriority, RemoteEntry
+from ...models import AccessTier, IssueKind, RehydratePriority, RemoteEntry, Writer
 from ...names import container_name_problem
-from ..base import CancelToken, ProgressCallback, ShareLink, WriteResult
+from ..base import BlobVersion, CancelToken, ProgressCallback, Protection, ShareLink, WriteResult
 from ..blobmeta import (
     MiB,
     block_size_for,
@@ -71,12 +71,14 @@ from ..blobmeta import (
     content_type_for,
     metadata_for,
     mtime_from_metadata,
+    parse_mtime,
+    writer_from_metadata,
 )
 from ..probe import PermissionReport, probe_permissions
 from .client import service_client
 from .errors import error_code, raise_translated, translate
 from .links import make_share_link
-from .listing import entry_from_xml, parse_xml, quoted, rehydrating_to
+from .listing import entry_from_xml, metadata_from_xml, parse_xml, quoted, rehydrating_to
 from .policy import (
     COPY_WAIT_S,
     IN_MEMORY_MAX,
@@ -186,12 +188,17 @@ class AzureBlobStore:
         """List Blobs sent through the client's own pipeline (auth, retries, timeouts)
         but parsed with ElementTree: the SDK's XML model deserialisation is the slow part
         (~3x slower for 5,000 blobs)."""
+        for blob in self._list_xml(prefix, "metadata"):
+            yield entry_from_xml(blob)
+
+    def _list_xml(self, prefix: str, include: str) -> Iterator[ET.Element]:
+        """The ``<Blob>`` elements of a flat listing of ``prefix``, page by page."""
         split = urlsplit(self._container.url)  # carries the SAS, if any
         base_query = (split.query + "&") if split.query else ""
         marker = ""
         while True:
             query = (
-                f"{base_query}restype=container&comp=list&include=metadata"
+                f"{base_query}restype=container&comp=list&include={include}"
                 f"&maxresults={self.page_size}"
             )
             if prefix:
@@ -216,11 +223,64 @@ class AzureBlobStore:
                     ) from None
                 self._listing_failed(exc)
             blobs = root.find("Blobs")
-            for blob in blobs.iterfind("Blob") if blobs is not None else ():
-                yield entry_from_xml(blob)
+            yield from blobs.iterfind("Blob") if blobs is not None else ()
             marker = root.findtext("NextMarker") or ""
             if not marker:
                 return
+
+    def list_meta(self, prefix: str) -> Iterator[tuple[RemoteEntry, dict[str, str]]]:
+        for blob in self._list_xml(prefix, "metadata"):
+            yield entry_from_xml(blob), metadata_from_xml(blob)
+
+    def protection(self) -> Protection:
+        """Soft delete from Get Blob Service Properties (needs an account-level
+        credential; a container SAS cannot read it: then None). Versioning is an
+        account setting the data plane cannot read, so it is inferred: a listing with
+        ``include=versions`` shows a ``VersionId`` on blobs only when versioning is or
+        was on (https://learn.microsoft.com/rest/api/storageservices/list-blobs).
+        Azurite supports neither feature: there it reports versioning off."""
+        days: int | None = None
+        try:
+            policy = self._service.get_service_properties().get("delete_retention_policy")
+            if policy is not None and policy.enabled:
+                days = int(policy.days or 0) or None
+        except HttpResponseError as exc:
+            if exc.status_code not in (400, 403, 404):
+                self._fail(exc)
+        except AzureError as exc:
+            self._fail(exc)
+        versioning: bool | None = None
+        try:
+            for blob in self._list_xml("", "versions"):
+                versioning = blob.findtext("VersionId") is not None
+                break
+        except (ListingError, ContainerNotFound):
+            versioning = None  # refused include=versions, or no container yet: cannot tell
+        return Protection(versioning=versioning, soft_delete_days=days)
+
+    def list_versions(self, blob_name: str) -> list[BlobVersion]:
+        check_blob_name(blob_name)
+        out = []
+        for blob in self._list_xml(blob_name, "versions,metadata"):
+            entry = entry_from_xml(blob)
+            version_id = blob.findtext("VersionId")
+            if entry.rel_path != blob_name or not version_id:
+                continue
+            metadata = metadata_from_xml(blob)
+            out.append(
+                BlobVersion(
+                    blob_name,
+                    version_id,
+                    entry.size,
+                    entry.md5,
+                    entry.mtime_ns,
+                    writer_from_metadata(metadata),
+                    _version_time(version_id),
+                    (blob.findtext("IsCurrentVersion") or "").lower() == "true",
+                )
+            )
+        out.sort(key=lambda v: v.version_id)  # version ids are timestamps: sortable
+        return out
 
     def _list_sdk(self, prefix: str) -> Iterator[RemoteEntry]:
         pages = self._container.list_blobs(
@@ -243,6 +303,7 @@ class AzureBlobStore:
                     mtime_ns=mtime_from_metadata(blob.metadata),
                     tier=AccessTier.parse(blob.blob_tier),
                     rehydrating_to=rehydrating_to(blob.archive_status),
+                    writer=writer_from_metadata(blob.metadata),
                 )
 
     def list_folders(self, prefix: str = "") -> list[str]:
@@ -277,6 +338,7 @@ class AzureBlobStore:
             mtime_ns=mtime_from_metadata(props.metadata),
             tier=AccessTier.parse(props.blob_tier),
             rehydrating_to=rehydrating_to(props.archive_status),
+            writer=writer_from_metadata(props.metadata),
         )
 
     def upload(
@@ -289,10 +351,11 @@ class AzureBlobStore:
         if_match: str | None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        writer: Writer | None = None,
     ) -> WriteResult:
         check_blob_name(blob_name)
         check_size(blob_name, size)
-        metadata = metadata_for(mtime_ns)
+        metadata = metadata_for(mtime_ns, writer)
         check_metadata(metadata)
         if cancel is not None and cancel.cancelled:
             raise Cancelled("The upload was cancelled.")
@@ -587,18 +650,41 @@ class AzureBlobStore:
                 return None
             raise
 
-    def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
+    def copy(
+        self,
+        source_name: str,
+        target_name: str,
+        source_etag: str | None,
+        *,
+        metadata: dict[str, str] | None = None,
+        target_if_match: str | None = None,
+        source_version: str | None = None,
+    ) -> WriteResult:
+        """Copy Blob within the account. A copy inside one storage account completes
+        synchronously (the response says ``success``); only then is no Get Blob
+        Properties poll sent."""
         check_blob_name(source_name)
         check_blob_name(target_name)
-        source_url = self._blob(source_name).url
+        if metadata is not None:
+            check_metadata(metadata)
+        source_url = self._container.get_blob_client(source_name, version_id=source_version).url
         target = self._blob(target_name)
+        source_conditions: dict[str, Any] = {}
+        if source_etag is not None:
+            source_conditions = {
+                "source_etag": source_etag,
+                "source_match_condition": MatchConditions.IfNotModified,
+            }
         try:
-            target.start_copy_from_url(
+            started = target.start_copy_from_url(
                 source_url,
-                source_etag=source_etag,
-                source_match_condition=MatchConditions.IfNotModified,
-                match_condition=MatchConditions.IfMissing,
+                metadata=metadata,
+                **source_conditions,
+                **self._conditions(target_if_match),
             )
+            same_type = content_type_for(source_name) == content_type_for(target_name)
+            if started.get("copy_status") == "success" and same_type:
+                return WriteResult(str(started["etag"]), None)
             deadline = time.monotonic() + COPY_WAIT_S
             while True:
                 props = target.get_blob_properties()
@@ -662,6 +748,12 @@ class AzureBlobStore:
 
     def close(self) -> None:
         self._service.close()
+
+
+def _version_time(version_id: str) -> float:
+    """Epoch seconds of a version id (``2024-05-01T10:11:12.1234567Z``); 0 if odd."""
+    stamp = parse_mtime(version_id)
+    return stamp / 1e9 if stamp is not None else 0.0
 
 
 def create_container(creds: Credentials, name: str) -> bool:
