@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -129,7 +130,9 @@ def account_credentials(account: AccountConfig, load: SecretLoader = load_secret
         return parse_connection_string(secret)
     if account.kind is SecretKind.ACCOUNT_KEY:
         return from_key(account.account_url, secret)
-    return credentials_from_secret(SecretKind.SAS, secret, account.account_url)
+    creds = credentials_from_secret(SecretKind.SAS, secret, account.account_url)
+    # The keyring holds the token; the container a container SAS names is in the settings.
+    return dataclasses.replace(creds, sas_container=account.sas_container)
 
 
 def resolve_credentials(
@@ -207,6 +210,7 @@ def add_account(
         client_id=creds.client_id,
         sas_starts=starts,
         sas_expires=expires,
+        sas_container=creds.sas_container,
     )
     settings.config.accounts[label] = account
     settings.save()

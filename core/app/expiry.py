@@ -60,8 +60,7 @@ def _span(remaining: dt.timedelta) -> str:
         return "in less than an hour"
     if hours < 48:
         return f"in {hours} hour{'s' if hours != 1 else ''}"
-    days = hours // 24
-    return f"in {days} days"
+    return f"in {(hours + 12) // 24} days"
 
 
 def expiry_words(expiry: CredentialExpiry, account: str = "") -> str:

@@ -65,6 +65,8 @@ class AccountConfig:
     #: the SAS does not say): both clients warn before it ends without the keyring.
     sas_starts: str = ""
     sas_expires: str = ""
+    #: A container SAS: the one container it may reach (the permission check's default).
+    sas_container: str = ""
 
 
 @dataclass

@@ -104,7 +104,8 @@ def cmd_rehydrate(args: argparse.Namespace, service: AppService) -> int:
     service.rehydrate(pair, rel_path, tier, priority, creds=creds)
     wait = "about an hour" if priority is RehydratePriority.HIGH else "up to 15 hours"
     out(
-        f"Asked Azure to bring {rel_path} back to the {tier.value} tier ({priority.value} "
+        f"Asked Azure to bring {rel_path} back to the {tier.value.lower()} tier "
+        f"({priority.value.lower()} "
         f"priority; it takes {wait}). The first sync after that downloads it."
     )
     return EXIT_OK

@@ -18,12 +18,16 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from azure.core.credentials import AccessToken
 
 from blobsync.core.app.emulator import Azurite, find_azurite
 from blobsync.core.app.emulator import self_signed_cert as _self_signed_cert
+
+if TYPE_CHECKING:
+    from .fake_entra import FakeEntra
 
 STORAGE_AUDIENCE = "https://storage.azure.com"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -106,3 +110,23 @@ class MintingCredential:
 @pytest.fixture
 def minting_credential() -> MintingCredential:
     return MintingCredential()
+
+
+@pytest.fixture
+def entra(
+    azurite_oauth: OAuthAzurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeEntra]:
+    """The stand-in Entra ID (:mod:`.fake_entra`) on 127.0.0.1 over HTTPS; this process
+    trusts both its certificate and the OAuth Azurite's, and HOME is the test's (for
+    azure-identity's ``~/.IdentityService``)."""
+    from .fake_entra import FakeEntra
+
+    assert azurite_oauth.cert is not None
+    cert, key = self_signed_cert(tmp_path)
+    bundle = tmp_path / "ca-bundle.pem"
+    bundle.write_text(azurite_oauth.cert.read_text() + cert.read_text())
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    server = FakeEntra(cert, key).start()
+    yield server
+    server.stop()
