@@ -39,6 +39,7 @@ from blobsync.core.models import Issue
 
 from .bridge import EngineBridge, EngineLike, SyncOutcome
 from .live import LiveScheduler
+from .notices import Notices
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ class Controller(QObject):
         self._clock.setInterval(5_000)
         self._clock.timeout.connect(self._refresh)
         self._clock.start()
+        # SAS expiry and archived blobs: warned once, then shown as each pair's state.
+        self.notices = Notices(self)
 
     # ---- reading ---------------------------------------------------------------------
 
