@@ -57,10 +57,10 @@ class ItemActions(QObject):
         self.status.hide()
         layout = issues.layout()
         if isinstance(layout, QBoxLayout):
-            # Under the issues table, above its buttons.
-            at = layout.indexOf(issues.detail) + 1
-            layout.insertWidget(at, self.archived)
-            layout.insertWidget(at + 1, self.status)
+            # The status line under the issue's details; the archived blobs below the
+            # issues' buttons (they are a state of their own, with their own action).
+            layout.insertWidget(layout.indexOf(issues.detail) + 1, self.status)
+            layout.addWidget(self.archived)
 
         issues.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         issues.table.customContextMenuRequested.connect(self._on_issue_menu)

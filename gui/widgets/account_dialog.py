@@ -220,7 +220,10 @@ class AccountDialog(QDialog):
         form.addRow("Connect with:", self.kind_combo)
         form.addRow("Name:", self.name_edit)
         form.addRow("Account URL:", self.url_edit)
+        for text, field in self.entra_panel.hint_rows():
+            form.addRow(text, field)
         form.addRow(self.secret_label, self.secret_edit)
+        form.addRow("", self.entra_panel)
         form.addRow("Container:", self.container_edit)
         self._form = form
 
@@ -232,7 +235,6 @@ class AccountDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.entra_panel)
         layout.addLayout(test_row)
         layout.addWidget(self.permission_check)
         layout.addWidget(self.keyring_label)
@@ -262,7 +264,8 @@ class AccountDialog(QDialog):
         self.url_edit.setEnabled(uses_url)
         entra_id = kind is AccountKind.ENTRA
         self._form.setRowVisible(self.secret_edit, not entra_id)
-        self.entra_panel.setVisible(entra_id)
+        for row in (self.entra_panel, *(field for _t, field in self.entra_panel.hint_rows())):
+            self._form.setRowVisible(row, entra_id)
         self.keyring_label.setVisible(not entra_id)
         self.plaintext_check.setVisible(not entra_id and not self._keyring_usable)
         self.plaintext_warning.setVisible(not entra_id and self.plaintext_check.isChecked())
@@ -356,6 +359,8 @@ class AccountDialog(QDialog):
         self.permission_check.clear()
         checker = self._checker  # the worker must not hold the dialog (see background.py)
         container, prober = self.container_edit.text().strip() or creds.sas_container, self._prober
+        if container and not self.container_edit.text().strip():
+            self.container_edit.setText(container)  # the one a container SAS names
         if container:  # the container alone: a container SAS cannot make account-level calls
             run_in_background(lambda: prober(creds, container), self._on_tested, self)
             return

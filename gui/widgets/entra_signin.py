@@ -18,7 +18,6 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -40,10 +39,12 @@ Signer = Callable[..., tuple[Credentials, Any]]
 
 
 class EntraSignInPanel(QWidget):
-    """Tenant/client hints, the *Sign in with Microsoft* button, and what happens.
+    """The *Sign in with Microsoft* button, what happens, and the device code.
 
+    The optional tenant and client id fields (``tenant_edit``, ``client_edit``) belong
+    to the panel but are laid out by the dialog, in its own form (:meth:`hint_rows`).
     ``signed_in(Credentials)`` is emitted when the sign-in finished; ``credentials``
-    then holds them (until the fields change). ``url_source`` gives the account URL
+    then holds them (until the hints change). ``url_source`` gives the account URL
     typed in the dialog.
     """
 
@@ -83,10 +84,6 @@ class EntraSignInPanel(QWidget):
         self.copy_code_button.clicked.connect(self._copy_code)
         self._code = ""
 
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Tenant:", self.tenant_edit)
-        form.addRow("Client id:", self.client_edit)
         row = QHBoxLayout()
         row.addWidget(self.sign_in_button)
         row.addWidget(self.status, 1)
@@ -95,20 +92,24 @@ class EntraSignInPanel(QWidget):
         code_row.addWidget(self.copy_code_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(form)
+        layout.setSpacing(4)
         layout.addLayout(row)
         layout.addLayout(code_row)
         self.tenant_edit.textEdited.connect(self._forget)
         self.client_edit.textEdited.connect(self._forget)
         self._hide_code()
-        self._set_status(
-            "Opens Microsoft's sign-in page in your browser (or shows a code to enter on "
-            "any device). No password or key is stored by BlobSync.",
-            "idle",
+        self.sign_in_button.setToolTip(
+            "Opens Microsoft's sign-in page in your browser, or shows a code to enter on "
+            "any device when no browser can open here."
         )
+        self._set_status("No password or key is stored.", "idle")
 
     def is_busy(self) -> bool:
         return self._busy
+
+    def hint_rows(self) -> list[tuple[str, QWidget]]:
+        """The (label, field) rows the dialog puts in its form."""
+        return [("Tenant:", self.tenant_edit), ("Client id:", self.client_edit)]
 
     @Slot()
     def start(self) -> None:
@@ -143,8 +144,8 @@ class EntraSignInPanel(QWidget):
             self._code = str(prompt.user_code)
             uri = str(prompt.verification_uri)
             self.code_label.setText(
-                f'No browser could open here. On any device, open <a href="{uri}">{uri}</a> '
-                f"and enter the code <b>{self._code}</b>."
+                f"No browser could open here. On any device, open<br>"
+                f'<a href="{uri}">{uri}</a> and enter the code <b>{self._code}</b>.'
             )
             self.code_label.show()
             self.copy_code_button.show()

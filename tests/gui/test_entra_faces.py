@@ -95,8 +95,10 @@ def test_sign_in_with_microsoft_shows_the_device_code_and_saves_no_secret(
     )
     qtbot.addWidget(dialog)
     dialog.show()
+    assert not dialog.entra_panel.isVisible() and not dialog.entra_panel.tenant_edit.isVisible()
     dialog.set_kind(AccountKind.ENTRA)
     assert dialog.kind_combo.currentText() == "Sign in with Microsoft (Entra ID)"
+    assert dialog.entra_panel.tenant_edit.isVisible() and dialog.entra_panel.client_edit.isVisible()
     assert dialog.entra_panel.isVisible() and not dialog.secret_edit.isVisible()
     assert not dialog.keyring_label.isVisible()
 
