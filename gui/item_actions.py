@@ -6,7 +6,9 @@ adds a context menu to the issues table (*Copy link* for the item, and for a
 conflict's copy), puts the :class:`~.widgets.archived_panel.ArchivedPanel` and one
 status line into the issues view's layout, feeds the panel from
 :class:`~.notices.Notices`, and gives the pairs table a context menu with *Copy link to
-a file…* (a file of that pair's folder, chosen in the file dialog).
+a file…* (a file of that pair's folder, chosen in the file dialog) and, when the
+pair's SAS expires soon or has expired (or its sign-in lapsed), *Update the SAS…* /
+*Sign in again…*: the account dialog, saving new credentials under the same name.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QPoint, Qt, Slot
 from PySide6.QtWidgets import QBoxLayout, QFileDialog, QLabel, QMenu, QWidget
 
+from blobsync.core.app.settings import AppConfig
+from blobsync.core.credentials import Credentials, SecretKind
 from blobsync.core.models import ArchivedBlob
 from blobsync.core.remote.base import LinkDuration
 
@@ -25,8 +30,16 @@ from .controller import Controller
 from .qt_helpers import named
 from .views.issues_view import IssuesView
 from .views.pairs_view import PairsView
+from .widgets.account_dialog import AccountDialog, AccountKind
 from .widgets.archived_panel import ArchivedPanel
 from .widgets.link_menu import LINK_CHOICES, LinkMaker
+
+_DIALOG_KIND = {
+    SecretKind.CONNECTION_STRING: AccountKind.CONNECTION_STRING,
+    SecretKind.ACCOUNT_KEY: AccountKind.KEY,
+    SecretKind.SAS: AccountKind.SAS,
+    SecretKind.ENTRA: AccountKind.ENTRA,
+}
 
 #: Picks a file to link to: (parent, start folder) -> path, or "" when cancelled.
 FilePicker = Callable[[QWidget, str], str]
@@ -48,6 +61,9 @@ class ItemActions(QObject):
         self.links = LinkMaker(controller.service, self)
         self.file_picker: FilePicker = _pick_file
         self.menu: QMenu | None = None  # the last context menu (tests drive it)
+        #: Extra arguments for the account dialog (tests give it a fake sign-in).
+        self.dialog_kwargs: dict[str, Any] = {}
+        self.renew_dialog: AccountDialog | None = None
 
         self.archived = named(
             ArchivedPanel(controller.service, issues, label_of=self._label), "archivedPanel"
@@ -119,8 +135,49 @@ class ItemActions(QObject):
             action.triggered.connect(
                 lambda _=False, d=duration, p=pair_id: self.link_to_chosen_file(p, d)
             )
+        renew = self._renew_words(pair_id)
+        if renew:
+            action = menu.addAction(renew)
+            action.setObjectName("renewAccountAction")
+            action.triggered.connect(lambda _=False, p=pair_id: self.renew_account(p))
         self.menu = menu
         return menu
+
+    def _renew_words(self, pair_id: str) -> str:
+        """ "Update the SAS…" / "Sign in again…" when the pair's credentials end, or ""."""
+        pair = self.controller.pair(pair_id)
+        account = self.controller.config.accounts.get(pair.account) if pair else None
+        if account is None:
+            return ""
+        status = self.controller.status(pair_id)
+        if not (status.signed_out or status.expires_soon):
+            return ""
+        return "Sign in again…" if account.kind is SecretKind.ENTRA else "Update the SAS…"
+
+    def renew_account(self, pair_id: str) -> AccountDialog | None:
+        """The account dialog for the pair's account: new credentials, same name."""
+        pair = self.controller.pair(pair_id)
+        account = self.controller.config.accounts.get(pair.account) if pair else None
+        if account is None:
+            return None
+        others = AppConfig(
+            accounts={k: v for k, v in self.controller.config.accounts.items() if k != account.name}
+        )
+        ctl = self.controller
+
+        def replace(label: str, creds: Credentials, plain: bool) -> Any:
+            return ctl.replace_account(label, creds, allow_plaintext=plain)
+
+        dialog = AccountDialog(others, replace, self.pairs.window(), **self.dialog_kwargs)
+        dialog.setWindowTitle(f"Update the account {account.name}")
+        dialog.set_kind(_DIALOG_KIND[account.kind])
+        dialog.name_edit.setText(account.name)
+        dialog.name_edit.setEnabled(False)
+        if account.kind in (SecretKind.ENTRA, SecretKind.ACCOUNT_KEY):
+            dialog.url_edit.setText(account.account_url)
+        self.renew_dialog = dialog
+        dialog.open()
+        return dialog
 
     @Slot(QPoint)
     def _on_pair_menu(self, where: QPoint) -> None:

@@ -54,8 +54,18 @@ class Notices(QObject):
         controller.pairs_changed.connect(self.check_expiry)
         controller.accounts_changed.connect(self.check_expiry)
         controller.pair_updated.connect(self._on_pair_updated)
-        # After the controller has attached its pairs (it creates us last).
-        QTimer.singleShot(0, self.check_expiry)
+        # After the controller has attached its pairs (it creates us last); a child
+        # timer, so it dies with us.
+        self._first = QTimer(self)
+        self._first.setSingleShot(True)
+        self._first.setInterval(0)
+        self._first.timeout.connect(self.check_expiry)
+        self._first.start()
+
+    def stop(self) -> None:
+        """No more checks (the controller is shutting down)."""
+        self._timer.stop()
+        self._first.stop()
 
     @Slot()
     def check_expiry(self) -> None:
@@ -70,12 +80,16 @@ class Notices(QObject):
                 continue  # its account is gone
             status = ctl.status(pair.pair_id)
             if status.expiry != expiry:
-                before = status.expiry.state if status.expiry else None
+                before = status.expiry.state if status.expiry else ExpiryState.UNKNOWN
                 status.expiry = expiry
-                changed = changed or before != expiry.state
-                ctl.pair_updated.emit(pair.pair_id)
+                if before is not expiry.state or expiry.state is ExpiryState.EXPIRES_SOON:
+                    # (the days left change the words shown for EXPIRES_SOON)
+                    changed = changed or before is not expiry.state
+                    ctl.pair_updated.emit(pair.pair_id)
             key = (pair.account, expiry.state)
-            if expiry.state in _WARNED_STATES and key not in self._warned:
+            if expiry.state not in _WARNED_STATES:  # renewed: warn again next time
+                self._warned = {k for k in self._warned if k[0] != pair.account}
+            elif key not in self._warned:
                 self._warned.add(key)
                 title = (
                     "Sign-in expired"

@@ -40,7 +40,7 @@ from .expiry import account_expiry, times_to_save
 from .live import PauseFlag
 from .pairs import find_pair, new_pair_problem, pair_key, state_path, unique_name
 from .pause import PauseStore
-from .secrets import load_secret
+from .secrets import delete_secret, load_secret
 from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore
 
 if TYPE_CHECKING:
@@ -103,6 +103,29 @@ class AppService:
         account = accounts.add_account(self.settings, label, creds, allow_plaintext=allow_plaintext)
         if creds.kind is SecretKind.ENTRA and creds.token_credential is not None:
             with self._signed_in_lock:
+                self._signed_in[label] = creds.token_credential
+        return account
+
+    def replace_account(
+        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
+    ) -> AccountConfig:
+        """New credentials for a saved account (a new SAS before or after the old one
+        expired, a new Entra ID sign-in); its pairs keep their state. Raises ConfigError
+        (another storage account, no such account, keyring unusable) or OSError."""
+        old = accounts.get_account(self.config, label)
+        if creds.account_name != old.account_name:
+            raise ConfigError(
+                f"These credentials are for the storage account {creds.account_name}, not "
+                f"{old.account_name}; add them as a new account instead."
+            )
+        account = accounts.add_account(
+            self.settings, label, creds, allow_plaintext=allow_plaintext, replace=True
+        )
+        if old.has_secret and not account.has_secret:
+            delete_secret(label)  # e.g. a SAS replaced by an Entra ID sign-in
+        with self._signed_in_lock:
+            self._signed_in.pop(label, None)
+            if creds.kind is SecretKind.ENTRA and creds.token_credential is not None:
                 self._signed_in[label] = creds.token_credential
         return account
 

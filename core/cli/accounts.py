@@ -60,7 +60,9 @@ def _add_entra(args: argparse.Namespace, service: AppService) -> int:
     url = account_url_from(args.url)
     if args.kind == _ENTRA_DEFAULT:
         creds = entra.default_credentials(url, client_id=args.client_id or "")
-        account = service.add_account(args.name, creds)
+        account = (service.replace_account if args.replace else service.add_account)(
+            args.name, creds
+        )
         out(
             f"Account {account.name} saved: {account.account_url}; it signs in with "
             "DefaultAzureCredential (environment, managed identity or Azure CLI login). "
@@ -83,7 +85,8 @@ def _add_entra(args: argparse.Namespace, service: AppService) -> int:
     from ..remote.azure import TokenCacheMode
 
     plaintext = done.cache.mode is TokenCacheMode.PLAINTEXT
-    account = service.add_account(args.name, creds, allow_plaintext=plaintext)
+    save = service.replace_account if args.replace else service.add_account
+    account = save(args.name, creds, allow_plaintext=plaintext)
     who = done.username or "your Microsoft account"
     out(f"Signed in as {who}. Account {account.name} saved: {account.account_url}.")
     out(entra.cache_words(done.cache))
@@ -100,7 +103,10 @@ def cmd_account_add(args: argparse.Namespace, service: AppService) -> int:
         raise ConfigError("--key needs --url (e.g. https://NAME.blob.core.windows.net).")
     secret = _read_secret(kind, args.secret_stdin)
     creds = credentials_from_secret(kind, secret, args.url or "")
-    account = service.add_account(args.name, creds, allow_plaintext=args.plaintext_secret)
+    if args.replace:
+        account = service.replace_account(args.name, creds, allow_plaintext=args.plaintext_secret)
+    else:
+        account = service.add_account(args.name, creds, allow_plaintext=args.plaintext_secret)
     if not account.has_secret:
         where = "nowhere: it is the local emulator's published development key"
     elif account.plaintext_secret_file:
@@ -254,6 +260,11 @@ def add_account_parser(
         help="Entra ID: an app registration's client id (or a managed identity's)",
     )
     add.add_argument("--secret-stdin", action="store_true", help="read the secret from stdin")
+    add.add_argument(
+        "--replace",
+        action="store_true",
+        help="new credentials for an existing account (e.g. a new SAS); its pairs keep syncing",
+    )
     add.add_argument(
         "--plaintext-secret",
         action="store_true",

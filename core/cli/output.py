@@ -107,8 +107,12 @@ def format_archived(blobs: list[ArchivedBlob]) -> list[str]:
     return lines
 
 
-def expiry_warning(creds: Credentials, label: str | None = None) -> str | None:
-    """The warning line for credentials whose SAS ends within a week, or None."""
+def expiry_warning(creds: Credentials, label: str | None) -> str | None:
+    """The warning line for a saved account (``label``) whose SAS ends within a week, or
+    None. Credentials given afresh each run (the environment's connection string) get
+    none: a script's short-lived SAS would warn on every run."""
+    if not label:
+        return None
     expiry = credential_expiry(creds)
     if expiry.state is not ExpiryState.EXPIRES_SOON:
         return None

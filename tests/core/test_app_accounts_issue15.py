@@ -288,3 +288,33 @@ def test_rehydrate_refuses_what_the_last_sync_did_not_see_archived(tmp_path: Pat
     assert service.archived(pair) == []  # never synced: nothing known, no database made
     with pytest.raises(ConfigError, match="not among the archived blobs"):
         service.rehydrate(pair, "photo.jpg")
+
+
+def test_replacing_an_account_keeps_its_name_and_refuses_another_storage_account() -> None:
+    store = settings()
+    kept: dict[str, str] = {}
+
+    def loader(label: str) -> str:
+        return kept[label]
+
+    from blobsync.core.app import accounts
+
+    original = accounts.store_secret
+    try:
+        accounts.store_secret = lambda label, secret, allow_plaintext: kept.update(  # type: ignore[assignment]
+            {label: secret}
+        )
+        service = AppService(store, secret_loader=loader)
+        service.add_account("shared", from_sas_url(f"https://acct.blob.core.windows.net/box?{SAS}"))
+        newer = SAS.replace("2031-05-01", "2032-05-01")
+        service.replace_account(
+            "shared", from_sas_url(f"https://acct.blob.core.windows.net/box?{newer}")
+        )
+        assert store.config.accounts["shared"].sas_expires.startswith("2032-05-01")
+        assert kept["shared"] == newer
+        with pytest.raises(ConfigError, match="not acct"):
+            service.replace_account(
+                "shared", from_sas_url(f"https://other.blob.core.windows.net/box?{SAS}")
+            )
+    finally:
+        accounts.store_secret = original  # type: ignore[assignment]

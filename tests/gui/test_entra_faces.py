@@ -473,3 +473,92 @@ def test_copy_link_puts_a_url_that_downloads_on_the_clipboard(qtbot, synced_pair
     actions.file_picker = lambda _parent, _start: "/etc/hostname"
     actions.link_to_chosen_file(pair.pair_id, LinkDuration.HOUR)
     assert "is not in the folder" in actions.status.text()
+
+
+@pytest.mark.azurite
+def test_an_expired_sas_is_updated_from_the_pairs_list_and_the_pair_syncs_again(
+    qtbot, make_window, azurite: Azurite, gui_keyring, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from blobsync.core.credentials import from_sas_url
+
+    container = "p" + uuid.uuid4().hex[:12]
+    BlobServiceClient.from_connection_string(azurite.connection_string).create_container(container)
+
+    def sas(expiry: dt.datetime) -> str:
+        token = generate_container_sas(
+            AZURITE_ACCOUNT, container, account_key=AZURITE_KEY, permission="rwdl", expiry=expiry
+        )
+        return f"{azurite.blob_endpoint}/{container}?{token}"
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(b"a")
+    service = AppService(SettingsStore(AppConfig(), save=lambda _c: None))
+    old = from_sas_url(sas(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)))
+    service.add_account("shared", old)
+    service.add_pair(PairConfig(str(folder), "shared", container))
+    window = make_window(AppConfig(), service=service)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    ctl.notices.check_expiry()
+    assert ctl.pair_state(pair_id) is PairState.SIGN_IN_EXPIRED
+
+    window.pairs_view.select_pair(pair_id)
+    menu = window.item_actions.pair_menu()
+    assert menu is not None
+    renew = [a for a in menu.actions() if a.text() == "Update the SAS…"]
+    assert renew, [a.text() for a in menu.actions()]
+    renew[0].trigger()
+    dialog = window.item_actions.renew_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.kind() is AccountKind.SAS and not dialog.name_edit.isEnabled()
+    fresh = dt.datetime.now(dt.UTC) + dt.timedelta(days=90)
+    dialog.secret_edit.setText(sas(fresh))
+    press_save(qtbot, dialog)
+    assert not dialog.isVisible(), dialog.status_label.text()
+    account = ctl.config.accounts["shared"]
+    assert dt.datetime.fromisoformat(account.sas_expires) > dt.datetime.now(dt.UTC)
+    assert ctl.pair_state(pair_id) is not PairState.SIGN_IN_EXPIRED
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(lambda: ctl.status(pair_id).last_result is not None, timeout=30000)
+    assert ctl.status(pair_id).failure is None
+    assert ctl.status(pair_id).last_result.uploaded == 1
+
+
+def test_a_lapsed_sign_in_is_renewed_from_the_pairs_list(
+    qtbot, make_window, fake_engines, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    account = AccountConfig(
+        "corp", "https://corpfiles.blob.core.windows.net", "corpfiles", SecretKind.ENTRA,
+        has_secret=False, sign_in_record=RECORD,
+    )  # fmt: skip
+    config = AppConfig(accounts={"corp": account}, pairs=[PairConfig(str(tmp_path), "corp", "box")])
+    factory = fake_engines(files=0)
+    window = make_window(config, engine_factory=factory, save=lambda _c: None)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    from blobsync.core.app.status import Failure
+
+    ctl.status(pair_id).failure = Failure.from_exception(
+        SignInExpired(
+            "Sign-in expired — sign in with Microsoft again.", AuthReason.SIGN_IN_REQUIRED
+        )
+    )
+    assert ctl.pair_state(pair_id) is PairState.SIGN_IN_EXPIRED
+    window.pairs_view.select_pair(pair_id)
+    signer = FakeSignIn()
+    signer.release.set()
+    window.item_actions.dialog_kwargs = {"signer": signer}
+    menu = window.item_actions.pair_menu()
+    assert menu is not None
+    [again] = [a for a in menu.actions() if a.text() == "Sign in again…"]
+    again.trigger()
+    dialog = window.item_actions.renew_dialog
+    assert dialog is not None and dialog.kind() is AccountKind.ENTRA
+    assert dialog.url_edit.text() == "https://corpfiles.blob.core.windows.net"
+    qtbot.mouseClick(dialog.entra_panel.sign_in_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.entra_panel.credentials is not None, timeout=10000)
+    press_save(qtbot, dialog)
+    assert not dialog.isVisible(), dialog.status_label.text()
+    assert ctl.service.credentials("corp").token_credential is signer.credential
+    assert ctl.pair_state(pair_id) is not PairState.SIGN_IN_EXPIRED  # a fresh engine and status

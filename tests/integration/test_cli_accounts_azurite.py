@@ -452,3 +452,12 @@ def test_a_sas_expiring_within_a_week_warns_and_an_expired_one_exits_3(
     settings.write_text(json.dumps(raw))
     pairs = blobsync("pairs")
     assert "Old\t" in pairs.stdout and "Sign-in expired — update the SAS" in pairs.stdout
+
+    renewed = blobsync(
+        "account", "add", "old", "--sas", "--secret-stdin", "--replace",
+        stdin=sas_url(azurite, container_name, "rwdlc", now + dt.timedelta(days=90)),
+    )  # fmt: skip
+    assert renewed.returncode == 0, renewed.stderr
+    again = blobsync("sync", str(folder), container_name, "--account", "old")
+    assert again.returncode == 0 and again.stderr == "", again.stderr
+    assert "Old\t" in blobsync("pairs").stdout and "Sign-in expired" not in blobsync("pairs").stdout
