@@ -166,6 +166,8 @@ class IssueKind(enum.StrEnum):
     TOO_LARGE = "too_large"
     ARCHIVED = "archived"  # archived between listing and transfer
     DELETE_NOT_PERMITTED = "delete_not_permitted"  # the account may not delete: blob kept
+    MOVED_OUT_OF_SYNC = "moved_out_of_sync"  # moved into an excluded place: remote copy kept
+    IGNORE_FILE = "ignore_file"  # the folder's .blobsyncignore could not be used (in part)
 
 
 ISSUE_WORDS: dict[IssueKind, str] = {
@@ -184,6 +186,8 @@ ISSUE_WORDS: dict[IssueKind, str] = {
     IssueKind.TOO_LARGE: "File too large for a blob",
     IssueKind.ARCHIVED: "Archived in the container — not synced",
     IssueKind.DELETE_NOT_PERMITTED: "Not deleted in the container (no delete permission)",
+    IssueKind.MOVED_OUT_OF_SYNC: "Moved to a place that is not synced; the container's copy was kept",
+    IssueKind.IGNORE_FILE: "Problem in the ignore file",
 }
 
 
@@ -195,7 +199,9 @@ class Issue:
     kind: IssueKind
     message: str  # one human sentence
     retryable: bool = True
-    conflict_copy: str | None = None  # rel_path of the copy we made, for conflicts
+    #: Conflicts: rel_path of the copy we made. MOVED_OUT_OF_SYNC: where the file now is
+    #: (an excluded place in the folder).
+    conflict_copy: str | None = None
 
     def describe(self) -> str:
         """The reason in words, for lists."""
@@ -215,6 +221,41 @@ class ArchivedBlob:
     held: ActionKind
     rehydrating_to: AccessTier | None = None
     size: int = 0
+
+
+class ExcludedBy(enum.StrEnum):
+    """Which rule kept an item out of the sync (see :mod:`blobsync.core.filters`)."""
+
+    FOLDER = "folder"  # selective sync: an excluded folder
+    DEFAULTS = "defaults"  # the built-in list of OS and editor junk
+    IGNORE_FILE = "ignore_file"  # a line of the folder's .blobsyncignore
+    PATTERN = "pattern"  # a pattern kept in the pair's settings
+
+
+@dataclass(slots=True)
+class ExclusionCounts:
+    """How many items each rule kept out of one run, on either side.
+
+    An item is a file or blob, or a whole folder when the folder itself is excluded
+    (its contents are not counted one by one: a local folder that is excluded is not
+    even entered). ``by_pattern`` counts per deciding pattern line (for folders of
+    selective sync: the folder's path with a trailing slash).
+    """
+
+    folder: int = 0
+    defaults: int = 0
+    ignore_file: int = 0
+    pattern: int = 0
+    by_pattern: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.folder + self.defaults + self.ignore_file + self.pattern
+
+    def add(self, by: ExcludedBy, pattern: str) -> None:
+        """Count one more item kept out by ``by`` (deciding ``pattern``)."""
+        setattr(self, by.value, getattr(self, by.value) + 1)
+        self.by_pattern[pattern] = self.by_pattern.get(pattern, 0) + 1
 
 
 @dataclass(slots=True)
@@ -240,6 +281,11 @@ class SyncResult:
     #: Archived blobs not synced this run (a state, not issues: ``in_sync`` ignores them).
     archived: list[ArchivedBlob] = field(default_factory=list)
     archived_new: int = 0  # how many of them were first seen in this run
+    #: What the filter rules kept out of this run (dry runs too).
+    excluded: ExclusionCounts = field(default_factory=ExclusionCounts)
+    #: The folder's .blobsyncignore changed during this run (downloaded, or edited while
+    #: it ran): its rules apply from the next run, which the client may start at once.
+    ignore_file_changed: bool = False
 
     @property
     def writes(self) -> int:

@@ -1,9 +1,11 @@
 """The engine facade: the one object the CLI and the GUI drive.
 
 ``SyncEngine(local_root, store, state_path, events).sync(options, cancel)`` runs one
-full-enumeration sync: scan the folder, list the container, merge both with the
-snapshot (:mod:`.merge`, streaming), plan each item (pure, :mod:`.planner`), check the
-safety valves, apply (:mod:`.executor`). It raises only
+full-enumeration sync: fix the run's filter rules (:mod:`.filtering`), scan the folder,
+list the container, merge both with the snapshot (:mod:`.merge`, streaming), keep out
+what the rules exclude, plan each item (pure, :mod:`.planner`), pair renames
+(:mod:`.moves`), hold deletions of files moved out of the sync, check the safety
+valves, apply (:mod:`.executor`). It raises only
 :class:`~blobsync.core.errors.FatalError` subclasses; per-item problems become issues
 (in the result, kept in the state DB, retried next run). Events go to the ``events``
 callable, possibly from worker threads.
@@ -32,6 +34,7 @@ from pathlib import Path
 from .. import events as ev
 from ..crashpoints import crash_point
 from ..errors import (
+    BlobNotFound,
     Cancelled,
     ConfigError,
     ConnectionFailure,
@@ -39,9 +42,11 @@ from ..errors import (
     FatalError,
     ItemError,
     LinkNotPossible,
+    PreconditionFailed,
     SafetyReason,
     SafetyStop,
 )
+from ..filters import FilterRules, PathFilter
 from ..local import fs
 from ..local.scanner import ScanReport, scan
 from ..models import (
@@ -63,8 +68,10 @@ from ..models import (
 from ..names import fold_key, is_reserved
 from ..remote.base import CancelToken, LinkMaker, RemoteStore, ShareLink, TierControl
 from ..remote.prefetch import prefetched
+from ..remote.prefixed import store_prefix
 from ..remote.probe import PermissionReport, probe_permissions
 from .executor import Executor, RunContext
+from .filtering import RunFilter, build_run_filter, read_ignore_file
 from .merge import OutOfOrder, merge3
 from .moves import pair_moves
 from .planner import is_delete, plan_item
@@ -91,6 +98,8 @@ class SyncOptions:
     #: KEEP_AS_ISSUES for an account that may not delete (from check_permissions()):
     #: planned remote deletions become DELETE_NOT_PERMITTED issues, the blobs stay.
     remote_deletes: RemoteDeletePolicy = RemoteDeletePolicy.APPLY
+    #: What the pair keeps out of the sync (patterns, defaults, ignore file, folders).
+    filters: FilterRules = field(default_factory=FilterRules)
 
 
 class Resolution(enum.StrEnum):
@@ -121,6 +130,8 @@ class SyncEngine:
         self.on_local_write: Callable[[str], None] | None = None
         self._buckets: dict[str, tuple[int, TokenBucket]] = {}
         self._racy_after_ns = 0
+        self._blob_prefix = store_prefix(store)  # counts towards Azure's name limits
+        self._filter = RunFilter(_NO_RULES)
 
     # ---- public API ----------------------------------------------------------------
 
@@ -173,6 +184,13 @@ class SyncEngine:
         with self._pair_lock():
             if issue is not None and issue.kind is IssueKind.CONFLICT and issue.conflict_copy:
                 self._resolve_conflict(issue, resolution)
+            elif issue is not None and issue.kind is IssueKind.MOVED_OUT_OF_SYNC:
+                # Moved to an excluded place: KEEP_MINE makes the move a deletion in the
+                # container; TAKE_THEIRS and KEEP_BOTH bring the container's copy back.
+                if resolution is Resolution.KEEP_MINE:
+                    self._delete_moved_out(rel_path)
+                elif resolution is not Resolution.RETRY:
+                    self._force_download(rel_path)
             elif resolution is Resolution.KEEP_MINE:
                 self._force_upload(rel_path)
             elif resolution is Resolution.TAKE_THEIRS:
@@ -252,11 +270,21 @@ class SyncEngine:
         if not exists and not options.dry_run:
             result.container_created = True
             self.events(ev.ContainerCreated(self.store.container))
+        self._filter, filter_issues = build_run_filter(
+            options.filters,
+            self.local_root,
+            self.state,
+            self.store,
+            options.mode,
+            exists,
+            options.dry_run,
+        )
         actions, report = self._plan(options, exists, cancel)
+        result.excluded = self._filter.counts
         crash_point("after_listing")
         self._check_valves(actions, report, options)
         self._announce(actions)
-        scan_issues = report.issues
+        scan_issues = filter_issues + report.issues
         if options.dry_run:
             result.planned = actions
             result.issues.extend(scan_issues)
@@ -287,6 +315,8 @@ class SyncEngine:
         # Only after a complete run: a partial list would announce the rest again.
         result.archived = [_archived(a) for a in actions if a.kind is ActionKind.ARCHIVED]
         self._store_archived(result)
+        if options.filters.use_ignore_file:
+            result.ignore_file_changed = self._filter.ignore_file_changed(self._ignore_text_now())
         if result.in_sync and not self.state.issues():
             self.state.set_meta("last_in_sync", repr(time.time()))
             self.state.commit()
@@ -329,6 +359,7 @@ class SyncEngine:
                 remote.close()  # stops the listing thread
             log.warning("falling back to an in-memory merge: %s", exc)
             report = ScanReport()
+            self._filter = self._filter.fresh()
             local_sorted = sorted(self._scan(report, options), key=_rel)
             remote_sorted = sorted(self.store.list_blobs() if exists else [], key=_rel)
             snap_sorted = sorted(self.state.iter_snapshot(), key=_rel)
@@ -337,9 +368,17 @@ class SyncEngine:
             )
         return actions, report
 
-    def _scan(self, report: ScanReport, options: SyncOptions) -> Iterator[LocalEntry]:
+    def _ignore_text_now(self) -> str | None:
         try:
-            yield from scan(self.local_root, report, clean_temp=not options.dry_run)
+            return read_ignore_file(self.local_root)
+        except ItemError:
+            return None
+
+    def _scan(self, report: ScanReport, options: SyncOptions) -> Iterator[LocalEntry]:
+        run_filter = self._filter
+        skip = run_filter.skip_local if run_filter.active else None
+        try:
+            yield from scan(self.local_root, report, clean_temp=not options.dry_run, skip=skip)
         except OSError as exc:
             raise ConfigError(
                 f"Cannot read the folder {self.local_root}: {exc.strerror}."
@@ -356,11 +395,21 @@ class SyncEngine:
     ) -> list[Action]:
         actions: list[Action] = []
         seen_folds: set[int] = set()
+        run_filter = self._filter
+        filtering = run_filter.active
+        excluded = run_filter.filter.excluded
         for n, (key, snap, loc, rem) in enumerate(merge3(snapshot, local, remote)):
             if n % 1024 == 0 and cancel.cancelled:
                 raise Cancelled("The sync was cancelled before anything changed.")
             if report.is_blind(key) or is_reserved(key):
                 continue  # a symlink, special file, unreadable folder, or BlobSync's own
+            if filtering and (verdict := excluded(key)) is not None:
+                # Excluding never deletes: both sides stay as they are; a synced item's
+                # snapshot row goes, so it is merged afresh if it is ever included again.
+                run_filter.note(verdict, key, snap, loc)
+                if snap is not None:
+                    actions.append(Action(ActionKind.FORGET, key, snapshot=snap))
+                continue
             if loc is not None or rem is not None:
                 fold = hash(fold_key(key))
                 if fold in seen_folds:
@@ -377,12 +426,32 @@ class SyncEngine:
                         Action(ActionKind.ISSUE, key, issue=Issue(key, err.kind, err.message))
                     )
                     continue
-            action = plan_item(snap, loc, rem, options.mode, options.remote_deletes)
+            action = plan_item(
+                snap, loc, rem, options.mode, options.remote_deletes, self._blob_prefix
+            )
             if action is not None:
                 actions.append(action)
         if options.mode is SyncMode.TWO_WAY:
             actions = pair_moves(actions, self._md5_or_none)
+        if filtering:
+            actions = run_filter.hold_moved_out(
+                actions, self.local_root, self._md5_of_path, self._pending_moved_out
+            )
         return actions
+
+    def _md5_of_path(self, rel_path: str) -> bytes | None:
+        try:
+            st = os.lstat(self.local_root / rel_path)
+        except OSError:
+            return None
+        return self._md5_or_none(LocalEntry(rel_path, st.st_size, st.st_mtime_ns, st.st_ino))
+
+    def _pending_moved_out(self) -> dict[str, str]:
+        return {
+            issue.rel_path: issue.conflict_copy
+            for issue in self.state.issues()
+            if issue.kind is IssueKind.MOVED_OUT_OF_SYNC and issue.conflict_copy
+        }
 
     def _md5_or_none(self, local: LocalEntry) -> bytes | None:
         try:
@@ -435,8 +504,9 @@ class SyncEngine:
     ) -> None:
         if options.allow_mass_delete:
             return
-        tracked = self.state.snapshot_count()
-        if tracked and report.files == 0 and not report.blind:
+        # Rows of items the rules now keep out are only forgotten, never deleted.
+        tracked = self.state.snapshot_count() - self._filter.forgotten
+        if tracked and report.files == 0 and not report.blind and not self._filter.pruned:
             raise SafetyStop(
                 SafetyReason.FOLDER_EMPTIED, tracked=tracked, local_root=str(self.local_root)
             )
@@ -525,6 +595,29 @@ class SyncEngine:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(copy_path)  # the next sync deletes the copy's blob
 
+    def _delete_moved_out(self, rel_path: str) -> None:
+        """The user confirms a move out of the sync: delete the container's copy, if it
+        is still the version last synced."""
+        snap = self.state.get_snapshot(rel_path)
+        current = self.store.get_entry(rel_path)
+        if current is not None:
+            if snap is not None and current.etag != snap.etag:
+                raise ItemError(
+                    "It changed in the container since it was synced; nothing was deleted.",
+                    IssueKind.CONCURRENT_CHANGE,
+                )
+            try:
+                self.store.delete(rel_path, current.etag)
+            except BlobNotFound:
+                pass
+            except PreconditionFailed:
+                raise ItemError(
+                    "It changed in the container meanwhile; nothing was deleted.",
+                    IssueKind.CONCURRENT_CHANGE,
+                ) from None
+        self.state.delete_snapshot(rel_path)
+        self.state.commit()
+
     def _force_upload(self, rel_path: str) -> None:
         path = fs.confined_path(self.local_root, rel_path, make_parents=False)
         st = os.lstat(path)
@@ -566,6 +659,9 @@ def _archived(action: Action) -> ArchivedBlob:
     remote = action.remote
     assert remote is not None and action.held is not None
     return ArchivedBlob(action.rel_path, action.held, remote.rehydrating_to, remote.size)
+
+
+_NO_RULES = PathFilter(FilterRules.nothing())
 
 
 def _rel(item: LocalEntry | RemoteEntry | SnapshotEntry) -> str:

@@ -130,9 +130,11 @@ def plan_item(
     remote: RemoteEntry | None,
     mode: SyncMode = SyncMode.TWO_WAY,
     remote_deletes: RemoteDeletePolicy = RemoteDeletePolicy.APPLY,
+    blob_prefix: str = "",
 ) -> Action | None:
-    """The action for one item, or None when there is nothing to do."""
-    action = _plan_table(snap, local, remote, mode)
+    """The action for one item, or None when there is nothing to do. ``blob_prefix``:
+    the pair's path inside the container, which counts towards Azure's name limits."""
+    action = _plan_table(snap, local, remote, mode, blob_prefix)
     if action is None:
         return None
     if remote is not None and remote.archived and action.kind in _NEEDS_ONLINE_BLOB:
@@ -155,6 +157,7 @@ def _plan_table(
     local: LocalEntry | None,
     remote: RemoteEntry | None,
     mode: SyncMode,
+    blob_prefix: str,
 ) -> Action | None:
     present = local or remote or snap
     if present is None:
@@ -162,7 +165,7 @@ def _plan_table(
     rel_path = present.rel_path
     # Names first: never upload what Azure cannot store, never write what could escape.
     if local is not None and remote is None and mode is not SyncMode.DOWNLOAD:
-        problem = blob_name_problem(rel_path)
+        problem = blob_name_problem(rel_path, blob_prefix)
         if problem:
             return _issue(rel_path, IssueKind.NAME_NOT_ALLOWED, problem)
     if remote is not None and mode is not SyncMode.UPLOAD:

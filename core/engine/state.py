@@ -199,6 +199,11 @@ class StateDB:
             count: int = self._conn.execute("SELECT count(*) FROM snapshot").fetchone()[0]
             return count
 
+    def has_snapshot(self) -> bool:
+        """True if anything was ever synced (cheaper than counting the rows)."""
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM snapshot LIMIT 1").fetchone() is not None
+
     def get_snapshot(self, rel_path: str) -> SnapshotEntry | None:
         with self._lock:
             row = self._conn.execute(

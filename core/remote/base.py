@@ -86,8 +86,8 @@ class RemoteStore(Protocol):
     ) -> WriteResult:
         """Write ``size`` bytes from ``source`` as the blob's content, conditionally.
 
-        ``md5`` (of the whole content) is stored as Content-MD5 and ``mtime_ns`` in
-        metadata ``mtime``. Large contents go in blocks; the blob only changes at the
+        ``md5`` (of the whole content) is stored as Content-MD5, ``mtime_ns`` in
+        metadata ``mtime``, and a Content-Type from the name (``blobmeta.content_type_for``). Large contents go in blocks; the blob only changes at the
         final commit. Raises PreconditionFailed, RemoteItemError.
         """
         ...
@@ -178,4 +178,20 @@ class LinkMaker(Protocol):
     def share_link(self, blob_name: str, valid_for: dt.timedelta) -> ShareLink:
         """A read-only link valid for ``valid_for``. Raises LinkNotPossible (these
         credentials cannot sign links), AuthError, ConnectionFailure."""
+
+
+class PrefixListingStore(RemoteStore, Protocol):
+    """A store that can list only the names under a prefix, on the service's side (the
+    Azure and in-memory stores): what a pair on a path inside a container needs
+    (:mod:`.prefixed`)."""
+
+    def list_blobs(self, prefix: str = "") -> Iterator[RemoteEntry]:
+        """Every blob whose name starts with ``prefix``, as :meth:`RemoteStore.list_blobs`
+        does for all; the service applies the prefix, so other names are never sent."""
+        ...
+
+    def list_folders(self, prefix: str = "") -> list[str]:
+        """The "folders" right under ``prefix`` (which ends with "/" or is ""): the
+        distinct next path segments of the names below it, each as ``prefix + name +
+        "/"``, sorted; for a container path picker. Raises ListingError, AuthError."""
         ...

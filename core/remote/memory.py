@@ -3,8 +3,9 @@
 It behaves like a block-blob container: ETags change on every write (metadata-only
 changes too), create-only writes fail if the blob exists, stale ETags fail with
 PreconditionFailed, listings come in lexicographic order in pages of ``page_size``,
-Content-MD5 and the ``mtime`` metadata are stored, and the same name/size/metadata
-limits apply. Test hooks let a test play "another client": :meth:`put_raw`,
+Content-MD5, Content-Type and the ``mtime`` metadata are stored, a listing can be limited
+to a name prefix (served from a sorted index, as the service does), and the same
+name/size/metadata limits apply. Test hooks let a test play "another client": :meth:`put_raw`,
 :meth:`set_mtime`, :meth:`remove_raw`, a ``before_write`` callable run just before each
 write is applied, and :meth:`fail_next` to inject an error into the next operation.
 Thread-safe: the engine calls it from worker threads.
@@ -19,6 +20,7 @@ lacking permissions: a denied operation raises AuthError PERMISSION_MISSING, as 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
 import itertools
@@ -41,10 +43,12 @@ from ..errors import (
 from ..models import AccessTier, IssueKind, Permission, RehydratePriority, RemoteEntry
 from .base import CancelToken, ProgressCallback, WriteResult
 from .blobmeta import (
+    DEFAULT_CONTENT_TYPE,
     MiB,
     check_blob_name,
     check_metadata,
     check_size,
+    content_type_for,
     metadata_for,
     mtime_from_metadata,
 )
@@ -61,11 +65,14 @@ class _Blob:
     metadata: dict[str, str] = field(default_factory=dict)
     tier: AccessTier | None = None
     rehydrating_to: AccessTier | None = None
+    content_type: str = DEFAULT_CONTENT_TYPE
 
 
 class MemoryStore:
     """A container held in a dict. ``writes`` counts PUT/DELETE/COPY operations that
-    changed something; ``bytes_uploaded`` counts content bytes accepted by uploads."""
+    changed something; ``bytes_uploaded`` counts content bytes accepted by uploads;
+    ``listed`` counts entries returned by listings (a prefix listing returns only the
+    names under its prefix)."""
 
     def __init__(
         self,
@@ -80,12 +87,14 @@ class MemoryStore:
         self.chunk_size = chunk_size
         self.writes = 0
         self.bytes_uploaded = 0
+        self.listed = 0
         self.calls: dict[str, int] = dict.fromkeys(OPS, 0)
         #: Called as ``before_write(op, blob_name)`` before a write is checked and applied
         #: (outside the lock, so it may call put_raw & co.).
         self.before_write: Callable[[str, str], None] | None = None
         self._exists = exists
         self._blobs: dict[str, _Blob] = {}
+        self._sorted: list[str] | None = None  # sorted names, rebuilt after a change
         self._lock = threading.RLock()
         self._etags = itertools.count(random.randrange(1 << 40, 1 << 44))
         self._failures: dict[str, list[tuple[int, BaseException]]] = {}
@@ -117,7 +126,7 @@ class MemoryStore:
         with self._lock:
             self._require_container()
             blob = _Blob(bytes(data), self._new_etag(), digest, meta)
-            self._blobs[blob_name] = blob
+            self._set(blob_name, blob)
             return WriteResult(blob.etag, digest)
 
     def set_mtime(self, blob_name: str, mtime_ns: int | None) -> str:
@@ -147,7 +156,12 @@ class MemoryStore:
         """Delete a blob as another client would (not counted in ``writes``)."""
         with self._lock:
             self._get(blob_name)
-            del self._blobs[blob_name]
+            self._drop(blob_name)
+
+    def content_type(self, blob_name: str) -> str:
+        """The blob's Content-Type. Raises BlobNotFound."""
+        with self._lock:
+            return self._get(blob_name).content_type
 
     def content(self, blob_name: str) -> bytes:
         """The blob's bytes. Raises BlobNotFound."""
@@ -172,7 +186,7 @@ class MemoryStore:
             self._exists = True
             return True
 
-    def list_blobs(self) -> Iterator[RemoteEntry]:
+    def list_blobs(self, prefix: str = "") -> Iterator[RemoteEntry]:
         marker = ""
         first = True
         while True:
@@ -180,13 +194,40 @@ class MemoryStore:
             self._require(Permission.LIST)
             with self._lock:
                 self._require_container()
-                names = sorted(n for n in self._blobs if first or n > marker)
-                page = [self._entry(n, self._blobs[n]) for n in names[: self.page_size]]
-                more = len(names) > self.page_size
+                if self._sorted is None:
+                    self._sorted = sorted(self._blobs)
+                names = self._sorted
+                start = bisect.bisect_left(names, prefix)
+                if not first:
+                    start = max(start, bisect.bisect_right(names, marker))
+                page: list[RemoteEntry] = []
+                end = start
+                while end < len(names) and len(page) < self.page_size:
+                    if not names[end].startswith(prefix):
+                        break
+                    page.append(self._entry(names[end], self._blobs[names[end]]))
+                    end += 1
+                more = end < len(names) and names[end].startswith(prefix)
+                self.listed += len(page)
             yield from page
             if not more or not page:
                 return
             marker, first = page[-1].rel_path, False
+
+    def list_folders(self, prefix: str = "") -> list[str]:
+        self._maybe_fail("list_page")
+        with self._lock:
+            self._require_container()
+            names = self._sorted if self._sorted is not None else sorted(self._blobs)
+            self._sorted = names
+            folders: set[str] = set()
+            for name in names[bisect.bisect_left(names, prefix) :]:
+                if not name.startswith(prefix):
+                    break
+                cut = name.find("/", len(prefix))
+                if cut >= 0:
+                    folders.add(name[: cut + 1])
+        return sorted(folders)
 
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
         check_blob_name(blob_name)
@@ -240,8 +281,14 @@ class MemoryStore:
             self._check_condition(blob_name, current, if_match)
             if current is not None:
                 self._check_online(blob_name, current)
-            blob = _Blob(buf.getvalue(), self._new_etag(), md5, metadata)
-            self._blobs[blob_name] = blob
+            blob = _Blob(
+                buf.getvalue(),
+                self._new_etag(),
+                md5,
+                metadata,
+                content_type=content_type_for(blob_name),
+            )
+            self._set(blob_name, blob)
             self.writes += 1
             self.bytes_uploaded += size
             return WriteResult(blob.etag, md5)
@@ -285,7 +332,7 @@ class MemoryStore:
             if blob is None:
                 raise BlobNotFound(f"'{blob_name}' no longer exists in the container.")
             self._check_condition(blob_name, blob, if_match)
-            del self._blobs[blob_name]
+            self._drop(blob_name)
             self.writes += 1
 
     def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
@@ -306,8 +353,16 @@ class MemoryStore:
                     f"'{source_name}' changed since it was listed; it was not copied."
                 )
             self._check_condition(target_name, self._blobs.get(target_name), None)
-            blob = _Blob(source.data, self._new_etag(), source.md5, dict(source.metadata))
-            self._blobs[target_name] = blob
+            # Azure's Copy Blob keeps the source's Content-Type; AzureBlobStore.copy then
+            # sets the target's own type when its name asks for another one.
+            blob = _Blob(
+                source.data,
+                self._new_etag(),
+                source.md5,
+                dict(source.metadata),
+                content_type=content_type_for(target_name),
+            )
+            self._set(target_name, blob)
             self.writes += 1
             return WriteResult(blob.etag, blob.md5)
 
@@ -328,6 +383,15 @@ class MemoryStore:
         self._closed = True
 
     # ---- internals -----------------------------------------------------------------
+
+    def _set(self, blob_name: str, blob: _Blob) -> None:
+        if blob_name not in self._blobs:
+            self._sorted = None
+        self._blobs[blob_name] = blob
+
+    def _drop(self, blob_name: str) -> None:
+        del self._blobs[blob_name]
+        self._sorted = None
 
     def _new_etag(self) -> str:
         return f'"0x{next(self._etags):X}"'

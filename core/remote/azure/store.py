@@ -1,8 +1,11 @@
 """The RemoteStore for one Azure container: list, read, conditional write, delete, copy.
 
 Every write is conditional (create-only = ``If-None-Match: *``; update/delete/download
-pinned with ``If-Match``); every upload stores Content-MD5 and rclone's ``mtime``
-metadata; Azure's name/size/metadata limits are checked before anything is sent.
+pinned with ``If-Match``); every upload stores Content-MD5, a Content-Type from the name
+and rclone's ``mtime`` metadata; Azure's name/size/metadata limits are checked before
+anything is sent. A listing can be limited to a name prefix, which the service applies
+(List Blobs ``prefix=``): a pair on a path inside a container never pages through the
+rest of it.
 Put Blob, Get Blob and List Blobs go through the client's own pipeline (auth, retries,
 timeouts) without the SDK's per-call model layer, which cost measurable client CPU
 (bench/RESULTS.md); the SDK path of the listing stays as ``lean_listing = False``.
@@ -13,6 +16,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import logging
 import os
 import random
 import threading
@@ -35,6 +39,7 @@ from azure.core.rest import HttpRequest
 from azure.storage.blob import (
     BlobBlock,
     BlobClient,
+    BlobPrefix,
     ContainerClient,
     ContentSettings,
 )
@@ -63,6 +68,7 @@ from ..blobmeta import (
     check_blob_name,
     check_metadata,
     check_size,
+    content_type_for,
     metadata_for,
     mtime_from_metadata,
 )
@@ -78,6 +84,8 @@ from .policy import (
     STATUS_BACKOFFS,
 )
 from .transfer import ExactReader
+
+log = logging.getLogger(__name__)
 
 
 class AzureBlobStore:
@@ -144,7 +152,7 @@ class AzureBlobStore:
         # A container SAS may not read the container's properties (403
         # AuthorizationPermissionMismatch) but may list it: a listing tells.
         try:
-            next(iter(self._list_lean()), None)
+            next(iter(self._list_lean("")), None)
         except ContainerNotFound:
             return False
         return True
@@ -160,10 +168,10 @@ class AzureBlobStore:
         except AzureError as exc:
             self._fail(exc)
 
-    def list_blobs(self) -> Iterator[RemoteEntry]:
+    def list_blobs(self, prefix: str = "") -> Iterator[RemoteEntry]:
         if self.lean_listing:
-            return self._list_lean()
-        return self._list_sdk()
+            return self._list_lean(prefix)
+        return self._list_sdk(prefix)
 
     def _listing_failed(self, exc: BaseException) -> NoReturn:
         error = translate(exc, container=self.container, creds=self._creds)
@@ -174,7 +182,7 @@ class AzureBlobStore:
             f"({error.message}); nothing was concluded from it."
         ) from None
 
-    def _list_lean(self) -> Iterator[RemoteEntry]:
+    def _list_lean(self, prefix: str) -> Iterator[RemoteEntry]:
         """List Blobs sent through the client's own pipeline (auth, retries, timeouts)
         but parsed with ElementTree: the SDK's XML model deserialisation is the slow part
         (~3x slower for 5,000 blobs)."""
@@ -186,6 +194,8 @@ class AzureBlobStore:
                 f"{base_query}restype=container&comp=list&include=metadata"
                 f"&maxresults={self.page_size}"
             )
+            if prefix:
+                query += "&prefix=" + quote(prefix, safe="")
             if marker:
                 query += "&marker=" + quote(marker, safe="")
             request = HttpRequest(
@@ -212,9 +222,9 @@ class AzureBlobStore:
             if not marker:
                 return
 
-    def _list_sdk(self) -> Iterator[RemoteEntry]:
+    def _list_sdk(self, prefix: str) -> Iterator[RemoteEntry]:
         pages = self._container.list_blobs(
-            include=["metadata"], results_per_page=self.page_size
+            name_starts_with=prefix or None, include=["metadata"], results_per_page=self.page_size
         ).by_page()
         while True:
             try:
@@ -234,6 +244,19 @@ class AzureBlobStore:
                     tier=AccessTier.parse(blob.blob_tier),
                     rehydrating_to=rehydrating_to(blob.archive_status),
                 )
+
+    def list_folders(self, prefix: str = "") -> list[str]:
+        """List Blobs with ``delimiter=/``: the service folds everything below each next
+        segment into one BlobPrefix, so a container path picker never pages through all
+        the blobs (https://learn.microsoft.com/rest/api/storageservices/enumerating-blob-resources)."""
+        folders: list[str] = []
+        try:
+            for item in self._container.walk_blobs(name_starts_with=prefix or None, delimiter="/"):
+                if isinstance(item, BlobPrefix):
+                    folders.append(item.name)
+        except AzureError as exc:
+            self._listing_failed(exc)
+        return sorted(folders)
 
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
         check_blob_name(blob_name)
@@ -353,13 +376,17 @@ class AzureBlobStore:
                 block_ids.append(block_id)
             response = blob.commit_block_list(
                 [BlobBlock(block_id=block_id) for block_id in block_ids],
-                content_settings=ContentSettings(content_md5=bytearray(md5)),
+                content_settings=self._content_settings(blob_name, md5),
                 metadata=metadata,
                 **self._conditions(None),
             )
         except AzureError as exc:
             self._fail(exc, blob_name)
         return str(response["etag"])
+
+    @staticmethod
+    def _content_settings(blob_name: str, md5: bytes) -> ContentSettings:
+        return ContentSettings(content_type=content_type_for(blob_name), content_md5=bytearray(md5))
 
     def _blob_url(self, blob_name: str) -> str:
         """The blob's URL as the SDK builds it (name quoted, SAS kept)."""
@@ -382,10 +409,14 @@ class AzureBlobStore:
         for a refusal (the caller looks at 409s), ItemError FILE_CHANGED for a
         Content-MD5 mismatch, BlobSync errors for the rest.
         """
+        content_type = content_type_for(blob_name)
         headers = {
             "x-ms-version": self._container.api_version,
             "x-ms-blob-type": "BlockBlob",
-            "Content-Type": "application/octet-stream",
+            # The blob's own Content-Type (what a browser gets); the request's says the
+            # same. https://learn.microsoft.com/rest/api/storageservices/put-blob
+            "x-ms-blob-content-type": content_type,
+            "Content-Type": content_type,
             "Content-Length": str(size),
             "Content-MD5": base64.b64encode(md5).decode("ascii"),
         }
@@ -465,7 +496,7 @@ class AzureBlobStore:
         try:
             response = blob.commit_block_list(
                 [BlobBlock(block_id=block_id) for block_id in block_ids],
-                content_settings=ContentSettings(content_md5=bytearray(md5)),
+                content_settings=self._content_settings(blob_name, md5),
                 metadata=metadata,
                 **self._conditions(if_match),
             )
@@ -593,8 +624,23 @@ class AzureBlobStore:
             self._fail(exc, name)
         except AzureError as exc:
             self._fail(exc, target_name)
-        md5 = props.content_settings.content_md5
-        return WriteResult(props.etag, bytes(md5) if md5 else None)
+        settings = props.content_settings
+        md5 = settings.content_md5
+        etag = str(props.etag)
+        wanted = content_type_for(target_name)
+        if settings.content_type != wanted:
+            # Copy Blob keeps the source's Content-Type: a rename to another extension
+            # sets the one its new name asks for (Set Blob Properties replaces all the
+            # content headers, so the others, Content-MD5 included, are sent back).
+            settings.content_type = wanted
+            try:
+                answer = target.set_http_headers(
+                    settings, etag=etag, match_condition=MatchConditions.IfNotModified
+                )
+                etag = str(answer["etag"])
+            except AzureError as exc:  # cosmetic: the copy itself is done
+                log.info("Content-Type of %s not updated: %s", target_name, exc)
+        return WriteResult(etag, bytes(md5) if md5 else None)
 
     def rehydrate(self, blob_name: str, tier: AccessTier, priority: RehydratePriority) -> None:
         """Set Blob Tier from Archive back to an online tier. Azure keeps the blob
