@@ -226,6 +226,8 @@ class AccountDialog(QDialog):
         form.addRow("", self.entra_panel)
         form.addRow("Container:", self.container_edit)
         self._form = form
+        for row in (self.entra_panel, *(field for _t, field in self.entra_panel.hint_rows())):
+            form.setRowVisible(row, False)  # shown for Entra ID only (_on_kind_changed)
 
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
@@ -270,6 +272,7 @@ class AccountDialog(QDialog):
         self.plaintext_check.setVisible(not entra_id and not self._keyring_usable)
         self.plaintext_warning.setVisible(not entra_id and self.plaintext_check.isChecked())
         self.permission_check.clear()
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
         if kind is AccountKind.AZURITE:
             self.url_edit.setText(self._azurite_url)
             self.secret_edit.setText(AZURITE_KEY)  # public, documented development key

@@ -150,6 +150,7 @@ class EntraSignInPanel(QWidget):
             self.code_label.show()
             self.copy_code_button.show()
             self._set_status("Waiting for you to enter the code …", "busy")
+            _grow_window(self)
 
     def _on_done(self, result: Any, error: BaseException | None) -> None:
         self._busy = False
@@ -173,6 +174,7 @@ class EntraSignInPanel(QWidget):
         self._set_status(f"Signed in as {who}.{where}", "ok")
         self.sign_in_button.setText("Sign in again")
         self.signed_in.emit(creds)
+        _grow_window(self)
 
     @Slot()
     def _forget(self, *_: object) -> None:
@@ -197,3 +199,14 @@ class EntraSignInPanel(QWidget):
         self.status.setText(text)
         self.status.setProperty("state", state)
         self.status.setStyleSheet(f"color: {colours[state]};")
+
+
+def _grow_window(widget: QWidget) -> None:
+    """Let the dialog grow to show new lines (wrapped labels do not resize it)."""
+    window = widget.window()
+    layout = window.layout()
+    if layout is not None:
+        layout.activate()
+    height = window.sizeHint().height()
+    if height > window.height():
+        window.resize(window.width(), height)

@@ -48,7 +48,7 @@ def consequences(report: PermissionReport) -> str:
     if not report.container_exists:
         return "The first sync creates it; the check runs when it exists."
     if report.ok:
-        return "Everything BlobSync needs is allowed."
+        return ""  # describe() already says everything is allowed
     words = []
     if Permission.DELETE in report.missing:
         words.append(
@@ -67,10 +67,9 @@ def report_text(report: PermissionReport) -> str:
     """The whole answer as rich text for a label."""
     if not report.container_exists:
         return f"{_escape(report.describe())} {_escape(consequences(report))}"
-    return (
-        f"<b>{_escape(marks(report))}</b><br>{_escape(report.describe())}<br>"
-        f"{_escape(consequences(report))}"
-    )
+    text = f"<b>{_escape(marks(report))}</b><br>{_escape(report.describe())}"
+    more = consequences(report)
+    return f"{text}<br>{_escape(more)}" if more else text
 
 
 class PermissionCheck(QWidget):
@@ -160,7 +159,19 @@ class PermissionCheck(QWidget):
         self.label.setProperty("state", state)
         self.label.setStyleSheet(f"color: {colours[state]};")
         self.show()
+        _grow_window(self)
 
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _grow_window(widget: QWidget) -> None:
+    """Let the dialog grow to show new lines (wrapped labels do not resize it)."""
+    window = widget.window()
+    layout = window.layout()
+    if layout is not None:
+        layout.activate()
+    height = window.sizeHint().height()
+    if height > window.height():
+        window.resize(window.width(), height)

@@ -205,7 +205,7 @@ def test_test_connection_shows_which_permission_is_missing(
     dialog.test_connection()
     qtbot.waitUntil(lambda: dialog.permission_check.report is not None, timeout=20000)
     assert dialog.permission_check.report.ok
-    assert "Everything BlobSync needs is allowed." in label.text()
+    assert "Everything needed is allowed in" in label.text()
 
 
 @pytest.mark.azurite
