@@ -57,6 +57,10 @@ class Credentials:
     token_credential: object | None = field(default=None, compare=False)
     #: A container SAS is limited to this container (clients preselect it); "" otherwise.
     sas_container: str = ""
+    #: Entra ID: the saved sign-in (azure-identity's AuthenticationRecord as JSON: user
+    #: name, tenant, client id, authority; no token, not a secret) that restores this
+    #: sign-in after a restart; "" for a DefaultAzureCredential sign-in.
+    sign_in_record: str = field(default="", compare=False)
 
     def __repr__(self) -> str:  # never show the secret
         return (
@@ -197,11 +201,13 @@ def from_entra(
     *,
     tenant_id: str = "",
     client_id: str = "",
+    sign_in_record: str = "",
 ) -> Credentials:
     """Credentials for a Microsoft Entra ID sign-in (no secret).
 
     ``token_credential`` is an ``azure.core.credentials.TokenCredential`` (see
     ``remote/azure/identity.py``); a saved account has None until the client signs in.
+    ``sign_in_record`` is the saved sign-in that restores it (``SignIn.record``).
     Raises ConfigError when ``account_url`` is not an account URL or is not HTTPS
     (bearer tokens are only ever sent over HTTPS).
     """
@@ -215,6 +221,7 @@ def from_entra(
         tenant_id=tenant_id.strip(),
         client_id=client_id.strip(),
         token_credential=token_credential,
+        sign_in_record=sign_in_record,
     )
 
 

@@ -39,6 +39,7 @@ from blobsync.core.models import Issue
 
 from .bridge import EngineBridge, EngineLike, SyncOutcome
 from .live import LiveScheduler
+from .notices import Notices
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ class Controller(QObject):
         self._clock.setInterval(5_000)
         self._clock.timeout.connect(self._refresh)
         self._clock.start()
+        # SAS expiry and archived blobs: warned once, then shown as each pair's state.
+        self.notices = Notices(self)
 
     # ---- reading ---------------------------------------------------------------------
 
@@ -158,6 +161,21 @@ class Controller(QObject):
         Raises ConfigError (the dialog shows it) or OSError."""
         account = self.service.add_account(label, creds, allow_plaintext=allow_plaintext)
         self.accounts_changed.emit()
+        return account
+
+    def replace_account(
+        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
+    ) -> AccountConfig:
+        """New credentials for a saved account (a new SAS, a new sign-in): its pairs get
+        fresh engines with them. Raises ConfigError or OSError."""
+        account = self.service.replace_account(label, creds, allow_plaintext=allow_plaintext)
+        for pair in self.pairs():
+            if pair.account == label:
+                self._detach(pair.pair_id)
+                self._attach(pair)
+        self.accounts_changed.emit()
+        self.pairs_changed.emit()
+        self._emit_overview()
         return account
 
     def add_pair(self, pair: PairConfig) -> PairConfig:
@@ -274,6 +292,7 @@ class Controller(QObject):
         """Stop the live loop and every engine thread (cancels running syncs); blocks at
         most ``timeout_ms`` per engine (a transfer stops at its next chunk)."""
         self._clock.stop()
+        self.notices.stop()
         if self._live is not None:
             self._live.shutdown()
         for pair_id in list(self._bridges):

@@ -42,6 +42,7 @@ from blobsync.core.models import ActionKind, SyncResult
 
 from .controller import Controller
 from .icons import app_icon
+from .item_actions import attach_item_actions
 from .tray import tray_look
 from .views.issues_view import IssuesView
 from .views.pairs_view import PairsView
@@ -200,6 +201,8 @@ class MainWindow(QMainWindow):
     def _make_issues_view(self) -> IssuesView:
         view = IssuesView(self)
         view.resolve_requested.connect(self.controller.resolve)
+        # Copy link, and the archived blobs with Rehydrate (gui/item_actions.py).
+        self.item_actions = attach_item_actions(view, self.pairs_view, self.controller)
         return view
 
     def add_account(self, then: Callable[[], object] | None = None) -> None:

@@ -23,7 +23,9 @@ from blobsync.core.app.status import Overview, PairState
 from .controller import Controller
 from .icons import load_icon
 
-ICON_NAMES = {state: f"tray-{state.value}.svg" for state in PairState}
+#: The states without an icon of their own borrow one (a warning, an error).
+_ICON_OF = {PairState.EXPIRES_SOON: PairState.ATTENTION, PairState.SIGN_IN_EXPIRED: PairState.ERROR}
+ICON_NAMES = {state: f"tray-{_ICON_OF.get(state, state).value}.svg" for state in PairState}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +72,11 @@ def tray_look(ov: Overview, now: float | None = None) -> TrayLook:
         PairState.OFFLINE: "Offline: cannot reach the storage account",
         PairState.ERROR: "Error",
         PairState.ATTENTION: "Needs attention",
+        PairState.EXPIRES_SOON: "A SAS expires within a week",
+        PairState.SIGN_IN_EXPIRED: "Sign-in expired",
     }[state]
     lines = [f"BlobSync — {head}"]
-    if state is PairState.ERROR and ov.error_message:
+    if state in (PairState.ERROR, PairState.SIGN_IN_EXPIRED) and ov.error_message:
         lines.append(ov.error_message)
     if ov.paused and state is not PairState.PAUSED:
         lines.append("Paused")

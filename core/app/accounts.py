@@ -8,15 +8,22 @@ One parser for secrets (:func:`credentials_from_secret`): a connection string, a
 account key with its URL, or a SAS given as a whole URL or as a token with the URL, in
 the CLI and in the app alike. Every secret that passes through here is registered with
 :mod:`.logs` for redaction.
+
+Microsoft Entra ID accounts (:attr:`SecretKind.ENTRA`) store nothing in the keyring:
+their saved sign-in goes to the settings and is restored by :mod:`.entra`. A SAS's
+validity window is saved with the account (:mod:`.expiry`), so both clients can warn
+before it ends. The permission check of one container is :func:`check_permissions`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from ..credentials import (
     AZURITE_KEY,
@@ -27,12 +34,19 @@ from ..credentials import (
     parse_connection_string,
 )
 from ..errors import ConfigError
-from . import logs
+from . import entra, logs
+from .expiry import times_to_save
 from .pairs import is_local_emulator
 from .secrets import delete_secret, load_secret, store_secret
 from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore
 
+if TYPE_CHECKING:
+    from ..remote.probe import PermissionReport
+
 ENV_CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
+#: Without a connection string: sign in to this account URL with DefaultAzureCredential
+#: (environment, managed identity, Azure CLI), for servers and scripts.
+ENV_ACCOUNT_URL = "AZURE_STORAGE_ACCOUNT_URL"
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ ()-]{0,63}$")
 
 SecretLoader = Callable[[str], str]
@@ -98,8 +112,11 @@ def uses_published_key(account: AccountConfig) -> bool:
 
 
 def account_credentials(account: AccountConfig, load: SecretLoader = load_secret) -> Credentials:
-    """Credentials of a configured account (its secret from the keyring). Raises
-    ConfigError when the secret is missing or malformed."""
+    """Credentials of a configured account (its secret from the keyring; an Entra ID
+    sign-in restored silently). Raises ConfigError when the secret is missing or
+    malformed, AuthError when a saved sign-in is unreadable."""
+    if account.kind is SecretKind.ENTRA:
+        return entra.restore(account)
     if uses_published_key(account):
         return from_key(account.account_url, AZURITE_KEY)
     try:
@@ -113,7 +130,9 @@ def account_credentials(account: AccountConfig, load: SecretLoader = load_secret
         return parse_connection_string(secret)
     if account.kind is SecretKind.ACCOUNT_KEY:
         return from_key(account.account_url, secret)
-    return credentials_from_secret(SecretKind.SAS, secret, account.account_url)
+    creds = credentials_from_secret(SecretKind.SAS, secret, account.account_url)
+    # The keyring holds the token; the container a container SAS names is in the settings.
+    return dataclasses.replace(creds, sas_container=account.sas_container)
 
 
 def resolve_credentials(
@@ -133,9 +152,12 @@ def resolve_credentials(
     if conn_str:
         logs.register_secret(conn_str)
         return parse_connection_string(conn_str)
+    account_url = env.get(ENV_ACCOUNT_URL, "").strip()
+    if account_url:
+        return entra.default_credentials(account_url_from(account_url))
     raise ConfigError(
-        f"No credentials: set {ENV_CONNECTION_STRING} or pass --account NAME "
-        "(see 'blobsync account add')."
+        f"No credentials: set {ENV_CONNECTION_STRING} (or {ENV_ACCOUNT_URL} to sign in "
+        "with Microsoft Entra ID) or pass --account NAME (see 'blobsync account add')."
     )
 
 
@@ -156,7 +178,10 @@ def add_account(
 ) -> AccountConfig:
     """Save an account: the secret to the keyring (or the opted-in plaintext file; the
     local emulator's published key is not stored at all), the rest to settings.json.
-    Raises ConfigError (bad label, name taken, keyring unusable) or OSError (settings)."""
+    An Entra ID account stores no secret: its sign-in record goes to the settings, and
+    ``allow_plaintext`` records that its tokens may be kept in a plain file. A SAS's
+    validity window is saved with it. Raises ConfigError (bad label, name taken,
+    keyring unusable, unreadable SAS time) or OSError (settings)."""
     problem = label_problem(label)
     if problem:
         raise ConfigError(problem)
@@ -167,8 +192,10 @@ def add_account(
         and creds.secret == AZURITE_KEY
         and is_local_emulator(creds.account_url, creds.account_name)
     )
-    plaintext = False
-    if not published:
+    entra_id = creds.kind is SecretKind.ENTRA
+    starts, expires = times_to_save(creds)
+    plaintext = entra_id and allow_plaintext
+    if not published and not entra_id:
         logs.register_secret(creds.secret)
         plaintext = store_secret(label, creds.secret, allow_plaintext=allow_plaintext)
     account = AccountConfig(
@@ -177,7 +204,13 @@ def add_account(
         account_name=creds.account_name,
         kind=creds.kind,
         plaintext_secret_file=plaintext,
-        has_secret=not published,
+        has_secret=not published and not entra_id,
+        sign_in_record=creds.sign_in_record,
+        tenant_id=creds.tenant_id,
+        client_id=creds.client_id,
+        sas_starts=starts,
+        sas_expires=expires,
+        sas_container=creds.sas_container,
     )
     settings.config.accounts[label] = account
     settings.save()
@@ -216,3 +249,13 @@ def create_container(creds: Credentials, name: str) -> bool:
     from ..remote import azure
 
     return azure.create_container(creds, name)
+
+
+def check_permissions(creds: Credentials, container: str) -> PermissionReport:
+    """Which of list, read, write and delete ``creds`` may do in ``container``, probed
+    with a temporary blob in BlobSync's reserved space (container- and blob-level
+    requests only, so a container SAS works). Raises ConfigError (invalid name),
+    AuthError (credentials refused outright; SignInExpired), ConnectionFailure."""
+    from ..remote import azure
+
+    return azure.check_container(creds, container)

@@ -6,6 +6,12 @@ suite and by the benchmarks. Azurite is the npm package pinned in
 Azurite's entry point directly so the PID we hold is the server (``npx`` would
 leave an orphan), always with ``--disableTelemetry`` (otherwise it takes minutes to
 exit offline) and ``--skipApiVersionCheck`` (the SDK speaks a newer API version).
+
+``Azurite(oauth=True)`` serves HTTPS and accepts Microsoft Entra ID bearer tokens
+(``--oauth basic``: Azurite checks a token's issuer, audience and lifetime, not its
+signature nor any role; its README, "OAuth authentication"). It needs a certificate:
+``cert``/``key`` (PEM), or a throw-away self-signed pair for 127.0.0.1 made with
+``openssl``. Clients must trust ``cert`` (e.g. ``REQUESTS_CA_BUNDLE``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..credentials import AZURITE_ACCOUNT, AZURITE_KEY, Credentials, SecretKind, azurite
+from ..credentials import AZURITE_ACCOUNT, AZURITE_KEY, Credentials, SecretKind, from_key
 from ..errors import ConfigError
 from .settings import AccountConfig
 
@@ -66,23 +72,34 @@ class Azurite:
     in_memory: bool = False
     debug_log: Path | None = None
     host: str = "127.0.0.1"
+    #: Accept Entra ID bearer tokens (``--oauth basic``); implies HTTPS.
+    oauth: bool = False
+    #: The HTTPS certificate and key (PEM); made at start when ``oauth`` and not given.
+    cert: Path | None = None
+    key: Path | None = None
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _tmpdir: str | None = field(default=None, repr=False)
+    _certdir: str | None = field(default=None, repr=False)
+
+    @property
+    def https(self) -> bool:
+        return self.oauth or self.cert is not None
 
     @property
     def credentials(self) -> Credentials:
-        return azurite(self.port, self.host)
+        return from_key(self.blob_endpoint, AZURITE_KEY)
 
     @property
     def blob_endpoint(self) -> str:
-        return f"http://{self.host}:{self.port}/devstoreaccount1"
+        scheme = "https" if self.https else "http"
+        return f"{scheme}://{self.host}:{self.port}/{AZURITE_ACCOUNT}"
 
     @property
     def connection_string(self) -> str:
-        creds = self.credentials
         return (
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-            f"AccountKey={creds.secret};BlobEndpoint={self.blob_endpoint};"
+            f"DefaultEndpointsProtocol={'https' if self.https else 'http'};"
+            f"AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+            f"BlobEndpoint={self.blob_endpoint};"
         )
 
     def start(self, timeout: float = 30.0) -> Azurite:
@@ -118,6 +135,13 @@ class Azurite:
             args += ["--location", str(self.location)]
         if self.debug_log is not None:
             args += ["--debug", str(self.debug_log)]
+        if self.https:
+            if self.cert is None or self.key is None:
+                self._certdir = tempfile.mkdtemp(prefix="blobsync-azurite-cert-")
+                self.cert, self.key = self_signed_cert(Path(self._certdir), self.host)
+            args += ["--cert", str(self.cert), "--key", str(self.key)]
+        if self.oauth:
+            args += ["--oauth", "basic"]
         self._proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
@@ -150,6 +174,10 @@ class Azurite:
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
+        if self._certdir:
+            shutil.rmtree(self._certdir, ignore_errors=True)
+            self._certdir = None
+            self.cert = self.key = None
 
     @property
     def running(self) -> bool:
@@ -162,6 +190,29 @@ class Azurite:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def self_signed_cert(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A throw-away certificate for ``host`` (an IP address): ``cert.pem``, ``key.pem``
+    in ``folder``, valid two days. Raises ConfigError when openssl is missing or fails."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise ConfigError("openssl is needed to make a certificate for an HTTPS Azurite.")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    try:
+        subprocess.run(
+            [
+                openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-subj", f"/CN={host}", "-addext", f"subjectAltName=IP:{host}",
+                "-keyout", str(key), "-out", str(cert),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ConfigError(f"openssl could not make a certificate: {exc}.") from None
+    return cert, key
 
 
 # ---- the app's demo account ------------------------------------------------------------

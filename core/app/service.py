@@ -7,33 +7,49 @@ pairs (add, edit, remove, find by name), pause, the options a pair's sync runs w
 opening a pair's engine, and a pair's offline summary. The CLI calls it directly; the
 app's controller wraps it with Qt signals and engine threads. Nothing here knows
 either client.
+
+What companies' accounts need (the last section): Microsoft Entra ID sign-ins (kept
+alive in this process, see :meth:`AppService.credentials`), the SAS expiry of each
+account (:meth:`~AppService.account_expiry`), the permission check of a container
+(:meth:`~AppService.probe`), read-only links (:meth:`~AppService.share_link`) and
+archive-tier blobs (:meth:`~AppService.archived`, :meth:`~AppService.rehydrate`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..credentials import Credentials
+from ..credentials import CredentialExpiry, Credentials, ExpiryState, SecretKind
 from ..engine import SyncEngine, SyncOptions
 from ..errors import ConfigError
 from ..events import EventSink, ignore_event
-from ..models import Issue
-from ..remote.base import RemoteStore
-from . import accounts
+from ..models import AccessTier, ArchivedBlob, Issue, RehydratePriority
+from ..remote.base import LinkDuration, RemoteStore, ShareLink
+from . import accounts, entra
 from .accounts import SecretLoader
 from .engines import open_engine, open_offline_engine
+from .expiry import account_expiry, times_to_save
 from .live import PauseFlag
 from .pairs import find_pair, new_pair_problem, pair_key, state_path, unique_name
 from .pause import PauseStore
-from .secrets import load_secret
+from .secrets import delete_secret, load_secret
 from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore
 
+if TYPE_CHECKING:
+    from ..remote.probe import PermissionReport
+
 log = logging.getLogger(__name__)
+
+
+_UNKNOWN = CredentialExpiry(ExpiryState.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -45,6 +61,9 @@ class PairSummary:
     synced_before: bool
     last_in_sync: float | None  # epoch seconds of the last run that left nothing pending
     issues: list[Issue]
+    #: The account's SAS validity now (UNKNOWN without a SAS).
+    expiry: CredentialExpiry = _UNKNOWN
+    archived: int = 0  # blobs archived in the container, not synced (a state)
 
 
 class AppService:
@@ -59,6 +78,10 @@ class AppService:
         self.settings = settings
         self.pauses = pauses if pauses is not None else PauseStore()
         self._load_secret = secret_loader
+        #: Entra ID token credentials made or restored in this process, by account: a
+        #: sign-in whose tokens can only be kept in memory lasts until the process ends.
+        self._signed_in: dict[str, object] = {}
+        self._signed_in_lock = threading.Lock()
         self._migrate_legacy_pause()
 
     @property
@@ -74,25 +97,81 @@ class AppService:
     def add_account(
         self, label: str, creds: Credentials, *, allow_plaintext: bool = False
     ) -> AccountConfig:
-        """Save a new account (secret to the keyring). Raises ConfigError, OSError."""
-        return accounts.add_account(self.settings, label, creds, allow_plaintext=allow_plaintext)
+        """Save a new account (secret to the keyring; an Entra ID sign-in's record to
+        the settings, its live credential kept for this process). Raises ConfigError,
+        OSError."""
+        account = accounts.add_account(self.settings, label, creds, allow_plaintext=allow_plaintext)
+        if creds.kind is SecretKind.ENTRA and creds.token_credential is not None:
+            with self._signed_in_lock:
+                self._signed_in[label] = creds.token_credential
+        return account
+
+    def replace_account(
+        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
+    ) -> AccountConfig:
+        """New credentials for a saved account (a new SAS before or after the old one
+        expired, a new Entra ID sign-in); its pairs keep their state. Raises ConfigError
+        (another storage account, no such account, keyring unusable) or OSError."""
+        old = accounts.get_account(self.config, label)
+        if creds.account_name != old.account_name:
+            raise ConfigError(
+                f"These credentials are for the storage account {creds.account_name}, not "
+                f"{old.account_name}; add them as a new account instead."
+            )
+        account = accounts.add_account(
+            self.settings, label, creds, allow_plaintext=allow_plaintext, replace=True
+        )
+        if old.has_secret and not account.has_secret:
+            delete_secret(label)  # e.g. a SAS replaced by an Entra ID sign-in
+        with self._signed_in_lock:
+            self._signed_in.pop(label, None)
+            if creds.kind is SecretKind.ENTRA and creds.token_credential is not None:
+                self._signed_in[label] = creds.token_credential
+        return account
 
     def remove_account(self, label: str) -> list[PairConfig]:
         """Forget an account and its secret; returns the pairs that still use it.
         Raises ConfigError."""
+        with self._signed_in_lock:
+            self._signed_in.pop(label, None)
         return accounts.remove_account(self.settings, label)
 
     def credentials(self, label: str) -> Credentials:
-        """The credentials of a saved account. Raises ConfigError."""
-        return accounts.account_credentials(
-            accounts.get_account(self.config, label), self._load_secret
-        )
+        """The credentials of a saved account. An Entra ID account reuses the sign-in
+        made or restored earlier in this process (so its tokens are renewed, not asked
+        for again). Raises ConfigError, AuthError (an unreadable saved sign-in)."""
+        account = accounts.get_account(self.config, label)
+        if account.kind is SecretKind.ENTRA:
+            with self._signed_in_lock:
+                live = self._signed_in.get(label)
+            if live is not None:
+                return dataclasses.replace(entra.saved(account), token_credential=live)
+            creds = accounts.account_credentials(account, self._load_secret)
+            with self._signed_in_lock:
+                self._signed_in.setdefault(label, creds.token_credential)
+            return creds
+        creds = accounts.account_credentials(account, self._load_secret)
+        self._remember_sas_times(account, creds)
+        return creds
+
+    def _remember_sas_times(self, account: AccountConfig, creds: Credentials) -> None:
+        """An account saved before SAS times were kept gets them now (for the warning)."""
+        if account.sas_starts or account.sas_expires or creds.sas_token is None:
+            return
+        try:
+            account.sas_starts, account.sas_expires = times_to_save(creds)
+            if account.sas_starts or account.sas_expires:
+                self.save()
+        except (ConfigError, OSError) as exc:
+            log.warning("could not keep the SAS validity of %s: %s", account.name, exc)
 
     def resolve_credentials(
         self, label: str | None, environ: Mapping[str, str] | None = None
     ) -> Credentials:
         """A saved account's credentials, else the environment's connection string.
         Raises ConfigError saying what to do when neither gives any."""
+        if label:
+            return self.credentials(label)
         return accounts.resolve_credentials(self.config, label, environ, self._load_secret)
 
     def account_of(self, pair: PairConfig) -> AccountConfig:
@@ -212,6 +291,7 @@ class AppService:
             allow_mass_delete=allow_mass_delete,
             upload_limit_bps=self.config.upload_limit_kbps * 1024,
             download_limit_bps=self.config.download_limit_kbps * 1024,
+            remote_deletes=pair.remote_deletes,
         )
         if workers is not None:
             options.workers = workers
@@ -234,12 +314,107 @@ class AppService:
             pair.local_root, account.account_url, account.account_name, pair.container
         )
         paused = self.is_paused(pair)
+        expiry = account_expiry(account)
         if not Path(path).exists():
-            return PairSummary(pair, paused, False, None, [])
+            return PairSummary(pair, paused, False, None, [], expiry)
         engine = open_offline_engine(
             pair.local_root, account.account_url, account.account_name, pair.container
         )
         try:
-            return PairSummary(pair, paused, True, engine.last_sync_time(), engine.pending_issues())
+            return PairSummary(
+                pair,
+                paused,
+                True,
+                engine.last_sync_time(),
+                engine.pending_issues(),
+                expiry,
+                len(engine.archived_blobs()),
+            )
         finally:
             engine.close()
+
+    # ---- Entra ID, SAS expiry, permissions, links, archive ---------------------------
+
+    def account_expiry(self, label: str, now: dt.datetime | None = None) -> CredentialExpiry:
+        """Where the account's SAS stands at ``now`` (from the settings: no keyring, no
+        network). UNKNOWN for keys, Entra ID and SAS tokens that state no expiry.
+        Raises ConfigError when there is no such account."""
+        return account_expiry(accounts.get_account(self.config, label), now)
+
+    def probe(self, target: PairConfig | str, container: str = "") -> PermissionReport:
+        """The permission check of a pair's container, or of ``container`` with a saved
+        account (``target`` its name): which of list, read, write and delete are
+        allowed, with a temporary blob in the reserved space. Raises ConfigError,
+        AuthError (refused outright; SignInExpired), ConnectionFailure."""
+        if isinstance(target, PairConfig):
+            label, container = target.account, target.container
+        else:
+            label = target
+        if not container:
+            raise ConfigError("Name the container to check.")
+        return accounts.check_permissions(self.credentials(label), container)
+
+    def share_link(
+        self,
+        pair: PairConfig,
+        rel_path: str,
+        duration: LinkDuration,
+        *,
+        creds: Credentials | None = None,
+    ) -> ShareLink:
+        """A read-only link to one synced file of ``pair``, valid for ``duration``:
+        a service SAS with the account key, a user-delegation SAS with Entra ID.
+        ``creds`` overrides the pair's account (the CLI's FOLDER CONTAINER form).
+        The URL is a bearer secret: show it, never log it. Raises LinkNotPossible (not
+        synced, a SAS account), ConfigError, AuthError, ConnectionFailure."""
+        engine = self._engine(pair, creds)
+        try:
+            return engine.share_link(rel_path, duration.value)
+        finally:
+            engine.close()
+
+    def archived(self, pair: PairConfig, *, creds: Credentials | None = None) -> list[ArchivedBlob]:
+        """The pair's blobs that are archived in the container and so not synced, as
+        of its last run (no network). Raises ConfigError when its account is gone."""
+        if creds is not None:
+            url, name = creds.account_url, creds.account_name
+        else:
+            account = self.account_of(pair)
+            url, name = account.account_url, account.account_name
+        if not Path(state_path(pair.local_root, url, name, pair.container)).exists():
+            return []
+        engine = open_offline_engine(pair.local_root, url, name, pair.container)
+        try:
+            return engine.archived_blobs()
+        finally:
+            engine.close()
+
+    def rehydrate(
+        self,
+        pair: PairConfig,
+        rel_path: str,
+        tier: AccessTier = AccessTier.HOT,
+        priority: RehydratePriority = RehydratePriority.STANDARD,
+        *,
+        creds: Credentials | None = None,
+    ) -> None:
+        """Ask Azure to bring an archived blob of ``pair`` back to ``tier``; it syncs in
+        a later run once readable (hours at Standard priority, about one at High).
+        Raises ConfigError (not an online tier, not archived here), AuthError,
+        BlobNotFound, RemoteItemError."""
+        known = {blob.rel_path for blob in self.archived(pair, creds=creds)}
+        if rel_path not in known:
+            raise ConfigError(
+                f"'{rel_path}' is not among the archived blobs of the last sync "
+                "(run a sync first, or check the name)."
+            )
+        engine = self._engine(pair, creds)
+        try:
+            engine.rehydrate(rel_path, tier, priority)
+        finally:
+            engine.close()
+
+    def _engine(self, pair: PairConfig, creds: Credentials | None) -> SyncEngine:
+        if creds is None:
+            return self.open_engine(pair)
+        return open_engine(pair.local_root, creds, pair.container)

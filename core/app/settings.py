@@ -27,7 +27,7 @@ from platformdirs import user_config_dir, user_data_dir
 
 from ..credentials import SecretKind
 from ..errors import ConfigError
-from ..models import SyncMode
+from ..models import RemoteDeletePolicy, SyncMode
 from .schedule import DEFAULT_INTERVAL_S
 
 APP_NAME = "blobsync"
@@ -53,8 +53,20 @@ class AccountConfig:
     account_name: str
     kind: SecretKind
     plaintext_secret_file: bool = False  # explicit, visible opt-in when no keyring works
-    #: False when nothing was stored in the keyring (the local emulator's published key).
+    #: False when nothing was stored in the keyring (the local emulator's published key,
+    #: a Microsoft Entra ID sign-in).
     has_secret: bool = True
+    #: Entra ID: the saved sign-in (no token; see ``Credentials.sign_in_record``), ""
+    #: for an account that signs in with DefaultAzureCredential; tenant and client hints.
+    sign_in_record: str = ""
+    tenant_id: str = ""
+    client_id: str = ""
+    #: A SAS's validity window, read when the account was saved (ISO 8601 UTC, "" when
+    #: the SAS does not say): both clients warn before it ends without the keyring.
+    sas_starts: str = ""
+    sas_expires: str = ""
+    #: A container SAS: the one container it may reach (the permission check's default).
+    sas_container: str = ""
 
 
 @dataclass
@@ -69,6 +81,9 @@ class PairConfig:
     #: What ``blobsync sync --pair NAME`` and the app call it (unique; the folder's name
     #: by default, see :func:`blobsync.core.app.pairs.unique_name`).
     name: str = ""
+    #: KEEP_AS_ISSUES when the account may not delete in the container (chosen when the
+    #: pair was set up, from the permission check): deletions become issues.
+    remote_deletes: RemoteDeletePolicy = RemoteDeletePolicy.APPLY
 
     @property
     def pair_id(self) -> str:
@@ -133,7 +148,9 @@ def _load() -> tuple[AppConfig, LegacyPause]:
         paused_pairs: list[str] = []
         for p in raw.get("pairs", []):
             fields = {k: v for k, v in p.items() if k != "paused"}
-            pair = PairConfig(**{**fields, "mode": SyncMode(p["mode"])})
+            fields["mode"] = SyncMode(p["mode"])
+            fields["remote_deletes"] = RemoteDeletePolicy(p.get("remote_deletes", "apply"))
+            pair = PairConfig(**fields)
             pairs.append(pair)
             if p.get("paused"):
                 paused_pairs.append(pair.pair_id)

@@ -10,8 +10,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from ..errors import BlobSyncError, Cancelled, ConnectionFailure, SafetyReason, SafetyStop
-from ..models import Issue, IssueKind, SyncResult
+from ..credentials import CredentialExpiry, ExpiryState
+from ..errors import (
+    BlobSyncError,
+    Cancelled,
+    ConnectionFailure,
+    SafetyReason,
+    SafetyStop,
+    SignInExpired,
+)
+from ..models import ArchivedBlob, Issue, IssueKind, SyncResult
 from .progress import ProgressSnapshot
 
 CONFLICT_KINDS = frozenset({IssueKind.CONFLICT, IssueKind.CONCURRENT_CHANGE})
@@ -26,6 +34,10 @@ class PairState(enum.StrEnum):
     OFFLINE = "offline"
     ERROR = "error"
     ATTENTION = "attention"
+    #: The account's SAS ends within a week (warned once, shown until it is updated).
+    EXPIRES_SOON = "expires_soon"
+    #: The SAS (or the Entra ID sign-in) has ended: nothing syncs until it is renewed.
+    SIGN_IN_EXPIRED = "sign_in_expired"
 
 
 STATE_WORDS = {
@@ -35,6 +47,8 @@ STATE_WORDS = {
     PairState.OFFLINE: "Offline",
     PairState.ERROR: "Error",
     PairState.ATTENTION: "Needs attention",
+    PairState.EXPIRES_SOON: "SAS expires soon",
+    PairState.SIGN_IN_EXPIRED: "Sign-in expired — update the SAS",
 }
 
 
@@ -56,6 +70,7 @@ class Failure:
     offline: bool = False
     cancelled: bool = False
     safety: SafetyFacts | None = None  # a safety valve stopped it (nothing was deleted)
+    sign_in_expired: bool = False  # the SAS or the sign-in ended (SignInExpired)
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> Failure:
@@ -71,6 +86,7 @@ class Failure:
                 offline=isinstance(exc, ConnectionFailure),
                 cancelled=isinstance(exc, Cancelled),
                 safety=safety,
+                sign_in_expired=isinstance(exc, SignInExpired),
             )
         # Unexpected: the traceback goes to the log, one sentence to the user.
         return cls("Unexpected error", f"{type(exc).__name__}: see the log for details.")
@@ -87,14 +103,33 @@ class PairStatus:
     failure: Failure | None = None
     issues: list[Issue] = field(default_factory=list)
     progress: ProgressSnapshot | None = None
+    #: The account's SAS validity now (None: not known, or no SAS).
+    expiry: CredentialExpiry | None = None
+    #: Blobs archived in the container, not synced (a state, not issues).
+    archived: list[ArchivedBlob] = field(default_factory=list)
+
+    @property
+    def signed_out(self) -> bool:
+        """True when the SAS or sign-in has ended (by the clock or by the service)."""
+        if self.failure is not None and self.failure.sign_in_expired:
+            return True
+        return self.expiry is not None and self.expiry.state is ExpiryState.EXPIRED
+
+    @property
+    def expires_soon(self) -> bool:
+        return self.expiry is not None and self.expiry.state is ExpiryState.EXPIRES_SOON
 
     def state(self, paused: bool) -> PairState:
         if self.syncing and not self.dry_run:
             return PairState.SYNCING
+        if self.signed_out:
+            return PairState.SIGN_IN_EXPIRED
         if self.failure is not None and not self.failure.cancelled:
             return PairState.OFFLINE if self.failure.offline else PairState.ERROR
         if self.issues:
             return PairState.ATTENTION
+        if self.expires_soon:
+            return PairState.EXPIRES_SOON
         if paused:
             return PairState.PAUSED
         return PairState.IDLE
@@ -111,16 +146,23 @@ class Overview:
     pending: int = 0  # items needing attention, all pairs
     last_sync: float | None = None
     error_message: str = ""
+    expired: int = 0  # pairs whose SAS or sign-in has ended
+    expiring: int = 0  # pairs whose SAS ends within a week
 
     @classmethod
     def of(cls, paused: bool, statuses: list[PairStatus]) -> Overview:
-        syncing = offline = errors = pending = 0
+        syncing = offline = errors = pending = expired = expiring = 0
         last: float | None = None
         message = ""
         for st in statuses:
             syncing += st.syncing and not st.dry_run
             pending += len(st.issues)
-            if st.failure is not None and not st.failure.cancelled:
+            expiring += st.expires_soon and not st.signed_out
+            if st.signed_out:
+                expired += 1
+                if st.failure is not None:
+                    message = message or f"{st.failure.title}: {st.failure.message}"
+            elif st.failure is not None and not st.failure.cancelled:
                 if st.failure.offline:
                     offline += 1
                 else:
@@ -128,18 +170,22 @@ class Overview:
                 message = message or f"{st.failure.title}: {st.failure.message}"
             if st.last_sync is not None:
                 last = max(last or 0.0, st.last_sync)
-        return cls(paused, syncing, offline, errors, pending, last, message)
+        return cls(paused, syncing, offline, errors, pending, last, message, expired, expiring)
 
     def state(self) -> PairState:
         """The one state for everything; never IDLE while anything is pending or wrong."""
         if self.syncing:
             return PairState.SYNCING
+        if self.expired:
+            return PairState.SIGN_IN_EXPIRED
         if self.errors:
             return PairState.ERROR
         if self.offline:
             return PairState.OFFLINE
         if self.pending:
             return PairState.ATTENTION
+        if self.expiring:
+            return PairState.EXPIRES_SOON
         if self.paused:
             return PairState.PAUSED
         return PairState.IDLE

@@ -3,6 +3,13 @@
 Secrets never come from argv (it leaks into ``ps`` and shell history): ``account add``
 reads them with getpass or from stdin. Parsing and saving are the application layer's
 (:mod:`blobsync.core.app.accounts`), the same code the app's account dialog uses.
+
+``--entra`` signs in with Microsoft Entra ID with a device code (printed here: open
+the URL anywhere, enter the code); ``--entra-default`` saves an account that signs in
+with ``DefaultAzureCredential`` (environment variables, managed identity, ``az
+login``) for servers. ``account test NAME --container C`` runs the permission check
+on that container only (a container SAS cannot make account-level calls) and names
+each missing permission.
 """
 
 from __future__ import annotations
@@ -11,13 +18,24 @@ import argparse
 import getpass
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from ..app.accounts import check_account, credentials_from_secret
+from ..app import entra
+from ..app.accounts import account_url_from, check_account, credentials_from_secret
+from ..app.expiry import expiry_words
 from ..app.secrets import keyring_status
 from ..app.service import AppService
 from ..credentials import SecretKind
 from ..errors import ConfigError
-from .sync import EXIT_OK, out
+from ..models import Permission, SyncMode
+from .output import expiry_warning
+from .sync import EXIT_ISSUES, EXIT_OK, err, out
+
+if TYPE_CHECKING:
+    from ..remote.azure import DeviceCodePrompt
+
+#: ``account add --entra-default``: an Entra ID account without an interactive sign-in.
+_ENTRA_DEFAULT = "entra_default"
 
 _PROMPTS = {
     SecretKind.CONNECTION_STRING: "Connection string: ",
@@ -36,13 +54,59 @@ def _read_secret(kind: SecretKind, from_stdin: bool) -> str:
     return secret
 
 
+def _add_entra(args: argparse.Namespace, service: AppService) -> int:
+    if not args.url:
+        raise ConfigError("--entra needs --url (the account name or https://NAME.blob...).")
+    url = account_url_from(args.url)
+    if args.kind == _ENTRA_DEFAULT:
+        creds = entra.default_credentials(url, client_id=args.client_id or "")
+        account = (service.replace_account if args.replace else service.add_account)(
+            args.name, creds
+        )
+        out(
+            f"Account {account.name} saved: {account.account_url}; it signs in with "
+            "DefaultAzureCredential (environment, managed identity or Azure CLI login). "
+            f"Check it with: blobsync account test {account.name} --container CONTAINER"
+        )
+        return EXIT_OK
+
+    def show_code(prompt: DeviceCodePrompt) -> None:
+        out(prompt.message)
+        out("Waiting for the sign-in to finish (Ctrl-C cancels)…")
+
+    creds, done = entra.sign_in(
+        url,
+        on_device_code=show_code,
+        tenant_id=args.tenant or "",
+        client_id=args.client_id or "",
+        allow_plaintext_cache=args.plaintext_secret,
+        browser=False,  # a terminal: the device code works over SSH and without a desktop
+    )
+    from ..remote.azure import TokenCacheMode
+
+    plaintext = done.cache.mode is TokenCacheMode.PLAINTEXT
+    save = service.replace_account if args.replace else service.add_account
+    account = save(args.name, creds, allow_plaintext=plaintext)
+    who = done.username or "your Microsoft account"
+    out(f"Signed in as {who}. Account {account.name} saved: {account.account_url}.")
+    out(entra.cache_words(done.cache))
+    return EXIT_OK
+
+
 def cmd_account_add(args: argparse.Namespace, service: AppService) -> int:
+    if args.kind in (SecretKind.ENTRA.value, _ENTRA_DEFAULT):
+        return _add_entra(args, service)
+    if args.tenant or args.client_id:
+        raise ConfigError("--tenant and --client-id go with --entra or --entra-default.")
     kind = SecretKind(args.kind)
     if kind is SecretKind.ACCOUNT_KEY and not args.url:
         raise ConfigError("--key needs --url (e.g. https://NAME.blob.core.windows.net).")
     secret = _read_secret(kind, args.secret_stdin)
     creds = credentials_from_secret(kind, secret, args.url or "")
-    account = service.add_account(args.name, creds, allow_plaintext=args.plaintext_secret)
+    if args.replace:
+        account = service.replace_account(args.name, creds, allow_plaintext=args.plaintext_secret)
+    else:
+        account = service.add_account(args.name, creds, allow_plaintext=args.plaintext_secret)
     if not account.has_secret:
         where = "nowhere: it is the local emulator's published development key"
     elif account.plaintext_secret_file:
@@ -50,7 +114,18 @@ def cmd_account_add(args: argparse.Namespace, service: AppService) -> int:
     else:
         where = f"the OS keyring ({keyring_status()[1]})"
     out(f"Account {account.name} saved: {account.account_url}; secret in {where}.")
+    soon = expiry_words(service.account_expiry(account.name), account.name)
+    if soon:
+        out(soon)
     return EXIT_OK
+
+
+def _kind_words(service: AppService, name: str) -> str:
+    account = service.config.accounts[name]
+    if account.kind is not SecretKind.ENTRA:
+        return account.kind.value
+    user = entra.signed_in_user(account.sign_in_record)
+    return f"entra ({user})" if user else "entra (DefaultAzureCredential)"
 
 
 def cmd_account_list(args: argparse.Namespace, service: AppService) -> int:
@@ -64,6 +139,9 @@ def cmd_account_list(args: argparse.Namespace, service: AppService) -> int:
                 "account_url": a.account_url,
                 "kind": a.kind.value,
                 "plaintext_secret_file": a.plaintext_secret_file,
+                "signed_in_as": entra.signed_in_user(a.sign_in_record) or None,
+                "sas_expires": a.sas_expires or None,
+                "expiry_state": service.account_expiry(a.name).state.value,
             }
             for a in accounts
         ]
@@ -80,7 +158,10 @@ def cmd_account_list(args: argparse.Namespace, service: AppService) -> int:
         out("No accounts; add one with 'blobsync account add NAME --key --url URL'.")
     for a in accounts:
         badge = "  [INSECURE: secret in a plaintext file]" if a.plaintext_secret_file else ""
-        out(f"{a.name}\t{a.account_url}\t{a.kind.value}{badge}")
+        note = expiry_words(service.account_expiry(a.name))
+        out(f"{a.name}\t{a.account_url}\t{_kind_words(service, a.name)}{badge}")
+        if note:
+            out(f"  {note}")
     out(f"Keyring: {backend}" + ("" if usable else f" — not usable: {reason}"))
     return EXIT_OK
 
@@ -94,10 +175,49 @@ def cmd_account_remove(args: argparse.Namespace, service: AppService) -> int:
 
 
 def cmd_account_test(args: argparse.Namespace, service: AppService) -> int:
+    """Without a container: an account-level check (keys, account SAS). With one (or a
+    container SAS, which names its own): the permission check of that container."""
     creds = service.credentials(args.name)
-    check_account(creds)
-    out(f"Account {args.name}: connected to {creds.account_url}.")
-    return EXIT_OK
+    warning = expiry_warning(creds, args.name)
+    if warning:
+        err(warning)
+    container = args.container or creds.sas_container
+    if not container:
+        check_account(creds)
+        if args.json:
+            out(json.dumps({"account": args.name, "connected": True}))
+        else:
+            out(f"Account {args.name}: connected to {creds.account_url}.")
+            if creds.kind is SecretKind.ENTRA:
+                out("Add --container C to check what you may do in a container.")
+        return EXIT_OK
+    report = service.probe(args.name, container)
+    allowed = [p.value for p in Permission if report.allows(p)]
+    missing = [p.value for p in Permission if p in report.missing]
+    if args.json:
+        out(
+            json.dumps(
+                {
+                    "account": args.name,
+                    "container": container,
+                    "container_exists": report.container_exists,
+                    "allowed": allowed,
+                    "missing": missing,
+                    "role": report.role,
+                    "usable_modes": [m.value for m in SyncMode if report.supports(m)],
+                }
+            )
+        )
+    else:
+        out(f"Account {args.name}, container {container}:")
+        if report.container_exists:
+            for permission in Permission:
+                mark = "yes" if report.allows(permission) else "NO"
+                out(f"  {permission.value:<7} {mark}")
+        out(report.describe())
+        if report.leftover:
+            out(f"Note: the check could not remove its test blob {report.leftover}.")
+    return EXIT_OK if report.ok else EXIT_ISSUES
 
 
 def add_account_parser(
@@ -118,12 +238,38 @@ def add_account_parser(
         ("--sas", SecretKind.SAS),
     ):
         kinds.add_argument(flag, dest="kind", action="store_const", const=kind.value)
+    kinds.add_argument(
+        "--entra",
+        dest="kind",
+        action="store_const",
+        const=SecretKind.ENTRA.value,
+        help="sign in with Microsoft Entra ID (a device code is printed)",
+    )
+    kinds.add_argument(
+        "--entra-default",
+        dest="kind",
+        action="store_const",
+        const=_ENTRA_DEFAULT,
+        help="Entra ID through DefaultAzureCredential (environment, managed identity, az login)",
+    )
     add.add_argument("--url", help="account URL, e.g. https://NAME.blob.core.windows.net")
+    add.add_argument("--tenant", metavar="T", help="Entra ID: the tenant (directory) id or domain")
+    add.add_argument(
+        "--client-id",
+        metavar="C",
+        help="Entra ID: an app registration's client id (or a managed identity's)",
+    )
     add.add_argument("--secret-stdin", action="store_true", help="read the secret from stdin")
+    add.add_argument(
+        "--replace",
+        action="store_true",
+        help="new credentials for an existing account (e.g. a new SAS); its pairs keep syncing",
+    )
     add.add_argument(
         "--plaintext-secret",
         action="store_true",
-        help="if no OS keyring works, keep the secret in an INSECURE plaintext file",
+        help="if no OS keyring works, keep the secret (with --entra: the sign-in tokens) "
+        "in an INSECURE plaintext file",
     )
     add.set_defaults(handler=cmd_account_add)
     lst = acc.add_parser("list", parents=[common], help="list saved accounts")
@@ -132,6 +278,16 @@ def add_account_parser(
     rm = acc.add_parser("remove", parents=[common], help="forget an account and its secret")
     rm.add_argument("name", metavar="NAME")
     rm.set_defaults(handler=cmd_account_remove)
-    test = acc.add_parser("test", parents=[common], help="check that an account can connect")
+    test = acc.add_parser(
+        "test",
+        parents=[common],
+        help="check that an account can connect (and, with --container, its permissions)",
+    )
     test.add_argument("name", metavar="NAME")
+    test.add_argument(
+        "--container",
+        metavar="C",
+        help="check list, read, write and delete in this container (a container SAS: its own)",
+    )
+    test.add_argument("--json", action="store_true")
     test.set_defaults(handler=cmd_account_test)

@@ -30,7 +30,8 @@ from ..app.settings import SettingsStore
 from ..errors import BlobSyncError, FatalError
 from ..models import SyncMode
 from .accounts import add_account_parser
-from .output import failure_sentence
+from .items import add_item_parsers
+from .output import failure_line, failure_sentence
 from .pairs import add_pairs_parsers
 from .sync import (
     EXIT_INTERRUPTED,
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_pairs_parsers(sub, common)
     add_account_parser(sub, common)
+    add_item_parsers(sub, common)
     return parser
 
 
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     except FatalError as exc:
         sentence = redact(failure_sentence(exc))
         log.info("stopped: %s: %s", exc.title, sentence)
-        err(f"blobsync: {exc.title}: {sentence}")
+        err(failure_line(exc, sentence))
         if getattr(args, "json", False):  # scripts get the one JSON object they expect
             error = {"title": exc.title, "message": sentence, "exit_code": exc.exit_code}
             out(json.dumps({"error": error}))

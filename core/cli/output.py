@@ -12,11 +12,13 @@ import os
 import threading
 from typing import Any, TextIO
 
+from ..app.expiry import expiry_words
 from ..app.progress import ProgressModel, ProgressSnapshot
 from ..app.secrets import NoUsableKeyring
+from ..credentials import Credentials, ExpiryState, credential_expiry
 from ..errors import FatalError, SafetyReason, SafetyStop
 from ..events import Event, OverallProgress, PhaseChanged, PlanReady
-from ..models import Action, ActionKind, Issue, SyncResult
+from ..models import Action, ActionKind, ArchivedBlob, Issue, SyncResult
 
 #: Words for each planned action in a dry run; RECORD/FORGET change no data and are not shown.
 ACTION_WORDS: dict[ActionKind, str] = {
@@ -64,6 +66,8 @@ def result_dict(result: SyncResult, **extra: Any) -> dict[str, Any]:
         "in_sync": result.in_sync,
         "duration_s": round(result.duration_s, 3),
         "issues": [issue_dict(i) for i in result.issues],
+        "archived": [archived_dict(b) for b in result.archived],
+        "archived_new": result.archived_new,
     }
     if result.dry_run:
         out["planned"] = [
@@ -72,6 +76,47 @@ def result_dict(result: SyncResult, **extra: Any) -> dict[str, Any]:
         ]
     out.update(extra)
     return out
+
+
+def archived_dict(blob: ArchivedBlob) -> dict[str, Any]:
+    """One archived blob as JSON."""
+    return {
+        "path": blob.rel_path,
+        "size": blob.size,
+        "rehydrating_to": blob.rehydrating_to.value if blob.rehydrating_to else None,
+    }
+
+
+ARCHIVED_HEAD = "archived in the container — not synced"
+
+
+def format_archived(blobs: list[ArchivedBlob]) -> list[str]:
+    """The archived blobs as their own block (a state, not issues)."""
+    if not blobs:
+        return []
+    n = len(blobs)
+    lines = [
+        f"{n} blob{'s' if n != 1 else ''} {'are' if n != 1 else 'is'} {ARCHIVED_HEAD} "
+        "(bring one back with: blobsync rehydrate ... PATH):"
+    ]
+    for blob in blobs:
+        line = f"  {blob.rel_path} ({human_size(blob.size)})"
+        if blob.rehydrating_to is not None:
+            line += f" — rehydrating to {blob.rehydrating_to.value}"
+        lines.append(line)
+    return lines
+
+
+def expiry_warning(creds: Credentials, label: str | None) -> str | None:
+    """The warning line for a saved account (``label``) whose SAS ends within a week, or
+    None. Credentials given afresh each run (the environment's connection string) get
+    none: a script's short-lived SAS would warn on every run."""
+    if not label:
+        return None
+    expiry = credential_expiry(creds)
+    if expiry.state is not ExpiryState.EXPIRES_SOON:
+        return None
+    return f"blobsync: warning: {expiry_words(expiry, label or '')}"
 
 
 def format_issue(issue: Issue) -> str:
@@ -127,6 +172,13 @@ def format_summary(result: SyncResult) -> list[str]:
         lines += [format_issue(i) for i in result.issues]
     elif not result.dry_run and not result.cancelled:
         lines.append("In sync.")
+    if result.archived_new:
+        # Said once, in the run that first sees them; 'blobsync issues' lists them all.
+        n = result.archived_new
+        lines.append(
+            f"{n} more blob{'s' if n != 1 else ''} {'are' if n != 1 else 'is'} {ARCHIVED_HEAD}"
+            f" ({len(result.archived)} in all; 'blobsync issues' lists them)."
+        )
     return lines
 
 
@@ -214,6 +266,14 @@ SAFETY_REMEDIES: dict[SafetyReason, str] = {
     ),
     SafetyReason.MASS_DELETE: "If that is intended, run again with --allow-mass-delete.",
 }
+
+
+def failure_line(exc: FatalError, sentence: str) -> str:
+    """``blobsync: <title>: <sentence>``, without repeating a title the sentence starts
+    with ("Sign-in expired — update the SAS ...")."""
+    if sentence.startswith(exc.title):
+        return f"blobsync: {sentence}"
+    return f"blobsync: {exc.title}: {sentence}"
 
 
 def failure_sentence(exc: FatalError) -> str:

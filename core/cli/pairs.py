@@ -12,12 +12,26 @@ import argparse
 import json
 import time
 
+from ..app.expiry import expiry_words
 from ..app.service import AppService, PairSummary
+from ..app.status import STATE_WORDS, PairState
+from ..credentials import ExpiryState
 from ..errors import ConfigError
 from .sync import EXIT_OK, out
 
 
 def _state_words(s: PairSummary) -> str:
+    words = _state(s)
+    if s.expiry.state is ExpiryState.EXPIRES_SOON:
+        words += f"; {expiry_words(s.expiry)}"
+    if s.archived:
+        words += f"; {s.archived} archived (not synced)"
+    return words
+
+
+def _state(s: PairSummary) -> str:
+    if s.expiry.state is ExpiryState.EXPIRED:
+        return STATE_WORDS[PairState.SIGN_IN_EXPIRED]
     if s.paused:
         return "paused"
     if s.issues:

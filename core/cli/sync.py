@@ -33,7 +33,16 @@ from ..events import EventSink, ignore_event
 from ..models import SyncMode, SyncResult
 from ..names import container_name_problem
 from ..remote.base import CancelToken
-from .output import ProgressDisplay, format_issue, format_summary, issue_dict, result_dict
+from .output import (
+    ProgressDisplay,
+    archived_dict,
+    expiry_warning,
+    format_archived,
+    format_issue,
+    format_summary,
+    issue_dict,
+    result_dict,
+)
 
 log = logging.getLogger("blobsync.cli")
 
@@ -225,6 +234,9 @@ def sync_one(
         raise ConfigError(f"{local} is not a folder.")
     options = options_for(target, args, service)
     creds = credentials_for(target, service)
+    warning = expiry_warning(creds, target.account_label)
+    if warning:
+        err(warning)
     if paused(target, creds, service) and not options.dry_run:
         name = target.pair.name if target.pair else str(local)
         if skip_paused:
@@ -296,15 +308,25 @@ def cmd_issues(args: argparse.Namespace, service: AppService) -> int:
     local, container = target.local, target.container
     account_url, account_name = _account_of(target, service)
     issues = []
+    archived = []
     synced = state_path(local, account_url, account_name, container).exists()
     if synced:
         engine = open_offline_engine(local, account_url, account_name, container)
         try:
             issues = engine.pending_issues()
+            archived = engine.archived_blobs()
         finally:
             engine.close()
     if args.json:
-        out(json.dumps({"synced_before": synced, "issues": [issue_dict(i) for i in issues]}))
+        out(
+            json.dumps(
+                {
+                    "synced_before": synced,
+                    "issues": [issue_dict(i) for i in issues],
+                    "archived": [archived_dict(b) for b in archived],
+                }
+            )
+        )
     elif not synced:
         out(f"{local} has never been synced with {container} on this account.")
     elif not issues:
@@ -313,6 +335,10 @@ def cmd_issues(args: argparse.Namespace, service: AppService) -> int:
         out(f"{len(issues)} item{'s' if len(issues) != 1 else ''} need attention:")
         for issue in issues:
             out(format_issue(issue))
+    if not args.json:
+        for line in format_archived(archived):
+            out(line)
+    # Archived blobs are a state, not issues: they do not change the exit code.
     return EXIT_ISSUES if issues else EXIT_OK
 
 

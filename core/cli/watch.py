@@ -22,7 +22,7 @@ from ..app.service import AppService
 from ..errors import ConfigError
 from ..models import SyncMode
 from . import sync as cli_sync
-from .output import format_issue
+from .output import expiry_warning, format_issue
 from .sync import add_target_arguments, add_transfer_arguments, options_for, targets
 
 
@@ -67,6 +67,9 @@ def cmd_watch(args: argparse.Namespace, service: AppService) -> int:
         raise ConfigError(f"The folder {target.local} does not exist; create it first.")
     options = options_for(target, args, service)
     creds = cli_sync.credentials_for(target, service)
+    warning = expiry_warning(creds, target.account_label)
+    if warning:
+        cli_sync.err(warning)
     store = open_store(creds, target.container)
     printer = _Printer(quiet=args.quiet)
     engine = open_engine(target.local, creds, target.container, printer, store=store)

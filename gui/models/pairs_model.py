@@ -10,7 +10,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from blobsync.core.app.expiry import expiry_words
 from blobsync.core.app.status import STATE_WORDS, PairState
+from blobsync.core.credentials import SecretKind
 from blobsync.core.models import SyncMode
 
 from ..controller import Controller
@@ -88,6 +90,10 @@ class PairsModel(QAbstractTableModel):
                 words = STATE_WORDS[state]
                 if state is PairState.ATTENTION:
                     words += f" ({len(status.issues)})"
+                if state is PairState.EXPIRES_SOON and status.expiry is not None:
+                    words = expiry_words(status.expiry).split(" (")[0].replace("The SAS", "SAS")
+                if state is PairState.SIGN_IN_EXPIRED and self._signs_in(pair.account):
+                    words = "Sign-in expired — sign in with Microsoft again"
                 if self.controller.is_paused(pair_id) and state is not PairState.PAUSED:
                     words += ", paused"
                 return words
@@ -100,9 +106,15 @@ class PairsModel(QAbstractTableModel):
                 return pair.local_root
             if col == 3 and status.failure is not None and not status.failure.cancelled:
                 return f"{status.failure.title}: {status.failure.message}"
+            if col == 3 and status.expiry is not None and expiry_words(status.expiry):
+                return expiry_words(status.expiry, pair.account)
         if role == Qt.ItemDataRole.DecorationRole and col == 3:
             return load_icon(ICON_NAMES[state])
         return None
+
+    def _signs_in(self, account_name: str) -> bool:
+        account = self.controller.config.accounts.get(account_name)
+        return account is not None and account.kind is SecretKind.ENTRA
 
     def _activity(self, pair_id: str) -> str:
         status = self.controller.status(pair_id)

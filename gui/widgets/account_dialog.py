@@ -1,7 +1,10 @@
-"""Dialog to add a storage account: connection string, name + key, SAS URL or local Azurite.
+"""Dialog to add a storage account: connection string, name + key, SAS URL, local Azurite,
+or *Sign in with Microsoft* (Entra ID; :mod:`.entra_signin`, no secret stored).
 
 **Test connection** runs ``check_connection`` off the GUI thread and says in one
-sentence what is wrong. **Save** puts the secret in the OS keyring
+sentence what is wrong; with a container named (a container SAS names its own) it
+runs the permission check there instead and shows what is missing
+(:mod:`.permissions`). **Save** puts the secret in the OS keyring
 (:mod:`blobsync.core.app.secrets`) and adds an :class:`AccountConfig` (no secret) to
 ``config.accounts``; the caller saves the config. When no keyring is usable the dialog
 says so, and saving is refused unless the user ticks the plaintext-file opt-in, which
@@ -30,18 +33,28 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core.app import secrets
-from blobsync.core.app.accounts import check_account, credentials_from_secret, label_problem
+from blobsync.core.app.accounts import (
+    account_url_from,
+    check_account,
+    check_permissions,
+    credentials_from_secret,
+    label_problem,
+)
 from blobsync.core.app.settings import AccountConfig, AppConfig
 from blobsync.core.credentials import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
     Credentials,
     SecretKind,
+    from_entra,
 )
 from blobsync.core.errors import BlobSyncError, ConfigError
+from blobsync.core.remote.probe import PermissionReport
 
 from ..qt_helpers import dialog_buttons, named
 from .background import run_in_background
+from .entra_signin import EntraSignInPanel, Signer
+from .permissions import PermissionCheck, Prober
 
 #: The default name of an account added with the Azurite preset. (The app's own demo
 #: account, "Local emulator (Azurite)", is created by the controller, not here.)
@@ -56,6 +69,7 @@ class AccountKind(enum.StrEnum):
     KEY = "account_key"
     SAS = "sas"
     AZURITE = "azurite"
+    ENTRA = "entra"
 
 
 _KIND_TEXT = {
@@ -63,24 +77,28 @@ _KIND_TEXT = {
     AccountKind.KEY: "Account name and key",
     AccountKind.SAS: "SAS URL",
     AccountKind.AZURITE: "Local emulator (Azurite)",
+    AccountKind.ENTRA: "Sign in with Microsoft (Entra ID)",
 }
 _SECRET_LABEL = {
     AccountKind.CONNECTION_STRING: "Connection string:",
     AccountKind.KEY: "Account key:",
     AccountKind.SAS: "SAS URL:",
     AccountKind.AZURITE: "Account key:",
+    AccountKind.ENTRA: "",
 }
 _SECRET_HINT = {
     AccountKind.CONNECTION_STRING: "DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…",
     AccountKind.KEY: "Access keys → key1 in the Azure portal",
     AccountKind.SAS: "https://NAME.blob.core.windows.net/?sv=…&sig=…",
     AccountKind.AZURITE: "",
+    AccountKind.ENTRA: "",
 }
 _URL_HINT = {
     AccountKind.CONNECTION_STRING: "taken from the connection string",
     AccountKind.KEY: "account name, or https://NAME.blob.core.windows.net",
     AccountKind.SAS: "taken from the SAS URL",
     AccountKind.AZURITE: AZURITE_DEFAULT_URL,
+    AccountKind.ENTRA: "account name, or https://NAME.blob.core.windows.net",
 }
 
 
@@ -102,6 +120,7 @@ _SECRET_KIND = {
     AccountKind.KEY: SecretKind.ACCOUNT_KEY,
     AccountKind.SAS: SecretKind.SAS,
     AccountKind.AZURITE: SecretKind.ACCOUNT_KEY,
+    AccountKind.ENTRA: SecretKind.ENTRA,
 }
 
 
@@ -132,6 +151,8 @@ class AccountDialog(QDialog):
         *,
         checker: Callable[[Credentials], None] = check_account,
         azurite_url: str = AZURITE_DEFAULT_URL,
+        signer: Signer | None = None,
+        prober: Prober = check_permissions,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add storage account")
@@ -178,6 +199,16 @@ class AccountDialog(QDialog):
         self.plaintext_warning.hide()
         self.plaintext_check.toggled.connect(self._on_plaintext_toggled)
 
+        # Entra ID sign-in and the permission check (see the module docstring).
+        self.entra_panel = named(
+            EntraSignInPanel(self._typed_url, self, **({"signer": signer} if signer else {})),
+            "entraPanel",
+        )
+        self.container_edit = named(QLineEdit(), "containerEdit")
+        self.container_edit.setPlaceholderText("optional: check what you may do in a container")
+        self.permission_check = named(PermissionCheck(self, prober=prober), "permissionCheck")
+        self._prober = prober
+
         self.test_button = named(QPushButton("Test connection"), "testButton")
         self.test_button.clicked.connect(self.test_connection)
         self.status_label = named(QLabel(), "statusLabel")
@@ -189,7 +220,14 @@ class AccountDialog(QDialog):
         form.addRow("Connect with:", self.kind_combo)
         form.addRow("Name:", self.name_edit)
         form.addRow("Account URL:", self.url_edit)
+        for text, field in self.entra_panel.hint_rows():
+            form.addRow(text, field)
         form.addRow(self.secret_label, self.secret_edit)
+        form.addRow("", self.entra_panel)
+        form.addRow("Container:", self.container_edit)
+        self._form = form
+        for row in (self.entra_panel, *(field for _t, field in self.entra_panel.hint_rows())):
+            form.setRowVisible(row, False)  # shown for Entra ID only (_on_kind_changed)
 
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
@@ -200,6 +238,7 @@ class AccountDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(test_row)
+        layout.addWidget(self.permission_check)
         layout.addWidget(self.keyring_label)
         layout.addWidget(self.plaintext_check)
         layout.addWidget(self.plaintext_warning)
@@ -223,8 +262,17 @@ class AccountDialog(QDialog):
         self.secret_label.setText(_SECRET_LABEL[kind])
         self.secret_edit.setPlaceholderText(_SECRET_HINT[kind])
         self.url_edit.setPlaceholderText(_URL_HINT[kind])
-        uses_url = kind in (AccountKind.KEY, AccountKind.AZURITE)
+        uses_url = kind in (AccountKind.KEY, AccountKind.AZURITE, AccountKind.ENTRA)
         self.url_edit.setEnabled(uses_url)
+        entra_id = kind is AccountKind.ENTRA
+        self._form.setRowVisible(self.secret_edit, not entra_id)
+        for row in (self.entra_panel, *(field for _t, field in self.entra_panel.hint_rows())):
+            self._form.setRowVisible(row, entra_id)
+        self.keyring_label.setVisible(not entra_id)
+        self.plaintext_check.setVisible(not entra_id and not self._keyring_usable)
+        self.plaintext_warning.setVisible(not entra_id and self.plaintext_check.isChecked())
+        self.permission_check.clear()
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
         if kind is AccountKind.AZURITE:
             self.url_edit.setText(self._azurite_url)
             self.secret_edit.setText(AZURITE_KEY)  # public, documented development key
@@ -267,6 +315,8 @@ class AccountDialog(QDialog):
         kind = self.kind()
         secret = self.secret_edit.text().strip()
         url = self.url_edit.text().strip()
+        if kind is AccountKind.ENTRA:
+            return self._entra_credentials()
         if kind is AccountKind.AZURITE:
             secret, url = AZURITE_KEY, url or self._azurite_url
         if not secret:
@@ -274,6 +324,25 @@ class AccountDialog(QDialog):
         if kind is AccountKind.KEY and not url:
             raise ConfigError("Enter the account name or its URL.")
         return credentials_from_secret(_SECRET_KIND[kind], secret, url)
+
+    def _typed_url(self) -> str:
+        text = self.url_edit.text().strip()
+        return account_url_from(text) if text else ""
+
+    def _entra_credentials(self) -> Credentials:
+        signed = self.entra_panel.credentials
+        if signed is None:
+            raise ConfigError("Sign in with Microsoft first.")
+        url = self._typed_url()
+        if not url:
+            raise ConfigError("Enter the account name or its URL.")
+        return from_entra(
+            url,
+            signed.token_credential,
+            tenant_id=signed.tenant_id,
+            client_id=signed.client_id,
+            sign_in_record=signed.sign_in_record,
+        )
 
     # ---- test --------------------------------------------------------------------
 
@@ -290,7 +359,14 @@ class AccountDialog(QDialog):
         self._testing = True
         self.test_button.setEnabled(False)
         self._set_status(f"Testing {creds.account_url} …", "busy")
+        self.permission_check.clear()
         checker = self._checker  # the worker must not hold the dialog (see background.py)
+        container, prober = self.container_edit.text().strip() or creds.sas_container, self._prober
+        if container and not self.container_edit.text().strip():
+            self.container_edit.setText(container)  # the one a container SAS names
+        if container:  # the container alone: a container SAS cannot make account-level calls
+            run_in_background(lambda: prober(creds, container), self._on_tested, self)
+            return
         run_in_background(lambda: checker(creds), self._on_tested, self)
 
     def _on_tested(self, _result: Any, error: BaseException | None) -> None:
@@ -302,6 +378,8 @@ class AccountDialog(QDialog):
             except ConfigError:
                 name = "the account"
             self._set_status(f"Connection works: {name} answered.", "ok")
+            if isinstance(_result, PermissionReport):
+                self.permission_check.show_report(_result)
         else:
             self._set_status(describe_error(error, self.secret_edit.text()), "error")
 
@@ -336,7 +414,8 @@ class AccountDialog(QDialog):
             raise ConfigError(problem)
         if label in self.config.accounts:
             raise ConfigError(f"An account named '{label}' already exists; choose another name.")
-        allow_plaintext = self.plaintext_check.isChecked()
+        # Entra ID stores no secret; its tokens stay in memory unless kept encrypted.
+        allow_plaintext = self.plaintext_check.isChecked() and kind is not AccountKind.ENTRA
         try:
             return self._save_account(label, creds, allow_plaintext)
         except secrets.NoUsableKeyring:

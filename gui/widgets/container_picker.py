@@ -216,6 +216,9 @@ class ContainerPicker(QWidget):
         if generation != self._generation:
             return  # the account changed meanwhile: an old answer
         self.refresh_button.setEnabled(self._creds is not None)
+        if error is not None and self._creds is not None and self._creds.sas_container:
+            # A container SAS may not list containers; it names the one it can reach.
+            error, result = None, [self._creds.sas_container]
         if error is not None:
             self.status.setStyleSheet("color: #b00020;")
             secret = self._creds.secret if self._creds else ""

@@ -9,6 +9,12 @@ per container) are the application layer's
 (:func:`blobsync.core.app.pairs.new_pair_problem`), checked here as the user types.
 An account added from here goes through ``host.add_account`` at once, like one added
 from the main window.
+
+As soon as an existing container is chosen, the permission check runs
+(:class:`~.permissions.PermissionCheck`) and its answer is shown before the first
+sync: when the account may not delete there, the pair is saved with deletions kept as
+issues (``PairConfig.remote_deletes``); a mode it cannot sync at all is refused, with
+the modes it can.
 """
 
 from __future__ import annotations
@@ -37,12 +43,14 @@ from blobsync.core.app.schedule import DEFAULT_INTERVAL_S
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import Credentials
 from blobsync.core.errors import ConfigError
-from blobsync.core.models import SyncMode
+from blobsync.core.models import RemoteDeletePolicy, SyncMode
 from blobsync.core.names import container_name_problem
+from blobsync.core.remote.probe import PermissionReport
 
 from ..qt_helpers import dialog_buttons, named
 from .account_dialog import AccountDialog
 from .container_picker import ContainerPicker, Creator, Lister
+from .permissions import PermissionCheck, Prober, check_permissions
 
 MODE_TEXT = {
     SyncMode.TWO_WAY: "Two-way: changes on either side are copied to the other",
@@ -75,6 +83,7 @@ class PairDialog(QDialog):
         *,
         lister: Lister = list_containers,
         creator: Creator = create_container,
+        prober: Prober = check_permissions,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Edit folder pair" if pair else "Add folder pair")
@@ -103,6 +112,9 @@ class PairDialog(QDialog):
         self.mode_combo = named(QComboBox(), "modeCombo")
         for mode, text in MODE_TEXT.items():
             self.mode_combo.addItem(text, mode.value)
+        self.permission_check = named(PermissionCheck(self, prober=prober), "pairPermission")
+        self._checked_for: tuple[str, str] | None = None
+        self.picker.container_changed.connect(self._on_container_changed)
 
         self.error_label = named(QLabel(), "pairError")
         self.error_label.setWordWrap(True)
@@ -117,6 +129,7 @@ class PairDialog(QDialog):
         self.buttons = dialog_buttons(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.permission_check)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
         self.resize(640, self.sizeHint().height())
@@ -152,6 +165,8 @@ class PairDialog(QDialog):
     def _on_account_changed(self, *_: object) -> None:
         name = self.selected_account()
         self.error_label.clear()
+        self._checked_for = None
+        self.permission_check.clear()
         if name is None:
             self.picker.set_credentials(None)
             self.error_label.setText("Add a storage account first.")
@@ -194,6 +209,28 @@ class PairDialog(QDialog):
             self._fill_accounts(dialog.saved_account.name)
             self._on_account_changed()
 
+    @Slot(str)
+    def _on_container_changed(self, container: str) -> None:
+        """Check the permissions in a chosen existing container (a new one: at its first
+        sync, when it exists)."""
+        account = self.selected_account()
+        self._checked_for = None
+        self.permission_check.clear()
+        if account is None or container not in self.picker.container_names():
+            return
+        try:
+            creds = self.host.credentials(account)
+        except ConfigError:
+            return
+        self._checked_for = (account, container)
+        self.permission_check.check(creds, container)
+
+    def permission_report(self) -> PermissionReport | None:
+        """The permission check of the chosen account and container, if it finished."""
+        if self._checked_for != (self.selected_account(), self.picker.selected_container()):
+            return None
+        return self.permission_check.report
+
     # ---- save --------------------------------------------------------------------
 
     def problem(self) -> str | None:
@@ -213,6 +250,11 @@ class PairDialog(QDialog):
         name_problem = container_name_problem(container)
         if name_problem:
             return name_problem
+        report = self.permission_report()
+        if report is not None and not report.supports(self.selected_mode()):
+            usable = [MODE_TEXT[m].split(":")[0].lower() for m in SyncMode if report.supports(m)]
+            choice = f" Choose {' or '.join(usable)}." if usable else ""
+            return f"{report.describe()}{choice}"
         return new_pair_problem(self.config, self._pair_from_fields(folder), replacing=self.pair)
 
     def _pair_from_fields(self, folder: str) -> PairConfig:
@@ -226,7 +268,20 @@ class PairDialog(QDialog):
             mode=self.selected_mode(),
             interval_s=self.pair.interval_s if self.pair else int(DEFAULT_INTERVAL_S),
             name=self.pair.name if self.pair else "",
+            remote_deletes=self._remote_deletes(account, container),
         )
+
+    def _remote_deletes(self, account: str, container: str) -> RemoteDeletePolicy:
+        """From the permission check; else what the pair had (same account and container)."""
+        report = self.permission_report()
+        if report is not None and report.container_exists:
+            return report.delete_policy()
+        if self.pair is not None and (self.pair.account, self.pair.container) == (
+            account,
+            container,
+        ):
+            return self.pair.remote_deletes
+        return RemoteDeletePolicy.APPLY
 
     def accept(self) -> None:
         """Check the fields, create a missing folder, build ``result_pair``."""

@@ -202,11 +202,13 @@ def test_no_credentials_is_exit_2(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, folder: Path
 ) -> None:
     monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_URL", raising=False)
     code, _, err = run(capsys, "sync", str(folder), "box")
     assert code == 2
     assert err == (
         "blobsync: Configuration error: No credentials: set AZURE_STORAGE_CONNECTION_STRING "
-        "or pass --account NAME (see 'blobsync account add').\n"
+        "(or AZURE_STORAGE_ACCOUNT_URL to sign in with Microsoft Entra ID) or pass --account "
+        "NAME (see 'blobsync account add').\n"
     )
 
 
@@ -321,6 +323,9 @@ def test_account_add_reads_stdin_and_keeps_the_secret_out_of_files(
             "account_url": "https://acct.blob.core.windows.net",
             "kind": "account_key",
             "plaintext_secret_file": False,
+            "signed_in_as": None,
+            "sas_expires": None,
+            "expiry_state": "unknown",
         }
     ]
     for path in tmp_path.rglob("*"):

@@ -3,8 +3,10 @@
 ``python screenshot_script.py OUT_DIR`` — run by ``test_screenshots.py`` with
 ``DISPLAY`` pointing at an Xvfb (with ``trayer`` providing a system tray) and
 ``QT_QPA_PLATFORM=xcb``. Writes ``main_window.png``, ``account_dialog.png``,
-``pair_dialog.png``, ``progress.png``, ``issues.png``, ``tray_menu.png`` and
-``manifest.json`` (per image:
+``account_dialog_entra.png`` (Sign in with Microsoft, the device code shown),
+``permission_check.png`` (Test connection with a SAS that may not delete),
+``pair_dialog.png``, ``progress.png``, ``issues.png``, ``archived.png`` (archived blobs
+with Rehydrate), ``tray_menu.png`` and ``manifest.json`` (per image:
 the size it must have and every text visible in it, so the test can prove no secret
 is shown). Exits non-zero with one line on stderr if a step times out.
 """
@@ -18,10 +20,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import keyring
+from azure.storage.blob import BlobServiceClient, generate_container_sas
 from keyring.backend import KeyringBackend
 from PySide6.QtCore import QPoint, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPixmap
@@ -40,9 +44,10 @@ from blobsync.core.app.accounts import account_credentials
 from blobsync.core.app.emulator import DEMO_ACCOUNT_NAME, Azurite
 from blobsync.core.app.engines import open_engine
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
-from blobsync.core.credentials import AZURITE_KEY, SecretKind
+from blobsync.core.credentials import AZURITE_KEY, SecretKind, from_sas_url
+from blobsync.core.errors import AuthError, AuthReason
 from blobsync.core.models import SyncMode
-from blobsync.core.remote.azure import AzureBlobStore
+from blobsync.core.remote.azure import AzureBlobStore, DeviceCodePrompt
 from blobsync.gui.controller import Controller
 from blobsync.gui.main_window import MainWindow
 from blobsync.gui.tray import Tray
@@ -266,6 +271,74 @@ def main() -> int:
         manifest["account_dialog.png"].update(manifest_extra)
         dialog.reject()
 
+        def saver(label: str, creds: Any, plain: bool) -> Any:
+            return controller.add_account(label, creds, allow_plaintext=plain)
+
+        # 2a. Sign in with Microsoft: no browser can open here, so the device code shows.
+        release = threading.Event()
+
+        def no_browser_sign_in(account_url: str, **kwargs: Any) -> Any:
+            expires = datetime.now(UTC) + timedelta(minutes=15)
+            kwargs["on_device_code"](
+                DeviceCodePrompt("https://microsoft.com/devicelogin", "H7KQ-2MWX", expires)
+            )
+            release.wait(120)
+            raise AuthError("The sign-in was cancelled.", AuthReason.SIGN_IN_REQUIRED)
+
+        entra_dialog = AccountDialog(config, saver, window, signer=no_browser_sign_in)
+        entra_dialog.set_kind(AccountKind.ENTRA)
+        entra_dialog.name_edit.setText("contoso-files")
+        entra_dialog.url_edit.setText("contosofiles")
+        entra_dialog.entra_panel.tenant_edit.setText("contoso.onmicrosoft.com")
+        entra_dialog.show()
+        entra_dialog.entra_panel.start()
+        wait_until(app, entra_dialog.entra_panel.code_label.isVisible, "the device code")
+        settle(app)
+        save(
+            "account_dialog_entra.png",
+            entra_dialog.grab(),
+            visible_texts(entra_dialog),
+            (entra_dialog.width(), entra_dialog.height()),
+        )
+        release.set()
+        wait_until(app, lambda: not entra_dialog.entra_panel.is_busy(), "the sign-in to end")
+        entra_dialog.reject()
+
+        # 2b. Test connection with a container SAS that may not delete: what is missing.
+        BlobServiceClient.from_connection_string(azurite.connection_string).create_container(
+            "shared-photos"
+        )
+        token = generate_container_sas(
+            "devstoreaccount1",
+            "shared-photos",
+            account_key=AZURITE_KEY,
+            permission="rwl",
+            expiry=datetime.now(UTC) + timedelta(days=30),
+        )
+        sas_url = f"{azurite.blob_endpoint}/shared-photos?{token}"
+        assert from_sas_url(sas_url).sas_container == "shared-photos"
+        perm_dialog = AccountDialog(config, saver, window)
+        perm_dialog.set_kind(AccountKind.SAS)
+        perm_dialog.name_edit.setText("shared-photos")
+        perm_dialog.secret_edit.setText(sas_url)
+        perm_dialog.secret_edit.setCursorPosition(0)
+        perm_dialog.show()
+        perm_dialog.test_connection()
+        wait_until(
+            app, lambda: perm_dialog.permission_check.report is not None, "the permission check"
+        )
+        settle(app)
+        save(
+            "permission_check.png",
+            perm_dialog.grab(),
+            visible_texts(perm_dialog),
+            (perm_dialog.width(), perm_dialog.height()),
+        )
+        manifest["permission_check.png"]["secret_masked"] = (
+            perm_dialog.secret_edit.echoMode() == QLineEdit.EchoMode.Password
+        )
+        perm_dialog.reject()
+
         # 2b. the pair dialog, containers listed, New container… refusing a name as typed
         pair_dialog = PairDialog(controller, parent=window)
         pair_dialog.folder_edit.setText("~/Music")  # expanded on save
@@ -317,8 +390,6 @@ def main() -> int:
         wait_until(app, lambda: not controller.status(pair_ids[0]).syncing, "the held sync")
 
         # 4. the issues list with a conflict: both sides changed notes.txt
-        from azure.storage.blob import BlobServiceClient
-
         sdk = BlobServiceClient.from_connection_string(azurite.connection_string)
         sdk.get_blob_client("documents", "notes.txt").upload_blob(
             b"Edited on the office PC\n", overwrite=True
@@ -337,6 +408,24 @@ def main() -> int:
         issues_view.select_rel_paths(["notes.txt"])
         settle(app)
         save("issues.png", window.grab(), visible_texts(window), WINDOW_SIZE)
+
+        # 4b. blobs archived in the container: a state of their own, with Rehydrate
+        sdk = BlobServiceClient.from_connection_string(azurite.connection_string)
+        docs_container = sdk.get_container_client("documents")
+        for name, size in (
+            ("archive/2019-tax-return.pdf", 48_000),
+            ("archive/scans-2018.zip", 2_400_000),
+        ):
+            docs_container.upload_blob(name, b"x" * size)
+            docs_container.get_blob_client(name).set_standard_blob_tier("Archive")
+        sdk.close()
+        run(pair_ids[0])
+        panel = window.item_actions.archived
+        wait_until(app, lambda: len(panel.rows()) == 2, "the archived blobs")
+        panel.select_rel_paths(["archive/scans-2018.zip"])
+        issues_view.table.clearSelection()
+        settle(app)
+        save("archived.png", window.grab(), visible_texts(window), WINDOW_SIZE)
 
         # 5. the tray menu, open, on the whole screen
         screen = QGuiApplication.primaryScreen()

@@ -36,9 +36,12 @@ SCREEN = (1280, 800)
 SHOTS = (
     "main_window.png",
     "account_dialog.png",
+    "account_dialog_entra.png",
+    "permission_check.png",
     "pair_dialog.png",
     "progress.png",
     "issues.png",
+    "archived.png",
     "tray_menu.png",
 )
 
@@ -166,6 +169,17 @@ def test_screenshots(xdisplay: str, tmp_path: Path, qapp) -> None:  # type: igno
     assert "notes.txt" in issues_texts and "Keep mine" in issues_texts
     progress_texts = " ".join(manifest["progress.png"]["texts"])
     assert "Uploading" in progress_texts and "Cancel" in progress_texts
+    entra_texts = " ".join(manifest["account_dialog_entra.png"]["texts"])
+    assert "Sign in with Microsoft (Entra ID)" in entra_texts
+    assert "https://microsoft.com/devicelogin" in entra_texts and "H7KQ-2MWX" in entra_texts
+    permission_texts = " ".join(manifest["permission_check.png"]["texts"])
+    assert manifest["permission_check.png"]["secret_masked"] is True
+    assert "delete ✗" in permission_texts and "may not delete in 'shared-photos'" in (
+        permission_texts
+    )
+    archived_texts = manifest["archived.png"]["texts"]
+    assert "archive/scans-2018.zip" in archived_texts and "Rehydrate…" in archived_texts
+    assert "Archived in the container — not synced" in archived_texts
 
     target = os.environ.get(COPY_TO_ENV)
     if target:

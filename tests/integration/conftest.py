@@ -3,8 +3,8 @@ token credential that mints the unsigned JWTs it checks.
 
 Azurite's ``--oauth basic`` mode needs HTTPS and checks a token's issuer, audience and
 lifetime, not its signature or any role (its README, "OAuth authentication"). The
-server is started here rather than through ``core/app/emulator.Azurite``, which has no
-way to pass ``--oauth``/``--cert``/``--key`` yet.
+server is ``core/app/emulator.Azurite(oauth=True)``, which makes its own throw-away
+certificate.
 """
 
 from __future__ import annotations
@@ -12,103 +12,53 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import signal
-import socket
-import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from azure.core.credentials import AccessToken
 
-from blobsync.core.app.emulator import find_azurite, free_port
+from blobsync.core.app.emulator import Azurite, find_azurite
+from blobsync.core.app.emulator import self_signed_cert as _self_signed_cert
+
+if TYPE_CHECKING:
+    from .fake_entra import FakeEntra
 
 STORAGE_AUDIENCE = "https://storage.azure.com"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
+#: Azurite over HTTPS with ``--oauth basic`` (``.blob_endpoint``, ``.cert``, ``.port``).
+OAuthAzurite = Azurite
+
 
 def self_signed_cert(folder: Path) -> tuple[Path, Path]:
     """A throw-away certificate for 127.0.0.1 (cert.pem, key.pem)."""
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            "-keyout", str(key), "-out", str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-@dataclass
-class OAuthAzurite:
-    """A running Azurite over HTTPS with ``--oauth basic``."""
-
-    port: int
-    cert: Path
-    proc: subprocess.Popen[bytes]
-
-    @property
-    def blob_endpoint(self) -> str:
-        return f"https://127.0.0.1:{self.port}/devstoreaccount1"
-
-
-def _wait_for_port(proc: subprocess.Popen[bytes], port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"Azurite exited at start (code {proc.returncode})")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"Azurite did not open port {port} in {timeout:.0f} s")
+    return _self_signed_cert(folder)
 
 
 @pytest.fixture(scope="session")
-def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OAuthAzurite]:
+def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
     """Azurite (blob service) on 127.0.0.1 over HTTPS, accepting bearer tokens and keys."""
-    entry, node = find_azurite(), shutil.which("node")
-    if entry is None or node is None or shutil.which("openssl") is None:
+    if find_azurite() is None or shutil.which("node") is None or shutil.which("openssl") is None:
         pytest.fail("Azurite, node or openssl is missing: run 'bash packaging/dev.sh setup'")
     base = tmp_path_factory.mktemp("azurite-oauth")
-    cert, key = self_signed_cert(base)
-    port = free_port()
-    args = [
-        node, str(entry), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-        "--location", str(base / "data"), "--silent", "--disableTelemetry",
-        "--skipApiVersionCheck", "--oauth", "basic", "--cert", str(cert), "--key", str(key),
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        args,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = Azurite(location=base / "data", oauth=True)
+    server.start(timeout=60)
     try:
-        _wait_for_port(proc, port, 60)
-        yield OAuthAzurite(port, cert, proc)
+        yield server
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        server.stop()
 
 
 @pytest.fixture
 def trust_azurite_cert(azurite_oauth: OAuthAzurite, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Make the store (and azure-identity) trust the throw-away certificate."""
+    assert azurite_oauth.cert is not None
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(azurite_oauth.cert))
     return azurite_oauth.cert
 
@@ -160,3 +110,23 @@ class MintingCredential:
 @pytest.fixture
 def minting_credential() -> MintingCredential:
     return MintingCredential()
+
+
+@pytest.fixture
+def entra(
+    azurite_oauth: OAuthAzurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeEntra]:
+    """The stand-in Entra ID (:mod:`.fake_entra`) on 127.0.0.1 over HTTPS; this process
+    trusts both its certificate and the OAuth Azurite's, and HOME is the test's (for
+    azure-identity's ``~/.IdentityService``)."""
+    from .fake_entra import FakeEntra
+
+    assert azurite_oauth.cert is not None
+    cert, key = self_signed_cert(tmp_path)
+    bundle = tmp_path / "ca-bundle.pem"
+    bundle.write_text(azurite_oauth.cert.read_text() + cert.read_text())
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    server = FakeEntra(cert, key).start()
+    yield server
+    server.stop()

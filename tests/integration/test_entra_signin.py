@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import webbrowser
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,27 +32,13 @@ from blobsync.core.remote.azure import (
 )
 from blobsync.core.remote.azure.identity import STORAGE_SCOPE, token_cache
 
-from .conftest import OAuthAzurite, self_signed_cert
+from .conftest import OAuthAzurite
 from .fake_entra import TENANT, USERNAME, FakeEntra
 
 pytestmark = pytest.mark.azurite
 
 NO_KEYRING = "no keyring in this test"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-
-
-@pytest.fixture
-def entra(
-    azurite_oauth: OAuthAzurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[FakeEntra]:
-    cert, key = self_signed_cert(tmp_path)
-    bundle = tmp_path / "ca-bundle.pem"
-    bundle.write_text(azurite_oauth.cert.read_text() + cert.read_text())
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # azure-identity's ~/.IdentityService
-    server = FakeEntra(cert, key).start()
-    yield server
-    server.stop()
 
 
 def entra_kwargs(entra: FakeEntra) -> dict[str, object]:
