@@ -154,7 +154,9 @@ class AppService:
         """The pair's machine-wide id (state database, pause flag); stable across
         emulator ports. Raises ConfigError when its account is gone."""
         account = self.account_of(pair)
-        return pair_key(pair.local_root, account.account_url, account.account_name, pair.container)
+        return pair_key(
+            pair.local_root, account.account_url, account.account_name, pair.container, pair.prefix
+        )
 
     # ---- pause -----------------------------------------------------------------------
 
@@ -205,13 +207,15 @@ class AppService:
         allow_mass_delete: bool = False,
         workers: int | None = None,
     ) -> SyncOptions:
-        """The options one run of ``pair`` uses (its mode, the app-wide limits)."""
+        """The options one run of ``pair`` uses (its mode and filter rules, the app-wide
+        limits)."""
         options = SyncOptions(
             mode=pair.mode,
             dry_run=dry_run,
             allow_mass_delete=allow_mass_delete,
             upload_limit_bps=self.config.upload_limit_kbps * 1024,
             download_limit_bps=self.config.download_limit_kbps * 1024,
+            filters=pair.filter_rules(),
         )
         if workers is not None:
             options.workers = workers
@@ -223,21 +227,24 @@ class AppService:
         events: EventSink = ignore_event,
         store: RemoteStore | None = None,
     ) -> SyncEngine:
-        """The pair's engine (Azure unless ``store`` is given). Raises ConfigError."""
+        """The pair's engine on its part of the container (Azure unless ``store``, the
+        whole container's store, is given). Raises ConfigError."""
         creds = self.credentials(pair.account)
-        return open_engine(pair.local_root, creds, pair.container, events, store=store)
+        return open_engine(
+            pair.local_root, creds, pair.container, events, store=store, prefix=pair.prefix
+        )
 
     def summary(self, pair: PairConfig) -> PairSummary:
         """State, last sync and pending issues from the pair's database (no network)."""
         account = self.account_of(pair)
         path = state_path(
-            pair.local_root, account.account_url, account.account_name, pair.container
+            pair.local_root, account.account_url, account.account_name, pair.container, pair.prefix
         )
         paused = self.is_paused(pair)
         if not Path(path).exists():
             return PairSummary(pair, paused, False, None, [])
         engine = open_offline_engine(
-            pair.local_root, account.account_url, account.account_name, pair.container
+            pair.local_root, account.account_url, account.account_name, pair.container, pair.prefix
         )
         try:
             return PairSummary(pair, paused, True, engine.last_sync_time(), engine.pending_issues())
