@@ -206,11 +206,11 @@ class LivePair:
                 self.events(ev.PauseChanged(paused))
         if paused:
             return LiveStep(None, 1.0, changed)
-        if self._ignore_file_touched:
-            self.refresh_filter()
         watcher = self._watcher
         if watcher is not None and not watcher.alive:
             self._fallback(WATCH_STOPPED)
+        if self._ignore_file_touched:
+            self.refresh_filter()
         with self._lock:
             if self._running:
                 return LiveStep(None, 1.0, changed)
