@@ -227,10 +227,7 @@ class PairDialog(QDialog):
 
     def _typed_folder(self) -> Path | None:
         text = self.folder_edit.text().strip()
-        if not text:
-            return None
-        folder = Path(os.path.abspath(os.path.expanduser(text)))
-        return folder if folder.is_dir() else None
+        return Path(os.path.abspath(os.path.expanduser(text))) if text else None
 
     @Slot()
     def _on_folder_settled(self) -> None:

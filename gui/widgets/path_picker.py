@@ -133,8 +133,7 @@ class PathPickerDialog(QDialog):
     def load(self, path: str) -> None:
         """List the folders right under ``path`` (off the GUI thread)."""
         creds, container, lister = self._creds, self._container, self._lister
-        self.status.setStyleSheet(MUTED)
-        self.status.setText("Listing folders …")
+        self._say("Listing folders …")
         run_in_background(
             lambda: lister(creds, container, path),
             lambda result, error: self._on_listed(path, result, error),
@@ -146,8 +145,7 @@ class PathPickerDialog(QDialog):
         if holder is None or path in self._loaded:
             return
         if error is not None:
-            self.status.setStyleSheet(ERROR)
-            self.status.setText(describe_error(error, self._creds.secret))
+            self._say(describe_error(error, self._creds.secret), ERROR)
             return
         self._loaded.add(path)
         for index in reversed(range(holder.childCount())):
@@ -159,13 +157,17 @@ class PathPickerDialog(QDialog):
                 continue
             self._add_item(holder, folder, new=False)
         holder.setExpanded(True)
-        count = len(result)
-        self.status.setStyleSheet(MUTED)
-        self.status.setText(
-            f"{count} folder{'s' if count != 1 else ''} here." if count else "No folders here yet."
-        )
+        if not path:
+            self._say("" if result else "No folders in this container yet.")
+        elif self.status.text() == "Listing folders …":
+            self._say("")
         self.loaded.emit(path)
         self._follow_wanted()
+
+    def _say(self, text: str, style: str = MUTED) -> None:
+        self.status.setStyleSheet(style)
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
 
     def _add_item(self, holder: QTreeWidgetItem, folder: str, new: bool) -> QTreeWidgetItem:
         name = folder[:-1].rsplit("/", 1)[-1]

@@ -236,7 +236,10 @@ class PatternsEditor(QWidget):
         assert isinstance(result, ExclusionPreview)
         self.last_preview = result
         self.count_label.setStyleSheet("")
-        self.count_label.setText(preview_words(result))
+        if self._root is not None and not self._root.is_dir():
+            self.count_label.setText("The folder does not exist yet: nothing in it to leave out.")
+        else:
+            self.count_label.setText(preview_words(result))
         self.counted.emit(result)
 
     # ---- showing ----------------------------------------------------------------------

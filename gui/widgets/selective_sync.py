@@ -320,7 +320,14 @@ class SelectiveSyncTree(QWidget):
             self.summary.setText(f"Left out: {len(out)} folders ({', '.join(out[:3])}, …).")
 
     def _show_status(self) -> None:
-        if self.remote_problem:
+        missing = self._root is not None and not self._root.is_dir()
+        if missing and not self.remote_problem and self._container is not None:
+            self.status.setStyleSheet(MUTED)
+            self.status.setText(
+                f"{self._root} does not exist yet (it is created when you save): these are "
+                "the container's folders."
+            )
+        elif self.remote_problem:
             self.status.setStyleSheet("color: #b00020;")
             self.status.setText(f"The container's folders are not shown: {self.remote_problem}")
         elif self._container is None:

@@ -3,8 +3,8 @@
 ``python screenshot_script.py OUT_DIR`` — run by ``test_screenshots.py`` with
 ``DISPLAY`` pointing at an Xvfb (with ``trayer`` providing a system tray) and
 ``QT_QPA_PLATFORM=xcb``. Writes ``main_window.png``, ``account_dialog.png``,
-``pair_dialog.png``, ``progress.png``, ``issues.png``, ``tray_menu.png`` and
-``manifest.json`` (per image:
+``pair_dialog.png``, ``progress.png``, ``issues.png``, ``tray_menu.png``, the "what
+syncs" pictures of ``screenshot_filters.py`` and ``manifest.json`` (per image:
 the size it must have and every text visible in it, so the test can prove no secret
 is shown). Exits non-zero with one line on stderr if a step times out.
 """
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QTabWidget,
     QWidget,
 )
+from screenshot_filters import shoot_filters  # beside this script
 
 from blobsync.core.app.accounts import account_credentials
 from blobsync.core.app.emulator import DEMO_ACCOUNT_NAME, Azurite
@@ -298,6 +299,11 @@ def main() -> int:
         new_dialog.reject()
         pair_dialog.reject()
         settle(app, 0.2)
+
+        # 2c. what syncs: the selective-sync tree, the patterns editor, the path picker
+        shoot_filters(
+            app, azurite, controller, window, home, save, visible_texts, wait_until, manifest
+        )
 
         # 3. progress mid-sync: big uploads held at half way by the gate
         write_files(docs, {f"scans/scan-{i:02d}.pdf": 6 * MiB + i * 1000 for i in range(3)})

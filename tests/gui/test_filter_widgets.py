@@ -297,7 +297,7 @@ def test_path_picker_lists_a_container_that_does_not_exist_yet(
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.loaded, timeout=20000):
         dialog.show()
-    assert dialog.status.text() == "No folders here yet."
+    assert dialog.status.text() == "No folders in this container yet."
     assert dialog.add_folder("laptop") and dialog.selected_path() == "laptop/"
 
 

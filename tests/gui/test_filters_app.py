@@ -158,9 +158,7 @@ def test_a_file_moved_out_of_the_sync_is_settled_from_the_issues_list(
 ) -> None:  # type: ignore[no-untyped-def]
     root = tmp_path / "Sync"
     write(root, "report.txt", b"the report")
-    pair = PairConfig(
-        str(root), azurite_account.name, container_name, excluded_folders=["private"]
-    )
+    pair = PairConfig(str(root), azurite_account.name, container_name, excluded_folders=["private"])
     window = make_window(AppConfig(accounts={azurite_account.name: azurite_account}, pairs=[pair]))
     run_sync(qtbot, window, pair.pair_id)
     (root / "private").mkdir()
@@ -211,8 +209,10 @@ def test_the_app_syncs_again_at_once_when_a_sync_brought_a_new_ignore_file(
     )
     ctl = window.controller
     qtbot.waitUntil(  # the live loop's first sync
-        lambda: ctl.status(pair.pair_id).last_result is not None
-        and not ctl.status(pair.pair_id).syncing,
+        lambda: (
+            ctl.status(pair.pair_id).last_result is not None
+            and not ctl.status(pair.pair_id).syncing
+        ),
         timeout=60000,
     )
     live = ctl._live.live(pair.pair_id)  # type: ignore[union-attr]
