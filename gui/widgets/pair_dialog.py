@@ -216,9 +216,13 @@ class PairDialog(QDialog):
         self._folder_timer.setInterval(400)
         self._folder_timer.timeout.connect(self._on_folder_settled)
         self.folder_edit.textChanged.connect(self._folder_timer.start)
+        self._path_timer = QTimer(self)  # likewise for a path typed in the container
+        self._path_timer.setSingleShot(True)
+        self._path_timer.setInterval(400)
+        self._path_timer.timeout.connect(self._on_remote_changed)
+        self.path_picker.path_changed.connect(self._path_timer.start)
         self.account_combo.currentIndexChanged.connect(self._on_remote_changed)
         self.picker.container_changed.connect(self._on_remote_changed)
-        self.path_picker.path_changed.connect(self._on_remote_changed)
         if pair is not None:
             self.path_picker.set_path(pair.prefix)
             self.filters.load(pair)
@@ -236,6 +240,7 @@ class PairDialog(QDialog):
 
     @Slot()
     def _on_remote_changed(self, *_: object) -> None:
+        self._path_timer.stop()
         account = self.selected_account()
         container = self.picker.selected_container()
         creds: Credentials | None = None
