@@ -249,6 +249,7 @@ class PathPickerDialog(QDialog):
     def _on_new_text(self, text: str) -> None:
         problem = self.new_folder_problem(text)
         self.error.setText(problem or "")
+        self.error.setVisible(bool(problem))
         self.new_button.setEnabled(problem is None)
 
     @Slot()

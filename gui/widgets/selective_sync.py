@@ -158,6 +158,15 @@ class SelectiveSyncTree(QWidget):
     def is_loaded(self, rel_folder: str) -> bool:
         return rel_folder in self._loaded
 
+    def showing(self, container: str | None, prefix: str = "") -> bool:
+        """True once the top level is shown for this container and path (the dialog
+        changes the source as fields settle; tests and screenshots wait for it)."""
+        return (
+            self._root is not None
+            and (self._container, self._prefix) == (container, prefix)
+            and "" in self._loaded
+        )
+
     # ---- loading ----------------------------------------------------------------------
 
     def _rebuild(self) -> None:
@@ -324,8 +333,8 @@ class SelectiveSyncTree(QWidget):
         if missing and not self.remote_problem and self._container is not None:
             self.status.setStyleSheet(MUTED)
             self.status.setText(
-                f"{self._root} does not exist yet (it is created when you save): these are "
-                "the container's folders."
+                f"{_short(self._root)} does not exist yet (it is created when you save): "
+                "these are the container's folders."
             )
         elif self.remote_problem:
             self.status.setStyleSheet("color: #b00020;")
@@ -340,6 +349,14 @@ class SelectiveSyncTree(QWidget):
             where = self._container + (f"/{self._prefix.rstrip('/')}" if self._prefix else "")
             self.status.setStyleSheet(MUTED)
             self.status.setText(f"Folders on this computer and in {where}.")
+
+
+def _short(path: Path | None) -> str:
+    """``~/Music`` for a folder under the home folder, else the whole path."""
+    if path is None:
+        return ""
+    home = Path.home()
+    return f"~/{path.relative_to(home).as_posix()}" if path.is_relative_to(home) else str(path)
 
 
 def _parent_of(rel_folder: str) -> str:

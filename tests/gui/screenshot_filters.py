@@ -112,7 +112,7 @@ def shoot_filters(
     dialog.path_picker.edit.setText("team/alpha")
     dialog.filters.editor.patterns_edit.setPlainText("*.log\nbuild/\nreport[9-0].pdf\n!keep.log")
     tree = dialog.filters.tree
-    wait_until(app, lambda: tree.item("photos") is not None, "the folders of both sides")
+    wait_until(app, lambda: tree.showing(CONTAINER, "team/alpha/"), "the folders of both sides")
     photos = tree.item("photos")
     assert photos is not None
     photos.setExpanded(True)

@@ -96,7 +96,9 @@ def test_a_pair_with_a_path_and_patterns_then_a_folder_left_out_and_back(
     dialog.picker.set_selected(container_name)
     dialog.path_picker.edit.setText("team/alpha")
     dialog.filters.editor.patterns_edit.setPlainText("*.log")
-    qtbot.waitUntil(lambda: dialog.filters.tree.is_loaded(""), timeout=20000)
+    qtbot.waitUntil(
+        lambda: dialog.filters.tree.showing(container_name, "team/alpha/"), timeout=20000
+    )
     save(qtbot, dialog)
     [pair] = window.controller.pairs()
     assert (pair.prefix, pair.patterns, pair.excluded_folders) == ("team/alpha/", ["*.log"], [])
@@ -111,7 +113,7 @@ def test_a_pair_with_a_path_and_patterns_then_a_folder_left_out_and_back(
     # Edit: uncheck photos in the tree; both sides then change it
     dialog = open_dialog(qtbot, window, pair.pair_id)
     tree = dialog.filters.tree
-    qtbot.waitUntil(lambda: tree.item("photos") is not None, timeout=20000)
+    qtbot.waitUntil(lambda: tree.showing(container_name, "team/alpha/"), timeout=20000)
     assert tree.item("photos").text(1) == "on this computer and in the container"  # type: ignore[union-attr]
     tree.item("photos").setCheckState(0, Qt.CheckState.Unchecked)  # type: ignore[union-attr]
     assert "never deletes" in dialog.filters.promise.text()
@@ -130,7 +132,7 @@ def test_a_pair_with_a_path_and_patterns_then_a_folder_left_out_and_back(
     # Edit again: check photos; the next sync merges, keeping both versions of a.jpg
     dialog = open_dialog(qtbot, window, pair.pair_id)
     tree = dialog.filters.tree
-    qtbot.waitUntil(lambda: tree.item("photos") is not None, timeout=20000)
+    qtbot.waitUntil(lambda: tree.showing(container_name, "team/alpha/"), timeout=20000)
     assert tree.item("photos").checkState(0) == Qt.CheckState.Unchecked  # type: ignore[union-attr]
     tree.item("photos").setCheckState(0, Qt.CheckState.Checked)  # type: ignore[union-attr]
     save(qtbot, dialog)
