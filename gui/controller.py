@@ -353,7 +353,9 @@ class Controller(QObject):
             flag = self.service.pause_flag(pair)
         except ConfigError:
             return  # its account is gone: nothing to run
-        self._live.set_pair(pair.pair_id, pair.local_root, pair.interval_s, flag)
+        self._live.set_pair(
+            pair.pair_id, pair.local_root, pair.interval_s, flag, rules=pair.filter_rules()
+        )
 
     def _apply_everything_paused(self, paused: bool) -> None:
         self._everything_paused = paused
@@ -433,7 +435,8 @@ class Controller(QObject):
             self._set_issues(pair_id, outcome.issues)
         if self._live is not None and not was_dry_run:
             ok = outcome.failure is None or outcome.failure.cancelled
-            self._live.finished(pair_id, ok)
+            changed = result is not None and result.ignore_file_changed  # re-sync at once
+            self._live.finished(pair_id, ok, changed)
         status.dry_run = False
         self.pair_updated.emit(pair_id)
         self._emit_overview()

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from blobsync.core import events as ev
 from blobsync.core.app.live import LivePair, PauseFlag, WatcherStarter, start_watcher_thread
 from blobsync.core.app.schedule import DEFAULT_DEBOUNCE_S, SyncReason
+from blobsync.core.filters import FilterRules
 
 
 class LiveScheduler(QObject):
@@ -44,8 +45,15 @@ class LiveScheduler(QObject):
 
     # ---- configuration (GUI thread) -----------------------------------------------
 
-    def set_pair(self, pair_id: str, local_root: str, interval_s: float, pause: PauseFlag) -> None:
-        """Add a pair or update its interval (effective at once)."""
+    def set_pair(
+        self,
+        pair_id: str,
+        local_root: str,
+        interval_s: float,
+        pause: PauseFlag,
+        rules: FilterRules | None = None,
+    ) -> None:
+        """Add a pair or update its interval and filter rules (effective at once)."""
         live = self._pairs.get(pair_id)
         if live is not None and str(live.local_root) != local_root:
             self.remove_pair(pair_id)
@@ -63,11 +71,14 @@ class LiveScheduler(QObject):
                 interval_s=interval_s,
                 debounce_s=self._debounce_s,
                 start_watcher=self._start_watcher,
+                rules=rules,
             )
             self._pairs[pair_id] = live
             self._step(pair_id, live)
         else:
             live.set_interval(interval_s)
+            if rules != live.rules:
+                live.set_rules(rules)
 
     def remove_pair(self, pair_id: str) -> None:
         live = self._pairs.pop(pair_id, None)
@@ -102,10 +113,11 @@ class LiveScheduler(QObject):
         if live is not None:
             live.started()
 
-    def finished(self, pair_id: str, ok: bool) -> None:
+    def finished(self, pair_id: str, ok: bool, ignore_file_changed: bool = False) -> None:
+        """A sync ended; one that changed the ignore file is followed by another at once."""
         live = self._pairs.get(pair_id)
         if live is not None:
-            live.finished(ok)
+            live.finished(ok, ignore_file_changed)
 
     def check_now(self, pair_id: str) -> None:
         """Look at the pair at once (after a pause change made here)."""

@@ -5,8 +5,11 @@ file watcher (watchdog), the schedule (debounce a burst of saves into one sync, 
 every ``interval_s`` for remote changes and lost events, retry sooner after a failure),
 the fallback to polling when the folder cannot be watched (told once, in words, as a
 :class:`~blobsync.core.events.WatcherStatus`), the filter that keeps the engine's own
-writes from looking like local changes, and the shared pause flag
-(:mod:`.pause`: a pair paused in the app is paused for ``blobsync watch`` too).
+writes from looking like local changes, the pair's filter rules (changes to excluded
+items, such as a build writing into an ignored folder, start no sync; the watcher's
+filter is rebuilt when the folder's ``.blobsyncignore`` changes, and a sync whose run
+changed it is followed by another at once, under the new rules), and the shared pause
+flag (:mod:`.pause`: a pair paused in the app is paused for ``blobsync watch`` too).
 
 A driver calls :meth:`LivePair.poll` now and then and runs a sync when it says so:
 
@@ -28,7 +31,9 @@ from pathlib import Path
 
 from .. import events as ev
 from ..engine import SyncEngine, SyncOptions
-from ..errors import Cancelled, FatalError
+from ..engine.filtering import local_path_filter
+from ..errors import Cancelled, ConfigError, FatalError
+from ..filters import IGNORE_FILE, FilterRules, PathFilter
 from ..local.watcher import ChangeWatcher, WatcherUnavailable
 from ..models import SyncResult
 from ..remote.base import CancelToken
@@ -99,6 +104,7 @@ class LivePair:
         watch: bool = True,
         start_watcher: WatcherStarter = start_watcher_thread,
         clock: Callable[[], float] = time.monotonic,
+        rules: FilterRules | None = None,
     ) -> None:
         self.local_root = Path(local_root)
         self.pause = pause or PauseFlag()
@@ -113,6 +119,12 @@ class LivePair:
         self._was_paused: bool | None = None
         self._closed = False
         self.watch_problem: str | None = None
+        self._rules = rules
+        #: The watcher's own compiled rules (not a running sync's: it runs on watchdog's
+        #: thread); None: every change counts.
+        self.path_filter: PathFilter | None = None
+        self._ignore_file_touched = False
+        self.refresh_filter()
 
     # ---- state ---------------------------------------------------------------------
 
@@ -127,6 +139,40 @@ class LivePair:
     @property
     def running(self) -> bool:
         return self._running
+
+    @property
+    def rules(self) -> FilterRules | None:
+        return self._rules
+
+    def set_rules(self, rules: FilterRules | None) -> None:
+        """The pair's filter rules were edited: the watcher uses them at once (the
+        engine from its next run)."""
+        self._rules = rules
+        self.refresh_filter()
+
+    def refresh_filter(self) -> None:
+        """Rebuild the watcher's filter from the rules and the folder's ignore file as
+        it is now. Rules that do not compile (a hand-edited settings file) filter
+        nothing here; the sync itself says what is wrong."""
+        self._ignore_file_touched = False
+        if self._rules is None:
+            self.path_filter = None
+            return
+        try:
+            self.path_filter = local_path_filter(self.local_root, self._rules)
+        except ConfigError as exc:
+            log.warning("watching %s without filter rules: %s", self.local_root, exc.message)
+            self.path_filter = None
+
+    def skips(self, rel_path: str, is_dir: bool) -> bool:
+        """The watcher's ``skip``: True for a change to an excluded item (watchdog's
+        thread). A change to the ignore file itself always counts, and the filter is
+        rebuilt at the next :meth:`poll`."""
+        if rel_path == IGNORE_FILE:
+            self._ignore_file_touched = True
+            return False
+        path_filter = self.path_filter
+        return path_filter is not None and path_filter.skips(rel_path, is_dir)
 
     def set_interval(self, interval_s: float) -> None:
         """A new full-check interval, effective at once (not after the check already
@@ -163,6 +209,8 @@ class LivePair:
         watcher = self._watcher
         if watcher is not None and not watcher.alive:
             self._fallback(WATCH_STOPPED)
+        if self._ignore_file_touched:
+            self.refresh_filter()
         with self._lock:
             if self._running:
                 return LiveStep(None, 1.0, changed)
@@ -180,11 +228,18 @@ class LivePair:
             self._running = True
             self.schedule.started()
 
-    def finished(self, ok: bool) -> None:
-        """The sync ended; a cancelled one counts as ok (nothing failed)."""
+    def finished(self, ok: bool, ignore_file_changed: bool = False) -> None:
+        """The sync ended; a cancelled one counts as ok (nothing failed).
+        ``ignore_file_changed`` (``SyncResult.ignore_file_changed``): the run brought a
+        new ``.blobsyncignore``, whose rules apply from the next run, so the watcher's
+        filter is rebuilt and the next run is due at once."""
+        if ignore_file_changed:
+            self.refresh_filter()
         with self._lock:
             self._running = False
             self.schedule.finished(self._clock(), ok)
+            if ignore_file_changed:
+                self.schedule.request()
 
     def ignore(self, rel_path: str) -> None:
         """For ``engine.on_local_write``: the engine's own writes are not changes.
@@ -208,6 +263,7 @@ class LivePair:
         if not self.watch or self._watcher is not None or self._closed:
             return
         watcher = ChangeWatcher(self.local_root, self._on_change)
+        watcher.skip = self.skips
         try:
             self._start_watcher(watcher)
         except WatcherUnavailable as exc:
@@ -280,6 +336,7 @@ class LiveSync:
             max_delay_s=max_delay_s,
             watch=watch,
             start_watcher=watcher_factory or start_watcher_thread,
+            rules=self._options().filters,
         )
         engine.on_local_write = self.live.ignore
         self.stats = LiveStats()
@@ -362,9 +419,12 @@ class LiveSync:
         self.live.started()
         monitor.start()
         ok = True
+        ignore_file_changed = False
         try:
-            self.stats.last_result = self.engine.sync(self._options(), cancel)
+            result = self.engine.sync(self._options(), cancel)
+            self.stats.last_result = result
             self.stats.last_error = None
+            ignore_file_changed = result.ignore_file_changed
         except Cancelled:
             pass
         except FatalError as exc:
@@ -379,7 +439,7 @@ class LiveSync:
         finally:
             done.set()
             self.stats.syncs += 1
-            self.live.finished(ok)
+            self.live.finished(ok, ignore_file_changed)
 
     def _watch_pause(self, cancel: CancelToken, done: threading.Event) -> None:
         """Cancel the running sync when the pair gets paused from anywhere."""

@@ -8,6 +8,15 @@ after a restart (the old one still in TIME_WAIT), and a state database keyed by 
 URL string would then look brand new ("Last sync: never", conflicts gone). The CLI
 (folder + container + credentials) and the app (a saved pair) compute the same
 :func:`pair_key` for the same pair, so they share one state database and one pause flag.
+A pair on a path inside a container has that path in its identity (two folders on
+sibling paths of one container are two pairs); a pair on the whole container keeps the
+key it had before paths existed.
+
+**New pairs** may share a container as long as their paths do not overlap
+(:func:`blobsync.core.names.prefix_overlap_problem`): names outside a pair's path are
+invisible to it, so pairs on ``projects/x/`` and ``projects/y/`` never touch each
+other's blobs, while a pair on the whole container and one on ``projects/x/`` would
+both sync the same blobs from two folders.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from urllib.parse import urlsplit
 
 from ..credentials import AZURITE_ACCOUNT
 from ..errors import ConfigError
+from ..names import container_name_problem, normalize_prefix, prefix_overlap_problem, prefix_problem
 from .settings import AppConfig, PairConfig, data_dir
 
 log = logging.getLogger(__name__)
@@ -51,10 +61,17 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
-def pair_key(local_root: str | Path, account_url: str, account_name: str, container: str) -> str:
-    """The id both clients use for a pair's state database and pause flag."""
+def pair_key(
+    local_root: str | Path, account_url: str, account_name: str, container: str, prefix: str = ""
+) -> str:
+    """The id both clients use for a pair's state database and pause flag; ``prefix``
+    is the pair's path inside the container ("" for the whole container)."""
     root = os.path.abspath(local_root)
-    return _digest(root, account_identity(account_url, account_name), container)
+    parts = [root, account_identity(account_url, account_name), container]
+    path = normalize_prefix(prefix)
+    if path:  # pairs on the whole container keep the key they had before paths existed
+        parts.append(path)
+    return _digest(*parts)
 
 
 def state_dir() -> Path:
@@ -62,10 +79,13 @@ def state_dir() -> Path:
     return data_dir() / "pairs"
 
 
-def state_path(local_root: str | Path, account_url: str, account_name: str, container: str) -> Path:
+def state_path(
+    local_root: str | Path, account_url: str, account_name: str, container: str, prefix: str = ""
+) -> Path:
     """The pair's snapshot database, moved from its pre-identity name if needed."""
-    path = state_dir() / f"{pair_key(local_root, account_url, account_name, container)}.sqlite3"
-    if not path.exists():
+    key = pair_key(local_root, account_url, account_name, container, prefix)
+    path = state_dir() / f"{key}.sqlite3"
+    if not path.exists() and not normalize_prefix(prefix):
         _migrate_url_keyed(path, _digest(os.path.abspath(local_root), account_url, container))
     return path
 
@@ -120,17 +140,35 @@ def folders_overlap(a: str, b: str) -> bool:
     return a_path == b_path or a_path.is_relative_to(b_path) or b_path.is_relative_to(a_path)
 
 
+def same_storage_account(config: AppConfig, label_a: str, label_b: str) -> bool:
+    """True when two account labels reach the same storage account (one label, or two
+    labels for one account, e.g. a key and a SAS)."""
+    if label_a == label_b:
+        return True
+    a, b = config.accounts.get(label_a), config.accounts.get(label_b)
+    if a is None or b is None:
+        return False
+    return account_identity(a.account_url, a.account_name) == account_identity(
+        b.account_url, b.account_name
+    )
+
+
 def new_pair_problem(
     config: AppConfig, pair: PairConfig, replacing: PairConfig | None = None
 ) -> str | None:
     """Why ``pair`` cannot be added next to the configured ones, or None.
 
     Two pairs writing into the same files would fight each other, and two folders on
-    one container would undo each other's changes (an upload-only pair deletes every
-    blob its folder does not have).
+    one part of a container would undo each other's changes (an upload-only pair
+    deletes every blob its folder does not have). Pairs on one container are fine when
+    neither path lies inside the other.
     """
     if pair.account not in config.accounts:
         return f"The account {pair.account} is not configured."
+    problem = container_name_problem(pair.container) or prefix_problem(pair.prefix)
+    if problem:
+        return problem
+    same_account: list[tuple[str, str]] = []
     for other in config.pairs:
         if other is replacing:
             continue
@@ -141,9 +179,6 @@ def new_pair_problem(
                 f"This folder overlaps {other.local_root}, which another pair already "
                 "syncs; choose a separate folder."
             )
-        if other.account == pair.account and other.container == pair.container:
-            return (
-                f"The container {pair.container} is already synced with {other.local_root}; "
-                "choose another container."
-            )
-    return None
+        if same_storage_account(config, pair.account, other.account):
+            same_account.append((other.container, other.prefix))
+    return prefix_overlap_problem(pair.container, pair.prefix, same_account)

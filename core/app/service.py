@@ -233,7 +233,9 @@ class AppService:
         """The pair's machine-wide id (state database, pause flag); stable across
         emulator ports. Raises ConfigError when its account is gone."""
         account = self.account_of(pair)
-        return pair_key(pair.local_root, account.account_url, account.account_name, pair.container)
+        return pair_key(
+            pair.local_root, account.account_url, account.account_name, pair.container, pair.prefix
+        )
 
     # ---- pause -----------------------------------------------------------------------
 
@@ -284,7 +286,8 @@ class AppService:
         allow_mass_delete: bool = False,
         workers: int | None = None,
     ) -> SyncOptions:
-        """The options one run of ``pair`` uses (its mode, the app-wide limits)."""
+        """The options one run of ``pair`` uses (its mode and filter rules, the app-wide
+        limits)."""
         options = SyncOptions(
             mode=pair.mode,
             dry_run=dry_run,
@@ -292,6 +295,7 @@ class AppService:
             upload_limit_bps=self.config.upload_limit_kbps * 1024,
             download_limit_bps=self.config.download_limit_kbps * 1024,
             remote_deletes=pair.remote_deletes,
+            filters=pair.filter_rules(),
         )
         if workers is not None:
             options.workers = workers
@@ -303,22 +307,25 @@ class AppService:
         events: EventSink = ignore_event,
         store: RemoteStore | None = None,
     ) -> SyncEngine:
-        """The pair's engine (Azure unless ``store`` is given). Raises ConfigError."""
+        """The pair's engine on its part of the container (Azure unless ``store``, the
+        whole container's store, is given). Raises ConfigError."""
         creds = self.credentials(pair.account)
-        return open_engine(pair.local_root, creds, pair.container, events, store=store)
+        return open_engine(
+            pair.local_root, creds, pair.container, events, store=store, prefix=pair.prefix
+        )
 
     def summary(self, pair: PairConfig) -> PairSummary:
         """State, last sync and pending issues from the pair's database (no network)."""
         account = self.account_of(pair)
         path = state_path(
-            pair.local_root, account.account_url, account.account_name, pair.container
+            pair.local_root, account.account_url, account.account_name, pair.container, pair.prefix
         )
         paused = self.is_paused(pair)
         expiry = account_expiry(account)
         if not Path(path).exists():
             return PairSummary(pair, paused, False, None, [], expiry)
         engine = open_offline_engine(
-            pair.local_root, account.account_url, account.account_name, pair.container
+            pair.local_root, account.account_url, account.account_name, pair.container, pair.prefix
         )
         try:
             return PairSummary(
@@ -381,9 +388,9 @@ class AppService:
         else:
             account = self.account_of(pair)
             url, name = account.account_url, account.account_name
-        if not Path(state_path(pair.local_root, url, name, pair.container)).exists():
+        if not Path(state_path(pair.local_root, url, name, pair.container, pair.prefix)).exists():
             return []
-        engine = open_offline_engine(pair.local_root, url, name, pair.container)
+        engine = open_offline_engine(pair.local_root, url, name, pair.container, pair.prefix)
         try:
             return engine.archived_blobs()
         finally:
@@ -417,4 +424,4 @@ class AppService:
     def _engine(self, pair: PairConfig, creds: Credentials | None) -> SyncEngine:
         if creds is None:
             return self.open_engine(pair)
-        return open_engine(pair.local_root, creds, pair.container)
+        return open_engine(pair.local_root, creds, pair.container, prefix=pair.prefix)

@@ -27,7 +27,9 @@ from platformdirs import user_config_dir, user_data_dir
 
 from ..credentials import SecretKind
 from ..errors import ConfigError
+from ..filters import FilterRules
 from ..models import RemoteDeletePolicy, SyncMode
+from ..names import normalize_prefix
 from .schedule import DEFAULT_INTERVAL_S
 
 APP_NAME = "blobsync"
@@ -71,7 +73,15 @@ class AccountConfig:
 
 @dataclass
 class PairConfig:
-    """A local folder kept in sync with one container."""
+    """A local folder kept in sync with one container, or with a path inside one.
+
+    ``prefix`` is the path inside the container (``"projects/x/"``, as
+    :func:`~blobsync.core.names.normalize_prefix` writes it; ``""``: the whole
+    container). ``patterns``, ``use_defaults`` and ``excluded_folders`` are what the
+    pair keeps out (:class:`~blobsync.core.filters.FilterRules`). Settings saved before
+    these existed load with their defaults: the whole container, the built-in list,
+    nothing else left out.
+    """
 
     local_root: str
     account: str  # AccountConfig.name
@@ -84,14 +94,43 @@ class PairConfig:
     #: KEEP_AS_ISSUES when the account may not delete in the container (chosen when the
     #: pair was set up, from the permission check): deletions become issues.
     remote_deletes: RemoteDeletePolicy = RemoteDeletePolicy.APPLY
+    prefix: str = ""
+    patterns: list[str] = field(default_factory=list)
+    use_defaults: bool = True
+    excluded_folders: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.prefix = normalize_prefix(self.prefix)
 
     @property
     def pair_id(self) -> str:
-        """Stable id of (folder, account label, container) inside one settings file: how
-        the app refers to a pair. The state database and the pause flag are keyed by
-        :func:`blobsync.core.app.pairs.pair_key`, which both clients compute alike."""
+        """Stable id of (folder, account label, container, path) inside one settings
+        file: how the app refers to a pair. The state database and the pause flag are
+        keyed by :func:`blobsync.core.app.pairs.pair_key`, which both clients compute
+        alike. A pair on the whole container keeps the id it had before paths existed."""
         key = f"{os.path.abspath(self.local_root)}\0{self.account}\0{self.container}"
+        if self.prefix:
+            key += f"\0{self.prefix}"
         return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+    @property
+    def remote_label(self) -> str:
+        """Where the pair syncs, in words: ``container`` or ``container/some/path``."""
+        return remote_label(self.container, self.prefix)
+
+    def filter_rules(self) -> FilterRules:
+        """What this pair keeps out of the sync (the folder's ignore file included)."""
+        return FilterRules(
+            patterns=tuple(self.patterns),
+            use_defaults=self.use_defaults,
+            excluded_folders=frozenset(self.excluded_folders),
+        )
+
+
+def remote_label(container: str, prefix: str) -> str:
+    """``container`` for the whole container, else ``container/some/path``."""
+    path = normalize_prefix(prefix)
+    return f"{container}/{path[:-1]}" if path else container
 
 
 @dataclass
@@ -104,11 +143,16 @@ class AppConfig:
     download_limit_kbps: int = 0
     start_at_login: bool = False
 
-    def find_pair(self, local_root: str, container: str) -> PairConfig | None:
-        """The pair for this folder and container, if configured."""
+    def find_pair(self, local_root: str, container: str, prefix: str = "") -> PairConfig | None:
+        """The pair for this folder and container (and path in it), if configured."""
         root = os.path.abspath(local_root)
+        prefix = normalize_prefix(prefix)
         for pair in self.pairs:
-            if os.path.abspath(pair.local_root) == root and pair.container == container:
+            if (
+                os.path.abspath(pair.local_root) == root
+                and pair.container == container
+                and pair.prefix == prefix
+            ):
                 return pair
         return None
 

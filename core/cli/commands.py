@@ -30,6 +30,7 @@ from ..app.settings import SettingsStore
 from ..errors import BlobSyncError, FatalError
 from ..models import SyncMode
 from .accounts import add_account_parser
+from .filters import add_filter_arguments
 from .items import add_item_parsers
 from .output import failure_line, failure_sentence
 from .pairs import add_pairs_parsers
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="go on even when most files would be deleted",
     )
     add_transfer_arguments(sync)
+    add_filter_arguments(sync)
     sync.set_defaults(handler=cmd_sync)
     add_watch_parser(sub, common)
 
@@ -119,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     except FatalError as exc:
         sentence = redact(failure_sentence(exc))
         log.info("stopped: %s: %s", exc.title, sentence)
-        err(failure_line(exc, sentence))
+        for line in sentence.splitlines():  # several problems: one sentence a line
+            err(failure_line(exc, line))
         if getattr(args, "json", False):  # scripts get the one JSON object they expect
             error = {"title": exc.title, "message": sentence, "exit_code": exc.exit_code}
             out(json.dumps({"error": error}))

@@ -25,8 +25,9 @@ from ..credentials import Credentials
 from ..errors import ConfigError
 from ..models import AccessTier, RehydratePriority
 from ..remote.base import LinkDuration, LinkKind
+from .filters import split_container
 from .output import expiry_warning
-from .sync import EXIT_OK, check_container, err, out
+from .sync import EXIT_OK, err, out
 
 #: ``--expires`` words -> durations.
 EXPIRES = {"1h": LinkDuration.HOUR, "1d": LinkDuration.DAY, "7d": LinkDuration.WEEK}
@@ -49,13 +50,13 @@ def _item(
         return pair, _rel_path(Path(pair.local_root), words[0]), None
     if len(words) != 3:
         raise ConfigError("Give FOLDER CONTAINER PATH, or --pair NAME PATH.")
-    folder, container, path = words
-    check_container(container)
+    folder, remote, path = words
+    container, prefix = split_container(remote)
     local = Path(folder).expanduser().absolute()
     if not local.is_dir():
         raise ConfigError(f"The folder {local} does not exist.")
     creds = service.resolve_credentials(args.account)
-    pair = PairConfig(str(local), args.account or "", container)
+    pair = PairConfig(str(local), args.account or "", container, prefix=prefix)
     return pair, _rel_path(local, path), creds
 
 

@@ -18,7 +18,15 @@ from ..app.secrets import NoUsableKeyring
 from ..credentials import Credentials, ExpiryState, credential_expiry
 from ..errors import FatalError, SafetyReason, SafetyStop
 from ..events import Event, OverallProgress, PhaseChanged, PlanReady
-from ..models import Action, ActionKind, ArchivedBlob, Issue, SyncResult
+from ..models import (
+    Action,
+    ActionKind,
+    ArchivedBlob,
+    ExcludedBy,
+    ExclusionCounts,
+    Issue,
+    SyncResult,
+)
 
 #: Words for each planned action in a dry run; RECORD/FORGET change no data and are not shown.
 ACTION_WORDS: dict[ActionKind, str] = {
@@ -68,6 +76,8 @@ def result_dict(result: SyncResult, **extra: Any) -> dict[str, Any]:
         "issues": [issue_dict(i) for i in result.issues],
         "archived": [archived_dict(b) for b in result.archived],
         "archived_new": result.archived_new,
+        "excluded": exclusions_dict(result.excluded),
+        "ignore_file_changed": result.ignore_file_changed,
     }
     if result.dry_run:
         out["planned"] = [
@@ -119,6 +129,42 @@ def expiry_warning(creds: Credentials, label: str | None) -> str | None:
     return f"blobsync: warning: {expiry_words(expiry, label or '')}"
 
 
+def exclusions_dict(counts: ExclusionCounts) -> dict[str, Any]:
+    """What each rule kept out, as JSON (``by_pattern``: per deciding pattern line)."""
+    return {
+        "total": counts.total,
+        **{by.value: getattr(counts, by.value) for by in ExcludedBy},
+        "by_pattern": dict(counts.by_pattern),
+    }
+
+
+#: Each rule, in the words of a summary line ("3 by the built-in list").
+EXCLUDED_BY_WORDS: dict[ExcludedBy, str] = {
+    ExcludedBy.DEFAULTS: "by the built-in list",
+    ExcludedBy.IGNORE_FILE: "by .blobsyncignore",
+    ExcludedBy.PATTERN: "by your patterns",
+    ExcludedBy.FOLDER: "left out as folders of selective sync",
+}
+
+
+def format_exclusions(counts: ExclusionCounts, per_pattern: bool) -> list[str]:
+    """How many items the rules kept out (nothing if none); ``per_pattern`` adds one
+    line per deciding pattern, most items first (dry runs)."""
+    if not counts.total:
+        return []
+    parts = [
+        f"{getattr(counts, by.value):,} {words}"
+        for by, words in EXCLUDED_BY_WORDS.items()
+        if getattr(counts, by.value)
+    ]
+    lines = [f"Left out by the filter rules: {plural(counts.total, 'item')} ({', '.join(parts)})."]
+    if per_pattern:
+        ranked = sorted(counts.by_pattern.items(), key=lambda kv: (-kv[1], kv[0]))
+        width = max(len(f"{n:,}") for _p, n in ranked)
+        lines += [f"  {n:>{width},}  {pattern}" for pattern, n in ranked]
+    return lines
+
+
 def format_issue(issue: Issue) -> str:
     """One line: path, reason, details."""
     line = f"  {issue.rel_path}: {issue.describe()}"
@@ -156,6 +202,7 @@ def format_summary(result: SyncResult) -> list[str]:
     lines: list[str] = []
     if result.dry_run:
         lines += format_plan(result.planned)
+        lines += format_exclusions(result.excluded, per_pattern=True)
     else:
         moved = human_size(result.bytes_uploaded + result.bytes_downloaded)
         lines.append(
@@ -164,6 +211,7 @@ def format_summary(result: SyncResult) -> list[str]:
             f"{result.conflicts} conflict{'s' if result.conflicts != 1 else ''}, "
             f"{result.skipped} skipped ({moved} in {result.duration_s:.1f} s)."
         )
+        lines += format_exclusions(result.excluded, per_pattern=False)
     if result.cancelled:
         lines.append("Cancelled before the end; the next run picks up where this one stopped.")
     if result.issues:

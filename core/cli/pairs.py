@@ -66,6 +66,10 @@ def cmd_pairs(args: argparse.Namespace, service: AppService) -> int:
                 "local_dir": s.pair.local_root,
                 "account": s.pair.account,
                 "container": s.pair.container,
+                "container_path": s.pair.prefix.rstrip("/"),
+                "patterns": list(s.pair.patterns),
+                "use_defaults": s.pair.use_defaults,
+                "excluded_folders": sorted(s.pair.excluded_folders),
                 "mode": s.pair.mode.value,
                 "paused": s.paused,
                 "state": _state_words(s),
@@ -83,7 +87,7 @@ def cmd_pairs(args: argparse.Namespace, service: AppService) -> int:
         out("Everything is paused (blobsync resume --all).")
     for s in summaries:
         out(
-            f"{s.pair.name}\t{s.pair.local_root} <-> {s.pair.container} ({s.pair.account}, "
+            f"{s.pair.name}\t{s.pair.local_root} <-> {s.pair.remote_label} ({s.pair.account}, "
             f"{s.pair.mode.value})\t{_state_words(s)}; last in sync: {_ago(s.last_in_sync)}"
         )
     return EXIT_OK

@@ -7,6 +7,9 @@ container is the source; nothing local can be lost). A dry run never creates it.
 Containers: the first sync (two-way/upload) creates a missing container and says so;
 ``--mode download`` of a missing container is an error (exit 2). A paused pair is not
 synced (``blobsync resume`` first); ``--all`` skips paused pairs and says so.
+CONTAINER may carry a path inside it (``mycontainer/projects/x``); what a run leaves out
+comes from :mod:`.filters`. A run that brought a changed ``.blobsyncignore`` is followed
+by a second one at once, under the new rules.
 """
 
 from __future__ import annotations
@@ -25,14 +28,14 @@ from typing import Any
 from ..app.engines import open_engine, open_offline_engine, open_store
 from ..app.pairs import pair_key, state_path
 from ..app.service import AppService
-from ..app.settings import PairConfig
+from ..app.settings import PairConfig, remote_label
 from ..credentials import Credentials
 from ..engine import SyncOptions
 from ..errors import ConfigError, ContainerNotFound
 from ..events import EventSink, ignore_event
 from ..models import SyncMode, SyncResult
-from ..names import container_name_problem
 from ..remote.base import CancelToken
+from .filters import rules_for, split_container
 from .output import (
     ProgressDisplay,
     archived_dict,
@@ -63,12 +66,6 @@ def err(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def check_container(name: str) -> None:
-    problem = container_name_problem(name)
-    if problem:
-        raise ConfigError(f"'{name}' is not a valid container name. {problem}")
-
-
 # ---- which pair -----------------------------------------------------------------------
 
 
@@ -81,10 +78,16 @@ class Target:
     mode: SyncMode
     account_label: str | None  # --account, or the saved pair's account
     pair: PairConfig | None = None  # set when named with --pair / --all
+    prefix: str = ""  # the path inside the container ("projects/x/"; "" for all of it)
+
+    @property
+    def remote(self) -> str:
+        """``container`` or ``container/path``."""
+        return remote_label(self.container, self.prefix)
 
     @property
     def label(self) -> str:
-        return self.pair.name if self.pair is not None else f"{self.local} <-> {self.container}"
+        return self.pair.name if self.pair is not None else f"{self.local} <-> {self.remote}"
 
 
 def targets(args: argparse.Namespace, service: AppService) -> list[Target]:
@@ -98,16 +101,19 @@ def targets(args: argparse.Namespace, service: AppService) -> list[Target]:
     if positional:
         if args.local_dir is None or args.container is None:
             raise ConfigError("Give both the folder and the container.")
-        check_container(args.container)
+        container, prefix = split_container(args.container)
         local = Path(args.local_dir).expanduser().absolute()
         mode = SyncMode(args.mode) if getattr(args, "mode", None) else SyncMode.TWO_WAY
-        return [Target(local, args.container, mode, args.account)]
+        return [Target(local, container, mode, args.account, prefix=prefix)]
     pairs = [service.find_pair(by_name)] if by_name else service.pairs()
     if not pairs:
         raise ConfigError("No folder pairs are set up yet (add one in the app).")
     if getattr(args, "mode", None):
         raise ConfigError("--mode applies to FOLDER CONTAINER; a saved pair has its own mode.")
-    return [Target(Path(p.local_root), p.container, p.mode, p.account, pair=p) for p in pairs]
+    return [
+        Target(Path(p.local_root), p.container, p.mode, p.account, pair=p, prefix=p.prefix)
+        for p in pairs
+    ]
 
 
 def credentials_for(target: Target, service: AppService) -> Credentials:
@@ -116,7 +122,9 @@ def credentials_for(target: Target, service: AppService) -> Credentials:
 
 
 def paused(target: Target, creds: Credentials, service: AppService) -> bool:
-    key = pair_key(target.local, creds.account_url, creds.account_name, target.container)
+    key = pair_key(
+        target.local, creds.account_url, creds.account_name, target.container, target.prefix
+    )
     return service.pauses.is_paused(key)
 
 
@@ -205,6 +213,7 @@ def options_for(target: Target, args: argparse.Namespace, service: AppService) -
         options = SyncOptions(mode=target.mode)
     options.dry_run = bool(getattr(args, "dry_run", False))
     options.allow_mass_delete = bool(getattr(args, "allow_mass_delete", False))
+    options.filters = rules_for(target.pair, args)
     return transfer_options(args, options)
 
 
@@ -217,7 +226,7 @@ def cmd_sync(args: argparse.Namespace, service: AppService) -> int:
     codes = []
     for target in chosen:
         if not args.json:
-            out(f"{target.label}: {target.local} <-> {target.container}")
+            out(f"{target.label}: {target.local} <-> {target.remote}")
         codes.append(sync_one(target, args, service, skip_paused=bool(args.all)))
     return max(codes, default=EXIT_OK)
 
@@ -254,9 +263,15 @@ def sync_one(
         if missing:
             local.mkdir(parents=True)
             log.info("created folder %s for a download", local)
-        engine = open_engine(local, creds, container, events, store=store)
+        engine = open_engine(local, creds, container, events, store=store, prefix=target.prefix)
+        first: SyncResult | None = None
         try:
             result = run_cancellable(lambda cancel: engine.sync(options, cancel))
+            if result.ignore_file_changed and not result.cancelled and not options.dry_run:
+                # The run brought a new .blobsyncignore: its rules apply from the next
+                # run, which runs now, so the folder ends in sync under them.
+                first = result
+                result = run_cancellable(lambda cancel: engine.sync(options, cancel))
         finally:
             engine.close()
     finally:
@@ -273,11 +288,14 @@ def sync_one(
     )
     if args.json:
         extra: dict[str, Any] = {"pair": target.pair.name} if target.pair else {}
+        if first is not None:
+            extra["first_run"] = result_dict(first)
         out(
             json.dumps(
                 result_dict(
                     result,
                     container=container,
+                    container_path=target.prefix.rstrip("/"),
                     local_dir=str(local),
                     mode=mode.value,
                     folder_created=missing,
@@ -288,6 +306,12 @@ def sync_one(
     else:
         if missing:
             out(f"Created folder {local}.")
+        if first is not None:
+            if first.container_created:
+                out(f"Created container {container}.")
+            for line in format_summary(first):
+                out(line)
+            out("The ignore file .blobsyncignore changed; synced again under its new rules.")
         if result.container_created:
             out(f"Created container {container}.")
         for line in format_summary(result):
@@ -309,9 +333,10 @@ def cmd_issues(args: argparse.Namespace, service: AppService) -> int:
     account_url, account_name = _account_of(target, service)
     issues = []
     archived = []
-    synced = state_path(local, account_url, account_name, container).exists()
+    prefix = target.prefix
+    synced = state_path(local, account_url, account_name, container, prefix).exists()
     if synced:
-        engine = open_offline_engine(local, account_url, account_name, container)
+        engine = open_offline_engine(local, account_url, account_name, container, prefix)
         try:
             issues = engine.pending_issues()
             archived = engine.archived_blobs()
@@ -328,7 +353,7 @@ def cmd_issues(args: argparse.Namespace, service: AppService) -> int:
             )
         )
     elif not synced:
-        out(f"{local} has never been synced with {container} on this account.")
+        out(f"{local} has never been synced with {target.remote} on this account.")
     elif not issues:
         out("No pending issues.")
     else:
@@ -358,7 +383,12 @@ def _account_of(target: Target, service: AppService) -> tuple[str, str]:
 def add_target_arguments(parser: argparse.ArgumentParser, *, many: bool) -> None:
     """FOLDER CONTAINER (optional when ``--pair``/``--all`` name a saved pair)."""
     parser.add_argument("local_dir", metavar="LOCAL_DIR", nargs="?", help="the local folder")
-    parser.add_argument("container", metavar="CONTAINER", nargs="?", help="the blob container")
+    parser.add_argument(
+        "container",
+        metavar="CONTAINER",
+        nargs="?",
+        help="the blob container, or a path in it (mycontainer/projects/x)",
+    )
     parser.add_argument(
         "--pair", metavar="NAME", help="a folder pair set up in the app (see 'blobsync pairs')"
     )

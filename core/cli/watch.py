@@ -22,6 +22,7 @@ from ..app.service import AppService
 from ..errors import ConfigError
 from ..models import SyncMode
 from . import sync as cli_sync
+from .filters import add_filter_arguments
 from .output import expiry_warning, format_issue
 from .sync import add_target_arguments, add_transfer_arguments, options_for, targets
 
@@ -72,10 +73,14 @@ def cmd_watch(args: argparse.Namespace, service: AppService) -> int:
         cli_sync.err(warning)
     store = open_store(creds, target.container)
     printer = _Printer(quiet=args.quiet)
-    engine = open_engine(target.local, creds, target.container, printer, store=store)
+    engine = open_engine(
+        target.local, creds, target.container, printer, store=store, prefix=target.prefix
+    )
     from ..app.live import LiveSync, PauseFlag  # watchdog: imported only by `watch`
 
-    key = pair_key(target.local, creds.account_url, creds.account_name, target.container)
+    key = pair_key(
+        target.local, creds.account_url, creds.account_name, target.container, target.prefix
+    )
     interval = args.interval
     if interval is None:
         interval = target.pair.interval_s if target.pair is not None else DEFAULT_INTERVAL_S
@@ -96,8 +101,7 @@ def cmd_watch(args: argparse.Namespace, service: AppService) -> int:
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
     print(
-        f"Watching {target.local} <-> {target.container} (poll every {interval:g} s); "
-        "Ctrl-C stops.",
+        f"Watching {target.local} <-> {target.remote} (poll every {interval:g} s); Ctrl-C stops.",
         flush=True,
     )
     if live.paused:
@@ -143,4 +147,5 @@ def add_watch_parser(
         "--quiet", action="store_true", help="print only syncs that changed something"
     )
     add_transfer_arguments(watch)
+    add_filter_arguments(watch)
     watch.set_defaults(handler=cmd_watch)

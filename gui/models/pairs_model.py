@@ -83,7 +83,7 @@ class PairsModel(QAbstractTableModel):
             if col == 0:
                 return Path(pair.local_root).name or pair.local_root
             if col == 1:
-                return f"{pair.container} ({pair.account})"
+                return f"{pair.remote_label} ({pair.account})"
             if col == 2:
                 return MODE_WORDS.get(pair.mode, str(pair.mode))
             if col == 3:

@@ -31,6 +31,7 @@ from blobsync.core.models import Issue
 
 from ..models.issues_model import IssueRow, IssuesModel
 from ..qt_helpers import named
+from .moved_out_actions import MovedOutActions
 
 
 class IssuesView(QWidget):
@@ -102,6 +103,7 @@ class IssuesView(QWidget):
             buttons.addWidget(btn)
         buttons.addStretch(1)
         buttons.addWidget(self.show_in_folder_button)
+        self.moved_out = MovedOutActions(self, buttons, self._emit, self.selected_rows)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
@@ -163,6 +165,7 @@ class IssuesView(QWidget):
 
     def _refresh(self) -> None:
         selected = self.selected_rows()
+        self.moved_out.refresh(selected)
         total = self.model.rowCount()
         conflicts = self.model.conflict_count()
         if total == 0:

@@ -1,11 +1,12 @@
-"""Dialog to set up (or edit) one folder pair: local folder, account, container, mode.
+"""Dialog to set up (or edit) one folder pair: local folder, account, container (and a
+path inside it), mode, and what syncs (selective sync and patterns, :class:`PairFilters`).
 
 The folder comes from the native folder picker or is typed; the account from the
 configured ones (or a new one through :class:`AccountDialog`); the container from
 :class:`ContainerPicker`, which lists the account's containers and creates new ones.
 On accept, ``result_pair`` holds the new :class:`PairConfig`; the caller adds it
-through the controller. The rules for a new pair (no overlapping folders, one folder
-per container) are the application layer's
+through the controller. The rules for a new pair (no overlapping folders, no two pairs
+on overlapping paths of one container) are the application layer's
 (:func:`blobsync.core.app.pairs.new_pair_problem`), checked here as the user types.
 An account added from here goes through ``host.add_account`` at once, like one added
 from the main window.
@@ -23,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -40,6 +41,7 @@ from PySide6.QtWidgets import (
 from blobsync.core.app.accounts import create_container, list_containers
 from blobsync.core.app.pairs import new_pair_problem
 from blobsync.core.app.schedule import DEFAULT_INTERVAL_S
+from blobsync.core.app.selection import container_folders, pair_folders
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import Credentials
 from blobsync.core.errors import ConfigError
@@ -50,7 +52,10 @@ from blobsync.core.remote.probe import PermissionReport
 from ..qt_helpers import dialog_buttons, named
 from .account_dialog import AccountDialog
 from .container_picker import ContainerPicker, Creator, Lister
+from .pair_filters import PairFilters
+from .path_picker import ContainerFolderLister, ContainerPathPicker
 from .permissions import PermissionCheck, Prober, check_permissions
+from .selective_sync import PairFolderLister
 
 MODE_TEXT = {
     SyncMode.TWO_WAY: "Two-way: changes on either side are copied to the other",
@@ -84,6 +89,8 @@ class PairDialog(QDialog):
         lister: Lister = list_containers,
         creator: Creator = create_container,
         prober: Prober = check_permissions,
+        folder_lister: ContainerFolderLister = container_folders,
+        pair_folder_lister: PairFolderLister = pair_folders,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Edit folder pair" if pair else "Add folder pair")
@@ -109,6 +116,8 @@ class PairDialog(QDialog):
         account_row.addWidget(self.add_account_button)
 
         self.picker = ContainerPicker(self, lister=lister, creator=creator)
+        self.path_picker = ContainerPathPicker(self, lister=folder_lister)
+        self.filters = PairFilters(self, lister=pair_folder_lister)
         self.mode_combo = named(QComboBox(), "modeCombo")
         for mode, text in MODE_TEXT.items():
             self.mode_combo.addItem(text, mode.value)
@@ -124,12 +133,14 @@ class PairDialog(QDialog):
         form.addRow("Local folder:", folder_row)
         form.addRow("Account:", account_row)
         form.addRow("Container:", self.picker)
+        form.addRow("Path in container:", self.path_picker)
         form.addRow("Mode:", self.mode_combo)
 
         self.buttons = dialog_buttons(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.permission_check)
+        layout.addWidget(self.filters, 1)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
         self.resize(640, self.sizeHint().height())
@@ -142,6 +153,7 @@ class PairDialog(QDialog):
         self._on_account_changed()
         if pair is not None:
             self.picker.set_selected(pair.container)
+        self._setup_filters(pair)
 
     # ---- fields ------------------------------------------------------------------
 
@@ -231,10 +243,60 @@ class PairDialog(QDialog):
             return None
         return self.permission_check.report
 
+    # ---- what syncs ----------------------------------------------------------------
+
+    def _setup_filters(self, pair: PairConfig | None) -> None:
+        """Feed the path picker and the "what syncs" part from the fields above them."""
+        self.resize(max(self.width(), 760), max(self.height(), 700))
+        self._folder_timer = QTimer(self)  # one listing after typing stops, not one a key
+        self._folder_timer.setSingleShot(True)
+        self._folder_timer.setInterval(400)
+        self._folder_timer.timeout.connect(self._on_folder_settled)
+        self.folder_edit.textChanged.connect(self._folder_timer.start)
+        self._path_timer = QTimer(self)  # likewise for a path typed in the container
+        self._path_timer.setSingleShot(True)
+        self._path_timer.setInterval(400)
+        self._path_timer.timeout.connect(self._on_remote_changed)
+        self.path_picker.path_changed.connect(self._path_timer.start)
+        self.account_combo.currentIndexChanged.connect(self._on_remote_changed)
+        self.picker.container_changed.connect(self._on_remote_changed)
+        if pair is not None:
+            self.path_picker.set_path(pair.prefix)
+            self.filters.load(pair)
+        self._on_folder_settled()
+        self._on_remote_changed()
+
+    def _typed_folder(self) -> Path | None:
+        text = self.folder_edit.text().strip()
+        return Path(os.path.abspath(os.path.expanduser(text))) if text else None
+
+    @Slot()
+    def _on_folder_settled(self) -> None:
+        self._folder_timer.stop()
+        self.filters.set_local_root(self._typed_folder())
+
+    @Slot()
+    def _on_remote_changed(self, *_: object) -> None:
+        self._path_timer.stop()
+        account = self.selected_account()
+        container = self.picker.selected_container()
+        creds: Credentials | None = None
+        if account is not None and container is not None:
+            try:
+                creds = self.host.credentials(account)
+            except ConfigError:
+                creds = None  # said under the account already
+        self.path_picker.set_container(creds, container if creds else None)
+        prefix = self.path_picker.path() if self.path_picker.problem() is None else ""
+        self.filters.set_remote(creds, container if creds else None, prefix)
+
     # ---- save --------------------------------------------------------------------
 
     def problem(self) -> str | None:
         """Why the fields do not make a valid pair yet, or None."""
+        where_problem = self.path_picker.problem() or self.filters.problem()
+        if where_problem:
+            return where_problem
         text = self.folder_edit.text().strip()
         if not text:
             return "Choose the local folder to sync."
@@ -269,6 +331,10 @@ class PairDialog(QDialog):
             interval_s=self.pair.interval_s if self.pair else int(DEFAULT_INTERVAL_S),
             name=self.pair.name if self.pair else "",
             remote_deletes=self._remote_deletes(account, container),
+            prefix=self.path_picker.path(),
+            patterns=self.filters.patterns(),
+            use_defaults=self.filters.use_defaults(),
+            excluded_folders=self.filters.excluded_folders(),
         )
 
     def _remote_deletes(self, account: str, container: str) -> RemoteDeletePolicy:

@@ -6,7 +6,8 @@
 ``account_dialog_entra.png`` (Sign in with Microsoft, the device code shown),
 ``permission_check.png`` (Test connection with a SAS that may not delete),
 ``pair_dialog.png``, ``progress.png``, ``issues.png``, ``archived.png`` (archived blobs
-with Rehydrate), ``tray_menu.png`` and ``manifest.json`` (per image:
+with Rehydrate), ``tray_menu.png``, the "what syncs" pictures of
+``screenshot_filters.py`` and ``manifest.json`` (per image:
 the size it must have and every text visible in it, so the test can prove no secret
 is shown). Exits non-zero with one line on stderr if a step times out.
 """
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
     QTabWidget,
     QWidget,
 )
+from screenshot_filters import shoot_filters  # beside this script
 
 from blobsync.core.app.accounts import account_credentials
 from blobsync.core.app.emulator import DEMO_ACCOUNT_NAME, Azurite
@@ -375,6 +377,11 @@ def main() -> int:
         new_dialog.reject()
         pair_dialog.reject()
         settle(app, 0.2)
+
+        # 2c. what syncs: the selective-sync tree, the patterns editor, the path picker
+        shoot_filters(
+            app, azurite, controller, window, home, save, visible_texts, wait_until, manifest
+        )
 
         # 3. progress mid-sync: big uploads held at half way by the gate
         write_files(docs, {f"scans/scan-{i:02d}.pdf": 6 * MiB + i * 1000 for i in range(3)})

@@ -170,7 +170,12 @@ def test_edit_prefills_and_overlap_is_refused(
     other.folder_edit.setText(str(tmp_path / "B"))
     other.picker.set_selected(container_name)  # one container, two folders: refused
     press(qtbot, other.buttons, QDialogButtonBox.StandardButton.Save)
-    assert other.result_pair is None and "already synced with" in other.error_label.text()
+    error = other.error_label
+    assert other.result_pair is None and "already syncs with the whole container" in error.text()
+    other.path_picker.edit.setText("projects/b")  # a path inside A's whole container
+    press(qtbot, other.buttons, QDialogButtonBox.StandardButton.Save)
+    assert other.result_pair is None and "lies inside the whole container" in error.text()
+    other.path_picker.edit.setText("")
     other.picker.set_selected(second)
     press(qtbot, other.buttons, QDialogButtonBox.StandardButton.Save)
     assert other.result_pair is not None and other.result_pair.container == second

@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtGui import QImage
@@ -43,6 +44,9 @@ SHOTS = (
     "issues.png",
     "archived.png",
     "tray_menu.png",
+    "selective_sync.png",
+    "patterns_editor.png",
+    "path_picker.png",
 )
 
 
@@ -115,6 +119,32 @@ def _colours(image: QImage) -> Counter[int]:
     )
 
 
+def check_filter_shots(manifest: dict[str, Any]) -> None:
+    """The "what syncs" pictures show what they are meant to (screenshot_filters.py)."""
+    tree = manifest["selective_sync.png"]["tree"]
+    assert ["photos", "partial", "on this computer and in the container"] in tree
+    assert ["  2019", "unchecked", "on this computer"] in tree
+    assert ["  2018", "checked", "in the container"] in tree
+    assert ["node_modules", "unchecked", "left out by the pattern node_modules/"] in tree
+    assert ["build", "unchecked", "left out by the pattern build/"] in tree
+    assert manifest["selective_sync.png"]["excluded_folders"] == ["photos/2019"]
+    assert "Left out: 1 folder (photos/2019)." in manifest["selective_sync.png"]["texts"]
+    patterns = manifest["patterns_editor.png"]["texts"]
+    assert any(t.startswith("These rules leave out 9 files in this folder") for t in patterns)
+    assert any(t.startswith("Line 3 is not used: 'report[9-0].pdf'") for t in patterns)
+    assert "Leave out the usual junk files of operating systems and editors" in patterns
+    picker = manifest["path_picker.png"]
+    assert "Syncs with: projects/team/alpha" in picker["texts"]
+    assert picker["tree"] == [
+        "projects (the whole container)",
+        "  laptop",
+        "  team",
+        "    alpha",
+        "    beta",
+        "    gamma  (new)",
+    ]
+
+
 def test_screenshots(xdisplay: str, tmp_path: Path, qapp) -> None:  # type: ignore[no-untyped-def]
     # Only a missing Xvfb skips (see the fixture); `packaging/dev.sh` installs both.
     assert shutil.which("trayer") is not None, "trayer is not installed (apt-get install trayer)"
@@ -180,6 +210,7 @@ def test_screenshots(xdisplay: str, tmp_path: Path, qapp) -> None:  # type: igno
     archived_texts = manifest["archived.png"]["texts"]
     assert "archive/scans-2018.zip" in archived_texts and "Rehydrate…" in archived_texts
     assert "Archived in the container — not synced" in archived_texts
+    check_filter_shots(manifest)
 
     target = os.environ.get(COPY_TO_ENV)
     if target:
