@@ -3,7 +3,9 @@ every local write atomic and re-checked, every outcome recorded in the snapshot.
 
 Per-item failures become issues; only fatal errors (auth, connection, cancel) stop the
 run. Order: local deletions first (so folders they empty cannot race with downloads),
-then everything else in parallel, then empty folders are tidied.
+then everything else in parallel, then empty folders are tidied. Downloads are made
+durable and recorded per batch (engine/batch.py): one file-system flush for many
+files instead of one fsync each.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import BinaryIO
 from .. import events as ev
 from ..crashpoints import crash_point
 from ..errors import BlobNotFound, Cancelled, FatalError, ItemError, PreconditionFailed
-from ..local import fs
+from ..local import durable, fs
 from ..models import (
     Action,
     ActionKind,
@@ -33,10 +35,14 @@ from ..models import (
     SyncResult,
 )
 from ..remote.base import CancelToken, RemoteStore
+from .batch import DownloadBatch, Fetched
 from .state import StateDB
 from .throttle import ThrottledReader, ThrottledWriter, TokenBucket
 
 log = logging.getLogger(__name__)
+
+#: Returned by a handler whose item finishes later (a download waiting for its batch).
+_DEFERRED = object()
 
 
 @dataclass
@@ -93,7 +99,8 @@ class Executor:
         self._progress: _Progress | None = None
         self._emptied: list[str] = []
         self._taken: set[str] = set()
-        self._handlers: dict[ActionKind, Callable[[Action], None]] = {
+        self._batch = DownloadBatch(self._commit_downloads)
+        self._handlers: dict[ActionKind, Callable[[Action], object]] = {
             ActionKind.UPLOAD: self._upload,
             ActionKind.DOWNLOAD: self._download,
             ActionKind.DELETE_REMOTE: self._delete_remote,
@@ -129,7 +136,12 @@ class Executor:
         for action in local_deletes:
             self._check_cancel()
             self._do(action)
-        self._run_parallel(others)
+        try:
+            self._run_parallel(others)
+        except BaseException:
+            self._drain_downloads()  # what was downloaded and verified is kept
+            raise
+        self._batch.drain()
         for rel_path in sorted(self._emptied, key=lambda p: -p.count("/")):
             self._notify_local_write(rel_path)
             fs.remove_empty_parents(self.ctx.root, rel_path)
@@ -170,6 +182,16 @@ class Executor:
                 raise self._fatal
             fut.result()
 
+    def _drain_downloads(self) -> None:
+        """Commit the queued downloads of a run that is stopping; if that fails too,
+        remove their temp files (the next run downloads them again)."""
+        try:
+            self._batch.drain()
+        except Exception:  # the run's own error is the one to report
+            log.warning("queued downloads not committed", exc_info=True)
+            for item in self._batch.pending():
+                item.tmp.unlink(missing_ok=True)
+
     def _check_cancel(self) -> None:
         if self.ctx.cancel.cancelled:
             raise Cancelled(
@@ -187,7 +209,8 @@ class Executor:
             emit(ev.ItemStarted(action.rel_path, kind, _size(action)))
         ok = True
         try:
-            self._handlers[kind](action)
+            if self._handlers[kind](action) is _DEFERRED:
+                return  # the batch commit reports it
         except FatalError as exc:
             with self._lock:
                 if self._fatal is None:
@@ -370,9 +393,12 @@ class Executor:
 
     # ---- downloads ---------------------------------------------------------------
 
-    def _fetch_to_temp(self, remote: RemoteEntry, target: Path) -> tuple[Path, bytes]:
+    def _fetch_to_temp(
+        self, remote: RemoteEntry, target: Path, fsync: bool = True
+    ) -> tuple[Path, bytes]:
         """Download ``remote`` (pinned to its ETag) into a temp file beside ``target``;
-        verify its MD5; fsync. Returns (temp path, md5)."""
+        verify its MD5; fsync unless ``fsync`` is False (the caller then makes it durable
+        before renaming it). Returns (temp path, md5)."""
         tmp, fh = fs.open_temp_beside(target)
         try:
             with fh:
@@ -383,7 +409,8 @@ class Executor:
                 self.ctx.store.download(remote.rel_path, remote.etag, sink, cancel=self.ctx.cancel)  # type: ignore[arg-type]
                 crash_point("mid_download")
                 fh.flush()
-                os.fsync(fh.fileno())
+                if fsync:
+                    os.fsync(fh.fileno())
             md5 = writer.digest()
             if remote.md5 is not None and md5 != remote.md5:
                 raise ItemError(
@@ -397,30 +424,95 @@ class Executor:
             tmp.unlink(missing_ok=True)
             raise
 
-    def _download(self, action: Action) -> None:
+    def _download(self, action: Action) -> object:
+        """Fetch into a verified temp file and queue it; the batch commit renames it
+        into place and records it (:meth:`_commit_downloads`)."""
         remote = action.remote
         assert remote is not None
         self._notify_local_write(action.rel_path)
         target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
-        tmp, md5 = self._fetch_to_temp(remote, target)
+        tmp, md5 = self._fetch_to_temp(remote, target, fsync=False)
+        self._batch.add(Fetched(action, target, tmp, md5, remote.size))
+        return _DEFERRED
+
+    def _commit_downloads(self, items: list[Fetched]) -> None:
+        """One batch of downloads: data durable, renames, renames durable, then the
+        snapshot rows in one transaction (the order is the crash guarantee, see
+        engine/batch.py). Per-item problems become issues."""
+        root = self.ctx.root
         try:
-            crash_point("before_replace")
-            if not self._as_scanned(target, action):
-                raise ItemError(
-                    "The local file changed while the new version was downloading; both are kept next time.",
-                    IssueKind.FILE_CHANGED,
+            durable.flush_files(root, [item.tmp for item in items])
+        except OSError as exc:
+            for item in items:
+                item.tmp.unlink(missing_ok=True)
+                self._finish_download(item, fs.item_error(exc, item.action.rel_path, "saving it"))
+            return
+        crash_point("batch_after_flush_before_replace")
+        placed: list[Fetched] = []
+        for item in items:
+            rel = item.action.rel_path
+            try:
+                crash_point("before_replace")
+                if not self._as_scanned(item.target, item.action):
+                    raise ItemError(
+                        "The local file changed while the new version was downloading; both are kept next time.",
+                        IssueKind.FILE_CHANGED,
+                    )
+                self._notify_local_write(rel)
+                os.replace(item.tmp, item.target)
+            except ItemError as exc:
+                item.tmp.unlink(missing_ok=True)
+                self._finish_download(item, exc)
+                continue
+            except OSError as exc:
+                item.tmp.unlink(missing_ok=True)
+                self._finish_download(item, fs.item_error(exc, rel, "downloading it"))
+                continue
+            except BaseException:
+                for rest in items[items.index(item) :]:
+                    rest.tmp.unlink(missing_ok=True)
+                raise
+            placed.append(item)
+            if len(placed) == 1:
+                crash_point("after_replace_before_record")  # the rest not yet renamed
+        crash_point("batch_after_replace_before_flush")
+        try:
+            durable.flush_dirs(root, [item.target for item in placed])
+        except OSError as exc:
+            # In place, but the renames may not survive a power cut: record nothing; the
+            # next run finds both sides equal and records them then.
+            for item in placed:
+                self._finish_download(item, fs.item_error(exc, item.action.rel_path, "saving it"))
+            return
+        crash_point("batch_after_flush_before_record")
+        recorded: list[Fetched] = []
+        for item in placed:
+            try:
+                st = os.lstat(item.target)
+            except OSError as exc:
+                self._finish_download(item, fs.item_error(exc, item.action.rel_path, "saving it"))
+                continue
+            remote = item.action.remote
+            assert remote is not None
+            self.ctx.state.put_snapshot(
+                SnapshotEntry(
+                    item.action.rel_path, st.st_size, st.st_mtime_ns, item.md5, remote.etag
                 )
-            self._notify_local_write(action.rel_path)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        crash_point("after_replace_before_record")
-        st = os.lstat(target)
-        self.ctx.state.put_snapshot(
-            SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, md5, remote.etag)
-        )
-        self._count("downloaded", "bytes_downloaded", st.st_size)
+            )
+            self._count("downloaded", "bytes_downloaded", st.st_size)
+            recorded.append(item)
+        self.ctx.state.commit()
+        for item in recorded:
+            self._finish_download(item, None)
+
+    def _finish_download(self, item: Fetched, error: ItemError | None) -> None:
+        """The events :meth:`_do` would have sent for a deferred download."""
+        rel = item.action.rel_path
+        if error is not None:
+            self._add_issue(Issue(rel, error.kind, error.message, error.retryable))
+        self.ctx.emit(ev.ItemFinished(rel, ActionKind.DOWNLOAD, error is None))
+        if self._progress is not None:
+            self._progress.add(files=1)
 
     def _as_scanned(self, path: Path, action: Action) -> bool:
         """True if the file at ``path`` is still what the scan saw (absent if it saw
