@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
+import itertools
 import os
 import random
 import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, BinaryIO, NoReturn
@@ -68,9 +71,13 @@ from .errors import error_code, raise_translated, translate
 from .listing import entry_from_xml, parse_xml, quoted
 from .policy import (
     COPY_WAIT_S,
+    DOWNLOAD_THREADS,
     IN_MEMORY_MAX,
+    PARALLEL_DOWNLOAD_MIN,
+    RANGE_SIZE,
     SINGLE_SHOT_MAX,
     STATUS_BACKOFFS,
+    UPLOAD_THREADS,
 )
 from .transfer import ExactReader
 
@@ -81,8 +88,9 @@ class AzureBlobStore:
 
     Knobs for tests: ``single_shot_max`` (bytes up to which one Put Blob is used),
     ``min_block_size``, ``page_size``, ``upload_threads`` (blocks staged in parallel),
-    ``lean_listing``. During a block upload the ``progress`` callback is called from the
-    staging threads (serialised by a lock), not the caller's thread.
+    ``range_size`` / ``parallel_download_min`` / ``download_threads`` (ranged parallel
+    downloads), ``lean_listing``. During a block upload the ``progress`` callback is
+    called from the staging threads (serialised by a lock), not the caller's thread.
     """
 
     def __init__(
@@ -97,7 +105,12 @@ class AzureBlobStore:
         self.single_shot_max = SINGLE_SHOT_MAX
         self.min_block_size = 8 * MiB
         self.page_size = 5000
-        self.upload_threads = 4
+        self.upload_threads = UPLOAD_THREADS
+        self.range_size = RANGE_SIZE
+        self.parallel_download_min = PARALLEL_DOWNLOAD_MIN
+        self.download_threads = DOWNLOAD_THREADS
+        self._range_pool: ThreadPoolExecutor | None = None
+        self._range_pool_lock = threading.Lock()
         #: List through our own XML parsing (fast) rather than the SDK's models.
         self.lean_listing = True
         self._creds = creds
@@ -466,47 +479,136 @@ class AzureBlobStore:
         """One conditional Get Blob streamed into ``sink``, sent through the client's
         pipeline (auth, retries, timeouts) without the SDK's downloader, which cost ~1 ms
         more client CPU per small blob (bench/RESULTS.md, W5). A body that breaks off
-        is resumed with a range request pinned to the same ETag (so the same content)."""
+        is resumed with a range request pinned to the same ETag (so the same content).
+        A blob of at least ``parallel_download_min`` bytes is read as ``range_size``
+        ranges, ``download_threads`` at a time, every one pinned to the ETag, written
+        into ``sink`` in order (``sink`` only ever sees sequential writes)."""
         check_blob_name(blob_name)
-        written = 0
-        total: int | None = None
+        response = self._get(blob_name, if_match, 0, None)
+        total = int(response.headers.get("Content-Length", 0))
+        if total < self.parallel_download_min:
+            return self._stream(
+                blob_name, if_match, response, 0, total, sink, progress, cancel, open_end=True
+            )
+        # The first range comes from the response already open; then it is dropped.
+        first = min(self.range_size, total)
+        head = io.BytesIO()
+        self._stream(blob_name, if_match, response, 0, first, head, None, cancel)
+        self._write(sink, head.getvalue(), progress)
+        del head
+        pool = self._ranges()
+        pending: deque[Future[bytes]] = deque()
+        starts = iter(range(first, total, self.range_size))
+        written = first
+
+        def fetch(start: int) -> bytes:
+            end = min(start + self.range_size, total)
+            buffer = io.BytesIO()
+            self._stream(
+                blob_name,
+                if_match,
+                self._get(blob_name, if_match, start, end),
+                start,
+                end,
+                buffer,
+                None,
+                cancel,
+            )
+            return buffer.getvalue()
+
+        try:
+            for start in itertools.islice(starts, self.download_threads + 1):
+                pending.append(pool.submit(fetch, start))
+            while pending:
+                data = pending.popleft().result()
+                if cancel is not None and cancel.cancelled:
+                    raise Cancelled("The download was cancelled.")
+                self._write(sink, data, progress)
+                written += len(data)
+                for start in itertools.islice(starts, 1):
+                    pending.append(pool.submit(fetch, start))
+        finally:
+            for future in pending:
+                future.cancel()
+            wait(pending)
+        return written
+
+    @staticmethod
+    def _write(sink: BinaryIO, data: bytes, progress: ProgressCallback | None) -> None:
+        sink.write(data)
+        if progress is not None:
+            progress(len(data))
+
+    def _ranges(self) -> ThreadPoolExecutor:
+        """The store's pool for range requests (shared by concurrent downloads, so the
+        connections in use stay bounded)."""
+        with self._range_pool_lock:
+            if self._range_pool is None:
+                self._range_pool = ThreadPoolExecutor(
+                    self.download_threads, thread_name_prefix="blobsync-range"
+                )
+            return self._range_pool
+
+    def _get(self, blob_name: str, if_match: str, start: int, end: int | None) -> Any:
+        """A Get Blob (bytes ``start``..``end``, or all) pinned to ``if_match``, its
+        body not read yet. Raises PreconditionFailed, BlobNotFound, BlobSync errors."""
+        headers = {"x-ms-version": self._container.api_version, "If-Match": if_match}
+        if start or end is not None:
+            headers["x-ms-range"] = f"bytes={start}-{'' if end is None else end - 1}"
+        request = HttpRequest("GET", self._blob_url(blob_name), headers=headers)
+        try:
+            response = self._container._pipeline.run(request, stream=True).http_response
+            if response.status_code not in (200, 206):
+                response.read()
+                response.close()
+                raise HttpResponseError(response=response)
+        except AzureError as exc:
+            error = translate(exc, blob_name=blob_name, container=self.container, creds=self._creds)
+            if isinstance(error, PreconditionFailed):
+                self._gone_or(error, blob_name)
+            raise error from None
+        return response
+
+    def _stream(
+        self,
+        blob_name: str,
+        if_match: str,
+        response: Any,
+        start: int,
+        end: int,
+        sink: BinaryIO,
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+        open_end: bool = False,
+    ) -> int:
+        """Bytes ``start``..``end`` from ``response`` into ``sink``; a body that breaks
+        off is resumed from where it broke (same ETag; ``open_end``: the resumed range
+        runs to the blob's end). Closes every response; stops reading at ``end`` even if
+        the response goes on. Returns the bytes written."""
+        position = start
         resumes = 0
         while True:
-            headers = {"x-ms-version": self._container.api_version, "If-Match": if_match}
-            if written:
-                headers["x-ms-range"] = f"bytes={written}-"
-            request = HttpRequest("GET", self._blob_url(blob_name), headers=headers)
-            try:
-                response = self._container._pipeline.run(request, stream=True).http_response
-                if response.status_code not in (200, 206):
-                    response.read()
-                    response.close()
-                    raise HttpResponseError(response=response)
-            except AzureError as exc:
-                error = translate(
-                    exc, blob_name=blob_name, container=self.container, creds=self._creds
-                )
-                if isinstance(error, PreconditionFailed):
-                    self._gone_or(error, blob_name)
-                raise error from None
-            if total is None:
-                total = int(response.headers.get("Content-Length", 0))
             try:
                 for chunk in response.iter_bytes():
                     if cancel is not None and cancel.cancelled:
                         raise Cancelled("The download was cancelled.")
+                    if position + len(chunk) > end:
+                        chunk = chunk[: end - position]
                     sink.write(chunk)
-                    written += len(chunk)
+                    position += len(chunk)
                     if progress is not None:
                         progress(len(chunk))
-                return written
+                    if position >= end:
+                        break
+                return position - start
             except AzureError as exc:  # the body broke off part-way
-                if written >= total or resumes >= len(STATUS_BACKOFFS):
+                if position >= end or resumes >= len(STATUS_BACKOFFS):
                     self._fail(exc, blob_name)
                 time.sleep(STATUS_BACKOFFS[resumes] * random.uniform(0.8, 1.2))
                 resumes += 1
             finally:
                 response.close()
+            response = self._get(blob_name, if_match, position, None if open_end else end)
 
     def delete(self, blob_name: str, if_match: str) -> None:
         check_blob_name(blob_name)
@@ -566,6 +668,10 @@ class AzureBlobStore:
         return WriteResult(props.etag, bytes(md5) if md5 else None)
 
     def close(self) -> None:
+        with self._range_pool_lock:
+            if self._range_pool is not None:
+                self._range_pool.shutdown(wait=True, cancel_futures=True)
+                self._range_pool = None
         self._service.close()
 
 
