@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -149,11 +149,24 @@ class Executor:
         self._progress.add(force=True)
 
     def _run_parallel(self, actions: Iterable[Action]) -> None:
-        limit = max(1, self.ctx.workers) * 4
-        with ThreadPoolExecutor(
-            max_workers=max(1, self.ctx.workers), thread_name_prefix="blobsync-xfer"
-        ) as pool:
-            pending: set[Future[None]] = set()
+        """At most ``4 x workers`` items queued or running: a semaphore released by each
+        future's callback (``wait(FIRST_COMPLETED)`` over the in-flight set cost ~10 % of
+        the client CPU of 5,000 small downloads: it locks every pending future per call)."""
+        workers = max(1, self.ctx.workers)
+        limit = workers * 4
+        slots = threading.Semaphore(limit)
+        lock = threading.Lock()
+        pending: set[Future[None]] = set()
+        failed: list[Future[None]] = []
+
+        def finished(fut: Future[None]) -> None:
+            with lock:
+                pending.discard(fut)
+                if not fut.cancelled() and fut.exception() is not None:
+                    failed.append(fut)
+            slots.release()
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="blobsync-xfer") as pool:
             try:
                 for action in actions:
                     if (
@@ -164,23 +177,29 @@ class Executor:
                         self._do(action)  # cheap: no I/O beyond SQLite
                         continue
                     self._check_cancel()
-                    pending.add(pool.submit(self._do, action))
-                    if len(pending) >= limit:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        self._reap(done)
-                done, _ = wait(pending)
-                self._reap(done)
+                    slots.acquire()
+                    self._raise_failed(failed)
+                    fut = pool.submit(self._do, action)
+                    with lock:
+                        if not fut.done():
+                            pending.add(fut)
+                    fut.add_done_callback(finished)
+                for _ in range(limit):  # every slot back: everything finished
+                    slots.acquire()
+                self._raise_failed(failed)
             except BaseException:
                 self.ctx.cancel.cancel()
-                for fut in pending:
-                    fut.cancel()
+                with lock:
+                    for fut in pending:
+                        fut.cancel()
                 raise
 
-    def _reap(self, done: Iterable[Future[None]]) -> None:
-        for fut in done:
-            if fut.exception() is not None and self._fatal is not None:
+    def _raise_failed(self, failed: list[Future[None]]) -> None:
+        """Re-raise the first failure of a worker (the run's fatal error if there is one)."""
+        if failed:
+            if self._fatal is not None:
                 raise self._fatal
-            fut.result()
+            failed[0].result()
 
     def _drain_downloads(self) -> None:
         """Commit the queued downloads of a run that is stopping; if that fails too,

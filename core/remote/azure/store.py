@@ -110,6 +110,8 @@ class AzureBlobStore:
         self.parallel_download_min = PARALLEL_DOWNLOAD_MIN
         self.download_threads = DOWNLOAD_THREADS
         self._range_pool: ThreadPoolExecutor | None = None
+        self._id_prefix = uuid.uuid4().hex[:20]
+        self._ids = itertools.count(1)
         self._range_pool_lock = threading.Lock()
         #: List through our own XML parsing (fast) rather than the SDK's models.
         self.lean_listing = True
@@ -121,6 +123,14 @@ class AzureBlobStore:
         return f"AzureBlobStore({self._creds.account_url!r}, {self.container!r})"
 
     # ---- helpers ------------------------------------------------------------------
+
+    def _run(self, request: HttpRequest, stream: bool = False) -> Any:
+        """Send ``request`` through the client's pipeline with a cheap request ID: the
+        storage SDK's default is ``uuid1()``, which asks libuuid's daemon socket on every
+        request (three system calls and a lock, ~2 % of a small download's client CPU)."""
+        return self._container._pipeline.run(
+            request, stream=stream, client_request_id=f"{self._id_prefix}-{next(self._ids)}"
+        )
 
     def _blob(self, blob_name: str) -> BlobClient:
         return self._container.get_blob_client(blob_name)
@@ -193,7 +203,7 @@ class AzureBlobStore:
                 headers={"x-ms-version": self._container.api_version, "Accept": "application/xml"},
             )
             try:
-                response = self._container._pipeline.run(request).http_response
+                response = self._run(request).http_response
                 if response.status_code != 200:
                     raise HttpResponseError(response=response)
                 root = parse_xml(response.body())
@@ -392,7 +402,7 @@ class AzureBlobStore:
             headers["If-Match"] = if_match
         request = HttpRequest("PUT", self._blob_url(blob_name), headers=headers, content=body)
         try:
-            response = self._container._pipeline.run(request).http_response
+            response = self._run(request).http_response
         except AzureError as exc:
             self._fail(exc, blob_name)
         if response.status_code != 201:
@@ -557,7 +567,7 @@ class AzureBlobStore:
             headers["x-ms-range"] = f"bytes={start}-{'' if end is None else end - 1}"
         request = HttpRequest("GET", self._blob_url(blob_name), headers=headers)
         try:
-            response = self._container._pipeline.run(request, stream=True).http_response
+            response = self._run(request, stream=True).http_response
             if response.status_code not in (200, 206):
                 response.read()
                 response.close()
