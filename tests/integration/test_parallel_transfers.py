@@ -214,3 +214,18 @@ def test_ranged_download_cancel(azure_store: AzureBlobStore) -> None:
     # The store is still usable afterwards (its range pool was not wedged).
     sink = io.BytesIO()
     assert azure_store.download("k.bin", etag, sink) == len(data) and sink.getvalue() == data
+
+
+def test_a_listing_page_whose_body_breaks_is_asked_for_again(
+    azure_store: AzureBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(azure_blob, "STATUS_BACKOFFS", (0.0, 0.0))
+    names = [f"n{i}" for i in range(5)]
+    for name in names:
+        _put(azure_store, name, name.encode())
+    azure_store.page_size = 2
+    rec = Recorder(azure_store, monkeypatch)
+    rec.break_body.add(2)  # the second page breaks off after its first chunk
+    assert [e.rel_path for e in azure_store.list_blobs()] == names
+    markers = [h for m, h in rec.requests if m == "GET"]
+    assert len(markers) == 4  # 3 pages, the second one twice

@@ -31,6 +31,7 @@ from azure.core.exceptions import (
     AzureError,
     HttpResponseError,
     ResourceNotFoundError,
+    ServiceResponseError,
 )
 from azure.core.pipeline.policies import HTTPPolicy
 from azure.core.rest import HttpRequest
@@ -68,7 +69,7 @@ from ..blobmeta import (
 )
 from .client import service_client
 from .errors import error_code, raise_translated, translate
-from .listing import entry_from_xml, parse_xml, quoted
+from .listing import entry_from_xml, quoted
 from .policy import (
     COPY_WAIT_S,
     DOWNLOAD_THREADS,
@@ -203,10 +204,7 @@ class AzureBlobStore:
                 headers={"x-ms-version": self._container.api_version, "Accept": "application/xml"},
             )
             try:
-                response = self._run(request).http_response
-                if response.status_code != 200:
-                    raise HttpResponseError(response=response)
-                root = parse_xml(response.body())
+                root = self._list_page(request)
             except (AzureError, ET.ParseError) as exc:
                 if isinstance(exc, ET.ParseError):
                     raise ListingError(
@@ -220,6 +218,31 @@ class AzureBlobStore:
             marker = root.findtext("NextMarker") or ""
             if not marker:
                 return
+
+    def _list_page(self, request: HttpRequest) -> ET.Element:
+        """One List Blobs page, parsed while its body arrives (the parse overlaps the
+        transfer instead of following it: ~0.2 s of a 5,000-blob page here). A body that
+        breaks off is asked for again (same marker), a bounded number of times.
+        Raises AzureError, ET.ParseError."""
+        retries = 0
+        while True:
+            response = self._run(request, stream=True).http_response
+            try:
+                if response.status_code != 200:
+                    response.read()
+                    raise HttpResponseError(response=response)
+                parser = ET.XMLParser()
+                for chunk in response.iter_bytes():
+                    parser.feed(chunk)  # <= 256 KiB a feed: the GIL is let go in between
+                root: ET.Element = parser.close()
+                return root
+            except ServiceResponseError:
+                if retries >= len(STATUS_BACKOFFS):
+                    raise
+                time.sleep(STATUS_BACKOFFS[retries] * random.uniform(0.8, 1.2))
+                retries += 1
+            finally:
+                response.close()
 
     def _list_sdk(self) -> Iterator[RemoteEntry]:
         pages = self._container.list_blobs(
