@@ -187,37 +187,46 @@ class AzureBlobStore:
     def _list_lean(self) -> Iterator[RemoteEntry]:
         """List Blobs sent through the client's own pipeline (auth, retries, timeouts)
         but parsed with ElementTree: the SDK's XML model deserialisation is the slow part
-        (~3x slower for 5,000 blobs)."""
+        (~3x slower for 5,000 blobs). The next page is asked for as soon as this one's
+        marker is known, so the service prepares it while this one is turned into
+        entries (at most two pages in memory)."""
         split = urlsplit(self._container.url)  # carries the SAS, if any
         base_query = (split.query + "&") if split.query else ""
-        marker = ""
-        while True:
+
+        def request_for(marker: str) -> HttpRequest:
             query = (
                 f"{base_query}restype=container&comp=list&include=metadata"
                 f"&maxresults={self.page_size}"
             )
             if marker:
                 query += "&marker=" + quote(marker, safe="")
-            request = HttpRequest(
+            return HttpRequest(
                 "GET",
                 urlunsplit((split.scheme, split.netloc, split.path, query, "")),
                 headers={"x-ms-version": self._container.api_version, "Accept": "application/xml"},
             )
-            try:
-                root = self._list_page(request)
-            except (AzureError, ET.ParseError) as exc:
-                if isinstance(exc, ET.ParseError):
-                    raise ListingError(
-                        f"Listing the container '{self.container}' returned a malformed "
-                        "page; nothing was concluded from it."
-                    ) from None
-                self._listing_failed(exc)
-            blobs = root.find("Blobs")
-            for blob in blobs.iterfind("Blob") if blobs is not None else ():
-                yield entry_from_xml(blob)
-            marker = root.findtext("NextMarker") or ""
-            if not marker:
-                return
+
+        # Not a with-block: a run that stops early must not wait for the page in flight.
+        ahead = ThreadPoolExecutor(1, thread_name_prefix="blobsync-list")
+        try:
+            page: Future[ET.Element] | None = ahead.submit(self._list_page, request_for(""))
+            while page is not None:
+                try:
+                    root = page.result()
+                except (AzureError, ET.ParseError) as exc:
+                    if isinstance(exc, ET.ParseError):
+                        raise ListingError(
+                            f"Listing the container '{self.container}' returned a malformed "
+                            "page; nothing was concluded from it."
+                        ) from None
+                    self._listing_failed(exc)
+                marker = root.findtext("NextMarker") or ""
+                page = ahead.submit(self._list_page, request_for(marker)) if marker else None
+                blobs = root.find("Blobs")
+                for blob in blobs.iterfind("Blob") if blobs is not None else ():
+                    yield entry_from_xml(blob)
+        finally:
+            ahead.shutdown(wait=False, cancel_futures=True)
 
     def _list_page(self, request: HttpRequest) -> ET.Element:
         """One List Blobs page, parsed while its body arrives (the parse overlaps the
