@@ -58,7 +58,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    import blobsync.gui  # noqa: F401  (PySide workarounds before any Qt call)
     from blobsync.core.app.emulator import Azurite
     from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
     from blobsync.core.credentials import SecretKind

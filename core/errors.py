@@ -8,6 +8,8 @@ Fatal errors (:class:`FatalError` subclasses) stop a run; per-item errors
 
 from __future__ import annotations
 
+import enum
+
 from .models import IssueKind
 
 
@@ -40,11 +42,52 @@ class ConfigError(FatalError):
     exit_code = 2
 
 
+class SafetyReason(enum.StrEnum):
+    """Which safety valve stopped a run."""
+
+    FOLDER_EMPTIED = "folder_emptied"  # the folder is empty, files were synced from it
+    CONTAINER_GONE = "container_gone"  # the container vanished after files were synced
+    MASS_DELETE = "mass_delete"  # the run would delete most synced files
+
+
 class SafetyStop(FatalError):
-    """A safety valve refused to go on (mass delete, empty root)."""
+    """A safety valve refused to go on; nothing was deleted.
+
+    Carries its facts (``reason``, ``deletes``, ``tracked``, where) so that each client
+    phrases its own remedy: the CLI names a flag, the app offers a choice.
+    """
 
     title = "Sync stopped for safety"
     exit_code = 2
+
+    def __init__(
+        self,
+        reason: SafetyReason,
+        *,
+        tracked: int,
+        deletes: int = 0,
+        local_root: str = "",
+        container: str = "",
+    ) -> None:
+        self.reason = reason
+        self.tracked = tracked
+        self.deletes = deletes
+        self.local_root = local_root
+        self.container = container
+        files = f"{tracked} file{'s' if tracked != 1 else ''}"
+        if reason is SafetyReason.FOLDER_EMPTIED:
+            message = (
+                f"The folder {local_root} is empty but {files} were synced from it before; "
+                "nothing was deleted."
+            )
+        elif reason is SafetyReason.CONTAINER_GONE:
+            message = (
+                f"The container '{container}' no longer exists although {files} were synced "
+                "to it; nothing was deleted."
+            )
+        else:
+            message = f"This sync would delete {deletes} of {files} synced; nothing was deleted."
+        super().__init__(message)
 
 
 class AuthError(FatalError):

@@ -30,18 +30,31 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication
 
 from blobsync.core import __version__
-from blobsync.core.app.emulator import Azurite, find_azurite, free_port
-from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig, config_dir, data_dir
-from blobsync.core.credentials import AZURITE_ACCOUNT, SecretKind
+from blobsync.core.app.emulator import (
+    DEMO_ACCOUNT_NAME,
+    DEMO_CONTAINER,
+    Azurite,
+    demo_account,
+    find_azurite,
+    free_port,
+)
+from blobsync.core.app.service import AppService
+from blobsync.core.app.settings import (
+    AccountConfig,
+    AppConfig,
+    PairConfig,
+    SettingsStore,
+    config_dir,
+    data_dir,
+)
 from blobsync.core.errors import BlobSyncError
 
-from .controller import DEMO_ACCOUNT_NAME, Controller
+from .controller import Controller
 from .main_window import MainWindow
 from .tray import Tray
 
 log = logging.getLogger(__name__)
 
-DEMO_CONTAINER = "blobsync-demo"
 _ACTIVATE = b"activate\n"
 
 
@@ -116,19 +129,16 @@ def demo_wanted(config: AppConfig) -> bool:
 
 def point_demo_account(config: AppConfig, port: int) -> AccountConfig:
     """Add or re-point the app-managed emulator account at ``port``."""
-    account = AccountConfig(
-        name=DEMO_ACCOUNT_NAME,
-        account_url=f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}",
-        account_name=AZURITE_ACCOUNT,
-        kind=SecretKind.ACCOUNT_KEY,
-    )
+    account = demo_account(port)
     config.accounts[DEMO_ACCOUNT_NAME] = account
     return account
 
 
 def demo_pair() -> PairConfig:
     """The one-click first pair: ``~/BlobSync`` ↔ ``blobsync-demo``, two-way."""
-    return PairConfig(str(Path.home() / "BlobSync"), DEMO_ACCOUNT_NAME, DEMO_CONTAINER)
+    return PairConfig(
+        str(Path.home() / "BlobSync"), DEMO_ACCOUNT_NAME, DEMO_CONTAINER, name="BlobSync"
+    )
 
 
 def _port_free(port: int) -> bool:
@@ -151,7 +161,7 @@ class EmulatorStarter(QObject):
         super().__init__(parent)
         self.server = Azurite(port=port, location=data_dir() / "azurite-data")
         # Emitted on the starter thread; a QObject method as the slot makes Qt queue it
-        # to the GUI thread (a lambda would run on the starter thread: FIELD_NOTES).
+        # to the GUI thread (a lambda or plain function connected to it would run on the starter thread).
         self._done.connect(self._relay)
 
     @Slot(str)
@@ -266,17 +276,16 @@ def run_app(app: QApplication, instance: SingleInstance, hidden: bool = False) -
 def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False) -> AppSession:
     """Build controller, window and tray from the saved settings; start the bundled
     Azurite in the background when it is wanted. Returns without running the loop."""
-    from blobsync.core.app.settings import load_config
-
     from .icons import app_icon
 
     app.setWindowIcon(app_icon())
     config_problem = ""
     try:
-        config = load_config()
+        settings = SettingsStore.load()
     except BlobSyncError as exc:
-        config, config_problem = AppConfig(), exc.message
+        settings, config_problem = SettingsStore(), exc.message
         config_problem += _set_aside_broken_settings()
+    config = settings.config
 
     starter: EmulatorStarter | None = None
     emulator_problem = ""
@@ -291,7 +300,7 @@ def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False)
             point_demo_account(config, port)
             starter = EmulatorStarter(port)
 
-    controller = Controller(config)
+    controller = Controller(service=AppService(settings))
     if not config_problem:
         controller.save()  # the demo account's current port
     window = MainWindow(controller)

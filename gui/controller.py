@@ -1,150 +1,61 @@
-"""The app's brain on the GUI thread: settings, one engine bridge per pair, scheduling.
+"""The app's brain on the GUI thread: the shared application layer plus engine threads.
 
-The windows and the tray never touch an engine: they call this controller
-(``sync_now``, ``sync_all``, ``preview``, ``cancel``, ``set_paused``, ``resolve``, pair
-and account edits) and listen to its signals. It saves the settings after every change,
-runs each pair every ``interval_s`` unless paused, and turns engine outcomes into a
-per-pair :class:`PairStatus` and an app-wide :class:`Overview` (what the tray shows).
+Every capability (accounts, pairs, pause, sync options, credentials) is the shared
+:class:`~blobsync.core.app.service.AppService`, the same object the CLI uses; this
+controller adds what only a GUI needs: one :class:`~.bridge.EngineBridge` (engine on a
+QThread) per pair, the live loop driven by :class:`~.live.LiveScheduler`, the per-pair
+:class:`~blobsync.core.app.status.PairStatus` and the app-wide
+:class:`~blobsync.core.app.status.Overview`, all announced through Qt signals. The
+windows and the tray never touch an engine: they call this controller and listen.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig, save_config
-from blobsync.core.credentials import (
-    AZURITE_KEY,
-    Credentials,
-    SecretKind,
-    account_name_from_url,
-    from_key,
-    from_sas_url,
-    parse_connection_string,
+from blobsync.core.app.accounts import SecretLoader
+from blobsync.core.app.pause import PauseStore
+from blobsync.core.app.progress import ProgressSnapshot
+from blobsync.core.app.schedule import SyncReason
+from blobsync.core.app.secrets import load_secret
+from blobsync.core.app.service import AppService
+from blobsync.core.app.settings import (
+    AccountConfig,
+    AppConfig,
+    PairConfig,
+    SettingsStore,
+    save_config,
 )
-from blobsync.core.engine import Resolution, SyncOptions
+from blobsync.core.app.status import CONFLICT_KINDS, Failure, Overview, PairState, PairStatus
+from blobsync.core.credentials import Credentials
+from blobsync.core.engine import Resolution
 from blobsync.core.errors import ConfigError
 from blobsync.core.events import EventSink
-from blobsync.core.models import Issue, IssueKind, SyncResult
+from blobsync.core.models import Issue
 
-from .bridge import EngineBridge, EngineLike, Failure, ProgressSnapshot, SyncOutcome
-from .watching import PairWatchers
+from .bridge import EngineBridge, EngineLike, SyncOutcome
+from .live import LiveScheduler
 
 log = logging.getLogger(__name__)
 
-#: The account the app creates itself for its bundled Azurite (public well-known key,
-#: no keyring). Its URL is re-pointed at the emulator's current port on every start.
-DEMO_ACCOUNT_NAME = "Local emulator (Azurite)"
 #: Transfer threads per sync in the app. Every Python thread competes with the GUI
 #: thread for the GIL. bench/gui_stall.py (5,000 files to a local Azurite, 2 cores):
 #: 4 threads sync as fast as 8 (Azurite shares the CPU) and stall the window less
 #: (25–90 ms vs 75–320 ms at the longest, depending on the machine's other load).
 GUI_WORKERS = 4
-OFFLINE_RETRY_S = 60  # an offline pair is retried this often, whatever its interval
-CONFLICT_KINDS = frozenset({IssueKind.CONFLICT, IssueKind.CONCURRENT_CHANGE})
 
-SecretLoader = Callable[[str], str]
 PairEngineFactory = Callable[[PairConfig, EventSink], EngineLike]
 
 
-def is_demo_account(account: AccountConfig) -> bool:
-    """True for the app-managed Azurite account."""
-    return account.name == DEMO_ACCOUNT_NAME
-
-
-def default_secret_loader(label: str) -> str:
-    """The secret of account ``label`` from the OS keyring. Raises ConfigError."""
-    from blobsync.core.app.secrets import load_secret  # lands with the CLI work
-
-    return load_secret(label)
-
-
-def credentials_for_account(account: AccountConfig, secret_loader: SecretLoader) -> Credentials:
-    """Credentials for a configured account (the demo account needs no keyring).
-
-    Raises ConfigError when the secret is missing or malformed.
-    """
-    if is_demo_account(account):
-        return from_key(account.account_url, AZURITE_KEY)
-    secret = secret_loader(account.name)
-    if account.kind is SecretKind.CONNECTION_STRING:
-        return parse_connection_string(secret)
-    if account.kind is SecretKind.ACCOUNT_KEY:
-        return from_key(account.account_url, secret)
-    if secret.startswith(("http://", "https://")):
-        return from_sas_url(secret)
-    name = account.account_name or account_name_from_url(account.account_url)
-    return Credentials(account.account_url.rstrip("/"), name, SecretKind.SAS, secret.lstrip("?"))
-
-
-class PairState(enum.StrEnum):
-    """What one pair (or the whole app) is doing, as the user sees it."""
-
-    IDLE = "idle"
-    SYNCING = "syncing"
-    PAUSED = "paused"
-    OFFLINE = "offline"
-    ERROR = "error"
-    ATTENTION = "attention"
-
-
-STATE_WORDS = {
-    PairState.IDLE: "Up to date",
-    PairState.SYNCING: "Syncing",
-    PairState.PAUSED: "Paused",
-    PairState.OFFLINE: "Offline",
-    PairState.ERROR: "Error",
-    PairState.ATTENTION: "Needs attention",
-}
-
-
-@dataclass
-class PairStatus:
-    """Live status of one pair (not persisted; the engine's DB is the record)."""
-
-    syncing: bool = False
-    dry_run: bool = False
-    last_sync: float | None = None  # epoch seconds of the last fully successful run
-    last_result: SyncResult | None = None
-    failure: Failure | None = None
-    issues: list[Issue] = field(default_factory=list)
-    progress: ProgressSnapshot | None = None
-    last_attempt: float = float("-inf")  # monotonic
-
-    def state(self, paused: bool) -> PairState:
-        if self.syncing and not self.dry_run:
-            return PairState.SYNCING
-        if self.failure is not None and not self.failure.cancelled:
-            return PairState.OFFLINE if self.failure.offline else PairState.ERROR
-        if self.issues:
-            return PairState.ATTENTION
-        if paused:
-            return PairState.PAUSED
-        return PairState.IDLE
-
-
-@dataclass(frozen=True)
-class Overview:
-    """The whole app in one glance (the tray's input)."""
-
-    paused: bool = False
-    syncing: int = 0
-    offline: int = 0
-    errors: int = 0
-    pending: int = 0  # items needing attention, all pairs
-    last_sync: float | None = None
-    error_message: str = ""
-
-
 class Controller(QObject):
-    """Owns the config and the bridges. All methods run on the GUI thread."""
+    """Owns the application service and the bridges. All methods run on the GUI thread."""
 
     pairs_changed = Signal()  # pairs added / removed / edited
+    accounts_changed = Signal()  # accounts added / removed
     pair_updated = Signal(str)  # pair_id: status changed
     progress = Signal(str, object)  # pair_id, ProgressSnapshot
     issues_changed = Signal(str, object)  # pair_id, list[Issue]
@@ -154,131 +65,125 @@ class Controller(QObject):
 
     def __init__(
         self,
-        config: AppConfig,
+        config: AppConfig | None = None,
         *,
+        service: AppService | None = None,
         engine_factory: PairEngineFactory | None = None,
-        secret_loader: SecretLoader = default_secret_loader,
+        secret_loader: SecretLoader = load_secret,
         save: Callable[[AppConfig], None] = save_config,
-        tick_ms: int = 5000,
+        pauses: PauseStore | None = None,
         schedule: bool = True,
         workers: int = GUI_WORKERS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.config = config
-        self._secret_loader = secret_loader
+        if service is None:
+            service = AppService(SettingsStore(config, save), pauses, secret_loader)
+        self.service = service
         self._engine_factory = engine_factory or self._open_engine
-        self._save = save
         self._workers = workers
         self._bridges: dict[str, EngineBridge] = {}
         self._retired: set[EngineBridge] = set()  # removed, thread still stopping
         self._status: dict[str, PairStatus] = {}
+        self._everything_paused = service.everything_paused()
         # Live sync: file watching + polling per pair (off in tests that drive syncs by hand).
-        self._watchers: PairWatchers | None = None
+        self._live: LiveScheduler | None = None
         if schedule:
-            self._watchers = PairWatchers(parent=self)
-            self._watchers.sync_due.connect(self._on_sync_due)
-            self._watchers.watch_problem.connect(self._on_watch_problem)
-        for pair in config.pairs:
+            self._live = LiveScheduler(parent=self)
+            self._live.sync_due.connect(self._on_sync_due)
+            self._live.pause_changed.connect(self._on_pause_changed)
+            self._live.watch_problem.connect(self._on_watch_problem)
+        for pair in service.pairs():
             self._attach(pair)
-        # Fallback scheduler (interval only); PairWatchers does this when scheduling is on.
-        self._timer = QTimer(self)
-        self._timer.setInterval(tick_ms)
-        self._timer.timeout.connect(self._on_tick)
-        # "Last sync: 5 min ago" ages: refresh what shows times twice a minute.
+        # "Last sync: 5 min ago" ages, and a pause set by another client shows up: look
+        # again every few seconds.
         self._clock = QTimer(self)
-        self._clock.setInterval(30_000)
-        self._clock.timeout.connect(self._refresh_times)
+        self._clock.setInterval(5_000)
+        self._clock.timeout.connect(self._refresh)
         self._clock.start()
 
     # ---- reading ---------------------------------------------------------------------
 
+    @property
+    def config(self) -> AppConfig:
+        return self.service.config
+
     def pairs(self) -> list[PairConfig]:
-        return list(self.config.pairs)
+        return self.service.pairs()
 
     def pair(self, pair_id: str) -> PairConfig | None:
-        return next((p for p in self.config.pairs if p.pair_id == pair_id), None)
+        return self.service.pair(pair_id)
 
     def status(self, pair_id: str) -> PairStatus:
         return self._status.setdefault(pair_id, PairStatus())
 
-    def pair_state(self, pair_id: str) -> PairState:
+    def everything_paused(self) -> bool:
+        return self._everything_paused
+
+    def is_paused(self, pair_id: str) -> bool:
+        """Paused by itself (not counting the global pause)."""
         pair = self.pair(pair_id)
-        paused = self.config.paused or (pair is not None and pair.paused)
+        try:
+            return pair is not None and self.service.pair_paused(pair)
+        except ConfigError:
+            return False
+
+    def pair_state(self, pair_id: str) -> PairState:
+        paused = self._everything_paused or self.is_paused(pair_id)
         return self.status(pair_id).state(paused)
 
     def bridge(self, pair_id: str) -> EngineBridge | None:
         return self._bridges.get(pair_id)
 
-    def load_secret(self, label: str) -> str:
-        """The secret of an account (the demo account's is the public dev key)."""
-        account = self.config.accounts.get(label)
-        if account is not None and is_demo_account(account):
-            return AZURITE_KEY
-        return self._secret_loader(label)
-
     def credentials(self, account_name: str) -> Credentials:
-        account = self.config.accounts.get(account_name)
-        if account is None:
-            raise ConfigError(f"The account '{account_name}' is not configured any more.")
-        return credentials_for_account(account, self._secret_loader)
+        """A saved account's credentials. Raises ConfigError."""
+        return self.service.credentials(account_name)
 
     def overview(self) -> Overview:
-        syncing = offline = errors = pending = 0
-        last: float | None = None
-        message = ""
-        for pair in self.config.pairs:
-            st = self.status(pair.pair_id)
-            syncing += st.syncing and not st.dry_run
-            pending += len(st.issues)
-            if st.failure is not None and not st.failure.cancelled:
-                if st.failure.offline:
-                    offline += 1
-                else:
-                    errors += 1
-                message = message or f"{st.failure.title}: {st.failure.message}"
-            if st.last_sync is not None:
-                last = max(last or 0.0, st.last_sync)
-        return Overview(self.config.paused, syncing, offline, errors, pending, last, message)
+        statuses = [self.status(p.pair_id) for p in self.pairs()]
+        return Overview.of(self._everything_paused, statuses)
 
     # ---- editing ---------------------------------------------------------------------
 
     def save(self) -> None:
         try:
-            self._save(self.config)
+            self.service.save()
         except OSError as exc:
             self.notify.emit("Cannot save settings", str(exc), True)
 
-    def add_account(self, account: AccountConfig) -> None:
-        self.config.accounts[account.name] = account
-        self.save()
+    def add_account(
+        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
+    ) -> AccountConfig:
+        """Save a new account (secret to the keyring) and announce it at once.
+        Raises ConfigError (the dialog shows it) or OSError."""
+        account = self.service.add_account(label, creds, allow_plaintext=allow_plaintext)
+        self.accounts_changed.emit()
+        return account
 
-    def add_pair(self, pair: PairConfig) -> None:
-        if self.pair(pair.pair_id) is not None:
-            raise ConfigError("This folder is already paired with this container.")
-        self.config.pairs.append(pair)
+    def add_pair(self, pair: PairConfig) -> PairConfig:
+        """Raises ConfigError (overlap, name taken) or OSError."""
+        pair = self.service.add_pair(pair)
         self._attach(pair)
-        self.save()
         self.pairs_changed.emit()
         self._emit_overview()
+        return pair
 
-    def update_pair(self, pair_id: str, new: PairConfig) -> None:
-        """Replace a pair's settings (a new folder/account/container is a new engine)."""
-        index = next(i for i, p in enumerate(self.config.pairs) if p.pair_id == pair_id)
-        self.config.pairs[index] = new
+    def update_pair(self, pair_id: str, new: PairConfig) -> PairConfig:
+        """Replace a pair's settings (a new folder/account/container is a new engine).
+        Raises ConfigError or OSError."""
+        new = self.service.update_pair(pair_id, new)
         if new.pair_id != pair_id:
             self._detach(pair_id)
             self._attach(new)
         else:
-            self._update_watch(new)
-        self.save()
+            self._update_live(new)
         self.pairs_changed.emit()
         self._emit_overview()
+        return new
 
     def remove_pair(self, pair_id: str) -> None:
-        self.config.pairs = [p for p in self.config.pairs if p.pair_id != pair_id]
+        self.service.remove_pair(pair_id)
         self._detach(pair_id)
-        self.save()
         self.pairs_changed.emit()
         self._emit_overview()
 
@@ -296,17 +201,10 @@ class Controller(QObject):
         bridge = self._bridges.get(pair_id)
         if pair is None or bridge is None or bridge.syncing:
             return False
-        if not dry_run and (self.config.paused or pair.paused):
+        if not dry_run and (self._everything_paused or self.is_paused(pair_id)):
             return False
-        status = self.status(pair_id)
-        status.last_attempt = time.monotonic()
-        options = SyncOptions(
-            mode=pair.mode,
-            dry_run=dry_run,
-            allow_mass_delete=allow_mass_delete,
-            workers=self._workers,
-            upload_limit_bps=self.config.upload_limit_kbps * 1024,
-            download_limit_bps=self.config.download_limit_kbps * 1024,
+        options = self.service.options(
+            pair, dry_run=dry_run, allow_mass_delete=allow_mass_delete, workers=self._workers
         )
         return bridge.sync(options)
 
@@ -328,35 +226,39 @@ class Controller(QObject):
             bridge.cancel()
 
     def settings_changed(self) -> None:
-        """App-wide settings were edited (limits apply from the next sync on)."""
+        """App-wide settings were edited (limits apply from the next sync on, a new
+        check interval at once)."""
         self.save()
-        for pair in self.config.pairs:
-            self._update_watch(pair)
+        for pair in self.pairs():
+            self._update_live(pair)
 
     def set_paused(self, paused: bool) -> None:
-        """Global pause: running syncs stop cleanly and nothing new is scheduled."""
-        self.config.paused = paused
-        if paused:
-            self.cancel_all()
-        self.save()
-        for pair in self.config.pairs:
-            self._update_watch(pair)
-            self.pair_updated.emit(pair.pair_id)
-        self._emit_overview()
+        """Global pause (for every client on this machine): running syncs stop cleanly
+        and nothing new is scheduled."""
+        try:
+            self.service.set_everything_paused(paused)
+        except ConfigError as exc:
+            self.notify.emit("Cannot pause", exc.message, True)
+            return
+        self._apply_everything_paused(paused)
 
     def set_pair_paused(self, pair_id: str, paused: bool) -> None:
         pair = self.pair(pair_id)
         if pair is None:
             return
-        pair.paused = paused
+        try:
+            self.service.set_paused(pair, paused)
+        except ConfigError as exc:
+            self.notify.emit("Cannot pause", exc.message, True)
+            return
         if paused:
             self.cancel(pair_id)
-        self._update_watch(pair)
-        self.save()
+        if self._live is not None:
+            self._live.check_now(pair_id)
         self.pair_updated.emit(pair_id)
         self._emit_overview()
 
-    def resolve(self, pair_id: str, rel_paths: list[str], resolution: str) -> None:
+    def resolve(self, pair_id: str, rel_paths: list[str], resolution: Resolution) -> None:
         """Apply the user's choice off the GUI thread, then re-sync and refresh issues."""
         bridge = self._bridges.get(pair_id)
         if bridge is None or not rel_paths:
@@ -369,12 +271,11 @@ class Controller(QObject):
             bridge.load_issues()
 
     def shutdown(self, timeout_ms: int = 15000) -> None:
-        """Stop the scheduler and every engine thread (cancels running syncs); blocks at
+        """Stop the live loop and every engine thread (cancels running syncs); blocks at
         most ``timeout_ms`` per engine (a transfer stops at its next chunk)."""
-        self._timer.stop()
         self._clock.stop()
-        if self._watchers is not None:
-            self._watchers.shutdown()
+        if self._live is not None:
+            self._live.shutdown()
         for pair_id in list(self._bridges):
             self._detach(pair_id, timeout_ms)
 
@@ -382,13 +283,11 @@ class Controller(QObject):
 
     def _open_engine(self, pair: PairConfig, sink: EventSink) -> EngineLike:
         """The real engine for a pair (runs on the pair's worker thread)."""
-        from blobsync.core.app.accounts import open_engine
-
-        creds = self.credentials(pair.account)
-        engine = open_engine(pair.local_root, creds, pair.container, events=sink)
-        if self._watchers is not None:
+        engine = self.service.open_engine(pair, events=sink)
+        live = self._live.live(pair.pair_id) if self._live is not None else None
+        if live is not None:
             # The engine's own downloads/renames/conflict copies are not local changes.
-            engine.on_local_write = self._watchers.ignore_callback(pair.pair_id)
+            engine.on_local_write = live.ignore
         return engine
 
     def _attach(self, pair: PairConfig) -> None:
@@ -405,15 +304,15 @@ class Controller(QObject):
         bridge.resolved.connect(lambda errs, pid=pair_id: self._on_resolved(pid, errs))
         self._bridges[pair_id] = bridge
         self._status[pair_id] = PairStatus()
-        self._update_watch(pair)
+        self._update_live(pair)
         bridge.load_issues()
 
     def _detach(self, pair_id: str, timeout_ms: int = 0) -> None:
         """Stop a pair's engine; without a timeout the GUI does not wait for it."""
         bridge = self._bridges.pop(pair_id, None)
         self._status.pop(pair_id, None)
-        if self._watchers is not None:
-            self._watchers.remove_pair(pair_id)
+        if self._live is not None:
+            self._live.remove_pair(pair_id)
         if bridge is None:
             return
         if bridge.shutdown(timeout_ms):
@@ -427,33 +326,50 @@ class Controller(QObject):
         self._retired.discard(bridge)
         bridge.deleteLater()
 
-    def _on_tick(self) -> None:
-        if self.config.paused:
+    def _update_live(self, pair: PairConfig) -> None:
+        """Hand the pair to the live loop (it watches and polls unless paused)."""
+        if self._live is None:
             return
-        now = time.monotonic()
+        try:
+            flag = self.service.pause_flag(pair)
+        except ConfigError:
+            return  # its account is gone: nothing to run
+        self._live.set_pair(pair.pair_id, pair.local_root, pair.interval_s, flag)
+
+    def _apply_everything_paused(self, paused: bool) -> None:
+        self._everything_paused = paused
+        if paused:
+            self.cancel_all()
         for pair in self.pairs():
-            status = self.status(pair.pair_id)
-            interval = pair.interval_s
-            if status.failure is not None and status.failure.offline:
-                interval = min(interval, OFFLINE_RETRY_S)  # back online soon after the network
-            if not pair.paused and now - status.last_attempt >= interval:
-                self.sync_now(pair.pair_id)
+            if self._live is not None:
+                self._live.check_now(pair.pair_id)
+            self.pair_updated.emit(pair.pair_id)
+        self._emit_overview()
 
-    def _update_watch(self, pair: PairConfig) -> None:
-        """Watch and poll a pair unless it (or everything) is paused."""
-        if self._watchers is not None:
-            enabled = not (self.config.paused or pair.paused)
-            self._watchers.set_pair(pair.pair_id, pair.local_root, pair.interval_s, enabled)
-
-    def _on_sync_due(self, pair_id: str, why: str) -> None:
+    @Slot(str, object)
+    def _on_sync_due(self, pair_id: str, why: SyncReason) -> None:
         self.sync_now(pair_id)
 
+    @Slot(str, bool)
+    def _on_pause_changed(self, pair_id: str, paused: bool) -> None:
+        """Paused or resumed by any client (this window, the tray, ``blobsync pause``)."""
+        if paused:
+            self.cancel(pair_id)
+        self.pair_updated.emit(pair_id)
+        self._emit_overview()
+
+    @Slot(str, str)
     def _on_watch_problem(self, pair_id: str, message: str) -> None:
         pair = self.pair(pair_id)
         self.notify.emit(f"Not watching {pair.local_root if pair else 'a folder'}", message, False)
 
-    def _refresh_times(self) -> None:
-        for pair in self.config.pairs:
+    @Slot()
+    def _refresh(self) -> None:
+        everything = self.service.everything_paused()
+        if everything != self._everything_paused:
+            self._apply_everything_paused(everything)
+            return
+        for pair in self.pairs():
             self.pair_updated.emit(pair.pair_id)
         self._emit_overview()
 
@@ -462,8 +378,8 @@ class Controller(QObject):
             return  # removed meanwhile
         status = self.status(pair_id)
         status.syncing, status.dry_run = True, dry_run
-        if self._watchers is not None and not dry_run:
-            self._watchers.started(pair_id)
+        if self._live is not None and not dry_run:
+            self._live.started(pair_id)
         self.pair_updated.emit(pair_id)
         self._emit_overview()
 
@@ -496,9 +412,9 @@ class Controller(QObject):
             status.last_sync = outcome.last_sync_time
         if outcome.issues is not None:
             self._set_issues(pair_id, outcome.issues)
-        if self._watchers is not None and not was_dry_run:
+        if self._live is not None and not was_dry_run:
             ok = outcome.failure is None or outcome.failure.cancelled
-            self._watchers.finished(pair_id, ok)
+            self._live.finished(pair_id, ok)
         status.dry_run = False
         self.pair_updated.emit(pair_id)
         self._emit_overview()

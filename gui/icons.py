@@ -1,7 +1,7 @@
 """Loading BlobSync's icons from ``blobsync.resources/icons``, with a Qt fallback.
 
-The SVGs are drawn by the packaging engineer; if one is missing (or the SVG plugin is
-absent) we fall back to a QStyle standard icon so the app never shows an empty tray.
+The SVGs live in ``resources/icons``; if one is missing (or the SVG plugin is absent)
+we fall back to a QStyle standard icon so the app never shows an empty tray.
 """
 
 from __future__ import annotations

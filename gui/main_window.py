@@ -7,6 +7,7 @@ tray when a tray exists (``keep_in_tray``); otherwise closing quits.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable
@@ -33,16 +34,30 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core import __version__
-from blobsync.core.app.settings import AppConfig
+from blobsync.core.app.settings import AccountConfig, AppConfig
+from blobsync.core.app.status import Overview
+from blobsync.core.credentials import Credentials
+from blobsync.core.errors import SafetyReason
 from blobsync.core.models import ActionKind, SyncResult
 
-from .controller import Controller, Overview
+from .controller import Controller
 from .icons import app_icon
 from .tray import tray_look
+from .views.issues_view import IssuesView
 from .views.pairs_view import PairsView
 from .views.progress_view import ProgressView
 
 log = logging.getLogger(__name__)
+
+#: What the user can do after each safety stop, in the app's words (the CLI has its own).
+SAFETY_CHOICES = {
+    SafetyReason.FOLDER_EMPTIED: "If you emptied it on purpose, choose “Sync anyway”.",
+    SafetyReason.CONTAINER_GONE: (
+        "If it was deleted on purpose, choose “Sync anyway”; to upload the folder again, "
+        "set the pair to upload only."
+    ),
+    SafetyReason.MASS_DELETE: "If that is intended, choose “Sync anyway”.",
+}
 
 PLAN_WORDS = {
     ActionKind.UPLOAD: "Upload",
@@ -182,15 +197,7 @@ class MainWindow(QMainWindow):
         self._on_pairs_changed()
         self._on_selection(self.pairs_view.selected_pair_id() or "")
 
-    # ---- pieces owned by the other GUI engineer (imported lazily, with a fallback) --
-
-    def _make_issues_view(self) -> QWidget:
-        try:
-            from .views.issues_view import IssuesView
-        except ImportError:
-            placeholder = QLabel("The issues list is not available in this build.", self)
-            placeholder.setObjectName("issuesView")
-            return placeholder
+    def _make_issues_view(self) -> IssuesView:
         view = IssuesView(self)
         view.resolve_requested.connect(self.controller.resolve)
         return view
@@ -199,17 +206,18 @@ class MainWindow(QMainWindow):
         """Open the account dialog (non-blocking); ``then`` runs after a saved account."""
         from .widgets.account_dialog import AccountDialog
 
-        dialog = AccountDialog(self.controller.config, parent=self)
+        dialog = AccountDialog(self.controller.config, self._save_account, parent=self)
         self.account_dialog = dialog
 
         def saved() -> None:
-            if dialog.saved_account is not None:
-                self.controller.add_account(dialog.saved_account)
-                if then is not None:
-                    then()
+            if dialog.saved_account is not None and then is not None:
+                then()
 
         dialog.accepted.connect(saved)
         dialog.open()
+
+    def _save_account(self, label: str, creds: Credentials, allow_plaintext: bool) -> AccountConfig:
+        return self.controller.add_account(label, creds, allow_plaintext=allow_plaintext)
 
     def add_pair(self) -> None:
         """Open the pair dialog (after the account dialog when there is no account yet)."""
@@ -226,9 +234,7 @@ class MainWindow(QMainWindow):
         from .widgets.pair_dialog import PairDialog
 
         pair = self.controller.pair(pair_id) if pair_id else None
-        dialog = PairDialog(
-            self.controller.config, pair, parent=self, secret_loader=self.controller.load_secret
-        )
+        dialog = PairDialog(self.controller, pair, parent=self)
         self.pair_dialog = dialog
 
         def saved() -> None:
@@ -281,7 +287,7 @@ class MainWindow(QMainWindow):
         return True
 
     def toggle_pause(self) -> None:
-        self.controller.set_paused(not self.controller.config.paused)
+        self.controller.set_paused(not self.controller.everything_paused())
 
     def show_banner(
         self, text: str, button: str | None = None, callback: Callable[[], None] | None = None
@@ -348,29 +354,28 @@ class MainWindow(QMainWindow):
         """Offer a one-time override when a safety valve stopped this pair's sync."""
         status = self.controller.status(pair_id)
         failure = status.failure
-        if failure is not None and failure.safety and not status.syncing:
+        if failure is not None and failure.safety is not None and not status.syncing:
             pair = self.controller.pair(pair_id)
             name = Path(pair.local_root).name if pair else pair_id
-            message = failure.message.replace(
-                "run again with --allow-mass-delete", "press “Sync anyway”"
-            )
+            remedy = SAFETY_CHOICES[failure.safety.reason]
             self._safety_banner_for = pair_id
             self.show_banner(
-                f"{failure.title} ({name}): {message}",
+                f"{failure.title} ({name}): {failure.message} {remedy}",
                 "Sync anyway",
-                lambda pid=pair_id: self.controller.sync_now(pid, allow_mass_delete=True),
+                functools.partial(self._sync_anyway, pair_id),
             )
         elif self._safety_banner_for == pair_id and status.syncing:
             self._safety_banner_for = None
             self.hide_banner()
 
+    def _sync_anyway(self, pair_id: str) -> None:
+        self.controller.sync_now(pair_id, allow_mass_delete=True)
+
     def _on_pairs_changed(self) -> None:
         """Keep the issues list's pairs in step with the configured pairs."""
         current = {p.pair_id for p in self.controller.pairs()}
-        remove = getattr(self.issues_view, "remove_pair", None)
-        if remove is not None:
-            for pair_id in self._issue_pairs - current:
-                remove(pair_id)
+        for pair_id in self._issue_pairs - current:
+            self.issues_view.remove_pair(pair_id)
         self._issue_pairs &= current
         for pair in self.controller.pairs():
             self._on_issues_changed(pair.pair_id, self.controller.status(pair.pair_id).issues)
@@ -378,14 +383,13 @@ class MainWindow(QMainWindow):
     def _on_issues_changed(self, pair_id: str, issues: object) -> None:
         """The issues list shows every pair's pending items."""
         pair = self.controller.pair(pair_id)
-        set_issues = getattr(self.issues_view, "set_issues", None)
-        if pair is None or set_issues is None or not isinstance(issues, list):
+        if pair is None or not isinstance(issues, list):
             return
-        set_info = getattr(self.issues_view, "set_pair_info", None)
-        if set_info is not None:
-            set_info(pair_id, pair.local_root, f"{Path(pair.local_root).name} ↔ {pair.container}")
+        self.issues_view.set_pair_info(
+            pair_id, pair.local_root, f"{Path(pair.local_root).name} ↔ {pair.container}"
+        )
         self._issue_pairs.add(pair_id)
-        set_issues(pair_id, list(issues))
+        self.issues_view.set_issues(pair_id, list(issues))
 
     def _on_preview_ready(self, pair_id: str, result: SyncResult) -> None:
         pair = self.controller.pair(pair_id)

@@ -18,7 +18,9 @@ from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from .controller import Controller, Overview, PairState
+from blobsync.core.app.status import Overview, PairState
+
+from .controller import Controller
 from .icons import load_icon
 
 ICON_NAMES = {state: f"tray-{state.value}.svg" for state in PairState}
@@ -55,17 +57,7 @@ def attention_words(count: int) -> str:
 
 def tray_state(ov: Overview) -> PairState:
     """The one state the tray shows; never IDLE while anything is pending or wrong."""
-    if ov.syncing:
-        return PairState.SYNCING
-    if ov.errors:
-        return PairState.ERROR
-    if ov.offline:
-        return PairState.OFFLINE
-    if ov.pending:
-        return PairState.ATTENTION
-    if ov.paused:
-        return PairState.PAUSED
-    return PairState.IDLE
+    return ov.state()
 
 
 def tray_look(ov: Overview, now: float | None = None) -> TrayLook:
@@ -177,7 +169,7 @@ class Tray(QObject):
         menu.addAction(quit_action)
 
     def _toggle_pause(self) -> None:
-        self.controller.set_paused(not self.controller.config.paused)
+        self.controller.set_paused(not self.controller.everything_paused())
 
     @staticmethod
     def _open_folder(local_root: str) -> None:

@@ -71,18 +71,11 @@ def test_account_key_lives_only_in_the_keyring(
 ) -> None:
     import keyring
 
-    key = azurite.credentials.secret
+    # A connection string is a secret even for the emulator (its bare published key is
+    # not, and is never stored): it must live in the Secret Service and nowhere else.
+    key = azurite.connection_string
     label = "ss-" + uuid.uuid4().hex[:8]
-    added = cli(
-        "account",
-        "add",
-        label,
-        "--key",
-        "--url",
-        azurite.blob_endpoint,
-        "--secret-stdin",
-        stdin=key + "\n",
-    )
+    added = cli("account", "add", label, "--connection-string", "--secret-stdin", stdin=key + "\n")
     outputs = [added.stdout, added.stderr]
     try:
         assert added.returncode == 0, added.stderr
@@ -105,7 +98,8 @@ def test_account_key_lives_only_in_the_keyring(
         outputs += [tested.stdout, tested.stderr]
         assert tested.returncode == 0, tested.stderr
 
-        forms = [key.encode(), quote(key, safe="").encode()]
+        bare = azurite.credentials.secret
+        forms = [key.encode(), quote(key, safe="").encode(), bare.encode()]
         scanned = 0
         for sub in ("xdg-config", "xdg-data", "xdg-cache", "xdg-state"):
             for path in (tmp_path / sub).rglob("*"):
@@ -116,7 +110,7 @@ def test_account_key_lives_only_in_the_keyring(
         assert scanned >= 3  # settings.json, the state DB, the log file at least
         assert (tmp_path / "xdg-state" / "blobsync" / "log" / "blobsync.log").stat().st_size > 0
         for text in outputs:
-            assert key not in text
+            assert key not in text and bare not in text
     finally:
         removed = cli("account", "remove", label)
         assert removed.returncode == 0, removed.stderr

@@ -1,77 +1,126 @@
-"""Open a run: find the credentials, open the store and the engine for one pair.
+"""Storage accounts, once for both clients: turn what the user typed into credentials,
+save and forget accounts, and resolve a saved account back into credentials.
 
-Shared by the CLI and the GUI so both resolve accounts the same way:
-``--account NAME`` (settings + OS keyring) wins, else the environment variable
-``AZURE_STORAGE_CONNECTION_STRING``, else a :class:`ConfigError` that says what to do.
-The snapshot database is per (folder, account URL, container), so the same folder
-synced to two containers, or the same container name in two accounts, never share one.
-Every secret that passes through here is registered with :mod:`.logs` for redaction.
+One rule for the local emulator (:func:`~blobsync.core.app.pairs.is_local_emulator`:
+Azurite's ``devstoreaccount1`` on a loopback host): when no secret was stored for it,
+its key is Azurite's published development key, and the keyring is not consulted.
+One parser for secrets (:func:`credentials_from_secret`): a connection string, an
+account key with its URL, or a SAS given as a whole URL or as a token with the URL, in
+the CLI and in the app alike. Every secret that passes through here is registered with
+:mod:`.logs` for redaction.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
-from collections.abc import Iterator, Mapping
-from pathlib import Path
-from typing import BinaryIO
-from urllib.parse import urlsplit
+from collections.abc import Callable, Mapping
 
 from ..credentials import (
-    AZURITE_ACCOUNT,
     AZURITE_KEY,
     Credentials,
     SecretKind,
+    from_key,
+    from_sas_url,
     parse_connection_string,
 )
-from ..engine import SyncEngine
 from ..errors import ConfigError
-from ..events import EventSink, ignore_event
-from ..models import RemoteEntry
-from ..remote.base import CancelToken, ProgressCallback, RemoteStore, WriteResult
 from . import logs
+from .pairs import is_local_emulator
 from .secrets import delete_secret, load_secret, store_secret
-from .settings import AccountConfig, load_config, save_config, state_db_path
+from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore
 
 ENV_CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
-_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ ()-]{0,63}$")
+
+SecretLoader = Callable[[str], str]
 
 
 def label_problem(label: str) -> str | None:
     """Why ``label`` cannot name an account, or None."""
-    if not _LABEL_RE.match(label):
+    if not _LABEL_RE.match(label) or label != label.strip():
         return (
-            "An account name must be 1 to 64 letters, digits, dots, hyphens or underscores, "
-            "starting with a letter or digit."
+            "An account name must be 1 to 64 letters, digits, spaces, dots, hyphens, "
+            "underscores or parentheses, starting with a letter or digit."
         )
     return None
 
 
-def _is_local_emulator(account: AccountConfig) -> bool:
-    host = urlsplit(account.account_url).hostname or ""
-    return account.account_name == AZURITE_ACCOUNT and host in ("127.0.0.1", "localhost", "::1")
+def account_url_from(text: str) -> str:
+    """An account URL from an account name or a URL (``NAME`` ->
+    ``https://NAME.blob.core.windows.net``)."""
+    text = text.strip()
+    return text if "://" in text else f"https://{text}.blob.core.windows.net"
 
 
-def account_credentials(account: AccountConfig) -> Credentials:
-    """Credentials of a configured account (secret from the keyring). Raises ConfigError.
+def credentials_from_secret(kind: SecretKind, secret: str, account_url: str = "") -> Credentials:
+    """Credentials from a secret of ``kind`` and, where it needs one, the account URL
+    (or account name). A SAS may be a whole SAS URL or a token. Raises ConfigError,
+    never echoing the secret."""
+    secret = secret.strip()
+    if not secret:
+        raise ConfigError("No secret was given.")
+    if kind is SecretKind.CONNECTION_STRING:
+        creds = parse_connection_string(secret)
+    elif kind is SecretKind.ACCOUNT_KEY:
+        if not account_url.strip():
+            raise ConfigError("An account key needs the account name or URL.")
+        try:
+            if not base64.b64decode(secret, validate=True):
+                raise ValueError
+        except (binascii.Error, ValueError):
+            raise ConfigError(
+                "The account key is not valid (expected base64 text as shown under "
+                "Access keys in the Azure portal)."
+            ) from None
+        creds = from_key(account_url_from(account_url), secret)
+    elif secret.lower().startswith(("http://", "https://")):
+        creds = from_sas_url(secret)
+    elif account_url.strip():
+        creds = from_sas_url(f"{account_url_from(account_url).rstrip('/')}/?{secret.lstrip('?')}")
+    else:
+        raise ConfigError(
+            "A SAS token needs the account URL (--url), or give the whole SAS URL instead."
+        )
+    logs.register_secret(creds.secret)
+    return creds
 
-    The GUI's local-emulator account may have no stored secret (its key is Azurite's
-    public development key), so that one falls back to the well-known key.
-    """
+
+def uses_published_key(account: AccountConfig) -> bool:
+    """True for a local-emulator account saved without a secret of its own."""
+    return (
+        account.kind is SecretKind.ACCOUNT_KEY
+        and not account.has_secret
+        and is_local_emulator(account.account_url, account.account_name)
+    )
+
+
+def account_credentials(account: AccountConfig, load: SecretLoader = load_secret) -> Credentials:
+    """Credentials of a configured account (its secret from the keyring). Raises
+    ConfigError when the secret is missing or malformed."""
+    if uses_published_key(account):
+        return from_key(account.account_url, AZURITE_KEY)
     try:
-        secret = load_secret(account.name)
+        secret = load(account.name)
     except ConfigError:
-        if not (_is_local_emulator(account) and account.kind is SecretKind.ACCOUNT_KEY):
+        if not is_local_emulator(account.account_url, account.account_name):
             raise
-        secret = AZURITE_KEY
+        secret = AZURITE_KEY  # an emulator account saved before has_secret existed
     logs.register_secret(secret)
     if account.kind is SecretKind.CONNECTION_STRING:
         return parse_connection_string(secret)
-    return Credentials(account.account_url, account.account_name, account.kind, secret)
+    if account.kind is SecretKind.ACCOUNT_KEY:
+        return from_key(account.account_url, secret)
+    return credentials_from_secret(SecretKind.SAS, secret, account.account_url)
 
 
 def resolve_credentials(
-    account: str | None, environ: Mapping[str, str] | None = None
+    config: AppConfig,
+    account: str | None,
+    environ: Mapping[str, str] | None = None,
+    load: SecretLoader = load_secret,
 ) -> Credentials:
     """The credentials for a run: ``--account`` first, then the environment.
 
@@ -79,10 +128,7 @@ def resolve_credentials(
     """
     env = os.environ if environ is None else environ
     if account:
-        config = load_config()
-        if account not in config.accounts:
-            raise ConfigError(f"No account named {account}; see 'blobsync account list'.")
-        return account_credentials(config.accounts[account])
+        return account_credentials(get_account(config, account), load)
     conn_str = env.get(ENV_CONNECTION_STRING, "").strip()
     if conn_str:
         logs.register_secret(conn_str)
@@ -93,135 +139,80 @@ def resolve_credentials(
     )
 
 
-def resolve_account_url(account: str | None, environ: Mapping[str, str] | None = None) -> str:
-    """The account URL a run would use, without touching the keyring (for offline
-    commands such as ``blobsync issues``). Raises ConfigError."""
-    if account:
-        config = load_config()
-        if account not in config.accounts:
-            raise ConfigError(f"No account named {account}; see 'blobsync account list'.")
-        return config.accounts[account].account_url
-    return resolve_credentials(None, environ).account_url
+def get_account(config: AppConfig, label: str) -> AccountConfig:
+    """The saved account ``label``. Raises ConfigError."""
+    if label not in config.accounts:
+        raise ConfigError(f"No account named {label}; see 'blobsync account list'.")
+    return config.accounts[label]
 
 
-def pair_state_path(local_root: str | Path, account_url: str, container: str) -> Path:
-    """The snapshot database of (folder, account, container)."""
-    return state_db_path(local_root, account_url, container)
-
-
-def open_store(creds: Credentials, container: str) -> RemoteStore:
-    """The Azure store for ``container`` (imported lazily: only that module uses the SDK)."""
-    from ..remote import azure
-
-    return azure.open_store(creds, container)
-
-
-def open_engine(
-    local_root: str | Path,
+def add_account(
+    settings: SettingsStore,
+    label: str,
     creds: Credentials,
-    container: str,
-    events: EventSink = ignore_event,
-    store: RemoteStore | None = None,
-) -> SyncEngine:
-    """The engine for one pair; ``store`` defaults to Azure via :func:`open_store`."""
-    if store is None:
-        store = open_store(creds, container)
-    return SyncEngine(
-        Path(local_root), store, pair_state_path(local_root, creds.account_url, container), events
-    )
-
-
-def open_offline_engine(local_root: str | Path, account_url: str, container: str) -> SyncEngine:
-    """An engine that can only read its state DB (pending issues); any network use fails."""
-    return SyncEngine(
-        Path(local_root),
-        OfflineStore(container),
-        pair_state_path(local_root, account_url, container),
-    )
-
-
-def add_account(label: str, creds: Credentials, *, allow_plaintext: bool = False) -> AccountConfig:
-    """Save an account: the secret to the keyring (or the opted-in plaintext file), the
-    rest to settings.json. Replaces an account of the same name. Raises ConfigError."""
+    *,
+    allow_plaintext: bool = False,
+    replace: bool = False,
+) -> AccountConfig:
+    """Save an account: the secret to the keyring (or the opted-in plaintext file; the
+    local emulator's published key is not stored at all), the rest to settings.json.
+    Raises ConfigError (bad label, name taken, keyring unusable) or OSError (settings)."""
     problem = label_problem(label)
     if problem:
         raise ConfigError(problem)
-    logs.register_secret(creds.secret)
-    plaintext = store_secret(label, creds.secret, allow_plaintext=allow_plaintext)
+    if label in settings.config.accounts and not replace:
+        raise ConfigError(f"An account named '{label}' already exists; choose another name.")
+    published = (
+        creds.kind is SecretKind.ACCOUNT_KEY
+        and creds.secret == AZURITE_KEY
+        and is_local_emulator(creds.account_url, creds.account_name)
+    )
+    plaintext = False
+    if not published:
+        logs.register_secret(creds.secret)
+        plaintext = store_secret(label, creds.secret, allow_plaintext=allow_plaintext)
     account = AccountConfig(
         name=label,
         account_url=creds.account_url,
         account_name=creds.account_name,
         kind=creds.kind,
         plaintext_secret_file=plaintext,
+        has_secret=not published,
     )
-    config = load_config()
-    config.accounts[label] = account
-    save_config(config)
+    settings.config.accounts[label] = account
+    settings.save()
     return account
 
 
-def remove_account(label: str) -> list[str]:
-    """Forget an account and its secret; returns the folders of pairs that still use it.
+def remove_account(settings: SettingsStore, label: str) -> list[PairConfig]:
+    """Forget an account and its secret; returns the pairs that still use it.
     Raises ConfigError when there is no such account."""
-    config = load_config()
-    if label not in config.accounts:
-        raise ConfigError(f"No account named {label}; see 'blobsync account list'.")
-    delete_secret(label)
-    del config.accounts[label]
-    save_config(config)
-    return [pair.local_root for pair in config.pairs if pair.account == label]
+    account = get_account(settings.config, label)
+    if account.has_secret:
+        delete_secret(label)
+    del settings.config.accounts[label]
+    settings.save()
+    return [pair for pair in settings.config.pairs if pair.account == label]
 
 
-class OfflineStore:
-    """A RemoteStore that refuses every call: for reading a pair's state offline."""
+def check_account(creds: Credentials) -> None:
+    """Prove the account is reachable and accepts the credentials.
+    Raises AuthError or ConnectionFailure."""
+    from ..remote.azure import check_connection  # the SDK only when it is needed
 
-    def __init__(self, container: str) -> None:
-        self.container = container
+    check_connection(creds)
 
-    def _refuse(self) -> ConfigError:
-        return ConfigError("This command works offline and cannot reach the storage account.")
 
-    def container_exists(self) -> bool:
-        raise self._refuse()
+def list_containers(creds: Credentials) -> list[str]:
+    """Names of the account's containers. Raises AuthError, ConnectionFailure."""
+    from ..remote import azure
 
-    def create_container(self) -> bool:
-        raise self._refuse()
+    return azure.list_containers(creds)
 
-    def list_blobs(self) -> Iterator[RemoteEntry]:
-        raise self._refuse()
 
-    def get_entry(self, blob_name: str) -> RemoteEntry | None:
-        raise self._refuse()
+def create_container(creds: Credentials, name: str) -> bool:
+    """Create container ``name``; False if it already existed.
+    Raises ConfigError (invalid name), AuthError, ConnectionFailure."""
+    from ..remote import azure
 
-    def upload(
-        self,
-        blob_name: str,
-        source: BinaryIO,
-        size: int,
-        md5: bytes,
-        mtime_ns: int,
-        if_match: str | None,
-        progress: ProgressCallback | None = None,
-        cancel: CancelToken | None = None,
-    ) -> WriteResult:
-        raise self._refuse()
-
-    def download(
-        self,
-        blob_name: str,
-        if_match: str,
-        sink: BinaryIO,
-        progress: ProgressCallback | None = None,
-        cancel: CancelToken | None = None,
-    ) -> int:
-        raise self._refuse()
-
-    def delete(self, blob_name: str, if_match: str) -> None:
-        raise self._refuse()
-
-    def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
-        raise self._refuse()
-
-    def close(self) -> None:
-        pass
+    return azure.create_container(creds, name)

@@ -20,8 +20,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..credentials import Credentials, azurite
+from ..credentials import AZURITE_ACCOUNT, AZURITE_KEY, Credentials, SecretKind, azurite
 from ..errors import ConfigError
+from .settings import AccountConfig
 
 _ENTRY = Path("node_modules/azurite/dist/src/blob/main.js")
 
@@ -161,3 +162,32 @@ class Azurite:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# ---- the app's demo account ------------------------------------------------------------
+
+#: The account the app creates itself for its bundled Azurite (published key, nothing
+#: in the keyring). Its URL is re-pointed at the emulator's current port on every start;
+#: the pair identity (:func:`blobsync.core.app.pairs.account_identity`) does not change.
+DEMO_ACCOUNT_NAME = "Local emulator (Azurite)"
+DEMO_CONTAINER = "blobsync-demo"
+
+
+def demo_account(port: int, host: str = "127.0.0.1") -> AccountConfig:
+    """The app-managed emulator account for an Azurite on ``host:port``."""
+    return AccountConfig(
+        name=DEMO_ACCOUNT_NAME,
+        account_url=f"http://{host}:{port}/{AZURITE_ACCOUNT}",
+        account_name=AZURITE_ACCOUNT,
+        kind=SecretKind.ACCOUNT_KEY,
+        has_secret=False,
+    )
+
+
+def demo_connection_string(account_url: str) -> str:
+    """A connection string for the demo account (a second machine or the CLI can use it:
+    the key is Azurite's published development key, not a secret)."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
+        f"AccountKey={AZURITE_KEY};BlobEndpoint={account_url};"
+    )

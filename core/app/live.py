@@ -1,12 +1,20 @@
-"""Live sync: keep one pair in sync by itself.
+"""Live sync, written once: keep a pair in sync by itself.
 
-A background thread runs the engine when the folder changes (watchdog events,
-debounced: a burst of saves is one sync, started ``debounce_s`` after things go
-quiet, at most ``max_delay_s`` after the first change) and every ``interval_s``
-(picks up remote changes; the safety net for lost events). Pause stops both the
-watcher and the polling and is stored in the pair's state database, so it survives a
-restart. When the folder cannot be watched, the pair polls and the client is told
-once, in words (:class:`~blobsync.core.events.WatcherStatus`).
+:class:`LivePair` is the whole live loop of one pair without a thread of its own: the
+file watcher (watchdog), the schedule (debounce a burst of saves into one sync, poll
+every ``interval_s`` for remote changes and lost events, retry sooner after a failure),
+the fallback to polling when the folder cannot be watched (told once, in words, as a
+:class:`~blobsync.core.events.WatcherStatus`), the filter that keeps the engine's own
+writes from looking like local changes, and the shared pause flag
+(:mod:`.pause`: a pair paused in the app is paused for ``blobsync watch`` too).
+
+A driver calls :meth:`LivePair.poll` now and then and runs a sync when it says so:
+
+- :class:`LiveSync` drives one pair with a plain thread (``blobsync watch``);
+- the desktop app drives one :class:`LivePair` per pair from a QTimer on the GUI thread
+  and runs the syncs on each pair's engine thread (``gui/live.py``).
+
+Watchdog threads only touch the schedule under the pair's lock.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from .. import events as ev
 from ..engine import SyncEngine, SyncOptions
@@ -23,9 +32,206 @@ from ..errors import Cancelled, FatalError
 from ..local.watcher import ChangeWatcher, WatcherUnavailable
 from ..models import SyncResult
 from ..remote.base import CancelToken
-from .schedule import DEFAULT_DEBOUNCE_S, DEFAULT_INTERVAL_S, DEFAULT_MAX_DELAY_S, SyncSchedule
+from .pause import PauseStore
+from .schedule import (
+    DEFAULT_DEBOUNCE_S,
+    DEFAULT_INTERVAL_S,
+    DEFAULT_MAX_DELAY_S,
+    SyncReason,
+    SyncSchedule,
+)
 
 log = logging.getLogger(__name__)
+
+WATCH_STOPPED = "Watching the folder stopped working; BlobSync checks it periodically instead."
+
+#: Starts a watcher; tests replace it to simulate an unwatchable folder.
+WatcherStarter = Callable[[ChangeWatcher], None]
+
+
+def start_watcher_thread(watcher: ChangeWatcher) -> None:
+    watcher.start()
+
+
+class PauseFlag:
+    """One pair's pause flag: in the shared :class:`PauseStore`, or (``store=None``)
+    in memory only."""
+
+    def __init__(self, store: PauseStore | None = None, key: str = "") -> None:
+        self.store = store
+        self.key = key
+        self._local = False
+
+    def is_paused(self) -> bool:
+        """True when this pair, or everything, is paused."""
+        return self.store.is_paused(self.key) if self.store is not None else self._local
+
+    def set(self, paused: bool) -> None:
+        """Pause or resume this pair. Raises ConfigError."""
+        if self.store is not None:
+            self.store.set_paused(self.key, paused)
+        else:
+            self._local = paused
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStep:
+    """What :meth:`LivePair.poll` found: run a sync now (and why), how long until
+    something is due otherwise, and whether the pause flag just changed."""
+
+    run: SyncReason | None
+    wait_s: float
+    paused_now: bool | None = None  # True: just paused; False: just resumed; None: same
+
+
+class LivePair:
+    """The live loop of one pair, driven from outside (see the module docstring)."""
+
+    def __init__(
+        self,
+        local_root: str | Path,
+        pause: PauseFlag | None = None,
+        events: ev.EventSink = ev.ignore_event,
+        *,
+        interval_s: float = DEFAULT_INTERVAL_S,
+        debounce_s: float = DEFAULT_DEBOUNCE_S,
+        max_delay_s: float = DEFAULT_MAX_DELAY_S,
+        watch: bool = True,
+        start_watcher: WatcherStarter = start_watcher_thread,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.local_root = Path(local_root)
+        self.pause = pause or PauseFlag()
+        self.events = events
+        self.schedule = SyncSchedule(interval_s, debounce_s, max_delay_s)
+        self.watch = watch
+        self._start_watcher = start_watcher
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._watcher: ChangeWatcher | None = None
+        self._running = False
+        self._was_paused: bool | None = None
+        self._closed = False
+        self.watch_problem: str | None = None
+
+    # ---- state ---------------------------------------------------------------------
+
+    @property
+    def watching(self) -> bool:
+        return self._watcher is not None
+
+    @property
+    def paused(self) -> bool:
+        return self.pause.is_paused()
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def set_interval(self, interval_s: float) -> None:
+        """A new full-check interval, effective at once (not after the check already
+        scheduled)."""
+        with self._lock:
+            old = self.schedule.interval_s
+            self.schedule.interval_s = interval_s
+            self.schedule.next_poll += interval_s - old
+
+    # ---- the driver's calls --------------------------------------------------------
+
+    def poll(self) -> LiveStep:
+        """Check pause and watcher health; say whether a sync is due. Call it from the
+        driver's thread, a few times a second at most (one pause-store read)."""
+        paused = self.pause.is_paused()
+        changed: bool | None = None
+        if paused != self._was_paused:
+            first = self._was_paused is None
+            self._was_paused = paused
+            changed = None if first else paused
+            if paused:
+                self._stop_watcher()
+                with self._lock:
+                    self.schedule.paused()
+            else:
+                self._start_watching()
+                if not first:
+                    with self._lock:
+                        self.schedule.request()  # resuming: look at everything now
+            if changed is not None:
+                self.events(ev.PauseChanged(paused))
+        if paused:
+            return LiveStep(None, 1.0, changed)
+        watcher = self._watcher
+        if watcher is not None and not watcher.alive:
+            self._fallback(WATCH_STOPPED)
+        with self._lock:
+            if self._running:
+                return LiveStep(None, 1.0, changed)
+            due, wait, why = self.schedule.due(self._clock())
+        return LiveStep(why if due else None, wait, changed)
+
+    def request(self) -> None:
+        """Sync as soon as possible (the user asked)."""
+        with self._lock:
+            self.schedule.request()
+
+    def started(self) -> None:
+        """The driver started a (non-dry) sync: it covers every change seen so far."""
+        with self._lock:
+            self._running = True
+            self.schedule.started()
+
+    def finished(self, ok: bool) -> None:
+        """The sync ended; a cancelled one counts as ok (nothing failed)."""
+        with self._lock:
+            self._running = False
+            self.schedule.finished(self._clock(), ok)
+
+    def ignore(self, rel_path: str) -> None:
+        """For ``engine.on_local_write``: the engine's own writes are not changes.
+        Thread-safe; looks the watcher up at call time (it may be replaced)."""
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.ignore(rel_path)
+
+    def close(self) -> None:
+        """Stop watching for good."""
+        self._closed = True
+        self._stop_watcher()
+
+    # ---- watcher -------------------------------------------------------------------
+
+    def _on_change(self) -> None:  # watchdog's thread
+        with self._lock:
+            self.schedule.changed(self._clock())
+
+    def _start_watching(self) -> None:
+        if not self.watch or self._watcher is not None or self._closed:
+            return
+        watcher = ChangeWatcher(self.local_root, self._on_change)
+        try:
+            self._start_watcher(watcher)
+        except WatcherUnavailable as exc:
+            self._fallback(exc.message)
+            return
+        self._watcher = watcher
+        self.watch_problem = None
+        self.events(ev.WatcherStatus(True, f"Watching {self.local_root} for changes."))
+
+    def _stop_watcher(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
+
+    def _fallback(self, message: str) -> None:
+        """Poll instead of watching; say why once per problem."""
+        self._stop_watcher()
+        if self.watch_problem != message:
+            self.watch_problem = message
+            log.warning("%s", message)
+            self.events(ev.WatcherStatus(False, message))
+
+
+# ---- a thread as the driver (blobsync watch) -------------------------------------------
 
 
 @dataclass
@@ -41,172 +247,143 @@ class LiveStats:
 
 
 class LiveSync:
-    """Runs ``engine`` whenever needed until :meth:`stop`."""
+    """Runs ``engine`` whenever its :class:`LivePair` says so, on a thread, until
+    :meth:`stop`. A pause set elsewhere (the app, another ``watch``) cancels a running
+    sync cleanly within about half a second."""
+
+    TICK_S = 0.5
 
     def __init__(
         self,
         engine: SyncEngine,
         options: Callable[[], SyncOptions] | SyncOptions | None = None,
         *,
+        pause: PauseFlag | None = None,
         interval_s: float = DEFAULT_INTERVAL_S,
         debounce_s: float = DEFAULT_DEBOUNCE_S,
         max_delay_s: float = DEFAULT_MAX_DELAY_S,
         watch: bool = True,
-        watcher_factory: Callable[[ChangeWatcher], None] | None = None,
+        watcher_factory: WatcherStarter | None = None,
     ) -> None:
         self.engine = engine
         if callable(options):
             self._options = options
         else:
             fixed = options or SyncOptions()
-
-            def same_options() -> SyncOptions:
-                return fixed
-
-            self._options = same_options
-        self.schedule = SyncSchedule(interval_s, debounce_s, max_delay_s)
-        self.watch = watch
-        self._watcher_factory = watcher_factory  # tests: replace start() to simulate failures
+            self._options = lambda: fixed
+        self.live = LivePair(
+            engine.local_root,
+            pause,
+            self._event,
+            interval_s=interval_s,
+            debounce_s=debounce_s,
+            max_delay_s=max_delay_s,
+            watch=watch,
+            start_watcher=watcher_factory or start_watcher_thread,
+        )
+        engine.on_local_write = self.live.ignore
         self.stats = LiveStats()
-        self._cond = threading.Condition()
+        self._wake = threading.Event()
         self._stopping = False
         self._cancel = CancelToken()
         self._thread: threading.Thread | None = None
-        self._watcher: ChangeWatcher | None = None
-        self.watching = False
-        self.watch_problem: str | None = None
 
-    # ---- control -------------------------------------------------------------
+    def _event(self, event: ev.Event) -> None:
+        self.engine.events(event)
+
+    # ---- control -------------------------------------------------------------------
 
     @property
     def paused(self) -> bool:
-        """Stored in the pair's state database: survives restarts."""
-        return self.engine.state.get_meta("paused") == "1"
+        return self.live.paused
+
+    @property
+    def watching(self) -> bool:
+        return self.live.watching
+
+    @property
+    def watch_problem(self) -> str | None:
+        return self.live.watch_problem
 
     def start(self) -> None:
         """Start the loop (a first sync runs at once unless paused)."""
-        if not self.paused:
-            self._start_watcher()
+        self.live.poll()  # starts the watcher now unless paused
         self._thread = threading.Thread(target=self._loop, name="blobsync-live", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop cleanly: cancel a running sync (finished items are kept, temp files
         removed), stop watching, wait for the thread."""
-        with self._cond:
-            self._stopping = True
-            self._cancel.cancel()
-            self._cond.notify_all()
-        self._stop_watcher()
+        self._stopping = True
+        self._cancel.cancel()
+        self._wake.set()
+        self.live.close()
         if self._thread is not None:
             self._thread.join(timeout)
 
     def pause(self) -> None:
-        self.engine.state.set_meta("paused", "1")
-        self.engine.state.commit()
-        self._stop_watcher()
-        self.engine.events(ev.PauseChanged(True))
+        """Pause this pair (for every client on this machine)."""
+        self.live.pause.set(True)
+        self._cancel.cancel()
+        self._wake.set()
 
     def resume(self) -> None:
-        self.engine.state.set_meta("paused", "0")
-        self.engine.state.commit()
-        self._start_watcher()
-        self.engine.events(ev.PauseChanged(False))
-        self.sync_now()
+        self.live.pause.set(False)
+        self._wake.set()
 
     def sync_now(self) -> None:
         """Run a sync as soon as the current one (if any) is done."""
-        with self._cond:
-            self.schedule.request()
-            self._cond.notify_all()
+        self.live.request()
+        self._wake.set()
 
-    # ---- watcher -------------------------------------------------------------
-
-    def _on_change(self) -> None:
-        with self._cond:
-            self.schedule.changed(time.monotonic())
-            self._cond.notify_all()
-
-    def _start_watcher(self) -> None:
-        if not self.watch or self._watcher is not None:
-            return
-        watcher = ChangeWatcher(self.engine.local_root, self._on_change)
-        try:
-            if self._watcher_factory is not None:
-                self._watcher_factory(watcher)
-            watcher.start()
-        except WatcherUnavailable as exc:
-            self._fallback(exc.message)
-            return
-        self._watcher = watcher
-        self.engine.on_local_write = watcher.ignore
-        self.watching = True
-        self.watch_problem = None
-        self.engine.events(
-            ev.WatcherStatus(True, f"Watching {self.engine.local_root} for changes.")
-        )
-
-    def _stop_watcher(self) -> None:
-        watcher, self._watcher = self._watcher, None
-        self.engine.on_local_write = None
-        self.watching = False
-        if watcher is not None:
-            watcher.stop()
-
-    def _fallback(self, message: str) -> None:
-        """Say once why we poll instead of watching."""
-        self._stop_watcher()
-        if self.watch_problem != message:
-            self.watch_problem = message
-            log.warning("%s", message)
-            self.engine.events(ev.WatcherStatus(False, message))
-
-    # ---- the loop ------------------------------------------------------------
+    # ---- the loop ------------------------------------------------------------------
 
     def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while True:
-                    if self._stopping:
-                        return
-                    now = time.monotonic()
-                    if self.paused and not self.schedule.requested:
-                        self.schedule.paused()
-                        self._cond.wait(1.0)
-                        continue
-                    run, wait, why = self.schedule.due(now)
-                    if run:
-                        break
-                    self._cond.wait(min(wait, 1.0))
-                self.schedule.started()
-                self._cancel = CancelToken()
-                cancel = self._cancel
-            if self._watcher is not None and not self._watcher.alive:
-                self._fallback(
-                    "Watching the folder stopped working; BlobSync checks it periodically instead."
-                )
-            self._run_once(why, cancel)
+        while not self._stopping:
+            step = self.live.poll()
+            if step.run is None:
+                self._wake.wait(min(step.wait_s, self.TICK_S))
+                self._wake.clear()
+                continue
+            self._run_once(step.run)
 
-    def _run_once(self, why: str, cancel: CancelToken) -> None:
-        if why == "change":
+    def _run_once(self, why: SyncReason) -> None:
+        if why is SyncReason.CHANGE:
             self.stats.triggered_by_change += 1
-        elif why == "poll":
+        elif why is SyncReason.POLL:
             self.stats.triggered_by_poll += 1
-        ok = False
+        cancel = self._cancel = CancelToken()
+        if self._stopping:
+            return
+        done = threading.Event()
+        monitor = threading.Thread(
+            target=self._watch_pause, args=(cancel, done), name="blobsync-pause", daemon=True
+        )
+        self.live.started()
+        monitor.start()
+        ok = True
         try:
             self.stats.last_result = self.engine.sync(self._options(), cancel)
             self.stats.last_error = None
-            ok = True
         except Cancelled:
-            return
+            pass
         except FatalError as exc:
+            ok = False
             self.stats.failures += 1
             self.stats.last_error = exc.message
         except Exception as exc:  # never let the loop die silently
             log.exception("unexpected error in live sync")
+            ok = False
             self.stats.failures += 1
             self.stats.last_error = f"Unexpected error: {exc}"
         finally:
+            done.set()
             self.stats.syncs += 1
-        with self._cond:
-            self.schedule.finished(time.monotonic(), ok)
+            self.live.finished(ok)
+
+    def _watch_pause(self, cancel: CancelToken, done: threading.Event) -> None:
+        """Cancel the running sync when the pair gets paused from anywhere."""
+        while not done.wait(self.TICK_S):
+            if self.live.paused:
+                cancel.cancel()
+                return

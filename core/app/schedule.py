@@ -1,5 +1,5 @@
-"""When should a pair sync next? The debounce/poll rules shared by the headless live
-loop (:mod:`.live`) and the desktop app's controller.
+"""When should a pair sync next? The debounce/poll rules of the live loop (:mod:`.live`),
+which both clients drive.
 
 A local change starts a countdown: the sync runs ``debounce_s`` after the *last*
 change (a burst of saves is one sync), but no later than ``max_delay_s`` after the
@@ -10,12 +10,21 @@ passed in by the caller, so it is trivially testable; callers serialise access.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 DEFAULT_INTERVAL_S = 300.0
 DEFAULT_DEBOUNCE_S = 2.0
 DEFAULT_MAX_DELAY_S = 30.0
 RETRY_AFTER_FAILURE_S = 30.0
+
+
+class SyncReason(enum.StrEnum):
+    """Why a live pair syncs now."""
+
+    REQUEST = "request"  # the user asked (Sync now, resume)
+    CHANGE = "change"  # local changes went quiet
+    POLL = "poll"  # the periodic full check (remote changes, lost events), or a retry
 
 
 @dataclass
@@ -39,21 +48,21 @@ class SyncSchedule:
         """The user asked for a sync now."""
         self.requested = True
 
-    def due(self, now: float) -> tuple[bool, float, str]:
-        """(run now?, seconds until something is due otherwise, why: request/change/poll)."""
+    def due(self, now: float) -> tuple[bool, float, SyncReason | None]:
+        """(run now?, seconds until something is due otherwise, why)."""
         if self.requested:
-            return True, 0.0, "request"
+            return True, 0.0, SyncReason.REQUEST
         wait = self.next_poll - now
         if self.first_change is not None:
             change_at = min(
                 self.last_change + self.debounce_s, self.first_change + self.max_delay_s
             )
             if change_at <= now:
-                return True, 0.0, "change"
+                return True, 0.0, SyncReason.CHANGE
             wait = min(wait, change_at - now)
         if wait <= 0:
-            return True, 0.0, "poll"
-        return False, wait, ""
+            return True, 0.0, SyncReason.POLL
+        return False, wait, None
 
     def started(self) -> None:
         """A sync starts now: it covers every change seen so far."""

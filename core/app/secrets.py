@@ -4,7 +4,7 @@ The keyring entry is service ``blobsync``, username = the account's label. When 
 keyring is usable, a plaintext file (``INSECURE-secrets.json``, mode 0600, in the
 config dir) is used ONLY if the caller opts in explicitly (``allow_plaintext=True``);
 the account's config then records ``plaintext_secret_file=True`` so every UI can badge
-it. There is never a silent plaintext default (Vorta's pitfall, see STYLE.md).
+it. There is never a silent plaintext default (the pitfall of backup tools whose keyring fallback stores plaintext by default).
 
 Every keyring failure (no backend, locked collection, D-Bus errors) is turned into a
 :class:`~blobsync.core.errors.ConfigError` whose message says in words what is wrong.
@@ -13,9 +13,7 @@ Every keyring failure (no backend, locked collection, D-Bus errors) is turned in
 from __future__ import annotations
 
 import json
-import os
 import queue
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +25,7 @@ import keyring.backends.null
 from keyring.errors import InitError, KeyringLocked, NoKeyringError, PasswordDeleteError
 
 from ..errors import ConfigError
-from .settings import config_dir
+from .settings import config_dir, write_json_atomically
 
 SERVICE = "blobsync"
 PLAINTEXT_FILE_NAME = "INSECURE-secrets.json"
@@ -37,6 +35,15 @@ _CALL_TIMEOUT_S = 120.0  # a real unlock prompt needs time for a human
 _NO_ANSWER = "The OS keyring did not answer in time (is it waiting for an unlock prompt?)."
 T = TypeVar("T")
 _plaintext_lock = threading.Lock()
+
+
+class NoUsableKeyring(ConfigError):
+    """No OS keyring works and the plaintext file was not opted in to; ``reason`` says
+    why in words. Each client names its own way to opt in."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason} The secret was not saved.")
+        self.reason = reason
 
 
 def plaintext_file() -> Path:
@@ -79,7 +86,7 @@ def _bounded(func: Callable[..., T], *args: str, timeout: float | None = None) -
     """Run one keyring call in a helper thread and wait at most ``timeout`` seconds.
 
     A locked Secret Service with a display opens an unlock prompt that may be
-    invisible (FIELD_NOTES), and the call then blocks forever; a run must not.
+    invisible, and the call then blocks forever (seen with gnome-keyring when DISPLAY is set); a run must not.
     Raises _NoAnswer on timeout, else whatever the call raised.
     """
     answers: queue.Queue[tuple[bool, Any]] = queue.Queue()
@@ -155,19 +162,7 @@ def _write_plaintext(secrets: dict[str, str]) -> None:
     if not secrets:
         path.unlink(missing_ok=True)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp creates the file with mode 0600 from the start: never world-readable.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".insecure-", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(secrets, fh, indent=2, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomically(path, secrets)  # mode 0600 from the start: never world-readable
 
 
 # ---- public API ----------------------------------------------------------------------
@@ -200,10 +195,7 @@ def store_secret(label: str, secret: str, *, allow_plaintext: bool = False) -> b
                 _write_plaintext(stored)
         return False
     if not allow_plaintext:
-        raise ConfigError(
-            f"{reason} The secret was not saved. Use an OS keyring, or opt in to an "
-            "insecure plaintext file (--plaintext-secret)."
-        )
+        raise NoUsableKeyring(reason)
     with _plaintext_lock:
         stored = _read_plaintext()
         stored[label] = secret

@@ -2,7 +2,13 @@
 
 Stored as JSON in the platform config dir (``$XDG_CONFIG_HOME/blobsync/settings.json``
 on Linux); per-pair state databases live in the platform data dir. Secrets are never
-here: they go to the OS keyring through :mod:`blobsync.core.app.secrets`.
+here: they go to the OS keyring through :mod:`blobsync.core.app.secrets`. Runtime
+state that both clients change (pause) is not here either: it lives in
+:mod:`blobsync.core.app.pause`, which the CLI and the app share.
+
+:class:`SettingsStore` is the one object that holds the loaded config and writes it back;
+the CLI and the desktop app both edit settings through it (via
+:class:`~blobsync.core.app.service.AppService`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +28,10 @@ from platformdirs import user_config_dir, user_data_dir
 from ..credentials import SecretKind
 from ..errors import ConfigError
 from ..models import SyncMode
+from .schedule import DEFAULT_INTERVAL_S
 
 APP_NAME = "blobsync"
-DEFAULT_INTERVAL_S = 300
+SETTINGS_VERSION = 2
 
 
 def config_dir() -> Path:
@@ -45,6 +53,8 @@ class AccountConfig:
     account_name: str
     kind: SecretKind
     plaintext_secret_file: bool = False  # explicit, visible opt-in when no keyring works
+    #: False when nothing was stored in the keyring (the local emulator's published key).
+    has_secret: bool = True
 
 
 @dataclass
@@ -55,12 +65,16 @@ class PairConfig:
     account: str  # AccountConfig.name
     container: str
     mode: SyncMode = SyncMode.TWO_WAY
-    interval_s: int = DEFAULT_INTERVAL_S
-    paused: bool = False
+    interval_s: int = int(DEFAULT_INTERVAL_S)
+    #: What ``blobsync sync --pair NAME`` and the app call it (unique; the folder's name
+    #: by default, see :func:`blobsync.core.app.pairs.unique_name`).
+    name: str = ""
 
     @property
     def pair_id(self) -> str:
-        """Stable id of (folder, account, container): names the state database."""
+        """Stable id of (folder, account label, container) inside one settings file: how
+        the app refers to a pair. The state database and the pause flag are keyed by
+        :func:`blobsync.core.app.pairs.pair_key`, which both clients compute alike."""
         key = f"{os.path.abspath(self.local_root)}\0{self.account}\0{self.container}"
         return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
@@ -71,7 +85,6 @@ class AppConfig:
 
     accounts: dict[str, AccountConfig] = field(default_factory=dict)
     pairs: list[PairConfig] = field(default_factory=list)
-    paused: bool = False  # global pause
     upload_limit_kbps: int = 0  # 0 = unlimited
     download_limit_kbps: int = 0
     start_at_login: bool = False
@@ -85,23 +98,30 @@ class AppConfig:
         return None
 
 
-def state_db_path(local_root: str | Path, account_key: str, container: str) -> Path:
-    """The snapshot database of one (folder, account, container) pair."""
-    pair = PairConfig(str(local_root), account_key, container)
-    return data_dir() / "pairs" / f"{pair.pair_id}.sqlite3"
+@dataclass(frozen=True)
+class LegacyPause:
+    """Pause flags found in a version-1 settings file (moved to the pause store)."""
+
+    everything: bool
+    pair_ids: tuple[str, ...]
 
 
-def _settings_path() -> Path:
+def settings_path() -> Path:
+    """The settings file."""
     return config_dir() / "settings.json"
 
 
 def load_config() -> AppConfig:
     """Read settings.json (an absent file is an empty config). Raises ConfigError."""
-    path = _settings_path()
+    return _load()[0]
+
+
+def _load() -> tuple[AppConfig, LegacyPause]:
+    path = settings_path()
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return AppConfig()
+        return AppConfig(), LegacyPause(False, ())
     except (OSError, ValueError) as exc:
         raise ConfigError(f"Cannot read the settings file {path}: {exc}.") from None
     try:
@@ -109,21 +129,44 @@ def load_config() -> AppConfig:
             name: AccountConfig(**{**acc, "kind": SecretKind(acc["kind"])})
             for name, acc in raw.get("accounts", {}).items()
         }
-        pairs = [PairConfig(**{**p, "mode": SyncMode(p["mode"])}) for p in raw.get("pairs", [])]
+        pairs: list[PairConfig] = []
+        paused_pairs: list[str] = []
+        for p in raw.get("pairs", []):
+            fields = {k: v for k, v in p.items() if k != "paused"}
+            pair = PairConfig(**{**fields, "mode": SyncMode(p["mode"])})
+            pairs.append(pair)
+            if p.get("paused"):
+                paused_pairs.append(pair.pair_id)
         scalars: dict[str, Any] = {
-            k: v for k, v in raw.items() if k not in ("accounts", "pairs", "version")
+            k: v for k, v in raw.items() if k not in ("accounts", "pairs", "version", "paused")
         }
-        return AppConfig(accounts=accounts, pairs=pairs, **scalars)
+        config = AppConfig(accounts=accounts, pairs=pairs, **scalars)
     except (TypeError, ValueError, KeyError) as exc:
         raise ConfigError(f"The settings file {path} is not valid: {exc}.") from None
+    _name_pairs(config)
+    return config, LegacyPause(bool(raw.get("paused")), tuple(paused_pairs))
+
+
+def _name_pairs(config: AppConfig) -> None:
+    """Give pairs saved before names existed the folder's name (made unique)."""
+    from .pairs import unique_name
+
+    for pair in config.pairs:
+        if not pair.name:
+            pair.name = unique_name(config, pair.local_root, exclude=pair)
 
 
 def save_config(config: AppConfig) -> None:
-    """Write settings.json atomically (temp file + replace)."""
-    path = _settings_path()
+    """Write settings.json atomically. Raises OSError."""
+    payload = {"version": SETTINGS_VERSION, **dataclasses.asdict(config)}
+    write_json_atomically(settings_path(), payload)
+
+
+def write_json_atomically(path: Path, payload: object) -> None:
+    """Write ``payload`` as JSON to ``path``: a temp file beside it (mode 0600 from the
+    start, as ``mkstemp`` creates it), fsync, then rename over. Raises OSError."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"version": 1, **dataclasses.asdict(config)}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(payload, fh, indent=2, sort_keys=True)
@@ -133,3 +176,32 @@ def save_config(config: AppConfig) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class SettingsStore:
+    """The loaded settings and how to write them back.
+
+    ``save`` is injectable so tests (and the self-check) can keep settings in memory.
+    ``legacy_pause`` carries pause flags found in an old settings file; the service
+    moves them to the shared pause store once.
+    """
+
+    def __init__(
+        self,
+        config: AppConfig | None = None,
+        save: Callable[[AppConfig], None] = save_config,
+        legacy_pause: LegacyPause | None = None,
+    ) -> None:
+        self.config = config if config is not None else AppConfig()
+        self._save = save
+        self.legacy_pause = legacy_pause or LegacyPause(False, ())
+
+    @classmethod
+    def load(cls) -> SettingsStore:
+        """From settings.json. Raises ConfigError when it is unreadable."""
+        config, legacy = _load()
+        return cls(config, legacy_pause=legacy)
+
+    def save(self) -> None:
+        """Write the settings. Raises OSError."""
+        self._save(self.config)

@@ -12,12 +12,10 @@ import os
 import threading
 from typing import Any, TextIO
 
-from ..events import (
-    Event,
-    OverallProgress,
-    PhaseChanged,
-    PlanReady,
-)
+from ..app.progress import ProgressModel, ProgressSnapshot
+from ..app.secrets import NoUsableKeyring
+from ..errors import FatalError, SafetyReason, SafetyStop
+from ..events import Event, OverallProgress, PhaseChanged, PlanReady
 from ..models import Action, ActionKind, Issue, SyncResult
 
 #: Words for each planned action in a dry run; RECORD/FORGET change no data and are not shown.
@@ -133,33 +131,28 @@ def format_summary(result: SyncResult) -> list[str]:
 
 
 class ProgressDisplay:
-    """An engine event sink drawing a tqdm bar (bytes, speed, ETA, files) on ``stream``."""
+    """An engine event sink drawing a tqdm bar (bytes, speed, ETA, files) on ``stream``.
+
+    Events are folded by the shared :class:`~blobsync.core.app.progress.ProgressModel`
+    (the app's progress view uses the same one); the bar is redrawn from its snapshot.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._lock = threading.Lock()
         self._bar: Any = None
-        self._files_done = 0
-        self._files_total = 0
-        self._bytes_done = 0  # from the last OverallProgress (it counts partial items too)
-        self._phase = ""
+        self.model = ProgressModel()
+        self.model.reset()
 
     def __call__(self, event: Event) -> None:
+        self.model.feed(event)
+        if not isinstance(event, PhaseChanged | PlanReady | OverallProgress):
+            return
         with self._lock:
-            if isinstance(event, PhaseChanged):
-                self._phase = event.phase.value
-                if self._bar is not None:
-                    self._bar.set_description_str(self._phase.capitalize(), refresh=True)
-            elif isinstance(event, PlanReady):
-                self._files_total = event.files_total
-                self._open(event.bytes_total)
-            elif isinstance(event, OverallProgress):
-                self._files_done = event.files_done
-                self._files_total = event.files_total
-                self._bytes_done = event.bytes_done
-                if self._bar is None:
-                    self._open(event.bytes_total)
-                self._redraw()
+            snap = self.model.snapshot()
+            if isinstance(event, PlanReady) or self._bar is None:
+                self._open(snap.bytes_total)
+            self._redraw(snap)
 
     def _open(self, bytes_total: int) -> None:
         if self._bar is not None:
@@ -183,7 +176,6 @@ class ProgressDisplay:
             desc="Transferring",
             mininterval=0.2,
         )
-        self._redraw()
 
     def _has_size(self) -> bool:
         try:
@@ -191,13 +183,13 @@ class ProgressDisplay:
         except (OSError, ValueError, AttributeError):
             return False
 
-    def _redraw(self) -> None:
+    def _redraw(self, snap: ProgressSnapshot) -> None:
         bar = self._bar
         if bar is None:
             return
-        done = self._bytes_done
-        bar.n = min(done, bar.total) if bar.total else done
-        bar.set_postfix_str(f"{self._files_done}/{self._files_total} files", refresh=False)
+        bar.set_description_str(snap.phase_words.capitalize(), refresh=False)
+        bar.n = min(snap.bytes_done, bar.total) if bar.total else snap.bytes_done
+        bar.set_postfix_str(f"{snap.files_done}/{plural(snap.files_total, 'file')}", refresh=False)
         bar.refresh()
 
     def close(self) -> None:
@@ -206,3 +198,31 @@ class ProgressDisplay:
             if self._bar is not None:
                 self._bar.close()
                 self._bar = None
+
+
+def plural(n: int, word: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+#: What to do about each safety stop, in the CLI's words (the app has its own).
+SAFETY_REMEDIES: dict[SafetyReason, str] = {
+    SafetyReason.FOLDER_EMPTIED: "If you really emptied it, run again with --allow-mass-delete.",
+    SafetyReason.CONTAINER_GONE: (
+        "To upload the folder again use --mode upload; if it was deleted on purpose, run "
+        "again with --allow-mass-delete."
+    ),
+    SafetyReason.MASS_DELETE: "If that is intended, run again with --allow-mass-delete.",
+}
+
+
+def failure_sentence(exc: FatalError) -> str:
+    """The error's message plus, where the CLI can say what to do, its remedy."""
+    if isinstance(exc, SafetyStop):
+        return f"{exc.message} {SAFETY_REMEDIES[exc.reason]}"
+    if isinstance(exc, NoUsableKeyring):
+        return (
+            f"{exc.message} Use an OS keyring, or opt in to an insecure plaintext file "
+            "with --plaintext-secret."
+        )
+    return exc.message

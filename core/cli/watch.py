@@ -1,56 +1,29 @@
-"""``blobsync watch``: the live loop (file watching + periodic polling) run headless.
+"""``blobsync watch``: the shared live loop (:mod:`blobsync.core.app.live`) run headless.
 
 Runs until Ctrl-C or SIGTERM, which stop it cleanly: the running sync is cancelled
-between chunks, its temporary files are removed, finished items stay recorded.
+between chunks, its temporary files are removed, finished items stay recorded. The
+pair's pause flag is the machine-wide one: pausing the pair in the app (or with
+``blobsync pause``) stops this loop's syncs within a second, resuming restarts them.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import signal
 import sys
 import threading
-from pathlib import Path
 from types import FrameType
 
 from .. import events as ev
-from ..app.accounts import open_engine, open_store, resolve_credentials
-from ..engine import SyncOptions
+from ..app.engines import open_engine, open_store
+from ..app.pairs import pair_key
+from ..app.schedule import DEFAULT_INTERVAL_S
+from ..app.service import AppService
 from ..errors import ConfigError
 from ..models import SyncMode
-from ..names import container_name_problem
+from . import sync as cli_sync
 from .output import format_issue
-
-
-def transfer_options(args: argparse.Namespace, options: SyncOptions) -> SyncOptions:
-    """``options`` with ``--workers``/``--bwlimit-up``/``--bwlimit-down`` applied."""
-    if not 1 <= args.workers <= 64:
-        raise ConfigError("--workers must be between 1 and 64.")
-    for flag in ("bwlimit_up", "bwlimit_down"):
-        if getattr(args, flag) < 0:
-            raise ConfigError(f"--{flag.replace('_', '-')} cannot be negative.")
-    return dataclasses.replace(
-        options,
-        workers=args.workers,
-        upload_limit_bps=args.bwlimit_up * 1024,
-        download_limit_bps=args.bwlimit_down * 1024,
-    )
-
-
-def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags ``sync`` and ``watch`` share."""
-    parser.add_argument("--workers", type=int, default=16, metavar="N", help="parallel transfers")
-    parser.add_argument(
-        "--bwlimit-up", type=int, default=0, metavar="KIB", help="upload limit in KiB/s (0 = none)"
-    )
-    parser.add_argument(
-        "--bwlimit-down",
-        type=int,
-        default=0,
-        metavar="KIB",
-        help="download limit in KiB/s (0 = none)",
-    )
+from .sync import add_target_arguments, add_transfer_arguments, options_for, targets
 
 
 class _Printer:
@@ -66,14 +39,18 @@ class _Printer:
             r = event.result
             if r.writes or r.issues or not self.quiet:
                 line = (
-                    f"synced: {r.uploaded} up, {r.downloaded} down, {r.deleted_local + r.deleted_remote} deleted, "
-                    f"{r.moved} moved, {r.conflicts} conflicts, {r.skipped} skipped ({r.duration_s:.1f} s)"
+                    f"synced: {r.uploaded} up, {r.downloaded} down, "
+                    f"{r.deleted_local + r.deleted_remote} deleted, {r.moved} moved, "
+                    f"{r.conflicts} conflicts, {r.skipped} skipped ({r.duration_s:.1f} s)"
                 )
                 line += "".join("\n  " + format_issue(i) for i in r.issues)
         elif isinstance(event, ev.SyncFailed):
-            line = f"sync failed: {event.title}: {event.message} (will retry)"
+            if event.title != "Cancelled":
+                line = f"sync failed: {event.title}: {event.message} (will retry)"
         elif isinstance(event, ev.WatcherStatus):
             line = event.message
+        elif isinstance(event, ev.PauseChanged):
+            line = "Paused; not syncing until resumed." if event.paused else "Resumed."
         elif isinstance(event, ev.ContainerCreated):
             line = f"Created container {event.container}."
         if line:
@@ -81,23 +58,33 @@ class _Printer:
                 print(line, flush=True)
 
 
-def cmd_watch(args: argparse.Namespace) -> int:
-    problem = container_name_problem(args.container)
-    if problem:
-        raise ConfigError(f"'{args.container}' is not a valid container name. {problem}")
-    if args.interval < 1:
-        raise ConfigError("--interval must be at least 1 second.")
-    local = Path(args.local_dir).expanduser().absolute()
-    if not local.is_dir():
-        raise ConfigError(f"The folder {local} does not exist; create it first.")
-    options = transfer_options(args, SyncOptions(mode=SyncMode(args.mode)))
-    creds = resolve_credentials(args.account)
-    store = open_store(creds, args.container)
+def cmd_watch(args: argparse.Namespace, service: AppService) -> int:
+    chosen = targets(args, service)
+    if len(chosen) != 1:
+        raise ConfigError("Name one pair: FOLDER CONTAINER or --pair NAME.")
+    target = chosen[0]
+    if not target.local.is_dir():
+        raise ConfigError(f"The folder {target.local} does not exist; create it first.")
+    options = options_for(target, args, service)
+    creds = cli_sync.credentials_for(target, service)
+    store = open_store(creds, target.container)
     printer = _Printer(quiet=args.quiet)
-    engine = open_engine(local, creds, args.container, printer, store=store)
-    from ..app.live import LiveSync  # watchdog: imported only by `watch` (start-up time)
+    engine = open_engine(target.local, creds, target.container, printer, store=store)
+    from ..app.live import LiveSync, PauseFlag  # watchdog: imported only by `watch`
 
-    live = LiveSync(engine, options, interval_s=args.interval, debounce_s=args.debounce)
+    key = pair_key(target.local, creds.account_url, creds.account_name, target.container)
+    interval = args.interval
+    if interval is None:
+        interval = target.pair.interval_s if target.pair is not None else DEFAULT_INTERVAL_S
+    if interval < 1:
+        raise ConfigError("--interval must be at least 1 second.")
+    live = LiveSync(
+        engine,
+        options,
+        pause=PauseFlag(service.pauses, key),
+        interval_s=interval,
+        debounce_s=args.debounce,
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -106,9 +93,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
     print(
-        f"Watching {local} <-> {args.container} (poll every {args.interval:g} s); Ctrl-C stops.",
+        f"Watching {target.local} <-> {target.container} (poll every {interval:g} s); "
+        "Ctrl-C stops.",
         flush=True,
     )
+    if live.paused:
+        print("This pair is paused; waiting until it is resumed.", flush=True)
     try:
         live.start()
         while not stop.wait(0.5):
@@ -123,20 +113,21 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def add_watch_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
     watch = sub.add_parser(
-        "watch", parents=parents, help="keep syncing: on local changes and every --interval seconds"
+        "watch",
+        parents=[common],
+        help="keep syncing: on local changes and every --interval seconds",
     )
-    watch.add_argument(
-        "--mode", choices=[m.value for m in SyncMode], default=SyncMode.TWO_WAY.value
-    )
+    add_target_arguments(watch, many=False)
+    watch.add_argument("--mode", choices=[m.value for m in SyncMode], default=None)
     watch.add_argument(
         "--interval",
         type=float,
-        default=300.0,
+        default=None,
         metavar="SECONDS",
-        help="full check every N seconds (remote changes)",
+        help="full check every N seconds (remote changes; default 300, or the pair's)",
     )
     watch.add_argument(
         "--debounce",

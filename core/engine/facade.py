@@ -30,6 +30,7 @@ from ..errors import (
     ContainerNotFound,
     FatalError,
     ItemError,
+    SafetyReason,
     SafetyStop,
 )
 from ..local import fs
@@ -360,9 +361,7 @@ class SyncEngine:
         tracked = self.state.snapshot_count()
         if tracked and not options.allow_mass_delete and options.mode is SyncMode.TWO_WAY:
             raise SafetyStop(
-                f"The container '{self.store.container}' no longer exists although {tracked} "
-                "files were synced to it; nothing was deleted. To upload the folder again use "
-                "--mode upload; if it was deleted on purpose, run again with --allow-mass-delete."
+                SafetyReason.CONTAINER_GONE, tracked=tracked, container=self.store.container
             )
 
     def _check_valves(
@@ -373,15 +372,11 @@ class SyncEngine:
         tracked = self.state.snapshot_count()
         if tracked and report.files == 0 and not report.blind:
             raise SafetyStop(
-                f"The folder {self.local_root} is empty but {tracked} files were synced from it before; "
-                "nothing was deleted. If you really emptied it, run again with --allow-mass-delete."
+                SafetyReason.FOLDER_EMPTIED, tracked=tracked, local_root=str(self.local_root)
             )
         deletes = sum(1 for a in actions if is_delete(a))
         if deletes > MASS_DELETE_MIN and deletes > tracked * MASS_DELETE_RATIO:
-            raise SafetyStop(
-                f"This sync would delete {deletes} of {tracked} synced files; nothing was deleted. "
-                "If that is intended, run again with --allow-mass-delete."
-            )
+            raise SafetyStop(SafetyReason.MASS_DELETE, tracked=tracked, deletes=deletes)
 
     def _announce(self, actions: list[Action]) -> None:
         counts = dict.fromkeys(ActionKind, 0)

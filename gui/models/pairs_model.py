@@ -10,9 +10,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from blobsync.core.app.status import STATE_WORDS, PairState
 from blobsync.core.models import SyncMode
 
-from ..controller import STATE_WORDS, Controller, PairState
+from ..controller import Controller
 from ..icons import load_icon
 from ..tray import ICON_NAMES, format_time
 
@@ -87,7 +88,7 @@ class PairsModel(QAbstractTableModel):
                 words = STATE_WORDS[state]
                 if state is PairState.ATTENTION:
                     words += f" ({len(status.issues)})"
-                if pair.paused and state is not PairState.PAUSED:
+                if self.controller.is_paused(pair_id) and state is not PairState.PAUSED:
                     words += ", paused"
                 return words
             if col == 4:

@@ -30,6 +30,7 @@ from blobsync.core.engine import Resolution
 from blobsync.core.models import Issue
 
 from ..models.issues_model import IssueRow, IssuesModel
+from ..qt_helpers import named
 
 
 class IssuesView(QWidget):
@@ -45,10 +46,10 @@ class IssuesView(QWidget):
         #: Opens a folder in the file manager; tests replace it.
         self.url_opener: Callable[[QUrl], Any] = QDesktopServices.openUrl
 
-        self.summary = QLabel(objectName="issuesSummary")
+        self.summary = named(QLabel(), "issuesSummary")
         self.summary.setWordWrap(True)
 
-        self.table = QTableView(objectName="issuesTable")
+        self.table = named(QTableView(), "issuesTable")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -64,11 +65,11 @@ class IssuesView(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.table.doubleClicked.connect(self._on_double_clicked)
 
-        self.detail = QLabel(objectName="issueDetail")
+        self.detail = named(QLabel(), "issueDetail")
         self.detail.setWordWrap(True)
 
         def button(name: str, text: str, tip: str) -> QPushButton:
-            btn = QPushButton(text, objectName=name)
+            btn = named(QPushButton(text), name)
             btn.setToolTip(tip)
             return btn
 

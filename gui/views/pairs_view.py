@@ -91,14 +91,19 @@ class PairsView(QWidget):
         pair = self.controller.pair(pair_id) if pair_id else None
         status = self.controller.status(pair_id) if pair_id else None
         busy = bool(status and status.syncing)
-        globally_paused = self.controller.config.paused
+        globally_paused = self.controller.everything_paused()
         has = pair is not None
         self.sync_button.setEnabled(
-            has and not busy and not globally_paused and not (pair and pair.paused)
+            has
+            and not busy
+            and not globally_paused
+            and not (pair and self.controller.is_paused(pair.pair_id))
         )
         self.preview_button.setEnabled(has and not busy)
         self.pause_button.setEnabled(has)
-        self.pause_button.setText("Resume" if pair and pair.paused else "Pause")
+        self.pause_button.setText(
+            "Resume" if pair and self.controller.is_paused(pair.pair_id) else "Pause"
+        )
         self.edit_button.setEnabled(has and not busy)
         self.remove_button.setEnabled(has)
 
@@ -125,7 +130,7 @@ class PairsView(QWidget):
         pair_id = self.selected_pair_id()
         pair = self.controller.pair(pair_id) if pair_id else None
         if pair_id and pair is not None:
-            self.controller.set_pair_paused(pair_id, not pair.paused)
+            self.controller.set_pair_paused(pair_id, not self.controller.is_paused(pair_id))
             self.update_buttons()
 
     def _emit_edit(self) -> None:

@@ -1,7 +1,7 @@
 """Progress of the running sync: overall files and bytes, speed, ETA, current transfers,
 running counts, and Cancel.
 
-It renders :class:`~blobsync.gui.bridge.ProgressSnapshot` objects, which the bridge sends
+It renders :class:`~blobsync.core.app.progress.ProgressSnapshot` objects, which the bridge sends
 at most 10 times a second, so the cost does not grow with the number of files.
 """
 
@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from blobsync.core.app.progress import ProgressSnapshot
 from blobsync.core.models import ActionKind
 
-from ..bridge import ProgressSnapshot
 from ..controller import Controller
 
 KIND_WORDS = {
@@ -145,14 +145,14 @@ class ProgressView(QWidget):
         """Show this pair's latest figures."""
         self.pair_id = pair_id or None
         snap = self.controller.status(pair_id).progress if pair_id else None
-        self.render(snap)
+        self.show_snapshot(snap)
 
     def _on_progress(self, pair_id: str, snapshot: ProgressSnapshot) -> None:
         current_running = self.pair_id is not None and self.controller.status(self.pair_id).syncing
         if pair_id != self.pair_id and current_running:
             return  # keep showing the run the user is watching
         self.pair_id = pair_id
-        self.render(snapshot)
+        self.show_snapshot(snapshot)
 
     def _on_pair_updated(self, pair_id: str) -> None:
         if pair_id == self.pair_id:
@@ -174,7 +174,7 @@ class ProgressView(QWidget):
 
     # ---- drawing --------------------------------------------------------------------
 
-    def render(self, snap: ProgressSnapshot | None) -> None:
+    def show_snapshot(self, snap: ProgressSnapshot | None) -> None:
         """Draw one snapshot (None clears the view)."""
         self.last_snapshot = snap
         self._update_cancel()
@@ -189,7 +189,7 @@ class ProgressView(QWidget):
         name = f"{Path(pair.local_root).name} ↔ {pair.container}"
         if snap.running:
             what = "Preview of" if snap.dry_run else "Syncing"
-            self.title.setText(f"{what} {name} — {snap.phase}")
+            self.title.setText(f"{what} {name} — {snap.phase_words}")
         else:
             self.title.setText(f"{'Preview of' if snap.dry_run else 'Last sync of'} {name}: done")
         if snap.bytes_total > 0:

@@ -11,8 +11,6 @@ appears in a message or the window title.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 from collections.abc import Callable
 from typing import Any
@@ -22,7 +20,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -33,18 +30,17 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core.app import secrets
-from blobsync.core.app.accounts import label_problem
+from blobsync.core.app.accounts import check_account, credentials_from_secret, label_problem
 from blobsync.core.app.settings import AccountConfig, AppConfig
 from blobsync.core.credentials import (
     AZURITE_ACCOUNT,
     AZURITE_KEY,
     Credentials,
-    from_key,
-    from_sas_url,
-    parse_connection_string,
+    SecretKind,
 )
 from blobsync.core.errors import BlobSyncError, ConfigError
 
+from ..qt_helpers import dialog_buttons, named
 from .background import run_in_background
 
 #: The default name of an account added with the Azurite preset. (The app's own demo
@@ -97,10 +93,16 @@ _KEYRING_WORDS = {
 }
 
 
-def _check_connection(creds: Credentials) -> None:
-    from blobsync.core.remote.azure import check_connection  # the one Azure door
+#: Saves an account: (label, credentials, allow_plaintext) -> the saved account.
+#: Raises ConfigError (the dialog shows it) or OSError.
+AccountSaver = Callable[[str, Credentials, bool], AccountConfig]
 
-    check_connection(creds)
+_SECRET_KIND = {
+    AccountKind.CONNECTION_STRING: SecretKind.CONNECTION_STRING,
+    AccountKind.KEY: SecretKind.ACCOUNT_KEY,
+    AccountKind.SAS: SecretKind.SAS,
+    AccountKind.AZURITE: SecretKind.ACCOUNT_KEY,
+}
 
 
 def _redact(text: str, secret: str) -> str:
@@ -125,40 +127,44 @@ class AccountDialog(QDialog):
     def __init__(
         self,
         config: AppConfig,
+        save_account: AccountSaver,
         parent: QWidget | None = None,
         *,
-        checker: Callable[[Credentials], None] = _check_connection,
+        checker: Callable[[Credentials], None] = check_account,
         azurite_url: str = AZURITE_DEFAULT_URL,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add storage account")
         self.config = config
+        self._save_account = save_account
         self.saved_account: AccountConfig | None = None
         self._checker = checker
         self._azurite_url = azurite_url
         self._testing = False
         self._keyring_usable, backend, reason = secrets.keyring_status()
 
-        self.kind_combo = QComboBox(objectName="kindCombo")
+        self.kind_combo = named(QComboBox(), "kindCombo")
         for kind, text in _KIND_TEXT.items():
             self.kind_combo.addItem(text, kind.value)
-        self.name_edit = QLineEdit(objectName="nameEdit")
+        self.name_edit = named(QLineEdit(), "nameEdit")
         self.name_edit.setPlaceholderText("a short name you choose, e.g. work-photos")
-        self.url_edit = QLineEdit(objectName="urlEdit")
-        self.secret_edit = QLineEdit(objectName="secretEdit")
+        self.url_edit = named(QLineEdit(), "urlEdit")
+        self.secret_edit = named(QLineEdit(), "secretEdit")
         self.secret_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.secret_label = QLabel()
 
-        self.keyring_label = QLabel(objectName="keyringLabel")
+        self.keyring_label = named(QLabel(), "keyringLabel")
         self.keyring_label.setWordWrap(True)
-        self.plaintext_check = QCheckBox(
-            "Store the secret in a plain text file on this computer (not recommended)",
-            objectName="plaintextCheck",
+        self.plaintext_check = named(
+            QCheckBox("Store the secret in a plain text file on this computer (not recommended)"),
+            "plaintextCheck",
         )
-        self.plaintext_warning = QLabel(
-            "⚠ INSECURE: anyone who can read your files can read this secret "
-            f"({secrets.plaintext_file()}).",
-            objectName="plaintextWarning",
+        self.plaintext_warning = named(
+            QLabel(
+                "⚠ INSECURE: anyone who can read your files can read this secret "
+                f"({secrets.plaintext_file()})."
+            ),
+            "plaintextWarning",
         )
         self.plaintext_warning.setWordWrap(True)
         self.plaintext_warning.setStyleSheet("color: #b00020; font-weight: bold;")
@@ -172,9 +178,9 @@ class AccountDialog(QDialog):
         self.plaintext_warning.hide()
         self.plaintext_check.toggled.connect(self._on_plaintext_toggled)
 
-        self.test_button = QPushButton("Test connection", objectName="testButton")
+        self.test_button = named(QPushButton("Test connection"), "testButton")
         self.test_button.clicked.connect(self.test_connection)
-        self.status_label = QLabel(objectName="statusLabel")
+        self.status_label = named(QLabel(), "statusLabel")
         self.status_label.setWordWrap(True)
         self.status_label.setMinimumWidth(360)
         self._set_status("", "idle")
@@ -189,11 +195,7 @@ class AccountDialog(QDialog):
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.status_label, 1)
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = dialog_buttons(self)
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -266,26 +268,12 @@ class AccountDialog(QDialog):
         secret = self.secret_edit.text().strip()
         url = self.url_edit.text().strip()
         if kind is AccountKind.AZURITE:
-            return from_key(url or self._azurite_url, AZURITE_KEY)
+            secret, url = AZURITE_KEY, url or self._azurite_url
         if not secret:
             raise ConfigError(f"Enter the {_SECRET_LABEL[kind].rstrip(':').lower()}.")
-        if kind is AccountKind.CONNECTION_STRING:
-            return parse_connection_string(secret)
-        if kind is AccountKind.SAS:
-            return from_sas_url(secret)
-        if not url:
+        if kind is AccountKind.KEY and not url:
             raise ConfigError("Enter the account name or its URL.")
-        if "://" not in url:
-            url = f"https://{url}.blob.core.windows.net"
-        try:
-            if len(base64.b64decode(secret, validate=True)) == 0:
-                raise ValueError
-        except (binascii.Error, ValueError):
-            raise ConfigError(
-                "The account key is not valid (expected base64 text as shown under "
-                "Access keys in the Azure portal)."
-            ) from None
-        return from_key(url, secret)
+        return credentials_from_secret(_SECRET_KIND[kind], secret, url)
 
     # ---- test --------------------------------------------------------------------
 
@@ -323,14 +311,16 @@ class AccountDialog(QDialog):
     # ---- save --------------------------------------------------------------------
 
     def accept(self) -> None:
-        """Store the secret and add the account, or say why not (the dialog stays open)."""
+        """Save the account, or say why not (the dialog stays open)."""
         secret_text = self.secret_edit.text()
         try:
             account = self._save()
         except BlobSyncError as exc:
             self._set_status(describe_error(exc, secret_text), "error")
             return
-        self.config.accounts[account.name] = account
+        except OSError as exc:
+            self._set_status(f"Cannot save the settings: {exc.strerror or exc}.", "error")
+            return
         self.saved_account = account
         super().accept()
 
@@ -346,22 +336,11 @@ class AccountDialog(QDialog):
             raise ConfigError(problem)
         if label in self.config.accounts:
             raise ConfigError(f"An account named '{label}' already exists; choose another name.")
-        plaintext = False
-        # The Azurite key is public, but it takes the same road as any secret: every
-        # client (CLI, GUI) then loads it the same way.
-        if self._keyring_usable:
-            secrets.store_secret(label, creds.secret)
-        elif self.plaintext_check.isChecked():
-            plaintext = secrets.store_secret(label, creds.secret, allow_plaintext=True)
-        else:
+        allow_plaintext = self.plaintext_check.isChecked()
+        try:
+            return self._save_account(label, creds, allow_plaintext)
+        except secrets.NoUsableKeyring:
             raise ConfigError(
                 "No usable OS keyring, so the secret cannot be saved safely. Tick "
                 "'Store the secret in a plain text file' to save it anyway (not recommended)."
-            )
-        return AccountConfig(
-            name=label,
-            account_url=creds.account_url,
-            account_name=creds.account_name,
-            kind=creds.kind,
-            plaintext_secret_file=plaintext,
-        )
+            ) from None

@@ -4,8 +4,8 @@ The dialogs must never freeze while the network answers. The worker thread holds
 object at all: it runs a plain function, puts the answer in a queue and pokes one
 long-lived relay QObject, whose slot (in the GUI thread) hands the answer to the
 callback. Two traps this avoids: a lambda connected to a worker-thread signal runs in
-the worker (FIELD_NOTES, Qt), and a QObject wrapper whose last Python reference dies in
-a worker thread is destroyed from that thread (PySide 6.12 then defers the deletion to
+the worker thread, even with a queued connection, and a QObject wrapper whose last Python reference dies in
+a worker thread is destroyed from that thread (PySide6 then defers the deletion to
 the main thread, racing with ``deleteLater``). So ``fn`` must not capture widgets.
 """
 

@@ -1,9 +1,9 @@
 """Choose a container of an account, or create a new one with its name checked as you type.
 
-Listing and creating run off the GUI thread (:mod:`.background`) through the Azure
-helpers of :mod:`blobsync.core.remote.azure`; the rules for names come from
+Listing and creating run off the GUI thread (:mod:`.background`) through the
+application layer (:mod:`blobsync.core.app.accounts`); the rules for names come from
 :func:`blobsync.core.names.container_name_problem`, so the dialog refuses exactly what
-Azure would refuse (Azurite is laxer, see FIELD_NOTES).
+Azure would refuse (Azurite accepts more than Azure does).
 """
 
 from __future__ import annotations
@@ -24,26 +24,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from blobsync.core.app.accounts import create_container, list_containers
 from blobsync.core.credentials import Credentials
 from blobsync.core.names import container_name_problem
 
+from ..qt_helpers import dialog_buttons, named
 from .account_dialog import describe_error
 from .background import run_in_background
 
 Lister = Callable[[Credentials], list[str]]
 Creator = Callable[[Credentials, str], bool]
-
-
-def _list_containers(creds: Credentials) -> list[str]:
-    from blobsync.core.remote.azure import list_containers
-
-    return list_containers(creds)
-
-
-def _create_container(creds: Credentials, name: str) -> bool:
-    from blobsync.core.remote.azure import create_container
-
-    return create_container(creds, name)
 
 
 class NewContainerDialog(QDialog):
@@ -54,7 +44,7 @@ class NewContainerDialog(QDialog):
         creds: Credentials,
         existing: list[str],
         parent: QWidget | None = None,
-        creator: Creator = _create_container,
+        creator: Creator = create_container,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("New container")
@@ -69,19 +59,17 @@ class NewContainerDialog(QDialog):
             "starting and ending with a letter or digit."
         )
         intro.setWordWrap(True)
-        self.edit = QLineEdit(objectName="newContainerEdit")
+        self.edit = named(QLineEdit(), "newContainerEdit")
         self.edit.setPlaceholderText("e.g. family-photos")
         self.edit.setMaxLength(80)  # long enough to show the "too long" message
-        self.error = QLabel(objectName="newContainerError")
+        self.error = named(QLabel(), "newContainerError")
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b00020;")
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        self.buttons = dialog_buttons(
+            self, QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Create")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
@@ -144,8 +132,8 @@ class ContainerPicker(QWidget):
         self,
         parent: QWidget | None = None,
         *,
-        lister: Lister = _list_containers,
-        creator: Creator = _create_container,
+        lister: Lister = list_containers,
+        creator: Creator = create_container,
     ) -> None:
         super().__init__(parent)
         self._lister = lister
@@ -156,14 +144,14 @@ class ContainerPicker(QWidget):
         self._generation = 0
         self.new_dialog: NewContainerDialog | None = None
 
-        self.combo = QComboBox(objectName="containerCombo")
+        self.combo = named(QComboBox(), "containerCombo")
         self.combo.setMinimumWidth(220)
         self.combo.currentIndexChanged.connect(self._on_index_changed)
-        self.refresh_button = QPushButton("Refresh", objectName="refreshContainersButton")
+        self.refresh_button = named(QPushButton("Refresh"), "refreshContainersButton")
         self.refresh_button.clicked.connect(self.refresh)
-        self.new_button = QPushButton("New container…", objectName="newContainerButton")
+        self.new_button = named(QPushButton("New container…"), "newContainerButton")
         self.new_button.clicked.connect(self._on_new_clicked)
-        self.status = QLabel(objectName="containerStatus")
+        self.status = named(QLabel(), "containerStatus")
         self.status.setWordWrap(True)
 
         row = QHBoxLayout()

@@ -3,22 +3,24 @@
 The folder comes from the native folder picker or is typed; the account from the
 configured ones (or a new one through :class:`AccountDialog`); the container from
 :class:`ContainerPicker`, which lists the account's containers and creates new ones.
-On accept, ``result_pair`` holds the new :class:`PairConfig`; the caller adds it to
-the config and saves. A folder that overlaps another pair's folder is refused: two
-pairs writing into the same files would fight each other.
+On accept, ``result_pair`` holds the new :class:`PairConfig`; the caller adds it
+through the controller. The rules for a new pair (no overlapping folders, one folder
+per container) are the application layer's
+(:func:`blobsync.core.app.pairs.new_pair_problem`), checked here as the user types.
+An account added from here goes through ``host.add_account`` at once, like one added
+from the main window.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -29,15 +31,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from blobsync.core.app.secrets import load_secret
-from blobsync.core.app.settings import DEFAULT_INTERVAL_S, AppConfig, PairConfig
+from blobsync.core.app.accounts import create_container, list_containers
+from blobsync.core.app.pairs import new_pair_problem
+from blobsync.core.app.schedule import DEFAULT_INTERVAL_S
+from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
+from blobsync.core.credentials import Credentials
 from blobsync.core.errors import ConfigError
 from blobsync.core.models import SyncMode
 from blobsync.core.names import container_name_problem
 
-from ..controller import credentials_for_account
+from ..qt_helpers import dialog_buttons, named
 from .account_dialog import AccountDialog
-from .container_picker import ContainerPicker, Creator, Lister, _create_container, _list_containers
+from .container_picker import ContainerPicker, Creator, Lister
 
 MODE_TEXT = {
     SyncMode.TWO_WAY: "Two-way: changes on either side are copied to the other",
@@ -46,10 +51,17 @@ MODE_TEXT = {
 }
 
 
-def _overlaps(a: str, b: str) -> bool:
-    """True when one folder is the other or inside it."""
-    a_path, b_path = Path(os.path.realpath(a)), Path(os.path.realpath(b))
-    return a_path == b_path or a_path.is_relative_to(b_path) or b_path.is_relative_to(a_path)
+class PairDialogHost(Protocol):
+    """What the dialog needs from the app (the controller, or the service in tests)."""
+
+    @property
+    def config(self) -> AppConfig: ...
+
+    def credentials(self, account_name: str) -> Credentials: ...
+
+    def add_account(
+        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
+    ) -> AccountConfig: ...
 
 
 class PairDialog(QDialog):
@@ -57,43 +69,42 @@ class PairDialog(QDialog):
 
     def __init__(
         self,
-        config: AppConfig,
+        host: PairDialogHost,
         pair: PairConfig | None = None,
         parent: QWidget | None = None,
-        secret_loader: Callable[[str], str] = load_secret,
         *,
-        lister: Lister = _list_containers,
-        creator: Creator = _create_container,
+        lister: Lister = list_containers,
+        creator: Creator = create_container,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Edit folder pair" if pair else "Add folder pair")
-        self.config = config
+        self.host = host
+        self.config = host.config
         self.pair = pair
         self.result_pair: PairConfig | None = None
-        self._secret_loader = secret_loader
         self.account_dialog: AccountDialog | None = None
 
-        self.folder_edit = QLineEdit(objectName="folderEdit")
+        self.folder_edit = named(QLineEdit(), "folderEdit")
         self.folder_edit.setPlaceholderText(str(Path.home() / "BlobSync"))
-        self.browse_button = QPushButton("Choose…", objectName="browseButton")
+        self.browse_button = named(QPushButton("Choose…"), "browseButton")
         self.browse_button.clicked.connect(self.browse)
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder_edit, 1)
         folder_row.addWidget(self.browse_button)
 
-        self.account_combo = QComboBox(objectName="accountCombo")
-        self.add_account_button = QPushButton("Add account…", objectName="addAccountButton")
+        self.account_combo = named(QComboBox(), "accountCombo")
+        self.add_account_button = named(QPushButton("Add account…"), "addAccountButton")
         self.add_account_button.clicked.connect(self._on_add_account_clicked)
         account_row = QHBoxLayout()
         account_row.addWidget(self.account_combo, 1)
         account_row.addWidget(self.add_account_button)
 
         self.picker = ContainerPicker(self, lister=lister, creator=creator)
-        self.mode_combo = QComboBox(objectName="modeCombo")
+        self.mode_combo = named(QComboBox(), "modeCombo")
         for mode, text in MODE_TEXT.items():
             self.mode_combo.addItem(text, mode.value)
 
-        self.error_label = QLabel(objectName="pairError")
+        self.error_label = named(QLabel(), "pairError")
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b00020;")
 
@@ -103,11 +114,7 @@ class PairDialog(QDialog):
         form.addRow("Container:", self.picker)
         form.addRow("Mode:", self.mode_combo)
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = dialog_buttons(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error_label)
@@ -150,7 +157,7 @@ class PairDialog(QDialog):
             self.error_label.setText("Add a storage account first.")
             return
         try:
-            creds = credentials_for_account(self.config.accounts[name], self._secret_loader)
+            creds = self.host.credentials(name)
         except ConfigError as exc:
             self.picker.set_credentials(None)
             self.error_label.setText(exc.message)
@@ -171,11 +178,14 @@ class PairDialog(QDialog):
 
     def open_account_dialog(self) -> AccountDialog:
         """Add an account without leaving this dialog (window-modal, non-blocking)."""
-        dialog = AccountDialog(self.config, self)
+        dialog = AccountDialog(self.config, self._save_account, self)
         dialog.accepted.connect(self._on_account_added)
         self.account_dialog = dialog
         dialog.open()
         return dialog
+
+    def _save_account(self, label: str, creds: Credentials, allow_plaintext: bool) -> AccountConfig:
+        return self.host.add_account(label, creds, allow_plaintext=allow_plaintext)
 
     @Slot()
     def _on_account_added(self) -> None:
@@ -203,22 +213,20 @@ class PairDialog(QDialog):
         name_problem = container_name_problem(container)
         if name_problem:
             return name_problem
-        for other in self.config.pairs:
-            if other is self.pair:
-                continue
-            if _overlaps(folder, other.local_root):
-                return (
-                    f"This folder overlaps {other.local_root}, which another pair already "
-                    "syncs; choose a separate folder."
-                )
-            if other.account == account and other.container == container:
-                # Two folders on one container would undo each other's changes (an
-                # upload-only pair deletes every blob its folder does not have).
-                return (
-                    f"The container {container} is already synced with {other.local_root}; "
-                    "choose another container."
-                )
-        return None
+        return new_pair_problem(self.config, self._pair_from_fields(folder), replacing=self.pair)
+
+    def _pair_from_fields(self, folder: str) -> PairConfig:
+        account = self.selected_account()
+        container = self.picker.selected_container()
+        assert account is not None and container is not None  # checked by problem()
+        return PairConfig(
+            local_root=folder,
+            account=account,
+            container=container,
+            mode=self.selected_mode(),
+            interval_s=self.pair.interval_s if self.pair else int(DEFAULT_INTERVAL_S),
+            name=self.pair.name if self.pair else "",
+        )
 
     def accept(self) -> None:
         """Check the fields, create a missing folder, build ``result_pair``."""
@@ -232,15 +240,5 @@ class PairDialog(QDialog):
         except OSError as exc:
             self.error_label.setText(f"Cannot create {folder}: {exc.strerror or exc}.")
             return
-        account = self.selected_account()
-        container = self.picker.selected_container()
-        assert account is not None and container is not None  # checked by problem()
-        self.result_pair = PairConfig(
-            local_root=folder,
-            account=account,
-            container=container,
-            mode=self.selected_mode(),
-            interval_s=self.pair.interval_s if self.pair else DEFAULT_INTERVAL_S,
-            paused=self.pair.paused if self.pair else False,
-        )
+        self.result_pair = self._pair_from_fields(folder)
         super().accept()

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core.app import autostart
+from blobsync.core.app.schedule import DEFAULT_INTERVAL_S
 from blobsync.core.app.settings import AppConfig
 
 
@@ -33,7 +34,8 @@ class SettingsDialog(QDialog):
         self.interval_spin.setRange(1, 24 * 60)
         self.interval_spin.setSuffix(" min")
         intervals = [p.interval_s for p in config.pairs]
-        self.interval_spin.setValue(max(1, round((min(intervals) if intervals else 300) / 60)))
+        default = int(DEFAULT_INTERVAL_S)
+        self.interval_spin.setValue(max(1, round((min(intervals) if intervals else default) / 60)))
         self.autostart_check = QCheckBox("Start BlobSync when I log in", self)
         self.autostart_check.setObjectName("autostartCheck")
         self.autostart_check.setChecked(autostart.is_enabled())

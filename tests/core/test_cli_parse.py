@@ -20,6 +20,7 @@ from memkeyring import MemoryKeyring, installed
 
 from blobsync.core.app import logs
 from blobsync.core.cli import commands as cli
+from blobsync.core.cli import sync as cli_sync
 from blobsync.core.credentials import Credentials
 from blobsync.core.remote.memory import MemoryStore
 
@@ -48,7 +49,7 @@ def stores(monkeypatch: pytest.MonkeyPatch) -> dict[str, MemoryStore]:
             by_name[container] = MemoryStore(container, exists=False)
         return by_name[container]
 
-    monkeypatch.setattr(cli, "open_store", fake_open_store)
+    monkeypatch.setattr(cli_sync, "open_store", fake_open_store)
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", FAKE_CONN)
     return by_name
 
@@ -218,11 +219,20 @@ def test_unknown_account_is_exit_2(
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["sync"], ["sync", "a", "b", "--mode", "sideways"], ["frobnicate"]):
+    for argv in (["sync", "a", "b", "--mode", "sideways"], ["frobnicate"]):
         with pytest.raises(SystemExit) as info:
             cli.main(argv)
         assert info.value.code == 2
     capsys.readouterr()
+    for argv, words in (
+        (["sync"], "Name the pair"),
+        (["sync", "folder-only"], "both the folder and the container"),
+        (["sync", "--all", "d", "box"], "Name the pair"),
+        (["sync", "--pair", "nope"], "No folder pair named nope"),
+    ):
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and words in err, (argv, err)
+        assert_one_sentence(err)
 
 
 def test_a_secret_cannot_be_passed_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -269,7 +279,7 @@ def test_unexpected_error_is_one_sentence_and_the_traceback_goes_to_the_log(
     def broken(creds: Credentials, container: str) -> MemoryStore:
         raise RuntimeError(f"kaboom with AccountKey={FAKE_KEY};")
 
-    monkeypatch.setattr(cli, "open_store", broken)
+    monkeypatch.setattr(cli_sync, "open_store", broken)
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", FAKE_CONN)
     code, _, err = run(capsys, "sync", str(folder), "box")
     assert code == 4

@@ -21,7 +21,7 @@ from memkeyring import MemoryKeyring, installed
 
 from blobsync.core.app import secrets
 from blobsync.core.app.accounts import add_account, remove_account, resolve_credentials
-from blobsync.core.app.settings import config_dir, load_config
+from blobsync.core.app.settings import SettingsStore, config_dir, load_config
 from blobsync.core.credentials import from_key
 from blobsync.core.errors import ConfigError
 
@@ -108,9 +108,9 @@ def test_status_with_a_locked_keyring_says_locked() -> None:
 
 
 def test_no_plaintext_without_opt_in(fail_keyring: None) -> None:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(secrets.NoUsableKeyring) as info:
         secrets.store_secret("work", KEY)
-    assert "--plaintext-secret" in info.value.message
+    assert "not saved" in info.value.message and "--" not in info.value.message  # no CLI words
     assert KEY not in info.value.message
     assert not secrets.plaintext_file().exists()
     written = [p for p in config_dir().rglob("*") if p.is_file()]
@@ -119,7 +119,7 @@ def test_no_plaintext_without_opt_in(fail_keyring: None) -> None:
 
 def test_plaintext_opt_in_is_0600_and_the_account_is_badged(fail_keyring: None) -> None:
     creds = from_key("https://acct.blob.core.windows.net", KEY)
-    account = add_account("work", creds, allow_plaintext=True)
+    account = add_account(SettingsStore.load(), "work", creds, allow_plaintext=True)
     assert account.plaintext_secret_file is True
     path = secrets.plaintext_file()
     assert path.name == "INSECURE-secrets.json"
@@ -129,8 +129,8 @@ def test_plaintext_opt_in_is_0600_and_the_account_is_badged(fail_keyring: None) 
     assert saved.plaintext_secret_file is True
     # settings.json itself holds no secret
     assert KEY not in (config_dir() / "settings.json").read_text()
-    assert resolve_credentials("work").secret == KEY
-    remove_account("work")
+    assert resolve_credentials(load_config(), "work").secret == KEY
+    remove_account(SettingsStore.load(), "work")
     assert not path.exists()  # last plaintext secret gone: file gone
 
 
@@ -138,26 +138,28 @@ def test_keyring_account_is_not_badged_and_settings_hold_no_secret(
     memory_keyring: MemoryKeyring,
 ) -> None:
     creds = from_key("https://acct.blob.core.windows.net", KEY)
-    account = add_account("work", creds, allow_plaintext=True)  # opt-in unused: keyring works
+    account = add_account(
+        SettingsStore.load(), "work", creds, allow_plaintext=True
+    )  # opt-in unused: keyring works
     assert account.plaintext_secret_file is False
     assert not secrets.plaintext_file().exists()
     assert KEY not in (config_dir() / "settings.json").read_text()
-    got = resolve_credentials("work")
+    got = resolve_credentials(load_config(), "work")
     assert (got.secret, got.account_name, got.account_url) == (
         KEY,
         "acct",
         "https://acct.blob.core.windows.net",
     )
-    remove_account("work")
+    remove_account(SettingsStore.load(), "work")
     assert memory_keyring.items == {}
     with pytest.raises(ConfigError, match="No account named work"):
-        resolve_credentials("work")
+        resolve_credentials(load_config(), "work")
 
 
 def test_bad_account_label_is_refused(memory_keyring: MemoryKeyring) -> None:
     creds = from_key("https://acct.blob.core.windows.net", KEY)
     with pytest.raises(ConfigError, match="account name"):
-        add_account("../evil", creds)
+        add_account(SettingsStore.load(), "../evil", creds)
     assert memory_keyring.items == {}
 
 
@@ -176,7 +178,7 @@ def test_local_emulator_account_works_without_a_stored_secret(fail_keyring: None
         "remote", "https://devstoreaccount1.example.com", "devstoreaccount1", SecretKind.ACCOUNT_KEY
     )
     save_config(AppConfig(accounts={demo.name: demo, remote.name: remote}))
-    assert resolve_credentials(demo.name).secret == AZURITE_KEY
+    assert resolve_credentials(load_config(), demo.name).secret == AZURITE_KEY
     with pytest.raises(ConfigError, match=r"No OS keyring|No secret stored"):
         account_credentials(remote)  # only the loopback emulator gets the public key
 

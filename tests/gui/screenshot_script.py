@@ -36,14 +36,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import blobsync.gui  # noqa: F401  (its PySide6 6.12 counter-measure runs before any Qt call)
-from blobsync.core.app.accounts import open_engine
-from blobsync.core.app.emulator import Azurite
+from blobsync.core.app.accounts import account_credentials
+from blobsync.core.app.emulator import DEMO_ACCOUNT_NAME, Azurite
+from blobsync.core.app.engines import open_engine
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import AZURITE_KEY, SecretKind
 from blobsync.core.models import SyncMode
 from blobsync.core.remote.azure import AzureBlobStore
-from blobsync.gui.controller import DEMO_ACCOUNT_NAME, Controller, credentials_for_account
+from blobsync.gui.controller import Controller
 from blobsync.gui.main_window import MainWindow
 from blobsync.gui.tray import Tray
 from blobsync.gui.views.issues_view import IssuesView
@@ -201,7 +201,7 @@ def main() -> int:
         )
 
         def engine_factory(pair: PairConfig, sink: Any) -> Any:
-            creds = credentials_for_account(config.accounts[pair.account], lambda _l: AZURITE_KEY)
+            creds = account_credentials(config.accounts[pair.account], lambda _l: AZURITE_KEY)
             store = GatedStore(creds, pair.container)
             store.single_shot_max = 1 * MiB
             store.min_block_size = 1 * MiB
@@ -240,7 +240,11 @@ def main() -> int:
         save("main_window.png", window.grab(), visible_texts(window), WINDOW_SIZE)
 
         # 2. the account dialog (Azurite preset, tested; the key field is masked)
-        dialog = AccountDialog(config, window)
+        dialog = AccountDialog(
+            config,
+            lambda label, creds, plain: controller.add_account(label, creds, allow_plaintext=plain),
+            window,
+        )
         dialog.set_kind(AccountKind.KEY)
         dialog.name_edit.setText("work")
         dialog.url_edit.setText(azurite.blob_endpoint)
@@ -259,7 +263,7 @@ def main() -> int:
         dialog.reject()
 
         # 2b. the pair dialog, containers listed, New container… refusing a name as typed
-        pair_dialog = PairDialog(config, parent=window, secret_loader=lambda _l: AZURITE_KEY)
+        pair_dialog = PairDialog(controller, parent=window)
         pair_dialog.folder_edit.setText("~/Music")  # expanded on save
         pair_dialog.show()
         pair_dialog.move(90, 90)

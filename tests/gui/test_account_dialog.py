@@ -17,9 +17,16 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLineEdit
 
 from blobsync.core.app import secrets
+from blobsync.core.app.accounts import add_account
 from blobsync.core.app.emulator import Azurite, free_port
-from blobsync.core.app.settings import AppConfig, load_config, save_config
-from blobsync.core.credentials import AZURITE_KEY, SecretKind
+from blobsync.core.app.settings import (
+    AccountConfig,
+    AppConfig,
+    SettingsStore,
+    load_config,
+    save_config,
+)
+from blobsync.core.credentials import AZURITE_KEY, Credentials, SecretKind
 from blobsync.gui.widgets.account_dialog import AccountDialog, AccountKind
 
 pytestmark = [pytest.mark.gui, pytest.mark.azurite]
@@ -38,7 +45,13 @@ def no_keyring() -> Iterator[None]:
 
 
 def make_dialog(qtbot, config: AppConfig) -> AccountDialog:  # type: ignore[no-untyped-def]
-    dialog = AccountDialog(config)
+    """The dialog saving through the application layer, settings kept in ``config``."""
+    settings = SettingsStore(config, save=lambda _c: None)
+
+    def save_account(label: str, creds: Credentials, allow_plaintext: bool) -> AccountConfig:
+        return add_account(settings, label, creds, allow_plaintext=allow_plaintext)
+
+    dialog = AccountDialog(config, save_account)
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
@@ -106,7 +119,8 @@ def test_add_by_name_and_key(qtbot, azurite: Azurite, gui_keyring: Any) -> None:
     assert (account.kind, account.account_name) == (SecretKind.ACCOUNT_KEY, "devstoreaccount1")
     assert account.account_url == azurite.blob_endpoint
     assert not account.plaintext_secret_file
-    assert gui_keyring.items[("blobsync", "emulator-key")] == AZURITE_KEY
+    # The emulator's published key is stored nowhere (the one emulator rule).
+    assert ("blobsync", "emulator-key") not in gui_keyring.items and not account.has_secret
     assert_saved_without_secret(config, AZURITE_KEY)
 
 
@@ -203,7 +217,7 @@ def test_bad_input_is_refused_in_words(qtbot, gui_keyring: Any) -> None:  # type
     save(qtbot, dialog)
     assert "account key is not valid" in dialog.status_label.text()
     dialog.secret_edit.setText(WRONG_KEY)
-    dialog.name_edit.setText("has spaces")
+    dialog.name_edit.setText("-starts/badly")
     save(qtbot, dialog)
     assert "letters, digits" in dialog.status_label.text()
     assert not config.accounts and not gui_keyring.items
@@ -219,7 +233,7 @@ def test_no_keyring_needs_visible_plaintext_opt_in(
     assert check.objectName() == "plaintextCheck" and check.isVisible() and not check.isChecked()
     assert not dialog.plaintext_warning.isVisible()
 
-    fill(dialog, AccountKind.KEY, "nokeyring", azurite.blob_endpoint, AZURITE_KEY)
+    fill(dialog, AccountKind.CONNECTION_STRING, "nokeyring", "", azurite.connection_string)
     save(qtbot, dialog)
     assert dialog.isVisible() and dialog.saved_account is None
     assert "cannot be saved safely" in dialog.status_label.text()
@@ -235,20 +249,23 @@ def test_no_keyring_needs_visible_plaintext_opt_in(
     assert account.plaintext_secret_file
     path = secrets.plaintext_file()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert secrets.load_secret("nokeyring") == AZURITE_KEY
+    assert secrets.load_secret("nokeyring") == azurite.connection_string
 
 
-def test_azurite_preset_follows_the_same_secret_rules(
+def test_azurite_preset_needs_no_keyring_and_follows_the_one_emulator_rule(
     qtbot, azurite: Azurite, no_keyring: None
 ) -> None:  # type: ignore[no-untyped-def]
+    """The emulator's published key is no secret: nothing is stored, anywhere, and the
+    account resolves to it by the same rule in the CLI and the app."""
+    from blobsync.core.app.accounts import account_credentials
+
     config = AppConfig()
     dialog = make_dialog(qtbot, config)
     dialog.set_kind(AccountKind.AZURITE)
     dialog.url_edit.setText(azurite.blob_endpoint)
     save(qtbot, dialog)
-    assert dialog.saved_account is None and "cannot be saved safely" in dialog.status_label.text()
-    dialog.plaintext_check.setChecked(True)
-    save(qtbot, dialog)
+    assert dialog.result() == QDialog.DialogCode.Accepted
     account = config.accounts["azurite"]
-    assert account.plaintext_secret_file
-    assert secrets.load_secret("azurite") == AZURITE_KEY  # usable later, like any account
+    assert not account.has_secret and not account.plaintext_secret_file
+    assert not secrets.plaintext_file().exists()
+    assert account_credentials(account).secret == AZURITE_KEY

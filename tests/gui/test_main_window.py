@@ -14,13 +14,16 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton, QToolButton
 
+from blobsync.core.app.emulator import DEMO_ACCOUNT_NAME
+from blobsync.core.app.pause import PauseStore
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig, load_config
+from blobsync.core.app.status import PairState
 from blobsync.core.credentials import SecretKind
 from blobsync.core.engine import Resolution
 from blobsync.core.errors import AuthError, ConnectionFailure
 from blobsync.core.models import Issue, IssueKind, SyncMode
 from blobsync.gui.app import SingleInstance, demo_pair, demo_wanted, point_demo_account
-from blobsync.gui.controller import DEMO_ACCOUNT_NAME, Controller, PairState
+from blobsync.gui.controller import Controller
 from blobsync.gui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -157,7 +160,7 @@ def test_pair_added_through_the_dialogs_syncs_and_settings_survive_a_restart(
     blob = sdk.get_container_client(container).download_blob("hello.txt").readall()
     assert blob == b"hello"
     qtbot.mouseClick(button(window, "pauseButton"), Qt.MouseButton.LeftButton)
-    assert ctl.config.paused
+    assert ctl.everything_paused()
     window.close()
     ctl.shutdown()
 
@@ -166,7 +169,7 @@ def test_pair_added_through_the_dialogs_syncs_and_settings_survive_a_restart(
     assert [(p.local_root, p.container, p.mode) for p in saved.pairs] == [
         (str(folder), container, SyncMode.UPLOAD)
     ]
-    assert saved.paused
+    assert PauseStore().everything_paused()  # the machine-wide pause, for the CLI too
     again = make_window(saved)
     assert again.pairs_view.model.rowCount() == 1
     assert again.pairs_view.model.data(again.pairs_view.model.index(0, 0)) == "docs"
@@ -219,8 +222,8 @@ def test_demo_account_bootstrap_rules(tmp_path, monkeypatch) -> None:  # type: i
     assert account.account_url == "http://127.0.0.1:12345/devstoreaccount1"
     ctl = Controller(config, schedule=False, save=lambda _c: None)
     try:
-        assert ctl.credentials(DEMO_ACCOUNT_NAME).account_url.endswith(":12345/devstoreaccount1")
-        assert ctl.load_secret(DEMO_ACCOUNT_NAME)  # the public dev key, no keyring needed
+        creds = ctl.credentials(DEMO_ACCOUNT_NAME)  # the published key, no keyring needed
+        assert creds.account_url.endswith(":12345/devstoreaccount1") and creds.secret
     finally:
         ctl.shutdown()
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -244,7 +247,7 @@ def test_version_flag_prints_and_exits_before_any_window() -> None:
 def test_a_safety_stop_can_be_overridden_once_from_the_banner(
     qtbot, make_window, fake_engines, tmp_path
 ):  # type: ignore[no-untyped-def]
-    from blobsync.core.errors import SafetyStop
+    from blobsync.core.errors import SafetyReason, SafetyStop
 
     seen_options: list[object] = []
     base = fake_engines(files=2)
@@ -256,10 +259,7 @@ def test_a_safety_stop_can_be_overridden_once_from_the_banner(
         def sync(options=None, cancel=None):  # type: ignore[no-untyped-def]
             seen_options.append(options)
             if not options.allow_mass_delete:
-                raise SafetyStop(
-                    "This sync would delete 9 of 10 synced files; nothing was deleted. "
-                    "If that is intended, run again with --allow-mass-delete."
-                )
+                raise SafetyStop(SafetyReason.MASS_DELETE, tracked=10, deletes=9)
             return real_sync(options, cancel)
 
         engine.sync = sync
@@ -271,7 +271,8 @@ def test_a_safety_stop_can_be_overridden_once_from_the_banner(
     assert ctl.sync_now(pair_id)
     qtbot.waitUntil(lambda: window.banner_button.isVisible(), timeout=20000)
     assert "would delete 9 of 10" in window.banner_label.text()
-    assert "--allow-mass-delete" not in window.banner_label.text()
+    assert "--" not in window.banner_label.text()  # no CLI words in the app
+    assert "Sync anyway" in window.banner_label.text()
     assert ctl.pair_state(pair_id) is PairState.ERROR
 
     qtbot.mouseClick(window.banner_button, Qt.MouseButton.LeftButton)
@@ -285,56 +286,6 @@ def test_a_safety_stop_can_be_overridden_once_from_the_banner(
         lambda: len(seen_options) == 3 and not ctl.status(pair_id).syncing, timeout=20000
     )
     assert seen_options[-1].allow_mass_delete is False
-
-
-def test_progress_tracker_counts_bytes_speed_and_eta(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from blobsync.core.events import (
-        IssueRaised,
-        ItemFinished,
-        ItemProgress,
-        ItemStarted,
-        PlanReady,
-    )
-    from blobsync.core.models import ActionKind, SyncResult
-    from blobsync.gui import bridge as bridge_module
-
-    now = [100.0]
-    monkeypatch.setattr(bridge_module.time, "monotonic", lambda: now[0])
-    tracker = bridge_module.ProgressTracker()
-    tracker.reset()
-    tracker.feed(PlanReady(2, 1, 0, 1, 0, 4, 6 * 2**30))  # 6 GiB: beyond 32 bits
-    first = tracker.snapshot()
-    assert (first.files_done, first.files_total, first.bytes_total) == (0, 4, 6 * 2**30)
-    assert first.eta_s is None  # no speed yet
-
-    tracker.feed(ItemStarted("big.iso", ActionKind.UPLOAD, 4 * 2**30))
-    tracker.feed(ItemStarted("b.txt", ActionKind.DOWNLOAD, 2 * 2**30))
-    now[0] += 2.0
-    tracker.feed(ItemProgress("big.iso", 2**30, 4 * 2**30))
-    tracker.feed(ItemProgress("b.txt", 2**30, 2 * 2**30))
-    snap = tracker.snapshot()
-    assert snap.bytes_done == 2 * 2**30
-    assert snap.speed_bps == pytest.approx(2**30)  # 2 GiB in 2 s
-    assert snap.eta_s == pytest.approx(4.0)  # 4 GiB left at 1 GiB/s
-    assert {t.rel_path: t.bytes_done for t in snap.transfers} == {
-        "big.iso": 2**30,
-        "b.txt": 2**30,
-    }
-
-    tracker.feed(ItemFinished("b.txt", ActionKind.DOWNLOAD, True))
-    tracker.feed(ItemFinished("gone.txt", ActionKind.DELETE_REMOTE, True))
-    tracker.feed(ItemFinished("bad.txt", ActionKind.UPLOAD, False))
-    tracker.feed(IssueRaised(Issue("bad.txt", IssueKind.UNREADABLE, "Cannot be read.")))
-    snap = tracker.snapshot()
-    assert (snap.downloaded, snap.deleted, snap.skipped, snap.uploaded) == (1, 1, 1, 0)
-    assert snap.files_done == 3 and [t.rel_path for t in snap.transfers] == ["big.iso"]
-    assert snap.bytes_done == 2 * 2**30 + 2**30  # b.txt complete + big.iso so far
-
-    tracker.finish(SyncResult(uploaded=1, downloaded=1, deleted_remote=1, skipped=1))
-    done = tracker.snapshot()
-    assert not done.running and done.transfers == ()
-    assert done.files_done == done.files_total == 4
-    assert done.bytes_done == done.bytes_total and done.eta_s is None
 
 
 def test_removing_a_syncing_pair_does_not_block_and_closes_its_engine(
@@ -423,3 +374,37 @@ def test_add_folder_with_no_account_walks_through_both_dialogs(
     )
     assert [(p.account, p.container) for p in ctl.pairs()] == [("work", container)]
     assert (tmp_path / "new-folder").is_dir()
+
+
+def test_an_account_added_inside_the_pair_dialog_is_saved_and_usable_at_once(
+    qtbot, make_window, azurite, gui_keyring, container_name, tmp_path
+):  # type: ignore[no-untyped-def]
+    """Regression: "Add account…" inside the pair dialog used to put the account in the
+    in-memory config only; it reached settings.json only if some later change saved."""
+    from PySide6.QtWidgets import QLineEdit
+
+    from blobsync.core.remote.azure import create_container
+    from blobsync.gui.widgets.account_dialog import AccountKind
+
+    create_container(azurite.credentials, container_name)
+    first = AccountConfig(
+        "first", "https://first.blob.core.windows.net", "first", SecretKind.ACCOUNT_KEY
+    )
+    window = make_window(AppConfig(accounts={"first": first}))
+    ctl = window.controller
+    qtbot.mouseClick(button(window, "addPairButton"), Qt.MouseButton.LeftButton)
+    pairs = window.pair_dialog
+    assert pairs is not None and pairs.isVisible()
+    accounts = pairs.open_account_dialog()
+    accounts.set_kind(AccountKind.CONNECTION_STRING)
+    accounts.findChild(QLineEdit, "nameEdit").setText("second")
+    accounts.findChild(QLineEdit, "secretEdit").setText(azurite.connection_string)
+    qtbot.mouseClick(
+        accounts.buttons.button(QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton
+    )
+    assert "second" in load_config().accounts  # saved at once, like any other account
+    assert gui_keyring.items[("blobsync", "second")] == azurite.connection_string
+    assert "second" in ctl.config.accounts
+    assert pairs.selected_account() == "second"
+    # ...and usable at once: the picker lists that account's containers.
+    qtbot.waitUntil(lambda: container_name in pairs.picker.container_names(), timeout=20000)

@@ -9,7 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QLabel, QLineEdit
 
 from blobsync.core.app.emulator import Azurite
-from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
+from blobsync.core.app.service import AppService
+from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig, SettingsStore
 from blobsync.core.credentials import AZURITE_KEY, SecretKind
 from blobsync.core.models import SyncMode
 from blobsync.core.remote.azure import create_container, list_containers
@@ -44,8 +45,13 @@ def key_loader(label: str) -> str:
     return AZURITE_KEY
 
 
+def host(config: AppConfig, loader=key_loader) -> AppService:  # type: ignore[no-untyped-def]
+    """The application layer the dialog talks to (settings kept in memory)."""
+    return AppService(SettingsStore(config, save=lambda _c: None), secret_loader=loader)
+
+
 def make_dialog(qtbot, config: AppConfig, pair: PairConfig | None = None) -> PairDialog:  # type: ignore[no-untyped-def]
-    dialog = PairDialog(config, pair, secret_loader=key_loader)
+    dialog = PairDialog(host(config), pair)
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
@@ -138,7 +144,9 @@ def test_edit_prefills_and_overlap_is_refused(
 ) -> None:  # type: ignore[no-untyped-def]
     create_container(azurite.credentials, container_name)
     config = emulator_config(azurite)
-    existing = PairConfig(str(tmp_path / "A"), "emu", container_name, SyncMode.DOWNLOAD, 60, True)
+    existing = PairConfig(
+        str(tmp_path / "A"), "emu", container_name, SyncMode.DOWNLOAD, 60, name="A"
+    )
     config.pairs.append(existing)
 
     dialog = make_dialog(qtbot, config, existing)
@@ -148,7 +156,7 @@ def test_edit_prefills_and_overlap_is_refused(
     assert dialog.picker.selected_container() == container_name
     press(qtbot, dialog.buttons, QDialogButtonBox.StandardButton.Save)  # editing itself: fine
     assert dialog.result_pair is not None
-    assert (dialog.result_pair.interval_s, dialog.result_pair.paused) == (60, True)
+    assert (dialog.result_pair.interval_s, dialog.result_pair.name) == (60, "A")
 
     second = container_name + "-2"
     create_container(azurite.credentials, second)
@@ -174,9 +182,13 @@ def test_missing_secret_is_said_in_words(qtbot, azurite: Azurite) -> None:  # ty
     def no_secret(label: str) -> str:
         raise ConfigError(f"No secret stored for account {label}.")
 
-    dialog = PairDialog(emulator_config(azurite), secret_loader=no_secret)
+    config = AppConfig()
+    config.accounts["work"] = AccountConfig(
+        "work", "https://acct.blob.core.windows.net", "acct", SecretKind.ACCOUNT_KEY
+    )
+    dialog = PairDialog(host(config, no_secret))
     qtbot.addWidget(dialog)
-    assert "No secret stored for account emu" in dialog.error_label.text()
+    assert "No secret stored for account work" in dialog.error_label.text()
     assert not dialog.picker.new_button.isEnabled()
 
 

@@ -11,11 +11,13 @@ from azure.storage.blob import BlobServiceClient
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QToolButton
 
-from blobsync.core.app.accounts import open_engine
+from blobsync.core.app.accounts import account_credentials
+from blobsync.core.app.engines import open_engine
+from blobsync.core.app.pause import PauseStore
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
+from blobsync.core.app.status import PairState
 from blobsync.core.events import EventSink
 from blobsync.core.remote.azure import AzureBlobStore
-from blobsync.gui.controller import PairState, credentials_for_account, default_secret_loader
 from blobsync.gui.main_window import MainWindow
 
 pytestmark = [pytest.mark.gui, pytest.mark.azurite]
@@ -114,7 +116,7 @@ def test_cancel_stops_cleanly_and_the_next_sync_finishes(
 ):  # type: ignore[no-untyped-def]
     root = tmp_path / "folder"
     files = make_files(root, 150)
-    creds = credentials_for_account(azurite_account, default_secret_loader)
+    creds = account_credentials(azurite_account)
 
     def slow_engine(pair: PairConfig, sink: EventSink):  # type: ignore[no-untyped-def]
         store = SlowStore(creds, pair.container)
@@ -166,8 +168,8 @@ def test_pause_stops_scheduled_syncs(
     root = tmp_path / "folder"
     make_files(root, 3)
     config = one_pair_config(azurite_account, root, container_name, interval_s=0)
-    config.paused = True
-    window = make_window(config, schedule=True, tick_ms=50)
+    PauseStore().set_everything_paused(True)  # paused before the app starts
+    window = make_window(config, schedule=True)
     ctl = window.controller
     pair_id = ctl.pairs()[0].pair_id
     started: list[bool] = []
@@ -185,7 +187,7 @@ def test_pause_stops_scheduled_syncs(
     assert started
 
     qtbot.mouseClick(button(window, "pauseButton"), Qt.MouseButton.LeftButton)  # Pause
-    assert ctl.config.paused
+    assert ctl.everything_paused() and PauseStore().everything_paused()
     qtbot.waitUntil(lambda: not ctl.status(pair_id).syncing, timeout=20000)
     count = len(started)
     qtbot.wait(800)
@@ -200,10 +202,10 @@ def test_first_start_runs_azurite_and_syncs_a_one_click_demo_pair(
     offers ~/BlobSync ↔ blobsync-demo; one click later the folder is synced."""
     from azure.storage.blob import BlobServiceClient as Client
 
+    from blobsync.core.app.emulator import DEMO_ACCOUNT_NAME, DEMO_CONTAINER
     from blobsync.core.app.settings import config_dir, load_config
     from blobsync.core.credentials import AZURITE_KEY
-    from blobsync.gui.app import DEMO_CONTAINER, SingleInstance, start_app
-    from blobsync.gui.controller import DEMO_ACCOUNT_NAME
+    from blobsync.gui.app import SingleInstance, start_app
 
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     session = start_app(qapp, SingleInstance(f"blobsync-test-{uuid.uuid4().hex[:8]}"))

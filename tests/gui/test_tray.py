@@ -7,9 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
+from blobsync.core.app.status import Overview, PairState
 from blobsync.core.credentials import SecretKind
 from blobsync.core.models import Issue, IssueKind
-from blobsync.gui.controller import Controller, Overview, PairState
+from blobsync.gui.controller import Controller
 from blobsync.gui.icons import icon_path
 from blobsync.gui.tray import ICON_NAMES, Tray, format_time, tray_look
 
@@ -134,7 +135,7 @@ def test_menu_counts_attention_and_toggles_pause(qtbot, tmp_path) -> None:  # ty
 
         pause = next(a for a in tray.menu.actions() if a.text() == "Pause")
         pause.trigger()
-        assert ctl.config.paused
+        assert ctl.everything_paused()
         assert _menu_texts(tray)[1] == "Resume"
         sync_now = next(a for a in tray.menu.actions() if a.text() == "Sync now")
         assert not sync_now.isEnabled()

@@ -298,11 +298,12 @@ NO_KEYRING = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
 
 
 def _add_account(
-    name: str, endpoint: str, key: str, *extra: str
+    name: str, endpoint: str, key: str, *extra: str, kind: str = "--key"
 ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, **NO_KEYRING)
     env.pop("AZURE_STORAGE_CONNECTION_STRING", None)
-    argv = ["account", "add", name, "--key", "--url", endpoint, "--secret-stdin", *extra]
+    url = ["--url", endpoint] if kind == "--key" else []
+    argv = ["account", "add", name, kind, *url, "--secret-stdin", *extra]
     return subprocess.run(
         [sys.executable, "-m", "blobsync.core.cli", *argv],
         env=env,
@@ -316,14 +317,20 @@ def _add_account(
 def test_saved_account_without_keyring_needs_opt_in_then_syncs_and_tests(
     azurite: Azurite, container_name: str, folder: Path
 ) -> None:
-    key = azurite.credentials.secret
-    refused = _add_account("local", azurite.blob_endpoint, key)
+    # A connection string is a secret (even the emulator's): it needs the keyring.
+    key = azurite.connection_string
+    cs = "--connection-string"
+    refused = _add_account("local", "", key, kind=cs)
     assert refused.returncode == 2
     assert "No OS keyring is available" in refused.stderr and "--plaintext-secret" in refused.stderr
-    added = _add_account("local", azurite.blob_endpoint, key, "--plaintext-secret")
+    added = _add_account("local", "", key, "--plaintext-secret", kind=cs)
     assert added.returncode == 0, added.stderr
     assert "INSECURE plaintext file" in added.stdout
     assert key not in added.stdout + added.stderr
+    # The emulator's published account key is no secret: saved without any keyring.
+    published = _add_account("emu", azurite.blob_endpoint, azurite.credentials.secret)
+    assert published.returncode == 0, published.stderr
+    assert "published development key" in published.stdout
 
     synced = blobsync(
         "sync", str(folder), container_name, "--account", "local", conn=None, env_extra=NO_KEYRING

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from blobsync.core.app.live import LiveSync
+from blobsync.core.app.live import LiveSync, PauseFlag
+from blobsync.core.app.pause import PauseStore
 from blobsync.core.engine import SyncEngine
 from blobsync.core.local.watcher import WatcherUnavailable
 from blobsync.core.remote.azure import AzureBlobStore
@@ -62,6 +63,8 @@ def live_pair(azurite, container_name, tmp_path):
         engine = SyncEngine(root, store, tmp_path / f"{state}.sqlite3")
         kwargs.setdefault("debounce_s", 0.3)
         kwargs.setdefault("interval_s", 60)
+        # The machine-wide pause store, in the test's folder; one key per state DB.
+        kwargs.setdefault("pause", PauseFlag(PauseStore(tmp_path / "pause.sqlite3"), state))
         live = LiveSync(engine, **kwargs)
         made.append(live)
         return live, store

@@ -1,0 +1,245 @@
+"""The application layer's one object: what the CLI and the desktop app both call.
+
+:class:`AppService` holds the settings (:class:`~.settings.SettingsStore`), the
+machine's pause store (:class:`~.pause.PauseStore`) and the way to read secrets, and
+offers every user-facing capability once: accounts (add, remove, credentials), folder
+pairs (add, edit, remove, find by name), pause, the options a pair's sync runs with,
+opening a pair's engine, and a pair's offline summary. The CLI calls it directly; the
+app's controller wraps it with Qt signals and engine threads. Nothing here knows
+either client.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..credentials import Credentials
+from ..engine import SyncEngine, SyncOptions
+from ..errors import ConfigError
+from ..events import EventSink, ignore_event
+from ..models import Issue
+from ..remote.base import RemoteStore
+from . import accounts
+from .accounts import SecretLoader
+from .engines import open_engine, open_offline_engine
+from .live import PauseFlag
+from .pairs import find_pair, new_pair_problem, pair_key, state_path, unique_name
+from .pause import PauseStore
+from .secrets import load_secret
+from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PairSummary:
+    """What is known about a pair without the network (``blobsync pairs``)."""
+
+    pair: PairConfig
+    paused: bool
+    synced_before: bool
+    last_in_sync: float | None  # epoch seconds of the last run that left nothing pending
+    issues: list[Issue]
+
+
+class AppService:
+    """Accounts, pairs, pause and engines for one user on one machine."""
+
+    def __init__(
+        self,
+        settings: SettingsStore,
+        pauses: PauseStore | None = None,
+        secret_loader: SecretLoader = load_secret,
+    ) -> None:
+        self.settings = settings
+        self.pauses = pauses if pauses is not None else PauseStore()
+        self._load_secret = secret_loader
+        self._migrate_legacy_pause()
+
+    @property
+    def config(self) -> AppConfig:
+        return self.settings.config
+
+    def save(self) -> None:
+        """Write the settings. Raises OSError."""
+        self.settings.save()
+
+    # ---- accounts --------------------------------------------------------------------
+
+    def add_account(
+        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
+    ) -> AccountConfig:
+        """Save a new account (secret to the keyring). Raises ConfigError, OSError."""
+        return accounts.add_account(self.settings, label, creds, allow_plaintext=allow_plaintext)
+
+    def remove_account(self, label: str) -> list[PairConfig]:
+        """Forget an account and its secret; returns the pairs that still use it.
+        Raises ConfigError."""
+        return accounts.remove_account(self.settings, label)
+
+    def credentials(self, label: str) -> Credentials:
+        """The credentials of a saved account. Raises ConfigError."""
+        return accounts.account_credentials(
+            accounts.get_account(self.config, label), self._load_secret
+        )
+
+    def resolve_credentials(
+        self, label: str | None, environ: Mapping[str, str] | None = None
+    ) -> Credentials:
+        """A saved account's credentials, else the environment's connection string.
+        Raises ConfigError saying what to do when neither gives any."""
+        return accounts.resolve_credentials(self.config, label, environ, self._load_secret)
+
+    def account_of(self, pair: PairConfig) -> AccountConfig:
+        """The pair's account. Raises ConfigError when it is not configured any more."""
+        account = self.config.accounts.get(pair.account)
+        if account is None:
+            raise ConfigError(f"The account '{pair.account}' is not configured any more.")
+        return account
+
+    # ---- pairs -----------------------------------------------------------------------
+
+    def pairs(self) -> list[PairConfig]:
+        return list(self.config.pairs)
+
+    def pair(self, pair_id: str) -> PairConfig | None:
+        return next((p for p in self.config.pairs if p.pair_id == pair_id), None)
+
+    def find_pair(self, name_or_folder: str) -> PairConfig:
+        """The pair with this name (or folder). Raises ConfigError."""
+        return find_pair(self.config, name_or_folder)
+
+    def add_pair(self, pair: PairConfig) -> PairConfig:
+        """Add a pair (named after its folder unless named). Raises ConfigError, OSError."""
+        pair = dataclasses.replace(pair, local_root=os.path.abspath(pair.local_root))
+        if not pair.name:
+            pair.name = unique_name(self.config, pair.local_root)
+        problem = new_pair_problem(self.config, pair)
+        if problem:
+            raise ConfigError(problem)
+        self.config.pairs.append(pair)
+        self.save()
+        return pair
+
+    def update_pair(self, pair_id: str, new: PairConfig) -> PairConfig:
+        """Replace a pair's settings. Raises ConfigError, OSError."""
+        old = self.pair(pair_id)
+        if old is None:
+            raise ConfigError("This folder pair is not configured any more.")
+        new = dataclasses.replace(new, local_root=os.path.abspath(new.local_root))
+        if not new.name:
+            new.name = old.name or unique_name(self.config, new.local_root, exclude=old)
+        problem = new_pair_problem(self.config, new, replacing=old)
+        if problem:
+            raise ConfigError(problem)
+        was_paused = self.pauses.pair_paused(self.key(old))
+        index = self.config.pairs.index(old)
+        self.config.pairs[index] = new
+        self.save()
+        if was_paused and self.key(new) != self.key(old):
+            self.set_paused(new, True)
+        return new
+
+    def remove_pair(self, pair_id: str) -> None:
+        """Stop syncing a pair (no file or blob is touched). Raises OSError."""
+        self.config.pairs = [p for p in self.config.pairs if p.pair_id != pair_id]
+        self.save()
+
+    def key(self, pair: PairConfig) -> str:
+        """The pair's machine-wide id (state database, pause flag); stable across
+        emulator ports. Raises ConfigError when its account is gone."""
+        account = self.account_of(pair)
+        return pair_key(pair.local_root, account.account_url, account.account_name, pair.container)
+
+    # ---- pause -----------------------------------------------------------------------
+
+    def pause_flag(self, pair: PairConfig) -> PauseFlag:
+        return PauseFlag(self.pauses, self.key(pair))
+
+    def is_paused(self, pair: PairConfig) -> bool:
+        """Paused by itself or because everything is."""
+        return self.pauses.is_paused(self.key(pair))
+
+    def pair_paused(self, pair: PairConfig) -> bool:
+        """Paused by itself."""
+        return self.pauses.pair_paused(self.key(pair))
+
+    def set_paused(self, pair: PairConfig, paused: bool) -> None:
+        """Raises ConfigError."""
+        self.pauses.set_paused(self.key(pair), paused)
+
+    def everything_paused(self) -> bool:
+        return self.pauses.everything_paused()
+
+    def set_everything_paused(self, paused: bool) -> None:
+        """Raises ConfigError."""
+        self.pauses.set_everything_paused(paused)
+
+    def _migrate_legacy_pause(self) -> None:
+        legacy = self.settings.legacy_pause
+        if not (legacy.everything or legacy.pair_ids):
+            return
+        try:
+            if legacy.everything:
+                self.set_everything_paused(True)
+            for pair_id in legacy.pair_ids:
+                pair = self.pair(pair_id)
+                if pair is not None and pair.account in self.config.accounts:
+                    self.set_paused(pair, True)
+        except ConfigError as exc:
+            log.warning("could not keep the old pause settings: %s", exc.message)
+        self.settings.legacy_pause = dataclasses.replace(legacy, everything=False, pair_ids=())
+
+    # ---- running ---------------------------------------------------------------------
+
+    def options(
+        self,
+        pair: PairConfig,
+        *,
+        dry_run: bool = False,
+        allow_mass_delete: bool = False,
+        workers: int | None = None,
+    ) -> SyncOptions:
+        """The options one run of ``pair`` uses (its mode, the app-wide limits)."""
+        options = SyncOptions(
+            mode=pair.mode,
+            dry_run=dry_run,
+            allow_mass_delete=allow_mass_delete,
+            upload_limit_bps=self.config.upload_limit_kbps * 1024,
+            download_limit_bps=self.config.download_limit_kbps * 1024,
+        )
+        if workers is not None:
+            options.workers = workers
+        return options
+
+    def open_engine(
+        self,
+        pair: PairConfig,
+        events: EventSink = ignore_event,
+        store: RemoteStore | None = None,
+    ) -> SyncEngine:
+        """The pair's engine (Azure unless ``store`` is given). Raises ConfigError."""
+        creds = self.credentials(pair.account)
+        return open_engine(pair.local_root, creds, pair.container, events, store=store)
+
+    def summary(self, pair: PairConfig) -> PairSummary:
+        """State, last sync and pending issues from the pair's database (no network)."""
+        account = self.account_of(pair)
+        path = state_path(
+            pair.local_root, account.account_url, account.account_name, pair.container
+        )
+        paused = self.is_paused(pair)
+        if not Path(path).exists():
+            return PairSummary(pair, paused, False, None, [])
+        engine = open_offline_engine(
+            pair.local_root, account.account_url, account.account_name, pair.container
+        )
+        try:
+            return PairSummary(pair, paused, True, engine.last_sync_time(), engine.pending_issues())
+        finally:
+            engine.close()
