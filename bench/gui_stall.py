@@ -58,11 +58,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from blobsync.core.app.emulator import Azurite
-    from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
-    from blobsync.core.credentials import SecretKind
+    from blobsync.core.app.emulator import DEMO_ACCOUNT_NAME, Azurite, demo_account
+    from blobsync.core.app.settings import AppConfig, PairConfig
     from blobsync.gui import controller as controller_module
-    from blobsync.gui.controller import DEMO_ACCOUNT_NAME, Controller
+    from blobsync.gui.controller import Controller
     from blobsync.gui.main_window import MainWindow
 
     root = work / "folder"
@@ -75,9 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(["gui_stall"])
     load_before = os.getloadavg()[0]
     with Azurite(in_memory=args.in_memory) as server:
-        account = AccountConfig(
-            DEMO_ACCOUNT_NAME, server.blob_endpoint, "devstoreaccount1", SecretKind.ACCOUNT_KEY
-        )
+        account = demo_account(server.port)
         container = "stall" + uuid.uuid4().hex[:8]
         if args.files > 20_000:
             prefill(server.connection_string, root, container, work)
