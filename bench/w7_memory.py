@@ -87,6 +87,17 @@ class GeneratedStore:
     def copy(self, *args: object, **kwargs: object) -> WriteResult:
         raise AssertionError("no-change run must not copy")
 
+    def list_meta(
+        self, *args: object, **kwargs: object
+    ) -> Iterator[tuple[RemoteEntry, dict[str, str]]]:
+        raise AssertionError("no-change run must not list the bin")
+
+    def protection(self, *args: object, **kwargs: object) -> object:
+        raise AssertionError("no-change run must not ask for the account's protection")
+
+    def list_versions(self, *args: object, **kwargs: object) -> list[object]:
+        raise AssertionError("no-change run must not list versions")
+
     def close(self) -> None:
         pass
 

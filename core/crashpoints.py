@@ -32,6 +32,13 @@ CRASH_POINTS = (
     "batch_after_flush_before_replace",
     "batch_after_replace_before_flush",
     "batch_after_flush_before_record",
+    "local_bin_after_record",  # in local/versions.py: record written, file not yet kept
+    "remote_bin_after_copy",  # the blob copied into the container bin, not yet replaced
+)
+#: Points of a restore (engine/recovery.py), killed by test_crash's restore test.
+RESTORE_CRASH_POINTS = (
+    "restore_after_keep",  # the current file kept in the versions folder, not yet replaced
+    "restore_after_copy",  # a kept version copied back over the blob, not yet synced
 )
 
 

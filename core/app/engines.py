@@ -6,16 +6,13 @@ Shared by the CLI and the app, so both find the same state database for the same
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from ..credentials import Credentials
 from ..engine import SyncEngine
-from ..errors import ConfigError
 from ..events import EventSink, ignore_event
-from ..models import RemoteEntry
-from ..remote.base import CancelToken, ProgressCallback, RemoteStore, WriteResult
+from ..remote.base import RemoteStore
+from ..remote.offline import OfflineStore
 from .pairs import state_path
 
 
@@ -46,57 +43,3 @@ def open_offline_engine(
     """An engine that can only read its state DB (pending issues); any network use fails."""
     path = state_path(local_root, account_url, account_name, container)
     return SyncEngine(Path(local_root), OfflineStore(container), path)
-
-
-class OfflineStore:
-    """A RemoteStore that refuses every call: for reading a pair's state offline."""
-
-    def __init__(self, container: str) -> None:
-        self.container = container
-
-    def _refuse(self) -> ConfigError:
-        return ConfigError("This command works offline and cannot reach the storage account.")
-
-    def container_exists(self) -> bool:
-        raise self._refuse()
-
-    def create_container(self) -> bool:
-        raise self._refuse()
-
-    def list_blobs(self) -> Iterator[RemoteEntry]:
-        raise self._refuse()
-
-    def get_entry(self, blob_name: str) -> RemoteEntry | None:
-        raise self._refuse()
-
-    def upload(
-        self,
-        blob_name: str,
-        source: BinaryIO,
-        size: int,
-        md5: bytes,
-        mtime_ns: int,
-        if_match: str | None,
-        progress: ProgressCallback | None = None,
-        cancel: CancelToken | None = None,
-    ) -> WriteResult:
-        raise self._refuse()
-
-    def download(
-        self,
-        blob_name: str,
-        if_match: str,
-        sink: BinaryIO,
-        progress: ProgressCallback | None = None,
-        cancel: CancelToken | None = None,
-    ) -> int:
-        raise self._refuse()
-
-    def delete(self, blob_name: str, if_match: str) -> None:
-        raise self._refuse()
-
-    def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
-        raise self._refuse()
-
-    def close(self) -> None:
-        pass

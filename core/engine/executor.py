@@ -6,6 +6,12 @@ run. Order: local deletions first (so folders they empty cannot race with downlo
 then everything else in parallel, then empty folders are tidied. Downloads are made
 durable and recorded per batch (engine/batch.py): one file-system flush for many
 files instead of one fsync each.
+
+Nothing is lost on purpose either: before a local file is deleted or replaced it goes to
+the pair's versions folder (:mod:`..local.versions`), before a blob is replaced or
+deleted it is copied into the container's bin (:mod:`..remote.trash`) unless the account
+keeps versions itself; every applied change is one row of the history
+(:mod:`.history`), naming the machine that made it.
 """
 
 from __future__ import annotations
@@ -16,26 +22,43 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO
 
 from .. import events as ev
 from ..crashpoints import crash_point
-from ..errors import BlobNotFound, Cancelled, FatalError, ItemError, PreconditionFailed
+from ..errors import (
+    AuthError,
+    AuthReason,
+    BlobNotFound,
+    Cancelled,
+    FatalError,
+    ItemError,
+    PreconditionFailed,
+)
 from ..local import durable, fs
+from ..local.versions import VersionsFolder
 from ..models import (
     Action,
     ActionKind,
+    BinReason,
+    ConflictRule,
     Issue,
     IssueKind,
     LocalEntry,
     RemoteEntry,
     SnapshotEntry,
     SyncResult,
+    Writer,
 )
 from ..remote.base import CancelToken, RemoteStore
+from ..remote.blobmeta import metadata_for
+from ..remote.trash import ContainerBin
 from .batch import DownloadBatch, Fetched
+from .history import ChangeKind, History
+from .keeping import Keeper, known_md5
+from .planner import Winner, conflict_winner
 from .state import StateDB
 from .throttle import ThrottledReader, ThrottledWriter, TokenBucket
 
@@ -61,6 +84,20 @@ class RunContext:
     #: Told the relative path of every local write just before it happens (the file
     #: watcher uses it to ignore the engine's own changes).
     on_local_write: Callable[[str], None] | None = None
+    #: This installation, written into every blob's metadata and every history row.
+    writer: Writer | None = None
+    run_id: str = ""
+    pair: str = ""
+    history: History | None = None
+    #: The local versions folder (None: deletions and replacements are not kept).
+    local_bin: VersionsFolder | None = None
+    #: The container bin to copy blobs into before replacing or deleting them; called
+    #: lazily (the first time a blob is about to go). None: the account keeps versions
+    #: itself, or keeping is off.
+    container_bin: Callable[[], ContainerBin | None] = lambda: None
+    conflict_rule: ConflictRule = ConflictRule.KEEP_BOTH
+    #: Who deleted a blob, from its copy in the container bin: path -> [(md5, who)].
+    deleted_by: dict[str, list[tuple[bytes | None, Writer | None]]] = field(default_factory=dict)
 
 
 class _Progress:
@@ -111,10 +148,12 @@ class Executor:
             ActionKind.RECORD: self._record,
             ActionKind.FORGET: self._forget,
             ActionKind.ISSUE: self._report,
+            ActionKind.ARCHIVED: self._archived,
         }
         #: The first fatal error a worker hit: the others stop taking items, and this is
         #: the error the run reports (not a "cancelled" from a sibling).
         self._fatal: FatalError | None = None
+        self._keep = Keeper(ctx, result, self._lock)
 
     # ---- driving -----------------------------------------------------------------
 
@@ -177,11 +216,7 @@ class Executor:
             for action in actions:
                 if errors:
                     break
-                if (
-                    action.kind is ActionKind.RECORD
-                    or action.kind is ActionKind.FORGET
-                    or action.kind is ActionKind.ISSUE
-                ):
+                if action.kind in _NO_TRANSFER:
                     self._do(action)  # cheap: no I/O beyond SQLite
                     continue
                 self._check_cancel()
@@ -281,15 +316,26 @@ class Executor:
     def _upload(self, action: Action) -> None:
         local = action.local
         assert local is not None
-        self._upload_file(action.rel_path, action.if_match, expect=local)
+        replacing = action.remote
+        if replacing is None or action.if_match is None:
+            replacing = None
+        elif replacing.etag != action.if_match:
+            replacing = replace(replacing, etag=action.if_match)
+        self._upload_file(action.rel_path, action.if_match, expect=local, replacing=replacing)
 
     def _upload_file(
-        self, rel: str, if_match: str | None, expect: LocalEntry | None
+        self,
+        rel: str,
+        if_match: str | None,
+        expect: LocalEntry | None,
+        replacing: RemoteEntry | None = None,
+        kind: ChangeKind = ChangeKind.UPLOADED,
     ) -> RemoteEntry:
         """Upload the file at ``rel`` (conditionally) and record it.
 
         ``expect``: the scanned state; if the file no longer matches it, nothing is sent
-        (FILE_CHANGED). Its MD5, when known, spares a read.
+        (FILE_CHANGED). Its MD5, when known, spares a read. ``replacing``: the blob the
+        upload replaces (pinned to ``if_match``), copied into the container bin first.
         """
         path = fs.confined_path(self.ctx.root, rel, make_parents=False)
         with open(path, "rb") as fh:
@@ -312,6 +358,7 @@ class Executor:
                         "The file changed while it was read; it will sync next time.",
                         IssueKind.FILE_CHANGED,
                     )
+            kept = self._keep.remote(replacing, BinReason.REPLACED) if replacing else None
             crash_point("before_upload")
             result = self.ctx.store.upload(
                 rel,
@@ -322,6 +369,7 @@ class Executor:
                 if_match,
                 progress=self._item_progress(rel, st.st_size),
                 cancel=self.ctx.cancel,
+                writer=self.ctx.writer,
             )
             crash_point("after_upload_before_record")
             after = os.fstat(fh.fileno())
@@ -333,7 +381,20 @@ class Executor:
             SnapshotEntry(rel, st.st_size, st.st_mtime_ns, md5, result.etag)
         )
         self._count("uploaded", "bytes_uploaded", st.st_size)
-        return RemoteEntry(rel, st.st_size, result.etag, md5, st.st_mtime_ns)
+        self._keep.record(
+            kind,
+            rel,
+            st.st_size,
+            self.ctx.writer,
+            remote_bin=kept,
+            before_md5=replacing.md5 if replacing else None,
+            after_md5=md5,
+            after_etag=result.etag,
+            after_mtime_ns=st.st_mtime_ns,
+        )
+        return RemoteEntry(
+            rel, st.st_size, result.etag, md5, st.st_mtime_ns, writer=self.ctx.writer
+        )
 
     def _notify_local_write(self, rel_path: str) -> None:
         """Announce a local write to ``rel_path`` (and the folders it may create)."""
@@ -360,7 +421,12 @@ class Executor:
                 "The file changed since it was scanned; it will sync next time.",
                 IssueKind.FILE_CHANGED,
             )
-        copied = self.ctx.store.copy(old.rel_path, action.rel_path, action.if_match)
+        copied = self.ctx.store.copy(
+            old.rel_path,
+            action.rel_path,
+            action.if_match,
+            metadata=metadata_for(local.mtime_ns, self.ctx.writer),
+        )
         crash_point("move_remote_after_copy")
         self.ctx.state.put_snapshot(
             SnapshotEntry(action.rel_path, local.size, local.mtime_ns, old.md5, copied.etag)
@@ -369,6 +435,15 @@ class Executor:
             self.ctx.store.delete(old.rel_path, action.if_match)
         except BlobNotFound:
             pass
+        except AuthError as exc:
+            if exc.reason is not AuthReason.PERMISSION_MISSING:
+                raise
+            # Copied but not allowed to delete the old name: keep its snapshot (the
+            # next run plans that delete again, as an issue under KEEP_AS_ISSUES).
+            err = _delete_refused()
+            self._add_issue(Issue(old.rel_path, err.kind, err.message, err.retryable))
+            self._count("moved")
+            return
         except PreconditionFailed:
             # The old blob changed meanwhile: keep its snapshot so the next run brings
             # that change back down instead of losing it.
@@ -383,6 +458,16 @@ class Executor:
             return
         self.ctx.state.delete_snapshot(old.rel_path)
         self._count("moved")
+        self._keep.record(
+            ChangeKind.MOVED_REMOTE,
+            action.rel_path,
+            local.size,
+            self.ctx.writer,
+            old_path=old.rel_path,
+            after_md5=old.md5,
+            after_etag=copied.etag,
+            after_mtime_ns=local.mtime_ns,
+        )
 
     def _move_local(self, action: Action) -> None:
         """A remote rename: rename the unchanged local file instead of downloading."""
@@ -407,6 +492,16 @@ class Executor:
         with self._lock:
             self._emptied.append(old.rel_path)
         self._count("moved")
+        self._keep.record(
+            ChangeKind.MOVED_LOCAL,
+            action.rel_path,
+            st.st_size,
+            remote.writer,
+            old_path=old.rel_path,
+            after_md5=old.md5,
+            after_etag=remote.etag,
+            after_mtime_ns=st.st_mtime_ns,
+        )
 
     # ---- downloads ---------------------------------------------------------------
 
@@ -466,6 +561,7 @@ class Executor:
             return
         crash_point("batch_after_flush_before_replace")
         placed: list[Fetched] = []
+        kept: dict[str, tuple[str | None, bytes | None]] = {}  # rel -> (version id, old md5)
         for item in items:
             rel = item.action.rel_path
             try:
@@ -476,6 +572,12 @@ class Executor:
                         IssueKind.FILE_CHANGED,
                     )
                 self._notify_local_write(rel)
+                if item.action.local is not None:  # the replaced file goes to the versions folder
+                    replaced_md5 = known_md5(item.action)
+                    entry = self._keep.local(
+                        item.target, rel, move=False, reason=BinReason.REPLACED, md5=replaced_md5
+                    )
+                    kept[rel] = (entry, replaced_md5)
                 os.replace(item.tmp, item.target)
             except ItemError as exc:
                 item.tmp.unlink(missing_ok=True)
@@ -517,6 +619,18 @@ class Executor:
                 )
             )
             self._count("downloaded", "bytes_downloaded", st.st_size)
+            local_bin, before_md5 = kept.get(item.action.rel_path, (None, None))
+            self._keep.record(
+                ChangeKind.DOWNLOADED,
+                item.action.rel_path,
+                st.st_size,
+                remote.writer,
+                local_bin=local_bin,
+                before_md5=before_md5,
+                after_md5=item.md5,
+                after_etag=remote.etag,
+                after_mtime_ns=st.st_mtime_ns,
+            )
             recorded.append(item)
         self.ctx.state.commit()
         for item in recorded:
@@ -548,13 +662,36 @@ class Executor:
 
     def _delete_remote(self, action: Action) -> None:
         assert action.if_match is not None
+        remote = action.remote
+        kept = None
         try:
+            if remote is not None:
+                kept = self._keep.remote(replace(remote, etag=action.if_match), BinReason.DELETED)
             self.ctx.store.delete(action.rel_path, action.if_match)
         except BlobNotFound:
             pass  # already gone: the goal is reached
+        except PreconditionFailed:
+            if self.ctx.store.get_entry(action.rel_path) is not None:
+                raise
+            # gone meanwhile (the bin copy found nothing to copy): the goal is reached
+        except AuthError as exc:
+            # Allowed to do everything else but not to delete (a SAS without 'd', a
+            # role without delete): the blob stays; the run goes on. Clients avoid this
+            # by probing first and choosing RemoteDeletePolicy.KEEP_AS_ISSUES.
+            if exc.reason is not AuthReason.PERMISSION_MISSING:
+                raise
+            raise _delete_refused() from None
         crash_point("after_remote_delete_before_record")
         self.ctx.state.delete_snapshot(action.rel_path)
         self._count("deleted_remote")
+        self._keep.record(
+            ChangeKind.DELETED_REMOTE,
+            action.rel_path,
+            remote.size if remote else 0,
+            self.ctx.writer,
+            remote_bin=kept,
+            before_md5=remote.md5 if remote and remote.md5 else known_md5(action),
+        )
 
     def _delete_local(self, action: Action) -> None:
         local = action.local
@@ -566,22 +703,34 @@ class Executor:
                 IssueKind.FILE_CHANGED,
             )
         self._notify_local_write(action.rel_path)
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            pass
+        md5 = known_md5(action)
+        kept = self._keep.local(path, action.rel_path, move=True, reason=BinReason.DELETED, md5=md5)
         crash_point("after_local_delete_before_record")
         self.ctx.state.delete_snapshot(action.rel_path)
         with self._lock:
             self._emptied.append(action.rel_path)
         self._count("deleted_local")
+        self._keep.record(
+            ChangeKind.DELETED_LOCAL,
+            action.rel_path,
+            local.size,
+            self._keep.deleter(action.rel_path, md5),
+            local_bin=kept,
+            before_md5=md5,
+        )
 
     # ---- both changed ------------------------------------------------------------
 
     def _conflict(self, action: Action) -> None:
-        """Keep both: theirs keeps the name, ours moves to a conflict copy and is uploaded."""
+        """Both changed. Equal contents are only recorded. Otherwise the pair's rule
+        decides: keep both (theirs keeps the name, ours moves to a conflict copy and is
+        uploaded), or one side wins and the loser goes to its side's bin."""
         local, remote = action.local, action.remote
         assert local is not None and remote is not None
+        winner = conflict_winner(self.ctx.conflict_rule, local, remote)
+        if winner is Winner.MINE and local.md5 is not None and remote.md5 not in (None, local.md5):
+            self._mine_wins(action, local.md5)  # contents differ: no need to fetch theirs
+            return
         self._notify_local_write(action.rel_path)
         target = fs.confined_path(self.ctx.root, action.rel_path, make_parents=True)
         tmp, their_md5 = self._fetch_to_temp(remote, target)
@@ -599,6 +748,13 @@ class Executor:
                 )
                 with self._lock:
                     self.result.recorded += 1
+                return
+            if winner is Winner.MINE:
+                tmp.unlink()
+                self._mine_wins(action, our_md5)
+                return
+            if winner is Winner.THEIRS:
+                self._theirs_win(action, tmp, target, our_md5, their_md5)
                 return
             when = time.strftime("%Y-%m-%d %H%M%S")
             with self._lock:  # two conflicts in one run never pick the same name
@@ -629,6 +785,18 @@ class Executor:
             self._upload_file(copy_rel, None, expect=copy_local)
         except ItemError as exc:
             log.info("conflict copy %s not uploaded yet: %s", copy_rel, exc.message)
+        self._keep.record(
+            ChangeKind.CONFLICT,
+            action.rel_path,
+            st.st_size,
+            remote.writer,
+            old_path=copy_rel,
+            before_md5=our_md5,
+            after_md5=their_md5,
+            after_etag=remote.etag,
+            after_mtime_ns=st.st_mtime_ns,
+            other=self.ctx.writer,
+        )
         self._add_issue(
             Issue(
                 action.rel_path,
@@ -639,8 +807,56 @@ class Executor:
             )
         )
 
+    def _mine_wins(self, action: Action, our_md5: bytes) -> None:
+        """The rule keeps ours: upload it over theirs (If-Match), theirs to the bin."""
+        local, remote = action.local, action.remote
+        assert local is not None and remote is not None
+        self._upload_file(
+            action.rel_path,
+            remote.etag,
+            expect=replace(local, md5=our_md5),
+            replacing=remote,
+            kind=ChangeKind.CONFLICT_RESOLVED,
+        )
+
+    def _theirs_win(
+        self, action: Action, tmp: Path, target: Path, our_md5: bytes, their_md5: bytes
+    ) -> None:
+        """The rule takes theirs: ours to the versions folder, theirs replaces it."""
+        remote = action.remote
+        assert remote is not None
+        kept = self._keep.local(
+            target,
+            action.rel_path,
+            move=False,
+            reason=BinReason.REPLACED,
+            md5=our_md5,
+            writer=self.ctx.writer,
+        )
+        os.replace(tmp, target)
+        st = os.lstat(target)
+        self.ctx.state.put_snapshot(
+            SnapshotEntry(action.rel_path, st.st_size, st.st_mtime_ns, their_md5, remote.etag)
+        )
+        self._count("downloaded", "bytes_downloaded", st.st_size)
+        self._keep.record(
+            ChangeKind.CONFLICT_RESOLVED,
+            action.rel_path,
+            st.st_size,
+            remote.writer,
+            local_bin=kept,
+            before_md5=our_md5,
+            after_md5=their_md5,
+            after_etag=remote.etag,
+            after_mtime_ns=st.st_mtime_ns,
+            other=self.ctx.writer,
+        )
+
     def _forget(self, action: Action) -> None:
         self.ctx.state.delete_snapshot(action.rel_path)
+
+    def _archived(self, action: Action) -> None:
+        """Nothing to do: the engine keeps archived blobs as a state (not issues)."""
 
     def _report(self, action: Action) -> None:
         assert action.issue is not None
@@ -664,6 +880,21 @@ class Executor:
         )
         with self._lock:
             self.result.recorded += 1
+
+
+#: Actions done inline by the driver: no transfer, no I/O beyond SQLite.
+_NO_TRANSFER = frozenset(
+    {ActionKind.RECORD, ActionKind.FORGET, ActionKind.ISSUE, ActionKind.ARCHIVED}
+)
+
+
+def _delete_refused() -> ItemError:
+    error = ItemError(
+        "The account may not delete in this container, so the blob was kept there.",
+        IssueKind.DELETE_NOT_PERMITTED,
+    )
+    error.retryable = False
+    return error
 
 
 def _md5_of_open(fh: object) -> bytes:

@@ -1,21 +1,39 @@
 """The engine facade: the one object the CLI and the GUI drive.
 
 ``SyncEngine(local_root, store, state_path, events).sync(options, cancel)`` runs one
-full-enumeration sync: scan the folder, list the container, merge both with the
-snapshot (:mod:`.merge`, streaming), plan each item (pure, :mod:`.planner`), check the
-safety valves, apply (:mod:`.executor`). It raises only
+full-enumeration sync: fix the run's filter rules (:mod:`.filtering`), scan the folder,
+list the container, merge both with the snapshot (:mod:`.merge`, streaming), keep out
+what the rules exclude, plan each item (pure, :mod:`.planner`), pair renames
+(:mod:`.moves`), hold deletions of files moved out of the sync, check the safety
+valves, apply (:mod:`.executor`). It raises only
 :class:`~blobsync.core.errors.FatalError` subclasses; per-item problems become issues
 (in the result, kept in the state DB, retried next run). Events go to the ``events``
 callable, possibly from worker threads.
+
+Account capabilities the clients reach through the engine: :meth:`SyncEngine.check_permissions`
+(which of list/read/write/delete the credentials have, before the first sync; a pair
+that may not delete runs with ``SyncOptions.remote_deletes = KEEP_AS_ISSUES``),
+:meth:`~SyncEngine.archived_blobs` and :meth:`~SyncEngine.rehydrate` (Archive-tier
+blobs: a state, never downloaded or overwritten), :meth:`~SyncEngine.share_link`
+(a read-only link to a synced file).
+Nothing a run deletes or replaces is lost: local files go to the pair's versions folder
+(``versions_dir``, outside the synced folder), blobs to the container's bin under
+``.blobsync/trash/`` (or the account's own versions); each applied change is a row in
+the history database (``history_path``). :meth:`SyncEngine.versions`,
+:meth:`SyncEngine.restore` and :meth:`SyncEngine.undo` (in :mod:`.recovery`) work from
+those; both restore through an ordinary sync, so the result reaches other machines.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import enum
+import json
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
@@ -30,36 +48,67 @@ from ..errors import (
     ContainerNotFound,
     FatalError,
     ItemError,
+    LinkNotPossible,
     SafetyReason,
     SafetyStop,
 )
+from ..filters import FilterRules, PathFilter
 from ..local import fs
 from ..local.scanner import ScanReport, scan
+from ..local.versions import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_BYTES, VersionsFolder
 from ..models import (
+    ONLINE_TIERS,
+    AccessTier,
     Action,
     ActionKind,
+    ArchivedBlob,
+    BinReason,
+    ConflictRule,
     Issue,
     IssueKind,
     LocalEntry,
+    Permission,
+    RehydratePriority,
+    RemoteDeletePolicy,
     RemoteEntry,
     SnapshotEntry,
     SyncMode,
     SyncResult,
+    Writer,
 )
 from ..names import fold_key, is_reserved
-from ..remote.base import CancelToken, RemoteStore
+from ..remote.base import (
+    CancelToken,
+    LinkMaker,
+    Protection,
+    RemoteStore,
+    ShareLink,
+    TierControl,
+)
+from ..remote.blobmeta import clean_machine_name
 from ..remote.prefetch import prefetched
+from ..remote.prefixed import store_prefix
+from ..remote.probe import PermissionReport, probe_permissions
+from ..remote.trash import TRASH_PREFIX, ContainerBin
 from .executor import Executor, RunContext
+from .filtering import RunFilter, build_run_filter, read_ignore_file
+from .history import History, RunKind
+from .keeping import deleted_by, prune_container_bin, system_trash
 from .merge import OutOfOrder, merge3
 from .moves import pair_moves
 from .planner import is_delete, plan_item
+from .recovery import ConflictSides, FileVersion, Recovery, RecoveryResult
 from .state import StateDB
 from .throttle import TokenBucket
 
 log = logging.getLogger(__name__)
 
+#: State meta key: the service refused a remote delete (see ``_sync``).
+DELETE_REFUSED_KEY = "remote_delete_refused"
 MASS_DELETE_MIN = 10  # below this many deletions the ratio rule does not apply
 MASS_DELETE_RATIO = 0.5
+#: How long the account's protection (versioning, soft delete) is trusted once asked.
+PROTECTION_TTL_S = 86400.0
 
 
 @dataclass
@@ -70,9 +119,29 @@ class SyncOptions:
     dry_run: bool = False
     allow_mass_delete: bool = False
     workers: int = 16  # parallel transfers: 16 beat 4/8/32 on 5,000-file up/downloads (bench)
+    #: The machine name other machines see ("changed on laptop-2"): written into every
+    #: blob's metadata and every history row, and used in conflict copy names.
     hostname: str = field(default_factory=socket.gethostname)
     upload_limit_bps: int = 0  # bytes per second; 0 = unlimited
     download_limit_bps: int = 0
+    #: KEEP_AS_ISSUES for an account that may not delete (from check_permissions()):
+    #: planned remote deletions become DELETE_NOT_PERMITTED issues, the blobs stay.
+    remote_deletes: RemoteDeletePolicy = RemoteDeletePolicy.APPLY
+    #: What the pair keeps out of the sync (patterns, defaults, ignore file, folders).
+    filters: FilterRules = field(default_factory=FilterRules)
+    #: This installation's random id (hex, 8-64 digits; the app layer keeps one in its
+    #: settings). Empty: the history database's own id is used.
+    installation_id: str = ""
+    conflict_rule: ConflictRule = ConflictRule.KEEP_BOTH
+    #: Keep what a run deletes or replaces (both bins). Off only for measuring the cost.
+    keep_versions: bool = True
+    #: Retention of both bins (versions older than this are pruned) and the local bin's
+    #: size cap (the oldest go first).
+    bin_days: float = DEFAULT_MAX_AGE_DAYS
+    bin_max_bytes: int = DEFAULT_MAX_BYTES
+    #: Hand expired local versions to the desktop's trash (send2trash: Windows, macOS,
+    #: freedesktop) instead of deleting them; where there is none they are deleted.
+    expired_to_system_trash: bool = False
 
 
 class Resolution(enum.StrEnum):
@@ -93,16 +162,46 @@ class SyncEngine:
         store: RemoteStore,
         state_path: str | Path,
         events: ev.EventSink = ev.ignore_event,
+        *,
+        history_path: str | Path | None = None,
+        versions_dir: str | Path | None = None,
+        pair_id: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``history_path``: the history database (default ``history.sqlite3`` beside
+        the state database; the app layer passes one file for all pairs).
+        ``versions_dir``: the local bin, outside the folder (default
+        ``<state file stem>.versions`` beside the state database). ``pair_id``: the
+        pair's name in the history (default the state file's stem). ``clock``: epoch
+        seconds, for retention tests."""
         self.local_root = Path(os.path.abspath(local_root))
         self.store = store
         self.state_path = Path(state_path)
         self.events = events
         self.state = StateDB(self.state_path)
+        self.clock = clock
+        self.pair_id = pair_id or self.state_path.stem
+        self.history = History(
+            history_path or self.state_path.with_name("history.sqlite3"), clock=clock
+        )
+        self.versions_folder = VersionsFolder(
+            versions_dir or self.state_path.with_name(self.state_path.stem + ".versions"),
+            clock=clock,
+        )
+        self._protection: Protection | None = None
+        self._protection_at = 0.0
+        self._protection_lock = threading.Lock()
+        #: The container bin's blobs seen by the last listing.
+        self._bin_listed: list[RemoteEntry] = []
+        self._lock_depth = 0
+        #: (machine name, installation id) of the last run, for resolutions.
+        self._identity: tuple[str, str] = (socket.gethostname(), "")
         #: Told each relative path the engine is about to write locally (file watcher).
         self.on_local_write: Callable[[str], None] | None = None
         self._buckets: dict[str, tuple[int, TokenBucket]] = {}
         self._racy_after_ns = 0
+        self._blob_prefix = store_prefix(store)  # counts towards Azure's name limits
+        self._filter = RunFilter(_NO_RULES)
 
     # ---- public API ----------------------------------------------------------------
 
@@ -110,6 +209,18 @@ class SyncEngine:
         self, options: SyncOptions | None = None, cancel: CancelToken | None = None
     ) -> SyncResult:
         """Run one sync. Raises FatalError subclasses only."""
+        return self._sync_as(RunKind.SYNC, options, cancel)
+
+    def _sync_as(
+        self,
+        kind: RunKind,
+        options: SyncOptions | None = None,
+        cancel: CancelToken | None = None,
+        run_id: str = "",
+        issues: list[Issue] | None = None,
+    ) -> SyncResult:
+        """A sync recorded in the history as ``kind`` (under ``run_id`` when a restore
+        or an undo started the run); ``issues`` are added to the result."""
         options = options or SyncOptions()
         cancel = cancel or CancelToken()
         started = time.monotonic()
@@ -121,7 +232,10 @@ class SyncEngine:
         )
         try:
             with self._pair_lock():
-                self._sync(options, cancel, result)
+                result.run_id = run_id
+                result.issues.extend(issues or [])
+                result.skipped += len(issues or [])
+                self._sync(options, cancel, result, kind)
         except FatalError as exc:
             if isinstance(exc, Cancelled):
                 result.cancelled = True
@@ -155,6 +269,13 @@ class SyncEngine:
         with self._pair_lock():
             if issue is not None and issue.kind is IssueKind.CONFLICT and issue.conflict_copy:
                 self._resolve_conflict(issue, resolution)
+            elif issue is not None and issue.kind is IssueKind.MOVED_OUT_OF_SYNC:
+                # Moved to an excluded place: KEEP_MINE makes the move a deletion in the
+                # container; TAKE_THEIRS and KEEP_BOTH bring the container's copy back.
+                if resolution is Resolution.KEEP_MINE:
+                    self._delete_moved_out(rel_path)
+                elif resolution is not Resolution.RETRY:
+                    self._force_download(rel_path)
             elif resolution is Resolution.KEEP_MINE:
                 self._force_upload(rel_path)
             elif resolution is Resolution.TAKE_THEIRS:
@@ -162,14 +283,202 @@ class SyncEngine:
             if issue is not None:
                 self.state.remove_issue(rel_path)
 
+    def check_permissions(self) -> PermissionReport:
+        """Which of list, read, write and delete the credentials have in this container,
+        probed with a temporary blob in the reserved space (removed again). Call it
+        before the first sync and choose the mode / ``remote_deletes`` from it.
+        Raises AuthError (credentials refused outright; SignInExpired), ConnectionFailure.
+        """
+        report = probe_permissions(self.store)
+        if report.allows(Permission.DELETE) and self.state.get_meta(DELETE_REFUSED_KEY):
+            self.state.set_meta(DELETE_REFUSED_KEY, "")
+            self.state.commit()
+        return report
+
+    def archived_blobs(self) -> list[ArchivedBlob]:
+        """Blobs archived in the container and not synced, as of the last run."""
+        return self.state.archived()
+
+    def rehydrate(
+        self,
+        rel_path: str,
+        tier: AccessTier = AccessTier.HOT,
+        priority: RehydratePriority = RehydratePriority.STANDARD,
+    ) -> None:
+        """Ask the service to bring an archived blob back to ``tier`` (Hot, Cool or Cold).
+        The blob syncs in a later run once it is readable (Azure: up to 15 hours at
+        Standard priority, about an hour at High). Raises ConfigError (not an online
+        tier, a reserved name, a store that has no tiers), AuthError, BlobNotFound,
+        RemoteItemError.
+        """
+        if tier not in ONLINE_TIERS:
+            raise ConfigError("Rehydrate to Hot, Cool or Cold.")
+        if is_reserved(rel_path):
+            raise ConfigError(f"'{rel_path}' is BlobSync's own and is not synced.")
+        if not isinstance(self.store, TierControl):
+            raise ConfigError("This storage does not have access tiers.")
+        self.store.rehydrate(rel_path, tier, priority)
+
+    def share_link(self, rel_path: str, valid_for: dt.timedelta) -> ShareLink:
+        """A read-only link to a synced file, valid for ``valid_for`` (clients offer
+        :class:`~blobsync.core.remote.base.LinkDuration`; at most 7 days). Raises
+        LinkNotPossible (not synced, reserved, a store or credentials that cannot sign
+        links, validity out of range), AuthError, ConnectionFailure.
+        """
+        if is_reserved(rel_path) or self.state.get_snapshot(rel_path) is None:
+            raise LinkNotPossible(f"'{rel_path}' is not a synced file; sync it first.")
+        if not isinstance(self.store, LinkMaker):
+            raise LinkNotPossible("This storage cannot create links.")
+        return self.store.share_link(rel_path, valid_for)
+
+    # ---- recovery (bins, restore, undo, conflicts) ---------------------------------------
+
+    def versions(self, rel_path: str | None = None, remote: bool = True) -> list[FileVersion]:
+        """Previous versions kept of ``rel_path`` (or of everything), newest first, from
+        the local versions folder and (``remote``) the container's bin or the account's
+        blob versions. Raises FatalError."""
+        return Recovery(self).versions(rel_path, remote)
+
+    def restore(
+        self,
+        rel_path: str,
+        version: FileVersion | None = None,
+        options: SyncOptions | None = None,
+        dry_run: bool = False,
+    ) -> RecoveryResult:
+        """Put a previous version of one file back (default: the newest kept) and sync
+        it to the other side; what it replaces goes to a bin. Raises ItemError,
+        FatalError."""
+        return Recovery(self).restore(rel_path, version, options, dry_run)
+
+    def undo(
+        self, run_id: str, options: SyncOptions | None = None, dry_run: bool = False
+    ) -> RecoveryResult:
+        """Reverse everything run ``run_id`` changed, on both sides; items changed since
+        become issues. Raises ItemError (unknown run), FatalError."""
+        return Recovery(self).undo(run_id, options, dry_run)
+
+    def conflict_sides(self, rel_path: str) -> ConflictSides | None:
+        """Both versions of a pending conflict, for a side-by-side view: size, mtime and
+        writer of each (one request for theirs). None if ``rel_path`` is no conflict.
+        Raises FatalError."""
+        return Recovery(self).conflict_sides(rel_path)
+
     def close(self) -> None:
-        """Release the database and the store's connections."""
+        """Release the databases and the store's connections."""
         self.state.close()
+        self.history.close()
         self.store.close()
+
+    # ---- identity, bins, protection ----------------------------------------------------
+
+    def writer(self, options: SyncOptions | None = None) -> Writer:
+        """This installation as other machines will see it."""
+        options = options or self._identity_options()
+        install = options.installation_id or self.history.installation_id()
+        return Writer(clean_machine_name(options.hostname), install)
+
+    def _identity_options(self) -> SyncOptions:
+        return SyncOptions(workers=1, hostname=self._identity[0], installation_id=self._identity[1])
+
+    def protection(self, refresh: bool = False) -> Protection:
+        """What the account keeps by itself (for the pair's details and setup). Asking
+        costs two requests on Azure, so the answer is kept in the state database for a
+        day (and asked only when a run is about to replace or delete a blob). Raises
+        FatalError."""
+        with self._protection_lock:
+            now = self.clock()
+            fresh = 0 <= now - self._protection_at < PROTECTION_TTL_S
+            if self._protection is None or refresh or not fresh:
+                self._protection = None if refresh else self._stored_protection()
+                self._protection_at = now
+            if self._protection is None:
+                self._protection = self.store.protection()
+                self.state.set_meta(
+                    "protection",
+                    json.dumps(
+                        {
+                            "versioning": self._protection.versioning,
+                            "soft_delete_days": self._protection.soft_delete_days,
+                            "at": now,
+                        }
+                    ),
+                )
+                self.state.commit()
+            return self._protection
+
+    def _stored_protection(self) -> Protection | None:
+        raw = self.state.get_meta("protection")
+        if raw is None:
+            return None
+        try:
+            data = json.loads(raw)
+            if not 0 <= self.clock() - float(data["at"]) < PROTECTION_TTL_S:
+                return None
+            return Protection(data["versioning"], data["soft_delete_days"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def container_bin(self) -> ContainerBin:
+        """The container's own recycle bin (``.blobsync/trash/``)."""
+        return ContainerBin(self.store, self.clock)
+
+    def _keeping_bin(self) -> ContainerBin | None:
+        """Where a run copies blobs before replacing or deleting them: nowhere when the
+        account keeps versions (Azure versioning keeps every overwritten and deleted
+        version by itself)."""
+        return None if self.protection().versioning else ContainerBin(self.store, self.clock)
+
+    def _context(self, options: SyncOptions, cancel: CancelToken, run_id: str) -> RunContext:
+        self._identity = (options.hostname, options.installation_id)
+        keep = options.keep_versions
+        return RunContext(
+            self.local_root,
+            self.store,
+            self.state,
+            self.events,
+            cancel,
+            options.hostname,
+            options.workers,
+            on_local_write=self.on_local_write,
+            writer=self.writer(options),
+            run_id=run_id,
+            pair=self.pair_id,
+            history=self.history,
+            local_bin=self.versions_folder if keep else None,
+            container_bin=self._keeping_bin if keep else (lambda: None),
+            conflict_rule=options.conflict_rule,
+        )
+
+    def _prune_container_bin(self, options: SyncOptions) -> None:
+        prune_container_bin(self.store, self._bin_listed, self.clock(), options.bin_days * 86400.0)
+
+    def _prune_local_bin(self, options: SyncOptions) -> None:
+        """Prune the versions folder at most once an hour (it reads every record)."""
+        now = self.clock()
+        last = self.state.get_meta("bin_pruned")
+        if last is not None and 0 <= now - float(last) < 3600:
+            return
+        self.versions_folder.prune(
+            options.bin_days,
+            options.bin_max_bytes,
+            to_system_trash=system_trash() if options.expired_to_system_trash else None,
+        )
+        self.state.set_meta("bin_pruned", repr(now))
+        self.state.commit()
 
     # ---- one run -------------------------------------------------------------------
 
-    def _sync(self, options: SyncOptions, cancel: CancelToken, result: SyncResult) -> None:
+    def _sync(
+        self, options: SyncOptions, cancel: CancelToken, result: SyncResult, kind: RunKind
+    ) -> None:
+        if options.remote_deletes is RemoteDeletePolicy.APPLY and self.state.get_meta(
+            DELETE_REFUSED_KEY
+        ):
+            # The service refused a delete before: every retry would copy the blob into
+            # the bin again (a copy these credentials could never prune). Keep deletes
+            # as issues until a permission check says delete works again.
+            options = replace(options, remote_deletes=RemoteDeletePolicy.KEEP_AS_ISSUES)
         self._check_root()
         self._racy_after_ns = self._racy_threshold(options.dry_run)
         self.events(ev.PhaseChanged(ev.Phase.LISTING))
@@ -190,37 +499,57 @@ class SyncEngine:
         if not exists and not options.dry_run:
             result.container_created = True
             self.events(ev.ContainerCreated(self.store.container))
+        self._filter, filter_issues = build_run_filter(
+            options.filters,
+            self.local_root,
+            self.state,
+            self.store,
+            options.mode,
+            exists,
+            options.dry_run,
+        )
         actions, report = self._plan(options, exists, cancel)
+        result.excluded = self._filter.counts
         crash_point("after_listing")
         self._check_valves(actions, report, options)
         self._announce(actions)
-        scan_issues = report.issues
+        scan_issues = filter_issues + report.issues
         if options.dry_run:
             result.planned = actions
             result.issues.extend(scan_issues)
             result.issues.extend(a.issue for a in actions if a.issue is not None)
             result.skipped = len(result.issues)
+            result.archived = [_archived(a) for a in actions if a.kind is ActionKind.ARCHIVED]
             return
         self.events(ev.PhaseChanged(ev.Phase.TRANSFERRING))
         for issue in scan_issues:
             result.issues.append(issue)
             result.skipped += 1
-        ctx = RunContext(
-            self.local_root,
-            self.store,
-            self.state,
-            self.events,
-            cancel,
-            options.hostname,
-            options.workers,
-            upload_limit=self._bucket("up", options.upload_limit_bps),
-            download_limit=self._bucket("down", options.download_limit_bps),
-            on_local_write=self.on_local_write,
-        )
+        writer = self.writer(options)
+        if not result.run_id:
+            result.run_id = self.history.start_run(self.pair_id, kind, writer)
+        ctx = self._context(options, cancel, result.run_id)
+        ctx.upload_limit = self._bucket("up", options.upload_limit_bps)
+        ctx.download_limit = self._bucket("down", options.download_limit_bps)
+        ctx.deleted_by = deleted_by(self._bin_listed)
         try:
             Executor(ctx, result).run(actions)
+            if options.keep_versions and options.mode is not SyncMode.DOWNLOAD:
+                # a download-only pair never writes to the container, not even to prune
+                self._prune_container_bin(options)
         finally:
             self._store_issues(result)
+            self.history.finish_run(result.run_id)
+            if any(i.kind is IssueKind.DELETE_NOT_PERMITTED for i in result.issues):
+                self.state.set_meta(DELETE_REFUSED_KEY, repr(time.time()))
+                self.state.commit()
+        # Only after a complete run: a partial list would announce the rest again.
+        result.archived = [_archived(a) for a in actions if a.kind is ActionKind.ARCHIVED]
+        self._store_archived(result)
+        if options.filters.use_ignore_file:
+            result.ignore_file_changed = self._filter.ignore_file_changed(self._ignore_text_now())
+        if options.keep_versions:
+            self._prune_local_bin(options)
         if result.in_sync and not self.state.issues():
             self.state.set_meta("last_in_sync", repr(time.time()))
             self.state.commit()
@@ -241,6 +570,12 @@ class SyncEngine:
             raise ConfigError(f"The folder {root} does not exist (is a drive unmounted?).")
         if not root.is_dir():
             raise ConfigError(f"{root} is not a folder.")
+        versions = Path(os.path.abspath(self.versions_folder.folder))
+        if versions == root or root in versions.parents:
+            raise ConfigError(
+                f"The versions folder {versions} is inside the synced folder; it must be "
+                "outside it (its contents would sync as files)."
+            )
 
     def _plan(
         self, options: SyncOptions, exists: bool, cancel: CancelToken
@@ -263,6 +598,7 @@ class SyncEngine:
                 remote.close()  # stops the listing thread
             log.warning("falling back to an in-memory merge: %s", exc)
             report = ScanReport()
+            self._filter = self._filter.fresh()
             local_sorted = sorted(self._scan(report, options), key=_rel)
             remote_sorted = sorted(self.store.list_blobs() if exists else [], key=_rel)
             snap_sorted = sorted(self.state.iter_snapshot(), key=_rel)
@@ -271,9 +607,17 @@ class SyncEngine:
             )
         return actions, report
 
-    def _scan(self, report: ScanReport, options: SyncOptions) -> Iterator[LocalEntry]:
+    def _ignore_text_now(self) -> str | None:
         try:
-            yield from scan(self.local_root, report, clean_temp=not options.dry_run)
+            return read_ignore_file(self.local_root)
+        except ItemError:
+            return None
+
+    def _scan(self, report: ScanReport, options: SyncOptions) -> Iterator[LocalEntry]:
+        run_filter = self._filter
+        skip = run_filter.skip_local if run_filter.active else None
+        try:
+            yield from scan(self.local_root, report, clean_temp=not options.dry_run, skip=skip)
         except OSError as exc:
             raise ConfigError(
                 f"Cannot read the folder {self.local_root}: {exc.strerror}."
@@ -289,12 +633,25 @@ class SyncEngine:
         cancel: CancelToken,
     ) -> list[Action]:
         actions: list[Action] = []
+        self._bin_listed = []
         seen_folds: set[int] = set()
+        run_filter = self._filter
+        filtering = run_filter.active
+        excluded = run_filter.filter.excluded
         for n, (key, snap, loc, rem) in enumerate(merge3(snapshot, local, remote)):
             if n % 1024 == 0 and cancel.cancelled:
                 raise Cancelled("The sync was cancelled before anything changed.")
             if report.is_blind(key) or is_reserved(key):
+                if rem is not None and key.startswith(TRASH_PREFIX):
+                    self._bin_listed.append(rem)  # for pruning and "deleted on ..."
                 continue  # a symlink, special file, unreadable folder, or BlobSync's own
+            if filtering and (verdict := excluded(key)) is not None:
+                # Excluding never deletes: both sides stay as they are; a synced item's
+                # snapshot row goes, so it is merged afresh if it is ever included again.
+                run_filter.note(verdict, key, snap, loc)
+                if snap is not None:
+                    actions.append(Action(ActionKind.FORGET, key, snapshot=snap))
+                continue
             if loc is not None or rem is not None:
                 fold = hash(fold_key(key))
                 if fold in seen_folds:
@@ -311,12 +668,32 @@ class SyncEngine:
                         Action(ActionKind.ISSUE, key, issue=Issue(key, err.kind, err.message))
                     )
                     continue
-            action = plan_item(snap, loc, rem, options.mode)
+            action = plan_item(
+                snap, loc, rem, options.mode, options.remote_deletes, self._blob_prefix
+            )
             if action is not None:
                 actions.append(action)
         if options.mode is SyncMode.TWO_WAY:
             actions = pair_moves(actions, self._md5_or_none)
+        if filtering:
+            actions = run_filter.hold_moved_out(
+                actions, self.local_root, self._md5_of_path, self._pending_moved_out
+            )
         return actions
+
+    def _md5_of_path(self, rel_path: str) -> bytes | None:
+        try:
+            st = os.lstat(self.local_root / rel_path)
+        except OSError:
+            return None
+        return self._md5_or_none(LocalEntry(rel_path, st.st_size, st.st_mtime_ns, st.st_ino))
+
+    def _pending_moved_out(self) -> dict[str, str]:
+        return {
+            issue.rel_path: issue.conflict_copy
+            for issue in self.state.issues()
+            if issue.kind is IssueKind.MOVED_OUT_OF_SYNC and issue.conflict_copy
+        }
 
     def _md5_or_none(self, local: LocalEntry) -> bytes | None:
         try:
@@ -369,8 +746,9 @@ class SyncEngine:
     ) -> None:
         if options.allow_mass_delete:
             return
-        tracked = self.state.snapshot_count()
-        if tracked and report.files == 0 and not report.blind:
+        # Rows of items the rules now keep out are only forgotten, never deleted.
+        tracked = self.state.snapshot_count() - self._filter.forgotten
+        if tracked and report.files == 0 and not report.blind and not self._filter.pruned:
             raise SafetyStop(
                 SafetyReason.FOLDER_EMPTIED, tracked=tracked, local_root=str(self.local_root)
             )
@@ -399,6 +777,14 @@ class SyncEngine:
             )
         )
 
+    def _store_archived(self, result: SyncResult) -> None:
+        """Keep the run's archived blobs; announce only those first seen now."""
+        new = self.state.replace_archived(result.archived)
+        result.archived_new = len(new)
+        for blob in result.archived:
+            if blob.rel_path in new:
+                self.events(ev.ArchivedFound(blob))
+
     def _store_issues(self, result: SyncResult) -> None:
         raised = {i.rel_path for i in result.issues}
         keep = [
@@ -408,12 +794,40 @@ class SyncEngine:
             and old.rel_path not in raised
             and old.conflict_copy
             and os.path.lexists(self.local_root / old.conflict_copy)
+            and not self._settled(old)
         ]
         self.state.replace_issues(result.issues, keep)
 
+    def _settled(self, issue: Issue) -> bool:
+        """A pending conflict whose two versions became equal resolves itself: the copy
+        goes to the versions folder (the next sync removes its blob, into the bin)."""
+        assert issue.conflict_copy is not None
+        try:
+            copy_path = fs.confined_path(self.local_root, issue.conflict_copy, make_parents=False)
+            main_path = fs.confined_path(self.local_root, issue.rel_path, make_parents=False)
+            copy_state, main_state = fs.local_state(copy_path), fs.local_state(main_path)
+            if copy_state is None or main_state is None or copy_state[0] != main_state[0]:
+                return False
+            if fs.md5_file(copy_path) != fs.md5_file(main_path):
+                return False
+            self.versions_folder.keep(
+                copy_path, issue.conflict_copy, move=True, reason=BinReason.DELETED
+            )
+        except (OSError, ItemError):
+            return False
+        return True
+
     @contextlib.contextmanager
     def _pair_lock(self) -> Iterator[None]:
-        """One run at a time per pair, across processes (advisory file lock)."""
+        """One run at a time per pair, across processes (advisory file lock). Re-entrant
+        within this engine (a restore holds it across its own writes and its sync)."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
         lock_path = Path(str(self.state_path) + ".lock")
         try:
             import fcntl
@@ -427,9 +841,11 @@ class SyncEngine:
                 raise ConfigError(
                     "Another BlobSync run is already syncing this folder and container."
                 ) from None
+            self._lock_depth = 1
             try:
                 yield
             finally:
+                self._lock_depth = 0
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     # ---- resolutions ---------------------------------------------------------------
@@ -448,8 +864,36 @@ class SyncEngine:
                 )
             os.replace(copy_path, target)  # the next sync uploads it and removes the copy's blob
         elif resolution is Resolution.TAKE_THEIRS:
+            # the next sync deletes the copy's blob (into the container bin); the copy
+            # itself goes to the versions folder, in case it never reached the container
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(copy_path)  # the next sync deletes the copy's blob
+                self.versions_folder.keep(
+                    copy_path, issue.conflict_copy, move=True, reason=BinReason.DELETED
+                )
+
+    def _delete_moved_out(self, rel_path: str) -> None:
+        """The user confirms a move out of the sync: delete the container's copy, if it
+        is still the version last synced. It goes through the executor like any remote
+        delete, so the blob lands in the container's bin first and the history has it."""
+        snap = self.state.get_snapshot(rel_path)
+        current = self.store.get_entry(rel_path)
+        if current is not None:
+            if snap is not None and current.etag != snap.etag:
+                raise ItemError(
+                    "It changed in the container since it was synced; nothing was deleted.",
+                    IssueKind.CONCURRENT_CHANGE,
+                )
+            self._run_one(
+                Action(
+                    ActionKind.DELETE_REMOTE,
+                    rel_path,
+                    remote=current,
+                    snapshot=snap,
+                    if_match=current.etag,
+                )
+            )
+        self.state.delete_snapshot(rel_path)
+        self.state.commit()
 
     def _force_upload(self, rel_path: str) -> None:
         path = fs.confined_path(self.local_root, rel_path, make_parents=False)
@@ -472,20 +916,25 @@ class SyncEngine:
 
     def _run_one(self, action: Action) -> None:
         result = SyncResult()
-        ctx = RunContext(
-            self.local_root,
-            self.store,
-            self.state,
-            self.events,
-            CancelToken(),
-            socket.gethostname(),
-            1,
-            on_local_write=self.on_local_write,
-        )
-        Executor(ctx, result).run([action])
+        options = self._identity_options()
+        run_id = self.history.start_run(self.pair_id, RunKind.RESOLVE, self.writer(options))
+        ctx = self._context(options, CancelToken(), run_id)
+        try:
+            Executor(ctx, result).run([action])
+        finally:
+            self.history.finish_run(run_id)
         if result.issues:
             issue = result.issues[0]
             raise ItemError(issue.message, issue.kind)
+
+
+def _archived(action: Action) -> ArchivedBlob:
+    remote = action.remote
+    assert remote is not None and action.held is not None
+    return ArchivedBlob(action.rel_path, action.held, remote.rehydrating_to, remote.size)
+
+
+_NO_RULES = PathFilter(FilterRules.nothing())
 
 
 def _rel(item: LocalEntry | RemoteEntry | SnapshotEntry) -> str:

@@ -5,16 +5,22 @@ The engine only ever talks to a :class:`RemoteStore`. Every write is conditional
 delete applies only if the blob's ETag is still ``if_match``. A lost race raises
 :class:`~blobsync.core.errors.PreconditionFailed`; a missing blob raises
 :class:`~blobsync.core.errors.BlobNotFound`.
+
+Optional capabilities, checked with ``isinstance`` (a store without them still syncs):
+:class:`TierControl` (rehydrate archived blobs) and :class:`LinkMaker` (read-only share
+links).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
-from ..models import RemoteEntry
+from ..models import AccessTier, RehydratePriority, RemoteEntry, Writer
 
 #: Called with the number of bytes moved since the previous call.
 ProgressCallback = Callable[[int], None]
@@ -42,6 +48,37 @@ class WriteResult:
     md5: bytes | None
 
 
+@dataclass(frozen=True, slots=True)
+class Protection:
+    """What the account itself keeps of replaced and deleted blobs.
+
+    ``versioning``: Azure blob versioning is on (every overwrite and delete keeps the
+    previous version, restorable by a copy from it); None when it could not be told
+    (an empty container, or a store that cannot ask). ``soft_delete_days``: the
+    account's blob soft delete retention, None when off or unknown (reading it needs an
+    account-level credential). BlobSync relies on versioning when it is on and keeps its
+    own copies under ``.blobsync/trash/`` otherwise (soft delete alone cannot be undone
+    conditionally, so it is only reported).
+    """
+
+    versioning: bool | None = None
+    soft_delete_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlobVersion:
+    """One version the service keeps of a blob (Azure blob versioning)."""
+
+    blob_name: str
+    version_id: str
+    size: int
+    md5: bytes | None
+    mtime_ns: int | None
+    writer: Writer | None
+    created: float  # epoch seconds the version was written
+    is_current: bool
+
+
 class RemoteStore(Protocol):
     """A flat namespace of blobs in one container."""
 
@@ -67,6 +104,22 @@ class RemoteStore(Protocol):
         """Current properties of one blob, or None if it does not exist."""
         ...
 
+    def list_meta(self, prefix: str) -> Iterator[tuple[RemoteEntry, dict[str, str]]]:
+        """Every blob whose name starts with ``prefix``, with all its metadata (for
+        BlobSync's own space; the sync itself uses :meth:`list_blobs`). Raises
+        ListingError like :meth:`list_blobs`."""
+        ...
+
+    def protection(self) -> Protection:
+        """What the account keeps by itself (versioning, soft delete); never raises for
+        "cannot tell" (the fields are None then). Raises AuthError / ConnectionFailure."""
+        ...
+
+    def list_versions(self, blob_name: str) -> list[BlobVersion]:
+        """The versions the service keeps of ``blob_name``, oldest first (empty without
+        versioning). Raises ListingError."""
+        ...
+
     def upload(
         self,
         blob_name: str,
@@ -77,12 +130,14 @@ class RemoteStore(Protocol):
         if_match: str | None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        writer: Writer | None = None,
     ) -> WriteResult:
         """Write ``size`` bytes from ``source`` as the blob's content, conditionally.
 
-        ``md5`` (of the whole content) is stored as Content-MD5 and ``mtime_ns`` in
-        metadata ``mtime``. Large contents go in blocks; the blob only changes at the
-        final commit. Raises PreconditionFailed, RemoteItemError.
+        ``md5`` (of the whole content) is stored as Content-MD5, ``mtime_ns`` in
+        metadata ``mtime``, ``writer`` in the writer metadata, and a Content-Type from
+        the name (``blobmeta.content_type_for``). Large contents go in blocks; the blob
+        only changes at the final commit. Raises PreconditionFailed, RemoteItemError.
         """
         ...
 
@@ -105,11 +160,99 @@ class RemoteStore(Protocol):
         BlobNotFound."""
         ...
 
-    def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
-        """Server-side copy of ``source_name`` (pinned to ``source_etag``) to a new blob
-        ``target_name`` (create only). Raises PreconditionFailed, BlobNotFound."""
+    def copy(
+        self,
+        source_name: str,
+        target_name: str,
+        source_etag: str | None,
+        *,
+        metadata: dict[str, str] | None = None,
+        target_if_match: str | None = None,
+        source_version: str | None = None,
+    ) -> WriteResult:
+        """Server-side copy of ``source_name`` (pinned to ``source_etag``; a version of
+        it with ``source_version``, then ``source_etag`` may be None) to ``target_name``:
+        create only when ``target_if_match`` is None, else only over that ETag.
+        ``metadata`` replaces the source's metadata (Azure copies it otherwise). The
+        returned ``md5`` may be None. Raises PreconditionFailed, BlobNotFound."""
         ...
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+# ---- optional capabilities -------------------------------------------------------------
+
+
+@runtime_checkable
+class TierControl(Protocol):
+    """A store that can move an archived blob back to an online tier."""
+
+    def rehydrate(self, blob_name: str, tier: AccessTier, priority: RehydratePriority) -> None:
+        """Start rehydrating ``blob_name`` to ``tier``. Raises AuthError, BlobNotFound,
+        RemoteItemError."""
+        ...
+
+
+class LinkKind(enum.StrEnum):
+    """How a share link is signed."""
+
+    SERVICE_SAS = "service_sas"  # signed with the account key
+    USER_DELEGATION_SAS = "user_delegation_sas"  # signed with an Entra ID delegation key
+
+
+class LinkDuration(enum.Enum):
+    """The validity choices the clients offer for a share link."""
+
+    HOUR = dt.timedelta(hours=1)
+    DAY = dt.timedelta(days=1)
+    WEEK = dt.timedelta(days=7)
+
+
+#: A user delegation key, hence a link signed with one, lives at most 7 days (Azure:
+#: "Create a user delegation SAS"); a service SAS link is held to the same limit.
+MAX_LINK_VALIDITY = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class ShareLink:
+    """A read-only URL to one blob that works without credentials until ``expires``.
+    The URL is a bearer secret: hand it to the user, never log it."""
+
+    url: str
+    expires: dt.datetime
+    kind: LinkKind
+
+    def __repr__(self) -> str:
+        return (
+            f"ShareLink(url=<hidden>, expires={self.expires.isoformat()}, kind={self.kind.value})"
+        )
+
+    __str__ = __repr__
+
+
+@runtime_checkable
+class LinkMaker(Protocol):
+    """A store that can sign read-only links to its blobs."""
+
+    def share_link(self, blob_name: str, valid_for: dt.timedelta) -> ShareLink:
+        """A read-only link valid for ``valid_for``. Raises LinkNotPossible (these
+        credentials cannot sign links), AuthError, ConnectionFailure."""
+
+
+class PrefixListingStore(RemoteStore, Protocol):
+    """A store that can list only the names under a prefix, on the service's side (the
+    Azure and in-memory stores): what a pair on a path inside a container needs
+    (:mod:`.prefixed`)."""
+
+    def list_blobs(self, prefix: str = "") -> Iterator[RemoteEntry]:
+        """Every blob whose name starts with ``prefix``, as :meth:`RemoteStore.list_blobs`
+        does for all; the service applies the prefix, so other names are never sent."""
+        ...
+
+    def list_folders(self, prefix: str = "") -> list[str]:
+        """The "folders" right under ``prefix`` (which ends with "/" or is ""): the
+        distinct next path segments of the names below it, each as ``prefix + name +
+        "/"``, sorted; for a container path picker. Raises ListingError, AuthError."""
         ...

@@ -4,15 +4,19 @@ Azure is stricter than Azurite (which accepts 1,025-character names, 9 KB of met
 and non-ASCII values, and breaks on control characters), so both stores check these
 rules *before* sending anything. The ``mtime`` metadata format is rclone's (RFC 3339
 UTC with nanoseconds) so blobs written by either tool look "in sync" to the other.
+Every upload carries a Content-Type from the file name (:func:`content_type_for`), as
+rclone and AzCopy set it, so a browser shows a synced photo instead of downloading it.
 """
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from datetime import UTC, datetime
+from urllib.parse import quote, unquote
 
 from ..errors import ItemError
-from ..models import IssueKind
+from ..models import IssueKind, Writer
 from ..names import blob_name_problem
 
 MiB = 1024 * 1024
@@ -25,6 +29,14 @@ MAX_SINGLE_PUT = 5000 * MiB
 #: Azure: all metadata names + values together at most 8 KiB.
 MAX_METADATA_BYTES = 8 * 1024
 MTIME_KEY = "mtime"
+#: Writer identity (C# identifiers, so no hyphens; Azure compares names case-insensitively).
+WRITER_MACHINE_KEY = "blobsync_machine"
+WRITER_ID_KEY = "blobsync_install"
+#: A machine name is cut to this many characters before it is percent-encoded (at most
+#: 3 ASCII bytes per UTF-8 byte: the two writer keys stay far inside the 8 KiB limit).
+MAX_MACHINE_CHARS = 64
+_INSTALL_ID_RE = re.compile(r"^[0-9a-f]{8,64}$")
+_UNSAFE_NAME_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 _IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PRINTABLE_ASCII_RE = re.compile(r"^[\x20-\x7e]*$")
@@ -35,6 +47,50 @@ _RFC3339_RE = re.compile(
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NS = 1_000_000_000
+
+
+#: What Azure itself assumes for a blob without a Content-Type (Put Blob docs).
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# Python's built-in table only, never the machine's (/etc/mime.types, the Windows
+# registry): every machine must give a file the same type. A few common types the
+# built-in table lacks (Office, OpenDocument, Markdown, some media) are added.
+_MIME = mimetypes.MimeTypes(filenames=())
+for _ext, _kind in {
+    ".md": "text/markdown",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".odp": "application/vnd.oasis.opendocument.presentation",
+    ".epub": "application/epub+zip",
+    ".7z": "application/x-7z-compressed",
+    ".rar": "application/vnd.rar",
+    ".mkv": "video/x-matroska",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+}.items():
+    _MIME.add_type(_kind, _ext, strict=False)
+# A compressed file is served as what it is: a Content-Encoding would make browsers and
+# HTTP clients unpack it on the fly, so the bytes read would not be the bytes stored.
+_COMPRESSED = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "compress": "application/x-compress",
+    "br": "application/x-brotli",
+}
+
+
+def content_type_for(blob_name: str) -> str:
+    """The Content-Type an upload of ``blob_name`` carries: from the extension of its
+    last segment (case-insensitive), :data:`DEFAULT_CONTENT_TYPE` when unknown."""
+    base = blob_name.rsplit("/", 1)[-1]
+    # "./" keeps a name like "data:x.txt" from being read as a URL scheme.
+    kind, encoding = _MIME.guess_type("./" + base, strict=False)
+    if encoding is not None:
+        return _COMPRESSED.get(encoding, DEFAULT_CONTENT_TYPE)
+    return kind or DEFAULT_CONTENT_TYPE
 
 
 def check_blob_name(blob_name: str) -> None:
@@ -127,6 +183,62 @@ def mtime_from_metadata(metadata: dict[str, str] | None) -> int | None:
     return None
 
 
-def metadata_for(mtime_ns: int) -> dict[str, str]:
-    """The metadata BlobSync writes with every upload."""
-    return {MTIME_KEY: format_mtime(mtime_ns)}
+def encode_text(text: str) -> str:
+    """Any text as printable ASCII for a metadata value: UTF-8, percent-encoded
+    (Azure refuses non-ASCII values; Azurite accepts them, so we never rely on it)."""
+    return quote(text.encode("utf-8", "surrogateescape"), safe="-_.~()/")
+
+
+def decode_text(value: str) -> str:
+    """The inverse of :func:`encode_text`; undecodable bytes become U+FFFD."""
+    return unquote(value, errors="replace")
+
+
+def clean_machine_name(name: str) -> str:
+    """A machine name fit to show and to store: no control characters, no surrounding
+    blanks, at most :data:`MAX_MACHINE_CHARS` characters."""
+    return _UNSAFE_NAME_RE.sub("", name).strip()[:MAX_MACHINE_CHARS]
+
+
+def writer_metadata(writer: Writer | None) -> dict[str, str]:
+    """The metadata naming ``writer`` (empty for None). Only the machine name and the
+    installation id: nothing about the account, the local folder or the user."""
+    if writer is None:
+        return {}
+    out = {}
+    machine = clean_machine_name(writer.machine)
+    if machine:
+        out[WRITER_MACHINE_KEY] = encode_text(machine)
+    if _INSTALL_ID_RE.match(writer.installation_id):
+        out[WRITER_ID_KEY] = writer.installation_id
+    return out
+
+
+def _get_ci(metadata: dict[str, str], key: str) -> str | None:
+    value = metadata.get(key)
+    if value is not None:
+        return value
+    for name, value in metadata.items():
+        if name.lower() == key:
+            return value
+    return None
+
+
+def writer_from_metadata(metadata: dict[str, str] | None) -> Writer | None:
+    """The writer a blob's metadata names, or None (written by another tool). Values
+    are cleaned: whatever another client put there cannot inject control characters."""
+    if not metadata:
+        return None
+    raw_machine = _get_ci(metadata, WRITER_MACHINE_KEY)
+    raw_id = _get_ci(metadata, WRITER_ID_KEY)
+    machine = clean_machine_name(decode_text(raw_machine)) if raw_machine else ""
+    install = raw_id.lower() if raw_id and _INSTALL_ID_RE.match(raw_id.lower()) else ""
+    if not machine and not install:
+        return None
+    return Writer(machine, install)
+
+
+def metadata_for(mtime_ns: int, writer: Writer | None = None) -> dict[str, str]:
+    """The metadata BlobSync writes with every upload: rclone's ``mtime``, then the
+    writer's identity."""
+    return {MTIME_KEY: format_mtime(mtime_ns), **writer_metadata(writer)}

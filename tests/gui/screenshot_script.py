@@ -108,10 +108,14 @@ GATE = Gate()
 class GatedStore(AzureBlobStore):
     """The real Azure store; big files go in 1 MiB blocks and may be held by the gate."""
 
-    def upload(self, blob_name, source, size, md5, mtime_ns, if_match, progress=None, cancel=None):  # type: ignore[no-untyped-def,override]
+    def upload(
+        self, blob_name, source, size, md5, mtime_ns, if_match, progress=None, cancel=None, **kw
+    ):  # type: ignore[no-untyped-def,override]
         if size >= 2 * MiB:
             progress = GATE.wrap(size, progress)
-        return super().upload(blob_name, source, size, md5, mtime_ns, if_match, progress, cancel)
+        return super().upload(
+            blob_name, source, size, md5, mtime_ns, if_match, progress, cancel, **kw
+        )
 
 
 def wait_until(

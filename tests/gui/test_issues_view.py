@@ -192,7 +192,12 @@ def local_files(root: Path) -> dict[str, bytes]:
 
 def blob_files(sdk, container: str) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
     client = sdk.get_container_client(container)
-    return {b.name: client.download_blob(b.name).readall() for b in client.list_blobs()}
+    # BlobSync's own space (the container's recycle bin) is not a synced file
+    return {
+        b.name: client.download_blob(b.name).readall()
+        for b in client.list_blobs()
+        if not b.name.startswith(".blobsync/")
+    }
 
 
 @pytest.mark.azurite

@@ -38,7 +38,12 @@ def container_blobs(sdk: BlobServiceClient, container: str) -> dict[str, bytes]:
     client = sdk.get_container_client(container)
     if not client.exists():
         return {}
-    return {b.name: client.download_blob(b.name).readall() for b in client.list_blobs()}
+    # BlobSync's own space (the container's recycle bin) is not a synced file
+    return {
+        b.name: client.download_blob(b.name).readall()
+        for b in client.list_blobs()
+        if not b.name.startswith(".blobsync/")
+    }
 
 
 def button(window: MainWindow, name: str) -> QPushButton | QToolButton:

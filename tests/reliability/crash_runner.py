@@ -1,6 +1,8 @@
 """A small sync runner for crash tests, run as a subprocess:
 ``python crash_runner.py ROOT CONTAINER STATE_DB [WORKERS]`` with the connection string in
-``AZURE_STORAGE_CONNECTION_STRING``. It is the engine the CLI runs, with test knobs
+``AZURE_STORAGE_CONNECTION_STRING``; with ``RUNNER_RESTORE=SOURCE:PATH`` it restores the
+newest version of PATH kept in SOURCE (``local`` or ``container``) instead. It is the
+engine the CLI runs, with test knobs
 turned so a small file already goes in staged blocks and listings come in several
 pages. ``BLOBSYNC_CRASH_AT=<point>`` kills it at that point (exit code 137).
 Prints the result's counters as one line of JSON.
@@ -65,8 +67,16 @@ def main(argv: list[str]) -> int:
         store.container_exists()  # one request: the transport's lazy imports are done
         _drop_privileges(int(os.environ["RUNNER_DROP_TO_UID"]))
     engine = SyncEngine(root, store, state)
+    options = SyncOptions(workers=workers, hostname="crashhost")
     try:
-        result = engine.sync(SyncOptions(workers=workers, hostname="crashhost"))
+        restore = os.environ.get("RUNNER_RESTORE")  # "SOURCE:PATH": restore, then sync
+        if restore:
+            source, _, rel = restore.partition(":")
+            version = next(v for v in engine.versions(rel) if v.source == source)
+            result = engine.restore(rel, version, options).sync
+            assert result is not None
+        else:
+            result = engine.sync(options)
     finally:
         engine.close()
     print(json.dumps({"writes": result.writes, "issues": len(result.issues)}))

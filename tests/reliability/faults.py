@@ -380,6 +380,7 @@ class HookedStore:
         if_match: str | None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        writer: Any = None,
     ) -> WriteResult:
         self._hook("upload", blob_name)
         if self.during_upload is not None:
@@ -387,7 +388,7 @@ class HookedStore:
             if during is not None:
                 source = _ChangingReader(source, during)  # type: ignore[assignment]
         result: WriteResult = self.inner.upload(
-            blob_name, source, size, md5, mtime_ns, if_match, progress, cancel
+            blob_name, source, size, md5, mtime_ns, if_match, progress, cancel, writer=writer
         )
         self._wrote()
         return result
@@ -409,11 +410,22 @@ class HookedStore:
         self.inner.delete(blob_name, if_match)
         self._wrote()
 
-    def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
+    def copy(
+        self, source_name: str, target_name: str, source_etag: str | None, **kwargs: Any
+    ) -> WriteResult:
         self._hook("copy", source_name)
-        result: WriteResult = self.inner.copy(source_name, target_name, source_etag)
+        result: WriteResult = self.inner.copy(source_name, target_name, source_etag, **kwargs)
         self._wrote()
         return result
+
+    def list_meta(self, prefix: str) -> Iterator[tuple[RemoteEntry, dict[str, str]]]:
+        yield from self.inner.list_meta(prefix)
+
+    def protection(self) -> Any:
+        return self.inner.protection()
+
+    def list_versions(self, blob_name: str) -> Any:
+        return self.inner.list_versions(blob_name)
 
     def close(self) -> None:
         self.inner.close()

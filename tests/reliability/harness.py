@@ -5,7 +5,8 @@ The invariants (issue 6), each a function here so every test checks them the sam
 1. no version lost — :class:`Ledger` tracks every content any actor ever wrote (each one
    unique); an actor overwriting or deleting a content it *saw* discards it on purpose.
    At the end each remaining content must be somewhere: at its path or in a conflict
-   copy, on either side (:func:`check_no_version_lost`);
+   copy, on either side, or in a recycle bin (a versions folder, the container's bin):
+   engines, restores and undos never discard anything (:func:`check_no_version_lost`);
 2. no silent overwrite — every blob write on the wire carried If-Match/If-None-Match
    (:meth:`tests.reliability.faults.FaultProxy.unconditional_blob_writes`), local
    replaces are re-checked by the engine (exercised by the racing hooks);
@@ -36,6 +37,7 @@ from typing import Any, Protocol
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.local.scanner import TEMP_PREFIX
 from blobsync.core.models import IssueKind, SyncResult
+from blobsync.core.names import is_reserved
 
 #: Figures reported at the end of the run (see conftest.py).
 FIGURES: Counter[str] = Counter()
@@ -132,6 +134,7 @@ class RemoteView(Protocol):
     """The container as another client sees it (raw SDK or MemoryStore hooks)."""
 
     def contents(self) -> dict[str, tuple[bytes, str]]: ...
+    def bin_contents(self) -> dict[str, bytes]: ...
     def read(self, name: str) -> bytes | None: ...
     def put(self, name: str, data: bytes) -> None: ...
     def delete(self, name: str) -> None: ...
@@ -170,10 +173,20 @@ class MemoryView:
         self.store = store
 
     def contents(self) -> dict[str, tuple[bytes, str]]:
+        """The synced blobs (BlobSync's own ``.blobsync/`` space left out)."""
         out = {}
         for entry in self.store.list_blobs():
-            out[entry.rel_path] = (self.store.content(entry.rel_path), entry.etag)
+            if not is_reserved(entry.rel_path):
+                out[entry.rel_path] = (self.store.content(entry.rel_path), entry.etag)
         return out
+
+    def bin_contents(self) -> dict[str, bytes]:
+        """What the container's bin keeps."""
+        return {
+            entry.rel_path: self.store.content(entry.rel_path)
+            for entry in self.store.list_blobs()
+            if is_reserved(entry.rel_path)
+        }
 
     def read(self, name: str) -> bytes | None:
         try:
@@ -197,11 +210,21 @@ class SdkView:
         self.cc = container_client
 
     def contents(self) -> dict[str, tuple[bytes, str]]:
+        """The synced blobs (BlobSync's own ``.blobsync/`` space left out)."""
         out = {}
         for blob in self.cc.list_blobs():
+            if is_reserved(blob.name):
+                continue
             data = self.cc.download_blob(blob.name).readall()
             out[blob.name] = (data, blob.etag)
         return out
+
+    def bin_contents(self) -> dict[str, bytes]:
+        """What the container's bin keeps."""
+        return {
+            blob.name: self.cc.download_blob(blob.name).readall()
+            for blob in self.cc.list_blobs(name_starts_with=".blobsync/")
+        }
 
     def read(self, name: str) -> bytes | None:
         from azure.core.exceptions import ResourceNotFoundError
@@ -238,6 +261,15 @@ def tree(root: Path) -> dict[str, bytes]:
             if full.is_symlink() or not full.is_file():
                 continue
             out[full.relative_to(root).as_posix()] = full.read_bytes()
+    return out
+
+
+def local_bins(engines: Iterable[SyncEngine]) -> dict[str, bytes]:
+    """Every version the engines' versions folders keep (id -> content)."""
+    out: dict[str, bytes] = {}
+    for engine in engines:
+        for version in engine.versions_folder.versions():
+            out[f"{engine.local_root.name}:{version.version_id}"] = version.data_path.read_bytes()
     return out
 
 

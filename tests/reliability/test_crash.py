@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from blobsync.core.crashpoints import CRASH_POINTS
+from blobsync.core.crashpoints import CRASH_POINTS, RESTORE_CRASH_POINTS
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.engine.state import StateDB
 from blobsync.core.local.scanner import TEMP_PREFIX
@@ -147,8 +147,13 @@ class Scenario:
         finally:
             state.close()
 
-    def run(self, crash_at: str | None, timeout: float = 120) -> subprocess.Popen[str]:
+    def run(
+        self, crash_at: str | None, timeout: float = 120, restore: str = ""
+    ) -> subprocess.Popen[str]:
         env = dict(os.environ)
+        env.pop("RUNNER_RESTORE", None)
+        if restore:
+            env["RUNNER_RESTORE"] = restore
         env["AZURE_STORAGE_CONNECTION_STRING"] = self.azurite.connection_string
         env.pop("BLOBSYNC_CRASH_AT", None)
         if crash_at:
@@ -274,15 +279,15 @@ def test_no_crash_point_left_untested() -> None:
     """Every point the engine names is in the list the test above kills at."""
     import re
 
-    from blobsync.core.engine import executor
+    from blobsync.core.engine import executor, recovery
     from blobsync.core.engine import facade as engine_mod
+    from blobsync.core.local import versions
     from blobsync.core.remote.azure import store as azure_blob
 
-    sources = "".join(
-        Path(m.__file__).read_text() for m in (executor, engine_mod, azure_blob) if m.__file__
-    )
+    modules = (executor, engine_mod, recovery, versions, azure_blob)
+    sources = "".join(Path(m.__file__).read_text() for m in modules if m.__file__)
     named = set(re.findall(r'crash_point\("([a-z_]+)"\)', sources))
-    assert named <= set(ALL_POINTS), named - set(ALL_POINTS)
+    assert named <= set(ALL_POINTS) | set(RESTORE_CRASH_POINTS), named - set(ALL_POINTS)
     print(f"\ncrash points covered: {len(ALL_POINTS)}: {', '.join(ALL_POINTS)}")
 
 
@@ -297,3 +302,58 @@ def test_sigkill_at_random_moments(scenario: Scenario, trial: int) -> None:
     count("crash_runs")
     scenario.check_after_crash()
     scenario.check_finished()
+
+
+@pytest.mark.parametrize(
+    ("point", "source"),
+    [("restore_after_keep", "local"), ("restore_after_copy", "container")],
+)
+def test_crash_during_a_restore_then_next_run_finishes(
+    azurite: Any, tmp_path: Path, point: str, source: str
+) -> None:
+    """A restore killed after its first step: every file old or new, nothing lost, and
+    the next sync converges (the restore's kept copies stay in the bins)."""
+    s = Scenario(azurite, tmp_path, "crashr" + uuid.uuid4().hex[:16])
+    s.cc.create_container()
+    try:
+        s._w("doc.txt", body("v1 doc"))
+        s._w("other.txt", body("other"))
+        engine = s.engine()
+        try:
+            engine.sync(SyncOptions(workers=2))
+            if source == "local":  # a download replaces v1 here: v1 to the versions folder
+                s._r("doc.txt", body("v2 doc"))
+            else:  # an upload replaces the blob v1: v1 to the container's bin
+                s._w("doc.txt", body("v2 doc"))
+            engine.sync(SyncOptions(workers=2))
+        finally:
+            engine.close()
+        assert (s.root / "doc.txt").read_bytes() == body("v2 doc")
+        state = StateDB(s.state)
+        try:
+            s.pre_rows = {row.rel_path: row for row in state.iter_snapshot()}
+        finally:
+            state.close()
+        proc = s.run(point, restore=f"{source}:doc.txt")
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 137, (
+            f"{point} not reached (rc {proc.returncode}): {out} {err[-2000:]}"
+        )
+        count("crash_runs")
+        s.check_after_crash()
+        assert (s.root / "doc.txt").read_bytes() in (body("v1 doc"), body("v2 doc"))
+        engine = s.engine()
+        opts = lambda _e: SyncOptions(workers=2)  # noqa: E731
+        try:
+            settle([engine], opts)
+            check_idle([engine], opts, s._wire_writes)
+            check_converged([s.root], SdkView(s.cc).contents(), [engine])
+            kept = {v.md5 for v in engine.versions("doc.txt")}
+        finally:
+            engine.close()
+        # both versions still exist: one at the path, the other in a bin
+        current = md5((s.root / "doc.txt").read_bytes())
+        assert {md5(body("v1 doc")), md5(body("v2 doc"))} <= kept | {current}
+        check_confined(s.sandbox, {"folder"})
+    finally:
+        s.close()

@@ -54,6 +54,7 @@ from .harness import (
     check_idle,
     check_no_version_lost,
     count,
+    local_bins,
     settle,
     tree,
 )
@@ -134,7 +135,13 @@ class World:
         remote = SdkView(self.cc).contents()
         check_converged([self.root], remote, [self.engine])
         check_no_version_lost(
-            self.ledger, [tree(self.root), {n: d for n, (d, _) in remote.items()}]
+            self.ledger,
+            [
+                tree(self.root),
+                {n: d for n, (d, _) in remote.items()},
+                SdkView(self.cc).bin_contents(),
+                local_bins([self.engine]),
+            ],
         )
         check_confined(self.sandbox, {"folder"})
         unconditional = self.proxy.unconditional_blob_writes()

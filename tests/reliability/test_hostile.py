@@ -431,6 +431,9 @@ def test_unreadable_file_and_folder_as_unprivileged_user(
         assert second.returncode == 0 and "Traceback" not in second.stderr, second.stderr[-2000:]
         cc = sdk.get_container_client(container)
         blobs = {b.name: cc.download_blob(b.name).readall() for b in cc.list_blobs()}
+        kept = {n: d for n, d in blobs.items() if n.startswith(".blobsync/trash/")}
+        assert list(kept.values()) == [b"v1 ok"]  # the replaced version, in the bin
+        blobs = {n: d for n, d in blobs.items() if n not in kept}
         assert blobs == {
             "ok.txt": b"v2 ok",
             "secret.txt": b"v1 secret",  # not read, not overwritten

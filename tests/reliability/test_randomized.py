@@ -6,6 +6,10 @@ or delete the very file, just before the engine acts on it; an upload's file cha
 while it is read), interleaved with syncs. After a quiet phase every invariant of
 :mod:`tests.reliability.harness` is checked.
 
+Restores and undos are operations too: an engine puts back a random kept version of a
+random file (from either side's bin), or undoes one of its recent runs; whatever they
+replace must land in a bin, so "no version lost" counts the bins as places.
+
 Profiles: FAST (default run) — many seeds against MemoryStore, a couple of dozen against
 Azurite through the recording proxy (which also proves every blob write carried its
 condition); LONG (``-m long``) — hundreds of seeds on both. ``RELIABILITY_SEED=N`` runs
@@ -28,7 +32,8 @@ import pytest
 from blobsync.core import events as ev
 from blobsync.core.credentials import from_key
 from blobsync.core.engine import SyncEngine, SyncOptions
-from blobsync.core.errors import SafetyStop
+from blobsync.core.errors import ItemError, SafetyStop
+from blobsync.core.names import is_reserved
 from blobsync.core.remote.azure import AzureBlobStore, BoundedRetryPolicy
 from blobsync.core.remote.memory import MemoryStore
 
@@ -44,6 +49,7 @@ from .harness import (
     check_idle,
     check_no_version_lost,
     count,
+    local_bins,
     seeded,
     seeds,
     settle,
@@ -232,8 +238,8 @@ class Model:
         rng = self.hook_rng
 
         def before(op: str, name: str) -> None:
-            if not name or op == "list":
-                return
+            if not name or op == "list" or is_reserved(name):
+                return  # nobody else writes into BlobSync's own space
             with self.lock:
                 if budget[0] <= 0 or rng.random() > 0.5:
                     return
@@ -271,6 +277,71 @@ class Model:
 
         store.before = before
         store.during_upload = during_upload
+
+    def restore_op(self, i: int) -> None:
+        """The user of engine ``i`` restores a random kept version of a random file."""
+        engine = self.engines[i]
+        versions = engine.versions(remote=self.rng.random() < 0.6)
+        if not versions:
+            return
+        version = self.rng.choice(versions)
+        self.ledger.note(f"--- restore {'AB'[i]} {version.rel_path} from {version.source}")
+        if self.rng.random() < 0.4:
+            self.arm_hooks(i)  # other clients act on the very item while it is restored
+        try:
+            result = engine.restore(version.rel_path, version, self.options(engine))
+        except ItemError as exc:
+            self.ledger.note(f"restore refused: {exc.message}")
+            return
+        except SafetyStop:
+            self._confirm(engine)
+            return
+        finally:
+            self.disarm()
+        self._after_recovery(i, result.restored)
+        self._note("restore")
+        count("restores")
+
+    def undo_op(self, i: int) -> None:
+        """The user of engine ``i`` undoes one of its recent runs."""
+        engine = self.engines[i]
+        runs = engine.history.runs(pair=engine.pair_id, limit=5)
+        if not runs:
+            return
+        run = self.rng.choice(runs)
+        self.ledger.note(f"--- undo {'AB'[i]} run {run.run_id} ({run.kind}, {run.changes} changes)")
+        if self.rng.random() < 0.4:
+            self.arm_hooks(i)
+        try:
+            result = engine.undo(run.run_id, self.options(engine))
+        except SafetyStop:
+            self._confirm(engine)
+            return
+        finally:
+            self.disarm()
+        count("undo_issues", len(result.issues))
+        count("undos")
+        count("undone_items", len(result.restored) + len(result.removed))
+        self._after_recovery(i, result.restored)
+        self._note("undo")
+
+    def _confirm(self, engine: SyncEngine) -> None:
+        """A valve stopped the sync a restore or an undo started: the user confirms, as
+        the message asks (as :meth:`sync` does)."""
+        self.disarm()
+        count("safety_stops")
+        engine.sync(replace(self.options(engine), allow_mass_delete=True))
+
+    def _after_recovery(self, i: int, restored: list[str]) -> None:
+        """What a restore or an undo put back is wanted again (the user asked for it)."""
+        actor = self.locals[i]
+        for rel in restored:
+            data = actor.read(rel)
+            if data is not None:
+                self.ledger.wrote(data, f"restored {rel}")
+        self.stats.syncs += 1
+        self.dirty["AB"[i]].clear()
+        self.dirty["R"].clear()
 
     def disarm(self) -> None:
         for store in self.stores:
@@ -310,9 +381,17 @@ class Model:
                 self.remote_op()
             elif roll < 0.67:
                 self.same_file_race()
+            elif roll < 0.71:
+                self.restore_op(self.rng.randrange(2))
+            elif roll < 0.74:
+                self.undo_op(self.rng.randrange(2))
             else:
                 self.sync(self.rng.randrange(2), racing=self.rng.random() < 0.4)
-        # Quiet phase: nobody writes; the engines settle, then an idle round writes nothing.
+        # Quiet phase: nobody writes; one sync each first, where the user confirms a valve
+        # that stops (a folder emptied by its last deletion); then the engines settle and
+        # an idle round writes nothing.
+        for i in range(len(self.engines)):
+            self.sync(i, racing=False)
         self.stats.syncs += settle(self.engines, self.options)
         check_idle(self.engines, self.options, self.wire_writes, self.describe)
         self.stats.syncs += 2
@@ -324,7 +403,10 @@ class Model:
         roots = [a.root for a in self.locals]
         check_converged(roots, remote, self.engines)
         check_no_version_lost(
-            self.ledger, [tree(root) for root in roots] + [{n: d for n, (d, _e) in remote.items()}]
+            self.ledger,
+            [tree(root) for root in roots]
+            + [{n: d for n, (d, _e) in remote.items()}, self.remote.view.bin_contents()]
+            + [local_bins(self.engines)],
         )
         check_confined(self.sandbox, {"a", "b"})
 

@@ -12,15 +12,33 @@ import base64
 import xml.etree.ElementTree as ET
 from urllib.parse import unquote
 
-from ...models import RemoteEntry
+from ...models import AccessTier, RemoteEntry
 from ..blobmeta import (
     mtime_from_metadata,
+    writer_from_metadata,
 )
+
+
+def rehydrating_to(archive_status: str | None) -> AccessTier | None:
+    """The tier a blob is being rehydrated to, from its ArchiveStatus
+    (``rehydrate-pending-to-hot`` / ``-cool`` / ``-cold``), or None."""
+    prefix = "rehydrate-pending-to-"
+    if archive_status and archive_status.lower().startswith(prefix):
+        return AccessTier.parse(archive_status[len(prefix) :]) or AccessTier.HOT
+    return None
 
 
 def quoted(etag: str) -> str:
     """The ETag as the ETag header carries it: listings return it without the quotes."""
     return etag if etag.startswith(('"', "W/")) else f'"{etag}"'
+
+
+def metadata_from_xml(blob: ET.Element) -> dict[str, str]:
+    """A listed blob's metadata (present when the listing included it)."""
+    meta = blob.find("Metadata")
+    if meta is None:
+        return {}
+    return {child.tag: child.text or "" for child in meta}
 
 
 def entry_from_xml(blob: ET.Element) -> RemoteEntry:
@@ -30,18 +48,21 @@ def entry_from_xml(blob: ET.Element) -> RemoteEntry:
         name = unquote(name)  # names with characters XML cannot carry come percent-encoded
     props = blob.find("Properties")
     size = etag = md5_text = ""
+    tier = status = None
     if props is not None:
         size = props.findtext("Content-Length") or "0"
         etag = props.findtext("Etag") or ""
         md5_text = props.findtext("Content-MD5") or ""
-    metadata: dict[str, str] = {}
-    meta = blob.find("Metadata")
-    if meta is not None:
-        metadata = {child.tag: child.text or "" for child in meta}
+        tier = props.findtext("AccessTier")
+        status = props.findtext("ArchiveStatus")
+    metadata = metadata_from_xml(blob)
     return RemoteEntry(
         rel_path=name,
         size=int(size),
         etag=quoted(etag),
         md5=base64.b64decode(md5_text) if md5_text else None,
         mtime_ns=mtime_from_metadata(metadata),
+        tier=AccessTier.parse(tier),
+        rehydrating_to=rehydrating_to(status),
+        writer=writer_from_metadata(metadata),
     )

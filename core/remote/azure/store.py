@@ -1,8 +1,11 @@
 """The RemoteStore for one Azure container: list, read, conditional write, delete, copy.
 
 Every write is conditional (create-only = ``If-None-Match: *``; update/delete/download
-pinned with ``If-Match``); every upload stores Content-MD5 and rclone's ``mtime``
-metadata; Azure's name/size/metadata limits are checked before anything is sent.
+pinned with ``If-Match``); every upload stores Content-MD5, a Content-Type from the name
+and rclone's ``mtime`` metadata; Azure's name/size/metadata limits are checked before
+anything is sent. A listing can be limited to a name prefix, which the service applies
+(List Blobs ``prefix=``): a pair on a path inside a container never pages through the
+rest of it.
 Put Blob, Get Blob and List Blobs go through the client's own pipeline (auth, retries,
 timeouts) without the SDK's per-call model layer, which cost measurable client CPU
 (bench/RESULTS.md); the SDK path of the listing stays as ``lean_listing = False``.
@@ -11,9 +14,11 @@ timeouts) without the SDK's per-call model layer, which cost measurable client C
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import io
 import itertools
+import logging
 import os
 import random
 import threading
@@ -38,14 +43,17 @@ from azure.core.rest import HttpRequest
 from azure.storage.blob import (
     BlobBlock,
     BlobClient,
+    BlobPrefix,
     ContainerClient,
     ContentSettings,
 )
+from azure.storage.blob import RehydratePriority as SdkRehydratePriority
 
 from ...crashpoints import crash_point
 from ...credentials import Credentials
 from ...errors import (
     AuthError,
+    AuthReason,
     BlobNotFound,
     Cancelled,
     ConfigError,
@@ -55,21 +63,26 @@ from ...errors import (
     PreconditionFailed,
     RemoteItemError,
 )
-from ...models import IssueKind, RemoteEntry
+from ...models import AccessTier, IssueKind, RehydratePriority, RemoteEntry, Writer
 from ...names import container_name_problem
-from ..base import CancelToken, ProgressCallback, WriteResult
+from ..base import BlobVersion, CancelToken, ProgressCallback, Protection, ShareLink, WriteResult
 from ..blobmeta import (
     MiB,
     block_size_for,
     check_blob_name,
     check_metadata,
     check_size,
+    content_type_for,
     metadata_for,
     mtime_from_metadata,
+    parse_mtime,
+    writer_from_metadata,
 )
+from ..probe import PermissionReport, probe_permissions
 from .client import service_client
 from .errors import error_code, raise_translated, translate
-from .listing import entry_from_xml, quoted
+from .links import make_share_link
+from .listing import entry_from_xml, metadata_from_xml, quoted, rehydrating_to
 from .policy import (
     COPY_WAIT_S,
     DOWNLOAD_THREADS,
@@ -81,6 +94,8 @@ from .policy import (
     UPLOAD_THREADS,
 )
 from .transfer import ExactReader
+
+log = logging.getLogger(__name__)
 
 
 class AzureBlobStore:
@@ -157,7 +172,16 @@ class AzureBlobStore:
         try:
             return bool(self._container.exists())
         except AzureError as exc:
-            self._fail(exc)
+            error = translate(exc, container=self.container, creds=self._creds)
+            if not (isinstance(error, AuthError) and error.reason is AuthReason.PERMISSION_MISSING):
+                raise error from None
+        # A container SAS may not read the container's properties (403
+        # AuthorizationPermissionMismatch) but may list it: a listing tells.
+        try:
+            next(iter(self._list_lean("")), None)
+        except ContainerNotFound:
+            return False
+        return True
 
     def create_container(self) -> bool:
         try:
@@ -170,10 +194,10 @@ class AzureBlobStore:
         except AzureError as exc:
             self._fail(exc)
 
-    def list_blobs(self) -> Iterator[RemoteEntry]:
+    def list_blobs(self, prefix: str = "") -> Iterator[RemoteEntry]:
         if self.lean_listing:
-            return self._list_lean()
-        return self._list_sdk()
+            return self._list_lean(prefix)
+        return self._list_sdk(prefix)
 
     def _listing_failed(self, exc: BaseException) -> NoReturn:
         error = translate(exc, container=self.container, creds=self._creds)
@@ -184,20 +208,27 @@ class AzureBlobStore:
             f"({error.message}); nothing was concluded from it."
         ) from None
 
-    def _list_lean(self) -> Iterator[RemoteEntry]:
+    def _list_lean(self, prefix: str) -> Iterator[RemoteEntry]:
         """List Blobs sent through the client's own pipeline (auth, retries, timeouts)
         but parsed with ElementTree: the SDK's XML model deserialisation is the slow part
-        (~3x slower for 5,000 blobs). The next page is asked for as soon as this one's
-        marker is known, so the service prepares it while this one is turned into
-        entries (at most two pages in memory)."""
+        (~3x slower for 5,000 blobs)."""
+        for blob in self._list_xml(prefix, "metadata"):
+            yield entry_from_xml(blob)
+
+    def _list_xml(self, prefix: str, include: str) -> Iterator[ET.Element]:
+        """The ``<Blob>`` elements of a flat listing of ``prefix``, page by page. The
+        next page is asked for as soon as this one's marker is known, so the service
+        prepares it while this one is turned into entries (at most two pages in memory)."""
         split = urlsplit(self._container.url)  # carries the SAS, if any
         base_query = (split.query + "&") if split.query else ""
 
         def request_for(marker: str) -> HttpRequest:
             query = (
-                f"{base_query}restype=container&comp=list&include=metadata"
+                f"{base_query}restype=container&comp=list&include={include}"
                 f"&maxresults={self.page_size}"
             )
+            if prefix:
+                query += "&prefix=" + quote(prefix, safe="")
             if marker:
                 query += "&marker=" + quote(marker, safe="")
             return HttpRequest(
@@ -223,8 +254,7 @@ class AzureBlobStore:
                 marker = root.findtext("NextMarker") or ""
                 page = ahead.submit(self._list_page, request_for(marker)) if marker else None
                 blobs = root.find("Blobs")
-                for blob in blobs.iterfind("Blob") if blobs is not None else ():
-                    yield entry_from_xml(blob)
+                yield from blobs.iterfind("Blob") if blobs is not None else ()
         finally:
             ahead.shutdown(wait=False, cancel_futures=True)
 
@@ -253,9 +283,63 @@ class AzureBlobStore:
             finally:
                 response.close()
 
-    def _list_sdk(self) -> Iterator[RemoteEntry]:
+    def list_meta(self, prefix: str) -> Iterator[tuple[RemoteEntry, dict[str, str]]]:
+        for blob in self._list_xml(prefix, "metadata"):
+            yield entry_from_xml(blob), metadata_from_xml(blob)
+
+    def protection(self) -> Protection:
+        """Soft delete from Get Blob Service Properties (needs an account-level
+        credential; a container SAS cannot read it: then None). Versioning is an
+        account setting the data plane cannot read, so it is inferred: a listing with
+        ``include=versions`` shows a ``VersionId`` on blobs only when versioning is or
+        was on (https://learn.microsoft.com/rest/api/storageservices/list-blobs).
+        Azurite supports neither feature: there it reports versioning off."""
+        days: int | None = None
+        try:
+            policy = self._service.get_service_properties().get("delete_retention_policy")
+            if policy is not None and policy.enabled:
+                days = int(policy.days or 0) or None
+        except HttpResponseError as exc:
+            if exc.status_code not in (400, 403, 404):
+                self._fail(exc)
+        except AzureError as exc:
+            self._fail(exc)
+        versioning: bool | None = None
+        try:
+            for blob in self._list_xml("", "versions"):
+                versioning = blob.findtext("VersionId") is not None
+                break
+        except (ListingError, ContainerNotFound):
+            versioning = None  # refused include=versions, or no container yet: cannot tell
+        return Protection(versioning=versioning, soft_delete_days=days)
+
+    def list_versions(self, blob_name: str) -> list[BlobVersion]:
+        check_blob_name(blob_name)
+        out = []
+        for blob in self._list_xml(blob_name, "versions,metadata"):
+            entry = entry_from_xml(blob)
+            version_id = blob.findtext("VersionId")
+            if entry.rel_path != blob_name or not version_id:
+                continue
+            metadata = metadata_from_xml(blob)
+            out.append(
+                BlobVersion(
+                    blob_name,
+                    version_id,
+                    entry.size,
+                    entry.md5,
+                    entry.mtime_ns,
+                    writer_from_metadata(metadata),
+                    _version_time(version_id),
+                    (blob.findtext("IsCurrentVersion") or "").lower() == "true",
+                )
+            )
+        out.sort(key=lambda v: v.version_id)  # version ids are timestamps: sortable
+        return out
+
+    def _list_sdk(self, prefix: str) -> Iterator[RemoteEntry]:
         pages = self._container.list_blobs(
-            include=["metadata"], results_per_page=self.page_size
+            name_starts_with=prefix or None, include=["metadata"], results_per_page=self.page_size
         ).by_page()
         while True:
             try:
@@ -272,7 +356,23 @@ class AzureBlobStore:
                     etag=quoted(blob.etag),
                     md5=bytes(md5) if md5 else None,
                     mtime_ns=mtime_from_metadata(blob.metadata),
+                    tier=AccessTier.parse(blob.blob_tier),
+                    rehydrating_to=rehydrating_to(blob.archive_status),
+                    writer=writer_from_metadata(blob.metadata),
                 )
+
+    def list_folders(self, prefix: str = "") -> list[str]:
+        """List Blobs with ``delimiter=/``: the service folds everything below each next
+        segment into one BlobPrefix, so a container path picker never pages through all
+        the blobs (https://learn.microsoft.com/rest/api/storageservices/enumerating-blob-resources)."""
+        folders: list[str] = []
+        try:
+            for item in self._container.walk_blobs(name_starts_with=prefix or None, delimiter="/"):
+                if isinstance(item, BlobPrefix):
+                    folders.append(item.name)
+        except AzureError as exc:
+            self._listing_failed(exc)
+        return sorted(folders)
 
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
         check_blob_name(blob_name)
@@ -291,6 +391,9 @@ class AzureBlobStore:
             etag=props.etag,
             md5=bytes(md5) if md5 else None,
             mtime_ns=mtime_from_metadata(props.metadata),
+            tier=AccessTier.parse(props.blob_tier),
+            rehydrating_to=rehydrating_to(props.archive_status),
+            writer=writer_from_metadata(props.metadata),
         )
 
     def upload(
@@ -303,10 +406,11 @@ class AzureBlobStore:
         if_match: str | None,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        writer: Writer | None = None,
     ) -> WriteResult:
         check_blob_name(blob_name)
         check_size(blob_name, size)
-        metadata = metadata_for(mtime_ns)
+        metadata = metadata_for(mtime_ns, writer)
         check_metadata(metadata)
         if cancel is not None and cancel.cancelled:
             raise Cancelled("The upload was cancelled.")
@@ -322,7 +426,7 @@ class AzureBlobStore:
         except PreconditionFailed:
             # The SDK may have retried a write whose response was lost, and the retry
             # met our own write (azure-sdk-for-python#19486): same content = success.
-            current = self.get_entry(blob_name)
+            current = self._entry_if_readable(blob_name)
             if current is not None and current.md5 == md5 and current.size == size:
                 return WriteResult(current.etag, md5)
             raise
@@ -390,13 +494,17 @@ class AzureBlobStore:
                 block_ids.append(block_id)
             response = blob.commit_block_list(
                 [BlobBlock(block_id=block_id) for block_id in block_ids],
-                content_settings=ContentSettings(content_md5=bytearray(md5)),
+                content_settings=self._content_settings(blob_name, md5),
                 metadata=metadata,
                 **self._conditions(None),
             )
         except AzureError as exc:
             self._fail(exc, blob_name)
         return str(response["etag"])
+
+    @staticmethod
+    def _content_settings(blob_name: str, md5: bytes) -> ContentSettings:
+        return ContentSettings(content_type=content_type_for(blob_name), content_md5=bytearray(md5))
 
     def _blob_url(self, blob_name: str) -> str:
         """The blob's URL as the SDK builds it (name quoted, SAS kept)."""
@@ -419,10 +527,14 @@ class AzureBlobStore:
         for a refusal (the caller looks at 409s), ItemError FILE_CHANGED for a
         Content-MD5 mismatch, BlobSync errors for the rest.
         """
+        content_type = content_type_for(blob_name)
         headers = {
             "x-ms-version": self._container.api_version,
             "x-ms-blob-type": "BlockBlob",
-            "Content-Type": "application/octet-stream",
+            # The blob's own Content-Type (what a browser gets); the request's says the
+            # same. https://learn.microsoft.com/rest/api/storageservices/put-blob
+            "x-ms-blob-content-type": content_type,
+            "Content-Type": content_type,
             "Content-Length": str(size),
             "Content-MD5": base64.b64encode(md5).decode("ascii"),
         }
@@ -502,7 +614,7 @@ class AzureBlobStore:
         try:
             response = blob.commit_block_list(
                 [BlobBlock(block_id=block_id) for block_id in block_ids],
-                content_settings=ContentSettings(content_md5=bytearray(md5)),
+                content_settings=self._content_settings(blob_name, md5),
                 metadata=metadata,
                 **self._conditions(if_match),
             )
@@ -665,22 +777,58 @@ class AzureBlobStore:
     def _gone_or(self, error: PreconditionFailed, blob_name: str) -> NoReturn:
         # Azurite answers a conditional delete/read of a missing blob with 412: report it
         # as the 404 it is, so the engine can treat it as "already gone".
-        if self.get_entry(blob_name) is None:
+        try:
+            gone = self.get_entry(blob_name) is None
+        except AuthError:  # may not read properties (a SAS without 'r'): keep the 412
+            raise error from None
+        if gone:
             raise BlobNotFound(f"'{blob_name}' no longer exists in the container.") from None
         raise error from None
 
-    def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
+    def _entry_if_readable(self, blob_name: str) -> RemoteEntry | None:
+        """``get_entry``, or None when these credentials may not read properties."""
+        try:
+            return self.get_entry(blob_name)
+        except AuthError as exc:
+            if exc.reason is AuthReason.PERMISSION_MISSING:
+                return None
+            raise
+
+    def copy(
+        self,
+        source_name: str,
+        target_name: str,
+        source_etag: str | None,
+        *,
+        metadata: dict[str, str] | None = None,
+        target_if_match: str | None = None,
+        source_version: str | None = None,
+    ) -> WriteResult:
+        """Copy Blob within the account. A copy inside one storage account completes
+        synchronously (the response says ``success``); only then is no Get Blob
+        Properties poll sent."""
         check_blob_name(source_name)
         check_blob_name(target_name)
-        source_url = self._blob(source_name).url
+        if metadata is not None:
+            check_metadata(metadata)
+        source_url = self._container.get_blob_client(source_name, version_id=source_version).url
         target = self._blob(target_name)
+        source_conditions: dict[str, Any] = {}
+        if source_etag is not None:
+            source_conditions = {
+                "source_etag": source_etag,
+                "source_match_condition": MatchConditions.IfNotModified,
+            }
         try:
-            target.start_copy_from_url(
+            started = target.start_copy_from_url(
                 source_url,
-                source_etag=source_etag,
-                source_match_condition=MatchConditions.IfNotModified,
-                match_condition=MatchConditions.IfMissing,
+                metadata=metadata,
+                **source_conditions,
+                **self._conditions(target_if_match),
             )
+            same_type = content_type_for(source_name) == content_type_for(target_name)
+            if started.get("copy_status") == "success" and same_type:
+                return WriteResult(str(started["etag"]), None)
             deadline = time.monotonic() + COPY_WAIT_S
             while True:
                 props = target.get_blob_properties()
@@ -706,8 +854,41 @@ class AzureBlobStore:
             self._fail(exc, name)
         except AzureError as exc:
             self._fail(exc, target_name)
-        md5 = props.content_settings.content_md5
-        return WriteResult(props.etag, bytes(md5) if md5 else None)
+        settings = props.content_settings
+        md5 = settings.content_md5
+        etag = str(props.etag)
+        wanted = content_type_for(target_name)
+        if settings.content_type != wanted:
+            # Copy Blob keeps the source's Content-Type: a rename to another extension
+            # sets the one its new name asks for (Set Blob Properties replaces all the
+            # content headers, so the others, Content-MD5 included, are sent back).
+            settings.content_type = wanted
+            try:
+                answer = target.set_http_headers(
+                    settings, etag=etag, match_condition=MatchConditions.IfNotModified
+                )
+                etag = str(answer["etag"])
+            except AzureError as exc:  # cosmetic: the copy itself is done
+                log.info("Content-Type of %s not updated: %s", target_name, exc)
+        return WriteResult(etag, bytes(md5) if md5 else None)
+
+    def rehydrate(self, blob_name: str, tier: AccessTier, priority: RehydratePriority) -> None:
+        """Set Blob Tier from Archive back to an online tier. Azure keeps the blob
+        archived (ArchiveStatus ``rehydrate-pending-to-*``) for up to 15 hours (Standard)
+        or about one hour (High); the content and ETag do not change. Raises AuthError,
+        BlobNotFound, RemoteItemError."""
+        check_blob_name(blob_name)
+        try:
+            self._blob(blob_name).set_standard_blob_tier(
+                tier.value, rehydrate_priority=SdkRehydratePriority(priority.value)
+            )
+        except AzureError as exc:
+            self._fail(exc, blob_name)
+
+    def share_link(self, blob_name: str, valid_for: dt.timedelta) -> ShareLink:
+        """A read-only link to one blob, valid for ``valid_for`` (see :mod:`.links`)."""
+        check_blob_name(blob_name)
+        return make_share_link(self._service, self._creds, self.container, blob_name, valid_for)
 
     def close(self) -> None:
         with self._range_pool_lock:
@@ -715,6 +896,12 @@ class AzureBlobStore:
                 self._range_pool.shutdown(wait=True, cancel_futures=True)
                 self._range_pool = None
         self._service.close()
+
+
+def _version_time(version_id: str) -> float:
+    """Epoch seconds of a version id (``2024-05-01T10:11:12.1234567Z``); 0 if odd."""
+    stamp = parse_mtime(version_id)
+    return stamp / 1e9 if stamp is not None else 0.0
 
 
 def create_container(creds: Credentials, name: str) -> bool:
@@ -728,6 +915,22 @@ def create_container(creds: Credentials, name: str) -> bool:
     store = AzureBlobStore(creds, name)
     try:
         return store.create_container()
+    finally:
+        store.close()
+
+
+def check_container(creds: Credentials, container: str) -> PermissionReport:
+    """Which of list, read, write and delete these credentials may do in ``container``
+    (see :func:`~blobsync.core.remote.probe.probe_permissions`). Only container- and
+    blob-level requests: a container SAS works. Raises ConfigError (invalid name),
+    AuthError (credentials refused outright, expired: SignInExpired), ConnectionFailure.
+    """
+    problem = container_name_problem(container)
+    if problem is not None:
+        raise ConfigError(problem)
+    store = AzureBlobStore(creds, container)
+    try:
+        return probe_permissions(store)
     finally:
         store.close()
 
