@@ -1,16 +1,20 @@
-"""``python -m bench``: BlobSync vs rclone vs the raw-SDK ceiling on a local Azurite.
+"""``python -m bench``: BlobSync vs rclone 1.75 (sync, bisync) vs AzCopy 10.32 on a local
+Azurite, with the raw transfer ceiling for one 256 MiB blob.
 
-Usage (from the checkout; ``bash bench/run.sh`` first installs rclone and Azurite)::
+Usage (from the checkout; ``bash bench/run.sh`` first installs the pinned peers and Azurite)::
 
     python -m bench [--quick] [--only W1,W2,...] [--runs N] [--in-memory] [--workers N]
+                    [--baseline GIT_REF] [--no-ceiling]
 
 Starts its own Azurite on loopback (on disk unless ``--in-memory``), builds
 deterministic trees in a temp dir, runs the contenders **alternating** (the order
 rotates every round), each run on a fresh container, and prints one table of medians
-with ratios and peak RSS; a full run (not ``--quick``, not ``--only``) also writes
-``bench/RESULTS.md``. Everything it made is removed at the end. These are figures, not
-tests: nothing here fails on a time; it fails only if a contender errs or its result is
-wrong (counts are checked after each run).
+with ratios to the best peer, client CPU and peak RSS; a full run (not ``--quick``,
+not ``--only``) also writes ``bench/RESULTS.md``. ``--baseline REF`` adds the CLI of an
+earlier commit as ``blobsync-before`` (before/after from one run). The machine load
+(``uptime``) is recorded at every round. Everything it made is removed at the end.
+These are figures, not tests: nothing here fails on a time; it fails only if a
+contender errs or its result is wrong (counts are checked after each run).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,8 +36,18 @@ from azure.storage.blob import ContainerClient
 from blobsync.core.app.emulator import Azurite
 
 from . import trees
-from .harness import TOOLS, BenchError, Contenders, Run, machine, run_child, tool_versions
-from .report import Results, markdown, table, verdicts
+from .harness import (
+    AZCOPY,
+    RCLONE,
+    BenchError,
+    Contenders,
+    Run,
+    machine,
+    run_child,
+    tool_versions,
+    unpack_baseline,
+)
+from .report import Ceiling, Results, markdown, table, verdicts
 
 MiB = 1024 * 1024
 
@@ -54,9 +69,18 @@ def say(line: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {line}", flush=True)
 
 
-def rotated(round_no: int) -> list[str]:
-    k = round_no % len(TOOLS)
-    return list(TOOLS[k:] + TOOLS[:k])
+def rotated(tools: list[str], round_no: int) -> list[str]:
+    k = round_no % len(tools)
+    return tools[k:] + tools[:k]
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+#: The raw-ceiling grid: block sizes (MiB; 0 = one request) x requests in flight.
+CEILING_BLOCKS = (4, 8, 16, 32, 64)
+CEILING_THREADS = (2, 4, 8, 16)
 
 
 class Bench:
@@ -68,7 +92,10 @@ class Bench:
         self.azurite = azurite
         self.work = work
         self.only = set(args.only.split(",")) if args.only else None
-        self.tools = Contenders(azurite, work, args.workers)
+        baseline = None
+        if args.baseline:
+            baseline = unpack_baseline(args.baseline, work / "baseline")
+        self.tools = Contenders(azurite, work, args.workers, baseline)
         self.res = Results()
         self.log = work / "bench.log"
         self.seq = 0
@@ -78,6 +105,18 @@ class Bench:
 
     def container(self, name: str) -> ContainerClient:
         return ContainerClient.from_connection_string(self.azurite.connection_string, name)
+
+    def create(self, name: str) -> str:
+        """Create the container first, for every contender alike (bisync and AzCopy
+        need it to exist)."""
+        with self.container(name) as c:
+            c.create_container()
+        return name
+
+    def round_start(self, section: str, round_no: int) -> None:
+        line = f"{section} round {round_no + 1}: {uptime()}"
+        self.res.loads.append(line)
+        say(line)
 
     def fresh_name(self, prefix: str, tool: str) -> str:
         self.seq += 1
@@ -136,10 +175,11 @@ class Bench:
         total = trees.small_tree(src, self.scale.files, self.scale.folders, 1024, 16 * 1024)
         say(f"tree: {self.scale.files} files, {total / MiB:.1f} MiB")
         for r in range(self.scale.runs):
-            for tool in rotated(r):
+            self.round_start("W1-W5", r)
+            for tool in rotated(self.tools.tools, r):
                 local = self.work / f"w1-{tool}"
                 shutil.copytree(src, local)  # copytree keeps mtimes
-                name = self.fresh_name("w1", tool)
+                name = self.create(self.fresh_name("w1", tool))
                 try:
                     self.timed("W1", tool, "push", local, name)
                     listed = self.count_blobs(name)
@@ -174,16 +214,79 @@ class Bench:
         src = self.work / "w4-tree"
         trees.big_file(src / "big.bin", self.scale.big_bytes)
         for r in range(self.scale.runs):
-            for tool in rotated(r):
-                name = self.fresh_name("w4", tool)
+            self.round_start("W4", r)
+            for tool in rotated(self.tools.tools, r):
+                name = self.create(self.fresh_name("w4", tool))
+                down = self.work / f"w4d-{tool}"
                 try:
                     self.timed("W4", tool, "big", src, name)
                     if self.count_blobs(name).get("big.bin") != self.scale.big_bytes:
                         raise BenchError(f"{tool}: big.bin missing or wrong size after W4")
+                    if self.wanted("W4d"):
+                        self.timed("W4d", tool, "pull", down, name)
+                        if (down / "big.bin").stat().st_size != self.scale.big_bytes:
+                            raise BenchError(f"{tool}: big.bin wrong size after W4d")
                 finally:
                     self.drop(name)
+                    shutil.rmtree(down, ignore_errors=True)
                     shutil.rmtree(self.work / "xdg-data", ignore_errors=True)
         shutil.rmtree(src)
+
+    # ---- the raw ceiling -----------------------------------------------------------
+
+    def ceiling(self) -> None:
+        """The whole grid once (alternating directions), then the best configuration of
+        each direction ``runs`` times more; its median is the ceiling."""
+        src = self.work / "ceiling" / "big.bin"
+        trees.big_file(src, self.scale.big_bytes)
+        name = self.create("ceiling")
+        out = self.work / "ceiling" / "down.bin"
+        py = sys.executable
+        grid = {"up": {}, "down": {}}  # type: dict[str, dict[str, list[tuple[float, float, float]]]]
+
+        def one(direction: str, block: int, threads: int) -> tuple[float, float, float]:
+            cmd = [py, "-m", "bench.raw_ceiling", direction]
+            cmd += [str(src), name] if direction == "up" else ["big.bin", name, str(out)]
+            cmd += ["--block", str(block), "--threads", str(threads)]
+            run = run_child(cmd, self.tools.env, self.log)
+            if run.code != 0:
+                raise BenchError(f"raw ceiling {direction} failed: {run.output[-400:]}")
+            inner = json.loads(run.output.strip().splitlines()[-1])["transfer_s"]
+            label = "one request" if block == 0 else f"{block} MiB x {threads}"
+            grid[direction].setdefault(label, []).append((run.seconds, inner, run.cpu_s))
+            say(
+                f"ceiling {direction:<4} {label:<14} {run.seconds:6.2f} s (transfer {inner:.2f} s, cpu {run.cpu_s:.2f} s)"
+            )
+            return run.seconds, inner, run.cpu_s
+
+        configs = [(0, 1)] + [(b, t) for b in CEILING_BLOCKS for t in CEILING_THREADS]
+        if self.args.quick:
+            configs = [(0, 1), (8, 4), (16, 8)]
+        self.round_start("ceiling grid", 0)
+        one("up", *configs[0])  # the blob the downloads read
+        for block, threads in configs:
+            for direction in ("down", "up"):
+                one(direction, block, threads)
+        for direction in ("up", "down"):
+            best = min(
+                grid[direction], key=lambda k: statistics.median(x[0] for x in grid[direction][k])
+            )
+            block, threads = (
+                (0, 1) if best == "one request" else (int(best.split()[0]), int(best.split()[-1]))
+            )
+            for _ in range(max(0, self.scale.runs - 1)):
+                one(direction, block, threads)
+            runs = grid[direction][best]
+            self.res.ceilings[direction] = Ceiling(
+                direction,
+                best,
+                statistics.median(x[0] for x in runs),
+                statistics.median(x[1] for x in runs),
+                statistics.median(x[2] for x in runs),
+                grid[direction],
+            )
+        self.drop(name)
+        shutil.rmtree(src.parent)
 
     # ---- W6 ------------------------------------------------------------------------
 
@@ -201,10 +304,10 @@ class Bench:
         self.res.notes.append(
             f"W6 setup: {n:,} blobs uploaded by the SDK ceiling (16 threads) in {fill.seconds:.0f} s "
             f"({n / fill.seconds:.0f} blobs/s); then one untimed run of BlobSync (builds its snapshot, "
-            "hashing every file) and of each rclone variant; the timed runs are all no-change runs on "
+            "hashing every file) and of each peer (bisync: --resync); the timed runs are all no-change runs on "
             "the same container (no run writes anything)."
         )
-        for tool in ("blobsync", "rclone", "rclone-tuned"):
+        for tool in self.tools.tools:
             warm = self.timed("W6-first", tool, "push", src, name, record=False)
             if tool == "blobsync":
                 summary = json.loads(warm.output.strip().splitlines()[-1])
@@ -215,7 +318,8 @@ class Bench:
                     f"W6 BlobSync first run against the filled container (hash + record {n:,} files): {warm.seconds:.1f} s, peak {warm.rss_mb:.0f} MB."
                 )
         for r in range(self.scale.runs):
-            for tool in rotated(r):
+            self.round_start("W6", r)
+            for tool in rotated(self.tools.tools, r):
                 self.timed("W6", tool, "push", src, name)
         self.drop(name)
         shutil.rmtree(src)
@@ -269,6 +373,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--sweep-workers", help="only time BlobSync at these worker counts, e.g. 4,8,16,32"
     )
     p.add_argument("--keep", action="store_true", help="keep the work dir (logs)")
+    p.add_argument("--baseline", help="also run the CLI of this git ref as blobsync-before")
+    p.add_argument("--no-ceiling", action="store_true", help="skip the raw-ceiling grid")
     return p.parse_args(argv)
 
 
@@ -277,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     scale = QUICK if args.quick else Scale()
     if args.runs:
         scale.runs = args.runs
-    for tool in ("rclone", "node"):
+    for tool in (str(RCLONE), str(AZCOPY), "node"):
         if shutil.which(tool) is None:
             print(
                 f"bench: {tool} is not installed; run 'bash bench/run.sh' (it installs it)",
@@ -296,8 +402,10 @@ def main(argv: list[str] | None = None) -> int:
                 bench.sweep([int(n) for n in args.sweep_workers.split(",")])
             elif bench.wanted("W1", "W2", "W3", "W5"):
                 bench.small()
-            if bench.wanted("W4") and not args.sweep_workers:
+            if bench.wanted("W4", "W4d") and not args.sweep_workers:
                 bench.big()
+            if bench.wanted("W4", "W4d") and not args.sweep_workers and not args.no_ceiling:
+                bench.ceiling()
             if bench.wanted("W6") and not args.sweep_workers:
                 bench.w6()
             if bench.wanted("W7") and not args.sweep_workers:
@@ -317,10 +425,13 @@ def main(argv: list[str] | None = None) -> int:
         f"Generated by `python -m bench{' --quick' if args.quick else ''}{' --in-memory' if args.in_memory else ''}` "
         f"on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} in {elapsed / 60:.1f} min. "
         f"Azurite {'in memory' if args.in_memory else 'on disk'} on loopback; {scale.runs} run(s) per contender, "
-        "alternating, fresh container per run (W6: see notes). Times are wall seconds (medians); "
-        "peak RSS is the maximum over the runs. `sdk` is the raw-SDK ceiling (16 threads, one "
-        "Put Blob per file up to 256 MiB, no conditions, no state); `rclone-tuned` adds "
-        "`--transfers 32 --checkers 32`. BlobSync runs with its defaults (16 workers).",
+        "alternating, fresh container per run (W6: see notes). Times are wall seconds of the whole "
+        "process (medians); peak RSS is the maximum over the runs. Peers with their defaults: "
+        "`rclone` = rclone 1.75.2 `sync`, `rclone-bisync` = rclone 1.75.2 `bisync` (`--resync` on a "
+        "first run), `azcopy` = AzCopy 10.32.2 `sync --delete-destination=true` with a container SAS. "
+        "BlobSync runs with its defaults"
+        + (f"; `blobsync-before` is the CLI of `{args.baseline}`" if args.baseline else "")
+        + ".",
     ]
     print()
     print("\n".join(table(res)))

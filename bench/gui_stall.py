@@ -1,4 +1,5 @@
-"""Benchmark: does the GUI stay responsive while it syncs 5,000 files?
+"""Benchmark: does the GUI stay responsive while it syncs, and how close does a
+no-change re-sync in the running app come to the server's own floor?
 
 Starts its own Azurite, creates N small files, builds the real window (controller,
 bridge, pairs/progress/issues views) offscreen, presses Sync now and, while the engine
@@ -6,7 +7,15 @@ runs on its QThread, a 1 ms QTimer measures the gaps of the Qt event loop. Print
 longest gap (target ≤ 50 ms), the 99th percentile, the sync time and how many progress
 snapshots reached the GUI.
 
-    .venv/bin/python bench/gui_stall.py [--files 5000] [--size 2048] [--workers 4] [-v]
+Then ``--rounds`` times, alternating: the **listing floor** (the leanest List Blobs with
+metadata Azurite can be asked: raw HTTP with a container SAS, every page read, nothing
+parsed but the continuation marker) and a **no-change re-sync in the app** (Sync now
+on the same pair, no process start-up). Target: re-sync ≤ 1.2x the floor with the
+longest event-loop stall ≤ 50 ms. With ``--files`` above 20,000 the container is first
+filled by the CLI (untimed; the app's first sync then only hashes and records).
+
+    .venv/bin/python bench/gui_stall.py [--files 5000] [--size 2048] [--workers 4]
+                                        [--rounds 3] [-v]
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         "--compare-process", action="store_true", help="also time the CLI as a child process"
     )
     parser.add_argument("--no-resync", action="store_true", help="skip the no-change re-sync")
+    parser.add_argument("--rounds", type=int, default=3, help="floor / re-sync rounds")
     parser.add_argument("--no-freeze", action="store_true", help="skip gc.freeze()")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the longest gaps")
     args = parser.parse_args(argv)
@@ -48,26 +58,26 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from blobsync.core.app.emulator import Azurite
-    from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
-    from blobsync.core.credentials import SecretKind
+    from blobsync.core.app.emulator import DEMO_ACCOUNT_NAME, Azurite, demo_account
+    from blobsync.core.app.settings import AppConfig, PairConfig
     from blobsync.gui import controller as controller_module
-    from blobsync.gui.controller import DEMO_ACCOUNT_NAME, Controller
+    from blobsync.gui.controller import Controller
     from blobsync.gui.main_window import MainWindow
 
     root = work / "folder"
+    folders = max(50, args.files // 100)
     for i in range(args.files):
-        path = root / f"d{i % 50:02d}" / f"file{i:05d}.bin"
+        path = root / f"d{i % folders:04d}" / f"file{i:06d}.bin"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(os.urandom(args.size))
 
     app = QApplication.instance() or QApplication(["gui_stall"])
     load_before = os.getloadavg()[0]
     with Azurite(in_memory=args.in_memory) as server:
-        account = AccountConfig(
-            DEMO_ACCOUNT_NAME, server.blob_endpoint, "devstoreaccount1", SecretKind.ACCOUNT_KEY
-        )
+        account = demo_account(server.port)
         container = "stall" + uuid.uuid4().hex[:8]
+        if args.files > 20_000:
+            prefill(server.connection_string, root, container, work)
         pair = PairConfig(str(root), DEMO_ACCOUNT_NAME, container)
         config = AppConfig(accounts={DEMO_ACCOUNT_NAME: account}, pairs=[pair])
         assert GUI_WORKERS == controller_module.GUI_WORKERS
@@ -84,8 +94,12 @@ def main(argv: list[str] | None = None) -> int:
             app.processEvents()
         runs = [measure_idle(args.baseline)] if args.baseline > 0 else []
         runs.append(measure_sync(controller, pair.pair_id, bridge, "first sync"))
-        if not args.no_resync:
-            runs.append(measure_sync(controller, pair.pair_id, bridge, "no-change re-sync"))
+        floors: list[float] = []
+        resyncs: list[Run] = []
+        for _ in range(0 if args.no_resync else args.rounds):
+            floors.append(listing_floor(server, container))
+            resyncs.append(measure_sync(controller, pair.pair_id, bridge, "no-change re-sync"))
+        runs += resyncs
         if args.compare_process:
             runs.append(measure_cli_process(server.connection_string, root, args.workers))
         controller.shutdown()
@@ -131,6 +145,18 @@ def main(argv: list[str] | None = None) -> int:
             for gap, at, phase in sorted(run.big, reverse=True)[:10]:
                 print(f"  gap {gap:6.1f} ms at {at:6.2f} s ({phase})")
         print(f"longest event-loop stall: {longest:.1f} ms (target ≤ 50 ms)")
+    if resyncs:
+        floor = statistics.median(floors)
+        app_s = statistics.median(r.elapsed for r in resyncs)
+        stall = max(max(r.gaps, default=0.0) for r in resyncs)
+        print(
+            f"=== {args.files} files: listing floor {floor:.2f} s (rounds: "
+            + ", ".join(f"{f:.2f}" for f in floors)
+            + f"); app no-change re-sync {app_s:.2f} s (rounds: "
+            + ", ".join(f"{r.elapsed:.2f}" for r in resyncs)
+            + f"); ratio {app_s / floor:.2f}x (target ≤ 1.2x); longest stall {stall:.1f} ms "
+            "(target ≤ 50 ms)"
+        )
     return 0 if worst <= 50 else 2
 
 
@@ -143,6 +169,68 @@ class Run:
     elapsed: float = 0.0
     result: Any = None
     failure: Any = None
+
+
+def prefill(connection_string: str, root: Path, container: str, work: Path) -> None:
+    """Upload the tree with the CLI (its own state, 16 workers), untimed."""
+    import subprocess
+
+    env = dict(
+        os.environ,
+        AZURE_STORAGE_CONNECTION_STRING=connection_string,
+        XDG_DATA_HOME=str(work / "cli-data"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "-m", "blobsync.core.cli", "sync", str(root), container, "--json"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    print(f"prefilled {container} with the CLI in {time.monotonic() - started:.0f} s")
+
+
+def listing_floor(server: Any, container: str) -> float:
+    """Seconds Azurite needs to answer the whole listing with metadata: raw HTTP on one
+    kept-alive connection, a container SAS (no per-request signing), every page read,
+    only the continuation marker looked at."""
+    import http.client
+    import re
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import quote, urlsplit
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    sas = generate_container_sas(
+        "devstoreaccount1",
+        container,
+        account_key=server.credentials.secret,
+        permission=ContainerSasPermissions(list=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+    split = urlsplit(server.blob_endpoint)
+    conn = http.client.HTTPConnection(split.hostname, split.port, timeout=300)
+    marker_re = re.compile(rb"<NextMarker>([^<]+)</NextMarker>")
+    started = time.perf_counter()
+    marker = b""
+    while True:
+        query = f"restype=container&comp=list&include=metadata&maxresults=5000&{sas}"
+        if marker:
+            query += "&marker=" + quote(marker.decode(), safe="")
+        conn.request(
+            "GET", f"{split.path}/{container}?{query}", headers={"x-ms-version": "2025-01-05"}
+        )
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"listing floor: HTTP {response.status}: {body[:300]!r}")
+        found = marker_re.search(body)
+        if not found:
+            break
+        marker = found.group(1)
+    conn.close()
+    return time.perf_counter() - started
 
 
 def measure_cli_process(connection_string: str, root: Path, workers: int) -> Run:

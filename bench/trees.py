@@ -57,8 +57,9 @@ def big_file(path: Path, size: int, seed: int = 2) -> None:
 
 
 def change_one(root: Path, seed: int = 3) -> str:
-    """Rewrite one file of a small tree with new content and a new size and mtime;
-    returns its relative path."""
+    """Rewrite one file of a small tree with new content, a new size and the current
+    time as mtime (AzCopy's sync uploads only files newer than the blob's
+    Last-Modified); returns its relative path."""
     rel = "d007/f000007.bin"
     path = root / rel
     if not path.exists():  # a tiny --quick tree
@@ -66,5 +67,4 @@ def change_one(root: Path, seed: int = 3) -> str:
         path = root / rel
     data = random.Random(seed).randbytes(path.stat().st_size + 100)
     path.write_bytes(data)
-    os.utime(path, ns=(FIXED_MTIME_NS + 86_400 * 10**9, FIXED_MTIME_NS + 86_400 * 10**9))
     return rel

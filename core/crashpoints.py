@@ -26,6 +26,12 @@ CRASH_POINTS = (
     "move_remote_after_copy",
     "move_local_after_link",
     "mid_block_upload",  # in remote/azure/store.py: blocks staged, not committed
+    # inside a batch of downloads (engine/batch.py): temp files durable, none renamed;
+    # all renamed, renames not yet flushed; all durable, nothing recorded. With several
+    # files in a batch, after_replace_before_record is "some renamed, the rest not".
+    "batch_after_flush_before_replace",
+    "batch_after_replace_before_flush",
+    "batch_after_flush_before_record",
     "local_bin_after_record",  # in local/versions.py: record written, file not yet kept
     "remote_bin_after_copy",  # the blob copied into the container bin, not yet replaced
 )

@@ -19,11 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import keyring
-import keyring.backends.fail
-import keyring.backends.null
-from keyring.errors import InitError, KeyringLocked, NoKeyringError, PasswordDeleteError
-
 from ..errors import ConfigError
 from .settings import config_dir, write_json_atomically
 
@@ -51,23 +46,36 @@ def plaintext_file() -> Path:
     return config_dir() / PLAINTEXT_FILE_NAME
 
 
+def _keyring() -> Any:
+    """The ``keyring`` package with the backends and errors used here, imported on
+    first use: it cost ~30 ms of every ``blobsync`` start, also when the environment
+    gives the connection string and no keyring is ever asked."""
+    import keyring
+    import keyring.backends.fail
+    import keyring.backends.null
+    import keyring.errors
+
+    return keyring
+
+
 def backend_name() -> str:
     """Short name of the active keyring backend, e.g. ``SecretService.Keyring``."""
-    kind = type(keyring.get_keyring())
+    kind = type(_keyring().get_keyring())
     module = kind.__module__.removeprefix("keyring.backends.")
     return f"{module}.{kind.__qualname__}"
 
 
 def _explain(exc: BaseException) -> str:
     """One sentence about why the keyring failed (never includes a secret)."""
-    if isinstance(exc, KeyringLocked):
+    errors = _keyring().errors
+    if isinstance(exc, errors.KeyringLocked):
         return "The OS keyring is locked; unlock it (log in to the desktop session) and retry."
-    if isinstance(exc, NoKeyringError):
+    if isinstance(exc, errors.NoKeyringError):
         return (
             "No OS keyring is available (no Secret Service, KWallet, macOS Keychain or "
             "Windows Credential Locker was found)."
         )
-    if isinstance(exc, InitError):
+    if isinstance(exc, errors.InitError):
         return "The OS keyring could not be initialised."
     name = type(exc).__name__
     module = type(exc).__module__
@@ -116,12 +124,13 @@ def keyring_status() -> tuple[bool, str, str]:
     display opens an (often invisible) unlock prompt and blocks.
     """
     try:
+        keyring = _keyring()
         backend = keyring.get_keyring()
     except Exception as exc:  # noqa: BLE001 - any backend bug means "not usable"
         return False, "unknown", _explain(exc)
     name = backend_name()
     if isinstance(backend, keyring.backends.fail.Keyring):
-        return False, name, _explain(NoKeyringError())
+        return False, name, _explain(keyring.errors.NoKeyringError())
     if isinstance(backend, keyring.backends.null.Keyring):
         return (
             False,
@@ -180,7 +189,7 @@ def store_secret(label: str, secret: str, *, allow_plaintext: bool = False) -> b
     usable, name, reason = keyring_status()
     if usable:
         try:
-            _bounded(keyring.set_password, SERVICE, label, secret)
+            _bounded(_keyring().set_password, SERVICE, label, secret)
         except _NoAnswer:
             raise ConfigError(
                 f"Could not save the secret in the OS keyring ({name}): {_NO_ANSWER}"
@@ -213,7 +222,7 @@ def load_secret(label: str) -> str:
     if label in stored:
         return stored[label]
     try:
-        secret = _bounded(keyring.get_password, SERVICE, label)
+        secret = _bounded(_keyring().get_password, SERVICE, label)
     except _NoAnswer:
         raise ConfigError(f"Cannot read the secret of account {label}: {_NO_ANSWER}") from None
     except Exception as exc:  # noqa: BLE001 - converted to words
@@ -224,7 +233,7 @@ def load_secret(label: str) -> str:
         raise ConfigError(
             f"No secret stored for account {label}; run 'blobsync account add {label}' again."
         )
-    return secret
+    return str(secret)
 
 
 def delete_secret(label: str) -> None:
@@ -233,13 +242,14 @@ def delete_secret(label: str) -> None:
         stored = _read_plaintext()
         if stored.pop(label, None) is not None:
             _write_plaintext(stored)
+    errors = _keyring().errors
     try:
-        _bounded(keyring.delete_password, SERVICE, label)
+        _bounded(_keyring().delete_password, SERVICE, label)
     except _NoAnswer:
         raise ConfigError(f"Could not delete the secret of account {label}: {_NO_ANSWER}") from None
-    except PasswordDeleteError:
+    except errors.PasswordDeleteError:
         pass  # nothing stored
-    except NoKeyringError:
+    except errors.NoKeyringError:
         pass  # no keyring: nothing can be stored there either
     except Exception as exc:  # noqa: BLE001 - converted to words
         raise ConfigError(

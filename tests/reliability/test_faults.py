@@ -63,6 +63,8 @@ pytestmark = [pytest.mark.azurite]
 
 FAST_STATUS = (0.01, 0.02, 0.04, 0.08)  # as many retries as production, shorter waits
 FAST_CONNECT = (0.01, 0.02)
+#: Blocks staged in parallel per upload (the bound below counts them).
+BLOCK_THREADS = 4
 READ_TIMEOUT = 1.0
 
 
@@ -96,6 +98,7 @@ class World:
         store.page_size = 3
         store.single_shot_max = 64
         store.min_block_size = 32
+        store.upload_threads = BLOCK_THREADS
         return store
 
     def options(self) -> SyncOptions:
@@ -294,7 +297,7 @@ def test_network_down_mid_run_stops_with_one_sentence(world: World) -> None:
     assert info.value.exit_code == 3 and "\n" not in info.value.message
     # Bounded: only the requests already in flight finish their retries (workers and
     # block-staging threads, each at most 1 + retries attempts); no new item starts.
-    in_flight = world.options().workers + 4
+    in_flight = world.options().workers + BLOCK_THREADS
     assert rule.fired <= in_flight * (len(FAST_STATUS) + 1), rule.fired
     world.finish()
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import io
+import itertools
 import logging
 import os
 import random
@@ -23,6 +25,7 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, BinaryIO, NoReturn
@@ -33,6 +36,7 @@ from azure.core.exceptions import (
     AzureError,
     HttpResponseError,
     ResourceNotFoundError,
+    ServiceResponseError,
 )
 from azure.core.pipeline.policies import HTTPPolicy
 from azure.core.rest import HttpRequest
@@ -78,12 +82,16 @@ from ..probe import PermissionReport, probe_permissions
 from .client import service_client
 from .errors import error_code, raise_translated, translate
 from .links import make_share_link
-from .listing import entry_from_xml, metadata_from_xml, parse_xml, quoted, rehydrating_to
+from .listing import entry_from_xml, metadata_from_xml, quoted, rehydrating_to
 from .policy import (
     COPY_WAIT_S,
+    DOWNLOAD_THREADS,
     IN_MEMORY_MAX,
+    PARALLEL_DOWNLOAD_MIN,
+    RANGE_SIZE,
     SINGLE_SHOT_MAX,
     STATUS_BACKOFFS,
+    UPLOAD_THREADS,
 )
 from .transfer import ExactReader
 
@@ -96,8 +104,9 @@ class AzureBlobStore:
 
     Knobs for tests: ``single_shot_max`` (bytes up to which one Put Blob is used),
     ``min_block_size``, ``page_size``, ``upload_threads`` (blocks staged in parallel),
-    ``lean_listing``. During a block upload the ``progress`` callback is called from the
-    staging threads (serialised by a lock), not the caller's thread.
+    ``range_size`` / ``parallel_download_min`` / ``download_threads`` (ranged parallel
+    downloads), ``lean_listing``. During a block upload the ``progress`` callback is
+    called from the staging threads (serialised by a lock), not the caller's thread.
     """
 
     def __init__(
@@ -112,7 +121,14 @@ class AzureBlobStore:
         self.single_shot_max = SINGLE_SHOT_MAX
         self.min_block_size = 8 * MiB
         self.page_size = 5000
-        self.upload_threads = 4
+        self.upload_threads = UPLOAD_THREADS
+        self.range_size = RANGE_SIZE
+        self.parallel_download_min = PARALLEL_DOWNLOAD_MIN
+        self.download_threads = DOWNLOAD_THREADS
+        self._range_pool: ThreadPoolExecutor | None = None
+        self._id_prefix = uuid.uuid4().hex[:20]
+        self._ids = itertools.count(1)
+        self._range_pool_lock = threading.Lock()
         #: List through our own XML parsing (fast) rather than the SDK's models.
         self.lean_listing = True
         self._creds = creds
@@ -123,6 +139,14 @@ class AzureBlobStore:
         return f"AzureBlobStore({self._creds.account_url!r}, {self.container!r})"
 
     # ---- helpers ------------------------------------------------------------------
+
+    def _run(self, request: HttpRequest, stream: bool = False) -> Any:
+        """Send ``request`` through the client's pipeline with a cheap request ID: the
+        storage SDK's default is ``uuid1()``, which asks libuuid's daemon socket on every
+        request (three system calls and a lock, ~2 % of a small download's client CPU)."""
+        return self._container._pipeline.run(
+            request, stream=stream, client_request_id=f"{self._id_prefix}-{next(self._ids)}"
+        )
 
     def _blob(self, blob_name: str) -> BlobClient:
         return self._container.get_blob_client(blob_name)
@@ -192,11 +216,13 @@ class AzureBlobStore:
             yield entry_from_xml(blob)
 
     def _list_xml(self, prefix: str, include: str) -> Iterator[ET.Element]:
-        """The ``<Blob>`` elements of a flat listing of ``prefix``, page by page."""
+        """The ``<Blob>`` elements of a flat listing of ``prefix``, page by page. The
+        next page is asked for as soon as this one's marker is known, so the service
+        prepares it while this one is turned into entries (at most two pages in memory)."""
         split = urlsplit(self._container.url)  # carries the SAS, if any
         base_query = (split.query + "&") if split.query else ""
-        marker = ""
-        while True:
+
+        def request_for(marker: str) -> HttpRequest:
             query = (
                 f"{base_query}restype=container&comp=list&include={include}"
                 f"&maxresults={self.page_size}"
@@ -205,28 +231,57 @@ class AzureBlobStore:
                 query += "&prefix=" + quote(prefix, safe="")
             if marker:
                 query += "&marker=" + quote(marker, safe="")
-            request = HttpRequest(
+            return HttpRequest(
                 "GET",
                 urlunsplit((split.scheme, split.netloc, split.path, query, "")),
                 headers={"x-ms-version": self._container.api_version, "Accept": "application/xml"},
             )
+
+        # Not a with-block: a run that stops early must not wait for the page in flight.
+        ahead = ThreadPoolExecutor(1, thread_name_prefix="blobsync-list")
+        try:
+            page: Future[ET.Element] | None = ahead.submit(self._list_page, request_for(""))
+            while page is not None:
+                try:
+                    root = page.result()
+                except (AzureError, ET.ParseError) as exc:
+                    if isinstance(exc, ET.ParseError):
+                        raise ListingError(
+                            f"Listing the container '{self.container}' returned a malformed "
+                            "page; nothing was concluded from it."
+                        ) from None
+                    self._listing_failed(exc)
+                marker = root.findtext("NextMarker") or ""
+                page = ahead.submit(self._list_page, request_for(marker)) if marker else None
+                blobs = root.find("Blobs")
+                yield from blobs.iterfind("Blob") if blobs is not None else ()
+        finally:
+            ahead.shutdown(wait=False, cancel_futures=True)
+
+    def _list_page(self, request: HttpRequest) -> ET.Element:
+        """One List Blobs page, parsed while its body arrives (the parse overlaps the
+        transfer instead of following it: ~0.2 s of a 5,000-blob page here). A body that
+        breaks off is asked for again (same marker), a bounded number of times.
+        Raises AzureError, ET.ParseError."""
+        retries = 0
+        while True:
+            response = self._run(request, stream=True).http_response
             try:
-                response = self._container._pipeline.run(request).http_response
                 if response.status_code != 200:
+                    response.read()
                     raise HttpResponseError(response=response)
-                root = parse_xml(response.body())
-            except (AzureError, ET.ParseError) as exc:
-                if isinstance(exc, ET.ParseError):
-                    raise ListingError(
-                        f"Listing the container '{self.container}' returned a malformed "
-                        "page; nothing was concluded from it."
-                    ) from None
-                self._listing_failed(exc)
-            blobs = root.find("Blobs")
-            yield from blobs.iterfind("Blob") if blobs is not None else ()
-            marker = root.findtext("NextMarker") or ""
-            if not marker:
-                return
+                parser = ET.XMLParser()
+                for chunk in response.iter_bytes():
+                    parser.feed(chunk)  # <= 256 KiB a feed: the GIL is let go in between
+                root: ET.Element = parser.close()
+                return root
+            except ServiceResponseError:
+                if retries >= len(STATUS_BACKOFFS):
+                    raise
+                time.sleep(STATUS_BACKOFFS[retries] * random.uniform(0.8, 1.2))
+                retries += 1
+            finally:
+                response.close()
 
     def list_meta(self, prefix: str) -> Iterator[tuple[RemoteEntry, dict[str, str]]]:
         for blob in self._list_xml(prefix, "metadata"):
@@ -491,7 +546,7 @@ class AzureBlobStore:
             headers["If-Match"] = if_match
         request = HttpRequest("PUT", self._blob_url(blob_name), headers=headers, content=body)
         try:
-            response = self._container._pipeline.run(request).http_response
+            response = self._run(request).http_response
         except AzureError as exc:
             self._fail(exc, blob_name)
         if response.status_code != 201:
@@ -578,47 +633,136 @@ class AzureBlobStore:
         """One conditional Get Blob streamed into ``sink``, sent through the client's
         pipeline (auth, retries, timeouts) without the SDK's downloader, which cost ~1 ms
         more client CPU per small blob (bench/RESULTS.md, W5). A body that breaks off
-        is resumed with a range request pinned to the same ETag (so the same content)."""
+        is resumed with a range request pinned to the same ETag (so the same content).
+        A blob of at least ``parallel_download_min`` bytes is read as ``range_size``
+        ranges, ``download_threads`` at a time, every one pinned to the ETag, written
+        into ``sink`` in order (``sink`` only ever sees sequential writes)."""
         check_blob_name(blob_name)
-        written = 0
-        total: int | None = None
+        response = self._get(blob_name, if_match, 0, None)
+        total = int(response.headers.get("Content-Length", 0))
+        if total < self.parallel_download_min:
+            return self._stream(
+                blob_name, if_match, response, 0, total, sink, progress, cancel, open_end=True
+            )
+        # The first range comes from the response already open; then it is dropped.
+        first = min(self.range_size, total)
+        head = io.BytesIO()
+        self._stream(blob_name, if_match, response, 0, first, head, None, cancel)
+        self._write(sink, head.getvalue(), progress)
+        del head
+        pool = self._ranges()
+        pending: deque[Future[bytes]] = deque()
+        starts = iter(range(first, total, self.range_size))
+        written = first
+
+        def fetch(start: int) -> bytes:
+            end = min(start + self.range_size, total)
+            buffer = io.BytesIO()
+            self._stream(
+                blob_name,
+                if_match,
+                self._get(blob_name, if_match, start, end),
+                start,
+                end,
+                buffer,
+                None,
+                cancel,
+            )
+            return buffer.getvalue()
+
+        try:
+            for start in itertools.islice(starts, self.download_threads + 1):
+                pending.append(pool.submit(fetch, start))
+            while pending:
+                data = pending.popleft().result()
+                if cancel is not None and cancel.cancelled:
+                    raise Cancelled("The download was cancelled.")
+                self._write(sink, data, progress)
+                written += len(data)
+                for start in itertools.islice(starts, 1):
+                    pending.append(pool.submit(fetch, start))
+        finally:
+            for future in pending:
+                future.cancel()
+            wait(pending)
+        return written
+
+    @staticmethod
+    def _write(sink: BinaryIO, data: bytes, progress: ProgressCallback | None) -> None:
+        sink.write(data)
+        if progress is not None:
+            progress(len(data))
+
+    def _ranges(self) -> ThreadPoolExecutor:
+        """The store's pool for range requests (shared by concurrent downloads, so the
+        connections in use stay bounded)."""
+        with self._range_pool_lock:
+            if self._range_pool is None:
+                self._range_pool = ThreadPoolExecutor(
+                    self.download_threads, thread_name_prefix="blobsync-range"
+                )
+            return self._range_pool
+
+    def _get(self, blob_name: str, if_match: str, start: int, end: int | None) -> Any:
+        """A Get Blob (bytes ``start``..``end``, or all) pinned to ``if_match``, its
+        body not read yet. Raises PreconditionFailed, BlobNotFound, BlobSync errors."""
+        headers = {"x-ms-version": self._container.api_version, "If-Match": if_match}
+        if start or end is not None:
+            headers["x-ms-range"] = f"bytes={start}-{'' if end is None else end - 1}"
+        request = HttpRequest("GET", self._blob_url(blob_name), headers=headers)
+        try:
+            response = self._run(request, stream=True).http_response
+            if response.status_code not in (200, 206):
+                response.read()
+                response.close()
+                raise HttpResponseError(response=response)
+        except AzureError as exc:
+            error = translate(exc, blob_name=blob_name, container=self.container, creds=self._creds)
+            if isinstance(error, PreconditionFailed):
+                self._gone_or(error, blob_name)
+            raise error from None
+        return response
+
+    def _stream(
+        self,
+        blob_name: str,
+        if_match: str,
+        response: Any,
+        start: int,
+        end: int,
+        sink: BinaryIO,
+        progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+        open_end: bool = False,
+    ) -> int:
+        """Bytes ``start``..``end`` from ``response`` into ``sink``; a body that breaks
+        off is resumed from where it broke (same ETag; ``open_end``: the resumed range
+        runs to the blob's end). Closes every response; stops reading at ``end`` even if
+        the response goes on. Returns the bytes written."""
+        position = start
         resumes = 0
         while True:
-            headers = {"x-ms-version": self._container.api_version, "If-Match": if_match}
-            if written:
-                headers["x-ms-range"] = f"bytes={written}-"
-            request = HttpRequest("GET", self._blob_url(blob_name), headers=headers)
-            try:
-                response = self._container._pipeline.run(request, stream=True).http_response
-                if response.status_code not in (200, 206):
-                    response.read()
-                    response.close()
-                    raise HttpResponseError(response=response)
-            except AzureError as exc:
-                error = translate(
-                    exc, blob_name=blob_name, container=self.container, creds=self._creds
-                )
-                if isinstance(error, PreconditionFailed):
-                    self._gone_or(error, blob_name)
-                raise error from None
-            if total is None:
-                total = int(response.headers.get("Content-Length", 0))
             try:
                 for chunk in response.iter_bytes():
                     if cancel is not None and cancel.cancelled:
                         raise Cancelled("The download was cancelled.")
+                    if position + len(chunk) > end:
+                        chunk = chunk[: end - position]
                     sink.write(chunk)
-                    written += len(chunk)
+                    position += len(chunk)
                     if progress is not None:
                         progress(len(chunk))
-                return written
+                    if position >= end:
+                        break
+                return position - start
             except AzureError as exc:  # the body broke off part-way
-                if written >= total or resumes >= len(STATUS_BACKOFFS):
+                if position >= end or resumes >= len(STATUS_BACKOFFS):
                     self._fail(exc, blob_name)
                 time.sleep(STATUS_BACKOFFS[resumes] * random.uniform(0.8, 1.2))
                 resumes += 1
             finally:
                 response.close()
+            response = self._get(blob_name, if_match, position, None if open_end else end)
 
     def delete(self, blob_name: str, if_match: str) -> None:
         check_blob_name(blob_name)
@@ -747,6 +891,10 @@ class AzureBlobStore:
         return make_share_link(self._service, self._creds, self.container, blob_name, valid_for)
 
     def close(self) -> None:
+        with self._range_pool_lock:
+            if self._range_pool is not None:
+                self._range_pool.shutdown(wait=True, cancel_futures=True)
+                self._range_pool = None
         self._service.close()
 
 
