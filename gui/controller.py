@@ -34,7 +34,7 @@ from blobsync.core.app.status import CONFLICT_KINDS, Failure, Overview, PairStat
 from blobsync.core.credentials import Credentials
 from blobsync.core.engine import Resolution
 from blobsync.core.errors import ConfigError
-from blobsync.core.events import EventSink
+from blobsync.core.events import BeaconStatus, EventSink
 from blobsync.core.models import Issue
 
 from .bridge import EngineBridge, EngineLike, SyncOutcome
@@ -93,6 +93,7 @@ class Controller(QObject):
             self._live.sync_due.connect(self._on_sync_due)
             self._live.pause_changed.connect(self._on_pause_changed)
             self._live.watch_problem.connect(self._on_watch_problem)
+            self._live.beacon_notice.connect(self._on_beacon_notice)
         for pair in service.pairs():
             self._attach(pair)
         # "Last sync: 5 min ago" ages, and a pause set by another client shows up: look
@@ -134,6 +135,12 @@ class Controller(QObject):
 
     def bridge(self, pair_id: str) -> EngineBridge | None:
         return self._bridges.get(pair_id)
+
+    def last_pickup(self, pair_id: str) -> float | None:
+        """When this pair last picked up changes made elsewhere (epoch seconds), if
+        known; the pair's state database keeps it across restarts."""
+        live = self._live.live(pair_id) if self._live is not None else None
+        return live.last_pickup if live is not None else None
 
     def credentials(self, account_name: str) -> Credentials:
         """A saved account's credentials. Raises ConfigError."""
@@ -286,8 +293,9 @@ class Controller(QObject):
         engine = self.service.open_engine(pair, events=sink)
         live = self._live.live(pair.pair_id) if self._live is not None else None
         if live is not None:
-            # The engine's own downloads/renames/conflict copies are not local changes.
-            engine.on_local_write = live.ignore
+            # The engine's own downloads/renames/conflict copies are not local changes;
+            # its store reads the change beacon, its runs report what they did to it.
+            live.attach(engine)
         return engine
 
     def _attach(self, pair: PairConfig) -> None:
@@ -334,7 +342,8 @@ class Controller(QObject):
             flag = self.service.pause_flag(pair)
         except ConfigError:
             return  # its account is gone: nothing to run
-        self._live.set_pair(pair.pair_id, pair.local_root, pair.interval_s, flag)
+        beacon_s = float(pair.beacon_interval_s) if pair.beacon else None
+        self._live.set_pair(pair.pair_id, pair.local_root, pair.interval_s, flag, beacon_s)
 
     def _apply_everything_paused(self, paused: bool) -> None:
         self._everything_paused = paused
@@ -362,6 +371,14 @@ class Controller(QObject):
     def _on_watch_problem(self, pair_id: str, message: str) -> None:
         pair = self.pair(pair_id)
         self.notify.emit(f"Not watching {pair.local_root if pair else 'a folder'}", message, False)
+
+    @Slot(str, object)
+    def _on_beacon_notice(self, pair_id: str, status: BeaconStatus) -> None:
+        pair = self.pair(pair_id)
+        self.notify.emit(
+            f"Changes from other machines ({pair.name if pair else ''})", status.message, False
+        )
+        self.pair_updated.emit(pair_id)
 
     @Slot()
     def _refresh(self) -> None:

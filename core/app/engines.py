@@ -15,7 +15,14 @@ from ..engine import SyncEngine
 from ..errors import ConfigError
 from ..events import EventSink, ignore_event
 from ..models import RemoteEntry
-from ..remote.base import CancelToken, ProgressCallback, RemoteStore, WriteResult
+from ..remote.base import (
+    BEACON_BLOB,
+    BeaconRead,
+    CancelToken,
+    ProgressCallback,
+    RemoteStore,
+    WriteResult,
+)
 from .pairs import state_path
 
 
@@ -96,6 +103,12 @@ class OfflineStore:
         raise self._refuse()
 
     def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
+        raise self._refuse()
+
+    def read_beacon(self, if_none_match: str | None, blob_name: str = BEACON_BLOB) -> BeaconRead:
+        raise self._refuse()
+
+    def write_beacon(self, body: bytes, if_match: str | None, blob_name: str = BEACON_BLOB) -> str:
         raise self._refuse()
 
     def close(self) -> None:

@@ -45,6 +45,7 @@ class PairSummary:
     synced_before: bool
     last_in_sync: float | None  # epoch seconds of the last run that left nothing pending
     issues: list[Issue]
+    last_pickup: float | None = None  # epoch seconds a run last applied changes from elsewhere
 
 
 class AppService:
@@ -212,6 +213,7 @@ class AppService:
             allow_mass_delete=allow_mass_delete,
             upload_limit_bps=self.config.upload_limit_kbps * 1024,
             download_limit_bps=self.config.download_limit_kbps * 1024,
+            beacon=pair.beacon,
         )
         if workers is not None:
             options.workers = workers
@@ -240,6 +242,13 @@ class AppService:
             pair.local_root, account.account_url, account.account_name, pair.container
         )
         try:
-            return PairSummary(pair, paused, True, engine.last_sync_time(), engine.pending_issues())
+            return PairSummary(
+                pair,
+                paused,
+                True,
+                engine.last_sync_time(),
+                engine.pending_issues(),
+                engine.last_pickup_time(),
+            )
         finally:
             engine.close()

@@ -28,7 +28,7 @@ from platformdirs import user_config_dir, user_data_dir
 from ..credentials import SecretKind
 from ..errors import ConfigError
 from ..models import SyncMode
-from .schedule import DEFAULT_INTERVAL_S
+from .schedule import DEFAULT_BEACON_INTERVAL_S, DEFAULT_INTERVAL_S
 
 APP_NAME = "blobsync"
 SETTINGS_VERSION = 2
@@ -69,6 +69,11 @@ class PairConfig:
     #: What ``blobsync sync --pair NAME`` and the app call it (unique; the folder's name
     #: by default, see :func:`blobsync.core.app.pairs.unique_name`).
     name: str = ""
+    #: Other machines' changes within seconds: the pair's change beacon is read every
+    #: ``beacon_interval_s`` while live and written after each run that changed the
+    #: container (:mod:`blobsync.core.app.beacon`). Off: neither; the full check only.
+    beacon: bool = True
+    beacon_interval_s: int = int(DEFAULT_BEACON_INTERVAL_S)
 
     @property
     def pair_id(self) -> str:

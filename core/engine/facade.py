@@ -47,8 +47,9 @@ from ..models import (
     SyncResult,
 )
 from ..names import fold_key, is_reserved
-from ..remote.base import CancelToken, RemoteStore
+from ..remote.base import BEACON_BLOB, CancelToken, RemoteStore
 from ..remote.prefetch import prefetched
+from . import beacon
 from .executor import Executor, RunContext
 from .merge import OutOfOrder, merge3
 from .moves import pair_moves
@@ -73,6 +74,9 @@ class SyncOptions:
     hostname: str = field(default_factory=socket.gethostname)
     upload_limit_bps: int = 0  # bytes per second; 0 = unlimited
     download_limit_bps: int = 0
+    #: After a run that changed the container, rewrite the pair's change beacon once so
+    #: that machines watching it sync within seconds (:mod:`.beacon`).
+    beacon: bool = True
 
 
 class Resolution(enum.StrEnum):
@@ -101,6 +105,10 @@ class SyncEngine:
         self.state = StateDB(self.state_path)
         #: Told each relative path the engine is about to write locally (file watcher).
         self.on_local_write: Callable[[str], None] | None = None
+        #: Told at the end of each run what it saw of and did to the change beacon.
+        self.on_beacon: Callable[[beacon.BeaconReport], None] | None = None
+        self._beacon_listed: str | None = None
+        self._beacon_writer = beacon.new_writer_token()
         self._buckets: dict[str, tuple[int, TokenBucket]] = {}
         self._racy_after_ns = 0
 
@@ -140,6 +148,12 @@ class SyncEngine:
     def last_sync_time(self) -> float | None:
         """When the last run finished with everything in sync (epoch seconds)."""
         value = self.state.get_meta("last_in_sync")
+        return float(value) if value else None
+
+    def last_pickup_time(self) -> float | None:
+        """When a run last applied changes made elsewhere (other machines, other tools)
+        to the folder (epoch seconds)."""
+        value = self.state.get_meta("last_pickup")
         return float(value) if value else None
 
     def resolve(self, rel_path: str, resolution: Resolution) -> None:
@@ -217,13 +231,35 @@ class SyncEngine:
             download_limit=self._bucket("down", options.download_limit_bps),
             on_local_write=self.on_local_write,
         )
+        finished = False
         try:
             Executor(ctx, result).run(actions)
+            finished = True
         finally:
             self._store_issues(result)
+            if finished or cancel.cancelled:  # not after a fatal error: it would fail too
+                self._after_run(actions, result, options)
         if result.in_sync and not self.state.issues():
             self.state.set_meta("last_in_sync", repr(time.time()))
             self.state.commit()
+
+    def _after_run(self, actions: list[Action], result: SyncResult, options: SyncOptions) -> None:
+        """Tell other machines through the change beacon if the run changed the
+        container; note when it picked up changes made elsewhere. Never raises."""
+        try:
+            wrote, picked = beacon.run_effects(actions, result)
+            if wrote and options.beacon:
+                report = beacon.announce(self.store, self._beacon_listed, self._beacon_writer)
+            else:
+                report = beacon.BeaconReport(self._beacon_listed, wrote)
+            report = replace(report, picked_up=picked)
+            if picked:
+                self.state.set_meta("last_pickup", repr(time.time()))
+                self.state.commit()
+            if self.on_beacon is not None:
+                self.on_beacon(report)
+        except Exception:  # a bug here must not hide the run's own outcome
+            log.exception("after-run bookkeeping failed")
 
     def _bucket(self, direction: str, rate: int) -> TokenBucket | None:
         """One bucket per direction, kept across runs while the rate is unchanged."""
@@ -247,6 +283,7 @@ class SyncEngine:
     ) -> tuple[list[Action], ScanReport]:
         self.events(ev.PhaseChanged(ev.Phase.PLANNING))
         report = ScanReport()
+        self._beacon_listed = None
         try:
             # the listing runs ahead on a thread while we scan, read the snapshot and plan
             remote = prefetched(self.store.list_blobs()) if exists else iter(())
@@ -294,6 +331,8 @@ class SyncEngine:
             if n % 1024 == 0 and cancel.cancelled:
                 raise Cancelled("The sync was cancelled before anything changed.")
             if report.is_blind(key) or is_reserved(key):
+                if key == BEACON_BLOB and rem is not None:
+                    self._beacon_listed = rem.etag  # what the run covers (see .beacon)
                 continue  # a symlink, special file, unreadable folder, or BlobSync's own
             if loc is not None or rem is not None:
                 fold = hash(fold_key(key))

@@ -6,7 +6,9 @@ PreconditionFailed, listings come in lexicographic order in pages of ``page_size
 Content-MD5 and the ``mtime`` metadata are stored, and the same name/size/metadata
 limits apply. Test hooks let a test play "another client": :meth:`put_raw`,
 :meth:`set_mtime`, :meth:`remove_raw`, a ``before_write`` callable run just before each
-write is applied, and :meth:`fail_next` to inject an error into the next operation.
+write is applied, :meth:`fail_next` to inject an error into the next operation and
+``refuse`` into every one (a missing permission). The change beacon
+(:meth:`read_beacon`, :meth:`write_beacon`) is a blob like any other, as on Azure.
 Thread-safe: the engine calls it from worker threads.
 """
 
@@ -29,7 +31,14 @@ from ..errors import (
     PreconditionFailed,
 )
 from ..models import IssueKind, RemoteEntry
-from .base import CancelToken, ProgressCallback, WriteResult
+from .base import (
+    BEACON_BLOB,
+    BEACON_MAX_BYTES,
+    BeaconRead,
+    CancelToken,
+    ProgressCallback,
+    WriteResult,
+)
 from .blobmeta import (
     MiB,
     check_blob_name,
@@ -39,8 +48,17 @@ from .blobmeta import (
     mtime_from_metadata,
 )
 
-#: Operation names used by :meth:`MemoryStore.fail_next` and ``before_write``.
-OPS = ("upload", "download", "delete", "copy", "list_page", "get_entry")
+#: Operation names used by :meth:`MemoryStore.fail_next`, ``refuse`` and ``before_write``.
+OPS = (
+    "upload",
+    "download",
+    "delete",
+    "copy",
+    "list_page",
+    "get_entry",
+    "read_beacon",
+    "write_beacon",
+)
 
 
 @dataclass(slots=True)
@@ -72,6 +90,9 @@ class MemoryStore:
         #: Called as ``before_write(op, blob_name)`` before a write is checked and applied
         #: (outside the lock, so it may call put_raw & co.).
         self.before_write: Callable[[str, str], None] | None = None
+        #: ``op -> error`` raised by every call of ``op`` (credentials lacking a
+        #: permission, e.g. a SAS that may not read the change beacon).
+        self.refuse: dict[str, BaseException] = {}
         self._exists = exists
         self._blobs: dict[str, _Blob] = {}
         self._lock = threading.RLock()
@@ -163,6 +184,31 @@ class MemoryStore:
             self._require_container()
             blob = self._blobs.get(blob_name)
             return None if blob is None else self._entry(blob_name, blob)
+
+    def read_beacon(self, if_none_match: str | None, blob_name: str = BEACON_BLOB) -> BeaconRead:
+        check_blob_name(blob_name)
+        self._maybe_fail("read_beacon")
+        with self._lock:
+            blob = self._blobs.get(blob_name) if self._exists else None
+            if blob is None:
+                return BeaconRead(None)
+            if blob.etag == if_none_match:
+                return BeaconRead(blob.etag, not_modified=True)  # 304: no body
+            too_large = len(blob.data) > BEACON_MAX_BYTES
+            body = b"" if too_large else blob.data
+            return BeaconRead(blob.etag, body=body, too_large=too_large)
+
+    def write_beacon(self, body: bytes, if_match: str | None, blob_name: str = BEACON_BLOB) -> str:
+        check_blob_name(blob_name)
+        self._maybe_fail("write_beacon")
+        self._before_write("write_beacon", blob_name)
+        with self._lock:
+            self._require_container()
+            self._check_condition(blob_name, self._blobs.get(blob_name), if_match)
+            blob = _Blob(bytes(body), self._new_etag(), hashlib.md5(body).digest())
+            self._blobs[blob_name] = blob
+            self.writes += 1
+            return blob.etag
 
     def upload(
         self,
@@ -312,6 +358,9 @@ class MemoryStore:
     def _maybe_fail(self, op: str) -> None:
         with self._lock:
             self.calls[op] += 1
+            refused = self.refuse.get(op)
+            if refused is not None:
+                raise refused
             pending = self._failures.get(op)
             if not pending:
                 return

@@ -13,6 +13,7 @@ from azure.storage.blob import BlobServiceClient
 
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.models import IssueKind
+from blobsync.core.names import is_reserved
 from blobsync.core.remote.azure import AzureBlobStore, open_store
 
 
@@ -37,8 +38,13 @@ def sdk(azurite) -> BlobServiceClient:
 
 
 def container_blobs(sdk: BlobServiceClient, container: str) -> dict[str, bytes]:
+    """The synced blobs (BlobSync's own ``.blobsync/`` space, e.g. the bin, left out)."""
     cc = sdk.get_container_client(container)
-    return {b.name: cc.download_blob(b.name).readall() for b in cc.list_blobs()}
+    return {
+        b.name: cc.download_blob(b.name).readall()
+        for b in cc.list_blobs()
+        if not is_reserved(b.name)
+    }
 
 
 @pytest.fixture

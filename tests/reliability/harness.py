@@ -36,6 +36,7 @@ from typing import Any, Protocol
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.local.scanner import TEMP_PREFIX
 from blobsync.core.models import IssueKind, SyncResult
+from blobsync.core.names import is_reserved
 
 #: Figures reported at the end of the run (see conftest.py).
 FIGURES: Counter[str] = Counter()
@@ -170,9 +171,11 @@ class MemoryView:
         self.store = store
 
     def contents(self) -> dict[str, tuple[bytes, str]]:
+        """The synced blobs (BlobSync's own ``.blobsync/`` space left out)."""
         out = {}
         for entry in self.store.list_blobs():
-            out[entry.rel_path] = (self.store.content(entry.rel_path), entry.etag)
+            if not is_reserved(entry.rel_path):
+                out[entry.rel_path] = (self.store.content(entry.rel_path), entry.etag)
         return out
 
     def read(self, name: str) -> bytes | None:
@@ -197,8 +200,11 @@ class SdkView:
         self.cc = container_client
 
     def contents(self) -> dict[str, tuple[bytes, str]]:
+        """The synced blobs (BlobSync's own ``.blobsync/`` space left out)."""
         out = {}
         for blob in self.cc.list_blobs():
+            if is_reserved(blob.name):
+                continue
             data = self.cc.download_blob(blob.name).readall()
             out[blob.name] = (data, blob.etag)
         return out

@@ -53,7 +53,7 @@ from ...errors import (
 )
 from ...models import IssueKind, RemoteEntry
 from ...names import container_name_problem
-from ..base import CancelToken, ProgressCallback, WriteResult
+from ..base import BEACON_BLOB, BeaconRead, CancelToken, ProgressCallback, WriteResult
 from ..blobmeta import (
     MiB,
     block_size_for,
@@ -63,6 +63,7 @@ from ..blobmeta import (
     metadata_for,
     mtime_from_metadata,
 )
+from . import beacon
 from .client import service_client
 from .errors import error_code, raise_translated, translate
 from .listing import entry_from_xml, parse_xml, quoted
@@ -277,6 +278,31 @@ class AzureBlobStore:
         return ItemError(
             f"'{blob_name}' changed while it was being uploaded; nothing was written.",
             kind=IssueKind.FILE_CHANGED,
+        )
+
+    def read_beacon(self, if_none_match: str | None, blob_name: str = BEACON_BLOB) -> BeaconRead:
+        """One conditional Get Blob (:mod:`.beacon`)."""
+        return beacon.read_beacon(
+            self._container._pipeline,
+            self._blob_url(blob_name),
+            self._container.api_version,
+            if_none_match,
+            blob_name=blob_name,
+            container=self.container,
+            creds=self._creds,
+        )
+
+    def write_beacon(self, body: bytes, if_match: str | None, blob_name: str = BEACON_BLOB) -> str:
+        """One conditional Put Blob (:mod:`.beacon`)."""
+        return beacon.write_beacon(
+            self._container._pipeline,
+            self._blob_url(blob_name),
+            self._container.api_version,
+            body,
+            if_match,
+            blob_name=blob_name,
+            container=self.container,
+            creds=self._creds,
         )
 
     def _upload_single(
