@@ -18,6 +18,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from blobsync.core.app.accounts import SecretLoader
+from blobsync.core.app.beacon import BeaconView
 from blobsync.core.app.pause import PauseStore
 from blobsync.core.app.progress import ProgressSnapshot
 from blobsync.core.app.schedule import SyncReason
@@ -136,11 +137,11 @@ class Controller(QObject):
     def bridge(self, pair_id: str) -> EngineBridge | None:
         return self._bridges.get(pair_id)
 
-    def last_pickup(self, pair_id: str) -> float | None:
-        """When this pair last picked up changes made elsewhere (epoch seconds), if
-        known; the pair's state database keeps it across restarts."""
+    def beacon_view(self, pair_id: str) -> BeaconView | None:
+        """The pair's change beacon as shown (on, interval, problems) and when it last
+        picked up changes made elsewhere; None when the pair is not live."""
         live = self._live.live(pair_id) if self._live is not None else None
-        return live.last_pickup if live is not None else None
+        return live.beacon_view() if live is not None else None
 
     def credentials(self, account_name: str) -> Credentials:
         """A saved account's credentials. Raises ConfigError."""

@@ -84,6 +84,16 @@ def _duration(seconds: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class BeaconView:
+    """What a client shows about one live pair's beacon."""
+
+    on: bool
+    interval_s: float  # between reads now (longer while idle)
+    problems: frozenset[Notice]  # what was told and still holds (unreadable, ...)
+    last_pickup: float | None  # epoch seconds a run last applied changes from elsewhere
+
+
+@dataclass(frozen=True, slots=True)
 class BeaconCheck:
     """What one read means: sync now, and/or a notice to tell."""
 
@@ -206,6 +216,9 @@ class BeaconWatch:
         that may not be read is tried again here, without telling it twice."""
         self.unreadable = False
         self.next_read = now
+
+    def problems(self) -> frozenset[Notice]:
+        return frozenset(self._told)
 
     # ---- internals -------------------------------------------------------------------
 

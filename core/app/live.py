@@ -35,7 +35,7 @@ from ..errors import BlobSyncError, Cancelled, FatalError
 from ..local.watcher import ChangeWatcher, WatcherUnavailable
 from ..models import SyncResult
 from ..remote.base import CancelToken, RemoteStore
-from .beacon import BeaconThread, BeaconWatch, notice_message
+from .beacon import BeaconThread, BeaconView, BeaconWatch, notice_message
 from .pause import PauseStore
 from .schedule import (
     DEFAULT_BEACON_INTERVAL_S,
@@ -228,6 +228,16 @@ class LivePair:
             self.beacon.run_finished(now)
 
     # ---- the change beacon ---------------------------------------------------------
+
+    def beacon_view(self) -> BeaconView:
+        """What the clients show about the beacon (on, interval, problems, pickup)."""
+        with self._lock:
+            return BeaconView(
+                self.beacon_on,
+                self.beacon.current_interval(self._clock()),
+                self.beacon.problems(),
+                self.last_pickup,
+            )
 
     def beacon_wait(self) -> float:
         """Seconds until a beacon read is due (the beacon thread sleeps this long)."""

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFileDialog,
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from blobsync.core.app.accounts import create_container, list_containers
 from blobsync.core.app.pairs import new_pair_problem
-from blobsync.core.app.schedule import DEFAULT_INTERVAL_S
+from blobsync.core.app.schedule import DEFAULT_BEACON_INTERVAL_S, DEFAULT_INTERVAL_S
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import Credentials
 from blobsync.core.errors import ConfigError
@@ -104,6 +105,16 @@ class PairDialog(QDialog):
         for mode, text in MODE_TEXT.items():
             self.mode_combo.addItem(text, mode.value)
 
+        self.beacon_check = named(
+            QCheckBox("Pick up changes from other machines within seconds"), "beaconCheck"
+        )
+        self.beacon_check.setToolTip(
+            "Reads a tiny marker in the container every few seconds (one small request, "
+            "no data while nothing changed). Off: changes from other machines arrive at "
+            "the periodic check."
+        )
+        self.beacon_check.setChecked(pair.beacon if pair is not None else True)
+
         self.error_label = named(QLabel(), "pairError")
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b00020;")
@@ -113,6 +124,7 @@ class PairDialog(QDialog):
         form.addRow("Account:", account_row)
         form.addRow("Container:", self.picker)
         form.addRow("Mode:", self.mode_combo)
+        form.addRow("", self.beacon_check)
 
         self.buttons = dialog_buttons(self)
         layout = QVBoxLayout(self)
@@ -226,6 +238,10 @@ class PairDialog(QDialog):
             mode=self.selected_mode(),
             interval_s=self.pair.interval_s if self.pair else int(DEFAULT_INTERVAL_S),
             name=self.pair.name if self.pair else "",
+            beacon=self.beacon_check.isChecked(),
+            beacon_interval_s=(
+                self.pair.beacon_interval_s if self.pair else int(DEFAULT_BEACON_INTERVAL_S)
+            ),
         )
 
     def accept(self) -> None:

@@ -4,8 +4,14 @@ beacon, and a beacon deleted, garbled, unreadable or unwritable."""
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import io
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,10 +27,13 @@ from azure.storage.blob import (
 from blobsync.core import events as ev
 from blobsync.core.app.emulator import Azurite
 from blobsync.core.app.live import LiveSync
+from blobsync.core.app.service import AppService
+from blobsync.core.app.settings import PairConfig, SettingsStore, settings_path
+from blobsync.core.cli.watch import beacon_interval
 from blobsync.core.credentials import AZURITE_KEY, Credentials, from_sas_url
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.engine.beacon import parse_beacon
-from blobsync.core.errors import AuthError, PreconditionFailed
+from blobsync.core.errors import AuthError, ConfigError, PreconditionFailed
 from blobsync.core.models import SyncMode
 from blobsync.core.remote.azure import AzureBlobStore, open_store
 from blobsync.core.remote.base import BEACON_BLOB, BEACON_MAX_BYTES, RemoteStore
@@ -369,3 +378,100 @@ def test_credentials_that_may_not_read_the_beacon_sync_at_the_interval_and_say_s
     wait_for(lambda: a.live.stats.triggered_by_poll >= polls + 2, 15)  # full checks go on
     assert a.notices() == [ev.BeaconNotice.UNREADABLE]  # said once, tried after each check
     assert a.live.stats.failures == 0
+
+
+# ---- the CLI: blobsync watch honours the pair's settings, blobsync pairs tells -----------
+
+
+def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "AZURE_STORAGE_CONNECTION_STRING"}
+    return subprocess.run(
+        [sys.executable, "-m", "blobsync.core.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_watch_picks_up_another_machine_within_seconds_and_pairs_says_when(
+    azurite: Azurite, container_name: str, tmp_path: Path
+) -> None:
+    service = AppService(SettingsStore.load())
+    service.add_account("emu", azurite.credentials)
+    here = tmp_path / "docs"
+    here.mkdir()
+    service.add_pair(PairConfig(str(here), "emu", container_name, name="docs", beacon_interval_s=1))
+    raw = json.loads(settings_path().read_text())
+    assert raw["pairs"][0]["beacon"] is True and raw["pairs"][0]["beacon_interval_s"] == 1
+    listed = json.loads(_cli("pairs", "--json").stdout)["pairs"][0]
+    assert listed["beacon"] is True and listed["last_pickup"] is None
+
+    env = {k: v for k, v in os.environ.items() if k != "AZURE_STORAGE_CONNECTION_STRING"}
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "blobsync.core.cli", "watch", "--pair", "docs", "--debounce", "0.2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    there = tmp_path / "there"
+    there.mkdir()
+    try:
+        # the watch's first sync is done (it left nothing pending)
+        wait_for(lambda: service.summary(service.pairs()[0]).last_in_sync is not None, 30)
+        (there / "report.txt").write_text("from the other machine")
+        other = SyncEngine(
+            there, open_store(azurite.credentials, container_name), tmp_path / "other.db"
+        )
+        try:
+            assert other.sync().uploaded == 1
+        finally:
+            other.close()
+        elapsed = wait_for(lambda: (here / "report.txt").exists(), 20)
+        assert elapsed < 15  # the full check is 300 s away: the beacon did it
+    finally:
+        watch.send_signal(signal.SIGINT)
+        out, _ = watch.communicate(timeout=30)
+    assert watch.returncode == 0, out
+    assert "change beacon read every 1 s" in out and "Traceback" not in out
+    listed = json.loads(_cli("pairs", "--json").stdout)["pairs"][0]
+    assert listed["last_pickup"] is not None
+    assert "changes from elsewhere picked up: just now" in _cli("pairs").stdout
+
+
+def test_settings_saved_before_the_beacon_load_with_it_on(tmp_path: Path) -> None:
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = {
+        "version": 2,
+        "accounts": {},
+        "pairs": [
+            {
+                "local_root": str(tmp_path),
+                "account": "acc",
+                "container": "c1",
+                "mode": "two-way",
+                "interval_s": 300,
+                "name": "old",
+            }
+        ],
+    }
+    path.write_text(json.dumps(old))
+    pair = SettingsStore.load().config.pairs[0]
+    assert (pair.beacon, pair.beacon_interval_s) == (True, 5)
+
+
+def test_watch_flags_override_the_pair() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--beacon-interval", type=float, default=None)
+    parser.add_argument("--no-beacon", action="store_true")
+    off = PairConfig("/x", "a", "c", beacon=False, beacon_interval_s=9)
+    on = PairConfig("/x", "a", "c", beacon_interval_s=9)
+    assert beacon_interval(parser.parse_args([]), on) == 9
+    assert beacon_interval(parser.parse_args([]), off) is None
+    assert beacon_interval(parser.parse_args([]), None) == 5
+    assert beacon_interval(parser.parse_args(["--beacon-interval", "2"]), off) == 2
+    assert beacon_interval(parser.parse_args(["--no-beacon"]), on) is None
+    with pytest.raises(ConfigError, match="at least 1 second"):
+        beacon_interval(parser.parse_args(["--beacon-interval", "0.2"]), on)
