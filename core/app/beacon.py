@@ -260,5 +260,6 @@ class BeaconThread:
             try:
                 self._check()
             except Exception:  # never let the thread die silently
-                log.exception("reading the change beacon failed unexpectedly")
+                if not self._stop.is_set():  # not a store closed under a read at shutdown
+                    log.exception("reading the change beacon failed unexpectedly")
             self._stop.wait(min(max(self._wait(), 0.05), self.MAX_SLEEP_S))

@@ -298,7 +298,12 @@ class LivePair:
         self.events(ev.BeaconStatus(notice, message))
 
     def _start_beacon_thread(self) -> None:
-        if self._beacon_thread is not None or not self._beacon_thread_wanted or self._closed:
+        if (
+            self._beacon_thread is not None
+            or not self._beacon_thread_wanted
+            or not self.beacon_on
+            or self._closed
+        ):
             return
         thread = BeaconThread(self.check_beacon, self.beacon_wait, "blobsync-beacon")
         self._beacon_thread = thread
