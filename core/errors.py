@@ -8,6 +8,7 @@ Fatal errors (:class:`FatalError` subclasses) stop a run; per-item errors
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
 from .models import IssueKind
@@ -50,6 +51,13 @@ class SafetyReason(enum.StrEnum):
     MASS_DELETE = "mass_delete"  # the run would delete most synced files
 
 
+class LinkNotPossible(ConfigError):
+    """A share link cannot be made with these credentials (a SAS cannot sign another
+    SAS), or not for this item (not synced, reserved, validity out of range)."""
+
+    title = "Cannot create a link"
+
+
 class SafetyStop(FatalError):
     """A safety valve refused to go on; nothing was deleted.
 
@@ -90,11 +98,62 @@ class SafetyStop(FatalError):
         super().__init__(message)
 
 
+class AuthReason(enum.StrEnum):
+    """Why the service (or we, before asking it) refused the credentials."""
+
+    REFUSED = "refused"  # no better reason known
+    BAD_KEY = "bad_key"  # the account key is wrong
+    MALFORMED_KEY = "malformed_key"  # not a base64 key: nothing was sent
+    SAS_REFUSED = "sas_refused"  # wrong signature, revoked, or a permission it lacks
+    SAS_EXPIRED = "sas_expired"  # see SignInExpired
+    SAS_NOT_YET_VALID = "sas_not_yet_valid"  # its start time is ahead
+    PERMISSION_MISSING = "permission_missing"  # authenticated, but this operation is not allowed
+    ROLE_MISSING = "role_missing"  # signed in with Entra ID, but no data role on the container
+    SIGN_IN_REQUIRED = "sign_in_required"  # Entra ID: no token (not signed in, or it lapsed)
+    KEY_AUTH_DISABLED = "key_auth_disabled"  # the account allows Entra ID only
+    NETWORK_RULE = "network_rule"  # AuthorizationFailure: firewall, private endpoint, policy
+
+
+#: The Azure role that lets a signed-in user read, write and delete blobs (and sign
+#: user-delegation links): https://learn.microsoft.com/azure/storage/blobs/assign-azure-role-data-access
+CONTRIBUTOR_ROLE = "Storage Blob Data Contributor"
+
+
 class AuthError(FatalError):
-    """The service refused our credentials (wrong key, expired SAS, missing permission)."""
+    """The service refused our credentials (wrong key, expired SAS, missing permission).
+
+    ``reason`` says why, for clients that phrase their own remedy; ``role`` names the
+    Azure role a signed-in user lacks (ROLE_MISSING).
+    """
 
     title = "Authentication failed"
     exit_code = 3
+
+    def __init__(
+        self, message: str, reason: AuthReason = AuthReason.REFUSED, *, role: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.role = role
+
+
+class SignInExpired(AuthError):
+    """The credentials' validity ended: a SAS past its ``se`` (detected locally or
+    answered by the service), or an Entra ID sign-in that can no longer be renewed
+    silently. Not a connection failure: the remedy is a new SAS or a new sign-in."""
+
+    title = "Sign-in expired"
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        reason: AuthReason = AuthReason.SAS_EXPIRED,
+        *,
+        expired_at: dt.datetime | None = None,
+    ) -> None:
+        super().__init__(message, reason)
+        self.expired_at = expired_at
 
 
 class ConnectionFailure(FatalError):
@@ -156,3 +215,11 @@ class RemoteItemError(ItemError):
     """The service refused or failed this one item after retries."""
 
     kind = IssueKind.REMOTE_ERROR
+
+
+class BlobArchived(ItemError):
+    """The blob is in the Archive tier (409 BlobArchived): it cannot be read or
+    overwritten until it is rehydrated. Normally the listing shows this first and the
+    planner never tries; this is for a blob archived between listing and transfer."""
+
+    kind = IssueKind.ARCHIVED

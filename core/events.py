@@ -11,7 +11,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .models import ActionKind, Issue, SyncResult
+from .models import ActionKind, ArchivedBlob, Issue, SyncResult
 
 
 class Phase(enum.StrEnum):
@@ -92,6 +92,14 @@ class IssueRaised:
 
 
 @dataclass(frozen=True, slots=True)
+class ArchivedFound:
+    """A blob is archived in the container and not synced; sent once, in the run that
+    first sees it (``SyncEngine.archived_blobs()`` lists them all)."""
+
+    blob: ArchivedBlob
+
+
+@dataclass(frozen=True, slots=True)
 class SyncFinished:
     result: SyncResult
 
@@ -146,6 +154,7 @@ Event = (
     | ItemFinished
     | OverallProgress
     | IssueRaised
+    | ArchivedFound
     | SyncFinished
     | SyncFailed
     | WatcherStatus

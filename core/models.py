@@ -18,6 +18,57 @@ class SyncMode(enum.StrEnum):
     DOWNLOAD = "download"  # the folder mirrors the container
 
 
+class AccessTier(enum.StrEnum):
+    """A block blob's access tier (``x-ms-access-tier``). Archive blobs cannot be read
+    or overwritten until rehydrated to an online tier (Azure: "Blob rehydration from
+    the archive tier")."""
+
+    HOT = "Hot"
+    COOL = "Cool"
+    COLD = "Cold"
+    ARCHIVE = "Archive"
+
+    @classmethod
+    def parse(cls, text: str | None) -> AccessTier | None:
+        """The tier named by the service (any case), or None (premium tiers, absent)."""
+        if not text:
+            return None
+        for tier in cls:
+            if tier.value.lower() == text.strip().lower():
+                return tier
+        return None
+
+
+#: The tiers a blob can be rehydrated to.
+ONLINE_TIERS = (AccessTier.HOT, AccessTier.COOL, AccessTier.COLD)
+
+
+class RehydratePriority(enum.StrEnum):
+    """How fast Azure brings a blob back from Archive: Standard takes up to 15 hours,
+    High usually under one hour for blobs under 10 GB (and costs more)."""
+
+    STANDARD = "Standard"
+    HIGH = "High"
+
+
+class Permission(enum.StrEnum):
+    """What BlobSync needs to do in a container (checked by the permission probe)."""
+
+    LIST = "list"
+    READ = "read"
+    WRITE = "write"
+    DELETE = "delete"
+
+
+class RemoteDeletePolicy(enum.StrEnum):
+    """What a run does with a planned deletion of a blob."""
+
+    APPLY = "apply"  # delete it (conditionally), as planned
+    #: Keep the blob and raise a DELETE_NOT_PERMITTED issue instead (an account that may
+    #: not delete): chosen before the first sync, from the permission probe.
+    KEEP_AS_ISSUES = "keep_as_issues"
+
+
 @dataclass(frozen=True, slots=True)
 class LocalEntry:
     """A regular file found by the local scan."""
@@ -38,6 +89,16 @@ class RemoteEntry:
     etag: str
     md5: bytes | None = None  # Content-MD5, when the blob has one
     mtime_ns: int | None = None  # from metadata "mtime" (RFC 3339), when present
+    tier: AccessTier | None = None  # None when the listing did not say (or premium)
+    #: The online tier an archived blob is being rehydrated to (ArchiveStatus
+    #: ``rehydrate-pending-to-hot`` ...); the blob stays unreadable until it is done.
+    rehydrating_to: AccessTier | None = None
+
+    @property
+    def archived(self) -> bool:
+        """True if the blob's content cannot be read or replaced now (Archive tier,
+        rehydrating or not)."""
+        return self.tier is AccessTier.ARCHIVE or self.rehydrating_to is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +125,9 @@ class ActionKind(enum.StrEnum):
     RECORD = "record"  # both sides already agree: only the snapshot changes
     FORGET = "forget"  # gone on both sides: drop the snapshot row
     ISSUE = "issue"  # nothing can be done automatically: report it
+    #: The blob is archived: what would have been done (``Action.held``) waits until it
+    #: is rehydrated; a state shown once, not an issue raised every run.
+    ARCHIVED = "archived"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +145,7 @@ class Action:
     snapshot: SnapshotEntry | None = None
     if_match: str | None = None
     issue: Issue | None = None
+    held: ActionKind | None = None  # ARCHIVED: the action held back until rehydrated
 
 
 class IssueKind(enum.StrEnum):
@@ -99,6 +164,10 @@ class IssueKind(enum.StrEnum):
     IO_ERROR = "io_error"
     REMOTE_ERROR = "remote_error"
     TOO_LARGE = "too_large"
+    ARCHIVED = "archived"  # archived between listing and transfer
+    DELETE_NOT_PERMITTED = "delete_not_permitted"  # the account may not delete: blob kept
+    MOVED_OUT_OF_SYNC = "moved_out_of_sync"  # moved into an excluded place: remote copy kept
+    IGNORE_FILE = "ignore_file"  # the folder's .blobsyncignore could not be used (in part)
 
 
 ISSUE_WORDS: dict[IssueKind, str] = {
@@ -115,6 +184,10 @@ ISSUE_WORDS: dict[IssueKind, str] = {
     IssueKind.IO_ERROR: "Local file error",
     IssueKind.REMOTE_ERROR: "Storage service error",
     IssueKind.TOO_LARGE: "File too large for a blob",
+    IssueKind.ARCHIVED: "Archived in the container — not synced",
+    IssueKind.DELETE_NOT_PERMITTED: "Not deleted in the container (no delete permission)",
+    IssueKind.MOVED_OUT_OF_SYNC: "Moved to a place that is not synced; the container's copy was kept",
+    IssueKind.IGNORE_FILE: "Problem in the ignore file",
 }
 
 
@@ -126,11 +199,63 @@ class Issue:
     kind: IssueKind
     message: str  # one human sentence
     retryable: bool = True
-    conflict_copy: str | None = None  # rel_path of the copy we made, for conflicts
+    #: Conflicts: rel_path of the copy we made. MOVED_OUT_OF_SYNC: where the file now is
+    #: (an excluded place in the folder).
+    conflict_copy: str | None = None
 
     def describe(self) -> str:
         """The reason in words, for lists."""
         return ISSUE_WORDS[self.kind]
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedBlob:
+    """A blob that is archived in the container and therefore not synced: shown as a
+    state ("archived in the container — not synced"), announced once when first seen.
+
+    ``held`` is what the run would otherwise have done (download, upload over it,
+    delete it, keep both); ``rehydrating_to`` is set while a rehydration is pending.
+    """
+
+    rel_path: str
+    held: ActionKind
+    rehydrating_to: AccessTier | None = None
+    size: int = 0
+
+
+class ExcludedBy(enum.StrEnum):
+    """Which rule kept an item out of the sync (see :mod:`blobsync.core.filters`)."""
+
+    FOLDER = "folder"  # selective sync: an excluded folder
+    DEFAULTS = "defaults"  # the built-in list of OS and editor junk
+    IGNORE_FILE = "ignore_file"  # a line of the folder's .blobsyncignore
+    PATTERN = "pattern"  # a pattern kept in the pair's settings
+
+
+@dataclass(slots=True)
+class ExclusionCounts:
+    """How many items each rule kept out of one run, on either side.
+
+    An item is a file or blob, or a whole folder when the folder itself is excluded
+    (its contents are not counted one by one: a local folder that is excluded is not
+    even entered). ``by_pattern`` counts per deciding pattern line (for folders of
+    selective sync: the folder's path with a trailing slash).
+    """
+
+    folder: int = 0
+    defaults: int = 0
+    ignore_file: int = 0
+    pattern: int = 0
+    by_pattern: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.folder + self.defaults + self.ignore_file + self.pattern
+
+    def add(self, by: ExcludedBy, pattern: str) -> None:
+        """Count one more item kept out by ``by`` (deciding ``pattern``)."""
+        setattr(self, by.value, getattr(self, by.value) + 1)
+        self.by_pattern[pattern] = self.by_pattern.get(pattern, 0) + 1
 
 
 @dataclass(slots=True)
@@ -153,6 +278,14 @@ class SyncResult:
     duration_s: float = 0.0
     issues: list[Issue] = field(default_factory=list)
     planned: list[Action] = field(default_factory=list)  # filled on dry runs
+    #: Archived blobs not synced this run (a state, not issues: ``in_sync`` ignores them).
+    archived: list[ArchivedBlob] = field(default_factory=list)
+    archived_new: int = 0  # how many of them were first seen in this run
+    #: What the filter rules kept out of this run (dry runs too).
+    excluded: ExclusionCounts = field(default_factory=ExclusionCounts)
+    #: The folder's .blobsyncignore changed during this run (downloaded, or edited while
+    #: it ran): its rules apply from the next run, which the client may start at once.
+    ignore_file_changed: bool = False
 
     @property
     def writes(self) -> int:

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import unicodedata
+from collections.abc import Iterable
 
 MAX_BLOB_NAME = 1024
 MAX_SEGMENTS = 254
@@ -48,10 +49,27 @@ def container_name_problem(name: str) -> str | None:
     return None
 
 
-def blob_name_problem(name: str) -> str | None:
-    """Why Azure cannot store a blob of this name (as we send it), or None."""
+def blob_name_problem(name: str, prefix: str = "") -> str | None:
+    """Why Azure cannot store a blob of this name (as we send it), or None.
+
+    ``prefix`` is the pair's path inside the container (:func:`normalize_prefix`): Azure's
+    limits apply to the whole blob name, path included.
+    """
     if not name:
         return "An empty name cannot be stored."
+    if prefix:
+        full = prefix + name
+        if len(full) > MAX_BLOB_NAME:
+            return (
+                f"With the container path '{prefix}' the name is {len(full)} characters "
+                f"long; Azure allows at most {MAX_BLOB_NAME}."
+            )
+        parts = full.count("/") + 1
+        if parts > MAX_SEGMENTS:
+            return (
+                f"With the container path '{prefix}' the name has {parts} path segments; "
+                f"Azure allows at most {MAX_SEGMENTS}."
+            )
     if len(name) > MAX_BLOB_NAME:
         return f"The name is {len(name)} characters long; Azure allows at most {MAX_BLOB_NAME}."
     if _CONTROL_RE.search(name):
@@ -105,6 +123,74 @@ def local_path_problem(blob_name: str, windows: bool | None = None) -> str | Non
             if any(c in _WINDOWS_BAD_CHARS for c in seg) or seg.endswith((" ", ".")):
                 return f"'{seg}' is not a valid file name on Windows."
     return None
+
+
+def normalize_prefix(path: str) -> str:
+    """A pair's path inside its container as blob names carry it: no leading slash, one
+    trailing slash (``"projects/x/"``), or ``""`` for the whole container. The trailing
+    slash keeps ``projects/x`` from also meaning ``projects/xy``. Does not validate
+    (:func:`prefix_problem` does)."""
+    path = path.strip("/")
+    return path + "/" if path else ""
+
+
+def prefix_problem(path: str) -> str | None:
+    """Why ``path`` cannot be a pair's path inside a container, or None ("" = the whole
+    container is fine)."""
+    prefix = normalize_prefix(path)
+    if not prefix:
+        return None
+    if "\\" in prefix:
+        return "A container path uses '/' between its parts, not '\\'."
+    if _CONTROL_RE.search(prefix):
+        return "A container path cannot contain control characters."
+    segments = prefix[:-1].split("/")
+    if any(seg in ("", ".", "..") for seg in segments):
+        return "A container path has no empty, '.' or '..' parts."
+    if RESERVED_DIR in segments:
+        return f"'{RESERVED_DIR}' is BlobSync's own space and cannot be part of a container path."
+    if len(prefix) >= MAX_BLOB_NAME:
+        return f"A container path must be shorter than {MAX_BLOB_NAME} characters."
+    if len(segments) >= MAX_SEGMENTS:
+        return f"A container path must have fewer than {MAX_SEGMENTS} parts."
+    return None
+
+
+def prefix_overlap_problem(
+    container: str, prefix: str, existing: Iterable[tuple[str, str]]
+) -> str | None:
+    """Why a new pair on ``container`` at ``prefix`` would share blobs with a pair that
+    already exists, or None. ``existing``: (container, prefix) of the other pairs on the
+    same storage account. Two pairs overlap when one's path lies inside the other's (the
+    whole container, ``""``, contains every path): both would sync the same blobs from
+    two folders."""
+    new = normalize_prefix(prefix)
+    for other_container, other_prefix in existing:
+        if other_container != container:
+            continue
+        old = normalize_prefix(other_prefix)
+        if new == old:
+            return (
+                f"Another folder already syncs with {_where(container, new)}; "
+                "two folders on the same path would overwrite each other's files."
+            )
+        if new.startswith(old):
+            return (
+                f"{_where(container, new)} lies inside {_where(container, old)}, which "
+                "another folder already syncs; choose a path outside it."
+            )
+        if old.startswith(new):
+            return (
+                f"{_where(container, new)} contains {_where(container, old)}, which another "
+                "folder already syncs; choose a path that does not contain it."
+            )
+    return None
+
+
+def _where(container: str, prefix: str) -> str:
+    if not prefix:
+        return f"the whole container '{container}'"
+    return f"'{container}/{prefix[:-1]}'"
 
 
 def is_reserved(rel_path: str) -> bool:

@@ -20,7 +20,15 @@ from typing import BinaryIO
 
 from .. import events as ev
 from ..crashpoints import crash_point
-from ..errors import BlobNotFound, Cancelled, FatalError, ItemError, PreconditionFailed
+from ..errors import (
+    AuthError,
+    AuthReason,
+    BlobNotFound,
+    Cancelled,
+    FatalError,
+    ItemError,
+    PreconditionFailed,
+)
 from ..local import fs
 from ..models import (
     Action,
@@ -104,6 +112,7 @@ class Executor:
             ActionKind.RECORD: self._record,
             ActionKind.FORGET: self._forget,
             ActionKind.ISSUE: self._report,
+            ActionKind.ARCHIVED: self._archived,
         }
         #: The first fatal error a worker hit: the others stop taking items, and this is
         #: the error the run reports (not a "cancelled" from a sibling).
@@ -144,11 +153,7 @@ class Executor:
             pending: set[Future[None]] = set()
             try:
                 for action in actions:
-                    if (
-                        action.kind is ActionKind.RECORD
-                        or action.kind is ActionKind.FORGET
-                        or action.kind is ActionKind.ISSUE
-                    ):
+                    if action.kind in _NO_TRANSFER:
                         self._do(action)  # cheap: no I/O beyond SQLite
                         continue
                     self._check_cancel()
@@ -329,6 +334,15 @@ class Executor:
             self.ctx.store.delete(old.rel_path, action.if_match)
         except BlobNotFound:
             pass
+        except AuthError as exc:
+            if exc.reason is not AuthReason.PERMISSION_MISSING:
+                raise
+            # Copied but not allowed to delete the old name: keep its snapshot (the
+            # next run plans that delete again, as an issue under KEEP_AS_ISSUES).
+            err = _delete_refused()
+            self._add_issue(Issue(old.rel_path, err.kind, err.message, err.retryable))
+            self._count("moved")
+            return
         except PreconditionFailed:
             # The old blob changed meanwhile: keep its snapshot so the next run brings
             # that change back down instead of losing it.
@@ -443,6 +457,13 @@ class Executor:
             self.ctx.store.delete(action.rel_path, action.if_match)
         except BlobNotFound:
             pass  # already gone: the goal is reached
+        except AuthError as exc:
+            # Allowed to do everything else but not to delete (a SAS without 'd', a
+            # role without delete): the blob stays; the run goes on. Clients avoid this
+            # by probing first and choosing RemoteDeletePolicy.KEEP_AS_ISSUES.
+            if exc.reason is not AuthReason.PERMISSION_MISSING:
+                raise
+            raise _delete_refused() from None
         crash_point("after_remote_delete_before_record")
         self.ctx.state.delete_snapshot(action.rel_path)
         self._count("deleted_remote")
@@ -533,6 +554,9 @@ class Executor:
     def _forget(self, action: Action) -> None:
         self.ctx.state.delete_snapshot(action.rel_path)
 
+    def _archived(self, action: Action) -> None:
+        """Nothing to do: the engine keeps archived blobs as a state (not issues)."""
+
     def _report(self, action: Action) -> None:
         assert action.issue is not None
         self._add_issue(action.issue, count_skip=action.issue.retryable)
@@ -555,6 +579,21 @@ class Executor:
         )
         with self._lock:
             self.result.recorded += 1
+
+
+#: Actions done inline by the driver: no transfer, no I/O beyond SQLite.
+_NO_TRANSFER = frozenset(
+    {ActionKind.RECORD, ActionKind.FORGET, ActionKind.ISSUE, ActionKind.ARCHIVED}
+)
+
+
+def _delete_refused() -> ItemError:
+    error = ItemError(
+        "The account may not delete in this container, so the blob was kept there.",
+        IssueKind.DELETE_NOT_PERMITTED,
+    )
+    error.retryable = False
+    return error
 
 
 def _md5_of_open(fh: object) -> bytes:

@@ -1,17 +1,27 @@
 """The engine facade: the one object the CLI and the GUI drive.
 
 ``SyncEngine(local_root, store, state_path, events).sync(options, cancel)`` runs one
-full-enumeration sync: scan the folder, list the container, merge both with the
-snapshot (:mod:`.merge`, streaming), plan each item (pure, :mod:`.planner`), check the
-safety valves, apply (:mod:`.executor`). It raises only
+full-enumeration sync: fix the run's filter rules (:mod:`.filtering`), scan the folder,
+list the container, merge both with the snapshot (:mod:`.merge`, streaming), keep out
+what the rules exclude, plan each item (pure, :mod:`.planner`), pair renames
+(:mod:`.moves`), hold deletions of files moved out of the sync, check the safety
+valves, apply (:mod:`.executor`). It raises only
 :class:`~blobsync.core.errors.FatalError` subclasses; per-item problems become issues
 (in the result, kept in the state DB, retried next run). Events go to the ``events``
 callable, possibly from worker threads.
+
+Account capabilities the clients reach through the engine: :meth:`SyncEngine.check_permissions`
+(which of list/read/write/delete the credentials have, before the first sync; a pair
+that may not delete runs with ``SyncOptions.remote_deletes = KEEP_AS_ISSUES``),
+:meth:`~SyncEngine.archived_blobs` and :meth:`~SyncEngine.rehydrate` (Archive-tier
+blobs: a state, never downloaded or overwritten), :meth:`~SyncEngine.share_link`
+(a read-only link to a synced file).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import enum
 import logging
 import os
@@ -24,33 +34,52 @@ from pathlib import Path
 from .. import events as ev
 from ..crashpoints import crash_point
 from ..errors import (
+    BlobNotFound,
     Cancelled,
     ConfigError,
     ConnectionFailure,
     ContainerNotFound,
     FatalError,
     ItemError,
+    LinkNotPossible,
+    PreconditionFailed,
     SafetyReason,
     SafetyStop,
 )
+from ..filters import FilterRules, PathFilter
 from ..local import fs
 from ..local.scanner import ScanReport, scan
 from ..models import (
+    ONLINE_TIERS,
+    AccessTier,
     Action,
     ActionKind,
+    ArchivedBlob,
     Issue,
     IssueKind,
     LocalEntry,
+    RehydratePriority,
+    RemoteDeletePolicy,
     RemoteEntry,
     SnapshotEntry,
     SyncMode,
     SyncResult,
 )
 from ..names import fold_key, is_reserved
-from ..remote.base import BEACON_BLOB, CancelToken, RemoteStore
+from ..remote.base import (
+    BEACON_BLOB,
+    CancelToken,
+    LinkMaker,
+    RemoteStore,
+    ShareLink,
+    TierControl,
+)
 from ..remote.prefetch import prefetched
+from ..remote.prefixed import store_prefix
+from ..remote.probe import PermissionReport, probe_permissions
 from . import beacon
 from .executor import Executor, RunContext
+from .filtering import RunFilter, build_run_filter, read_ignore_file
 from .merge import OutOfOrder, merge3
 from .moves import pair_moves
 from .planner import is_delete, plan_item
@@ -77,6 +106,11 @@ class SyncOptions:
     #: After a run that changed the container, rewrite the pair's change beacon once so
     #: that machines watching it sync within seconds (:mod:`.beacon`).
     beacon: bool = True
+    #: KEEP_AS_ISSUES for an account that may not delete (from check_permissions()):
+    #: planned remote deletions become DELETE_NOT_PERMITTED issues, the blobs stay.
+    remote_deletes: RemoteDeletePolicy = RemoteDeletePolicy.APPLY
+    #: What the pair keeps out of the sync (patterns, defaults, ignore file, folders).
+    filters: FilterRules = field(default_factory=FilterRules)
 
 
 class Resolution(enum.StrEnum):
@@ -111,6 +145,8 @@ class SyncEngine:
         self._beacon_writer = beacon.new_writer_token()
         self._buckets: dict[str, tuple[int, TokenBucket]] = {}
         self._racy_after_ns = 0
+        self._blob_prefix = store_prefix(store)  # counts towards Azure's name limits
+        self._filter = RunFilter(_NO_RULES)
 
     # ---- public API ----------------------------------------------------------------
 
@@ -169,12 +205,63 @@ class SyncEngine:
         with self._pair_lock():
             if issue is not None and issue.kind is IssueKind.CONFLICT and issue.conflict_copy:
                 self._resolve_conflict(issue, resolution)
+            elif issue is not None and issue.kind is IssueKind.MOVED_OUT_OF_SYNC:
+                # Moved to an excluded place: KEEP_MINE makes the move a deletion in the
+                # container; TAKE_THEIRS and KEEP_BOTH bring the container's copy back.
+                if resolution is Resolution.KEEP_MINE:
+                    self._delete_moved_out(rel_path)
+                elif resolution is not Resolution.RETRY:
+                    self._force_download(rel_path)
             elif resolution is Resolution.KEEP_MINE:
                 self._force_upload(rel_path)
             elif resolution is Resolution.TAKE_THEIRS:
                 self._force_download(rel_path)
             if issue is not None:
                 self.state.remove_issue(rel_path)
+
+    def check_permissions(self) -> PermissionReport:
+        """Which of list, read, write and delete the credentials have in this container,
+        probed with a temporary blob in the reserved space (removed again). Call it
+        before the first sync and choose the mode / ``remote_deletes`` from it.
+        Raises AuthError (credentials refused outright; SignInExpired), ConnectionFailure.
+        """
+        return probe_permissions(self.store)
+
+    def archived_blobs(self) -> list[ArchivedBlob]:
+        """Blobs archived in the container and not synced, as of the last run."""
+        return self.state.archived()
+
+    def rehydrate(
+        self,
+        rel_path: str,
+        tier: AccessTier = AccessTier.HOT,
+        priority: RehydratePriority = RehydratePriority.STANDARD,
+    ) -> None:
+        """Ask the service to bring an archived blob back to ``tier`` (Hot, Cool or Cold).
+        The blob syncs in a later run once it is readable (Azure: up to 15 hours at
+        Standard priority, about an hour at High). Raises ConfigError (not an online
+        tier, a reserved name, a store that has no tiers), AuthError, BlobNotFound,
+        RemoteItemError.
+        """
+        if tier not in ONLINE_TIERS:
+            raise ConfigError("Rehydrate to Hot, Cool or Cold.")
+        if is_reserved(rel_path):
+            raise ConfigError(f"'{rel_path}' is BlobSync's own and is not synced.")
+        if not isinstance(self.store, TierControl):
+            raise ConfigError("This storage does not have access tiers.")
+        self.store.rehydrate(rel_path, tier, priority)
+
+    def share_link(self, rel_path: str, valid_for: dt.timedelta) -> ShareLink:
+        """A read-only link to a synced file, valid for ``valid_for`` (clients offer
+        :class:`~blobsync.core.remote.base.LinkDuration`; at most 7 days). Raises
+        LinkNotPossible (not synced, reserved, a store or credentials that cannot sign
+        links, validity out of range), AuthError, ConnectionFailure.
+        """
+        if is_reserved(rel_path) or self.state.get_snapshot(rel_path) is None:
+            raise LinkNotPossible(f"'{rel_path}' is not a synced file; sync it first.")
+        if not isinstance(self.store, LinkMaker):
+            raise LinkNotPossible("This storage cannot create links.")
+        return self.store.share_link(rel_path, valid_for)
 
     def close(self) -> None:
         """Release the database and the store's connections."""
@@ -204,16 +291,27 @@ class SyncEngine:
         if not exists and not options.dry_run:
             result.container_created = True
             self.events(ev.ContainerCreated(self.store.container))
+        self._filter, filter_issues = build_run_filter(
+            options.filters,
+            self.local_root,
+            self.state,
+            self.store,
+            options.mode,
+            exists,
+            options.dry_run,
+        )
         actions, report = self._plan(options, exists, cancel)
+        result.excluded = self._filter.counts
         crash_point("after_listing")
         self._check_valves(actions, report, options)
         self._announce(actions)
-        scan_issues = report.issues
+        scan_issues = filter_issues + report.issues
         if options.dry_run:
             result.planned = actions
             result.issues.extend(scan_issues)
             result.issues.extend(a.issue for a in actions if a.issue is not None)
             result.skipped = len(result.issues)
+            result.archived = [_archived(a) for a in actions if a.kind is ActionKind.ARCHIVED]
             return
         self.events(ev.PhaseChanged(ev.Phase.TRANSFERRING))
         for issue in scan_issues:
@@ -239,6 +337,11 @@ class SyncEngine:
             self._store_issues(result)
             if finished or cancel.cancelled:  # not after a fatal error: it would fail too
                 self._after_run(actions, result, options)
+        # Only after a complete run: a partial list would announce the rest again.
+        result.archived = [_archived(a) for a in actions if a.kind is ActionKind.ARCHIVED]
+        self._store_archived(result)
+        if options.filters.use_ignore_file:
+            result.ignore_file_changed = self._filter.ignore_file_changed(self._ignore_text_now())
         if result.in_sync and not self.state.issues():
             self.state.set_meta("last_in_sync", repr(time.time()))
             self.state.commit()
@@ -300,6 +403,7 @@ class SyncEngine:
                 remote.close()  # stops the listing thread
             log.warning("falling back to an in-memory merge: %s", exc)
             report = ScanReport()
+            self._filter = self._filter.fresh()
             local_sorted = sorted(self._scan(report, options), key=_rel)
             remote_sorted = sorted(self.store.list_blobs() if exists else [], key=_rel)
             snap_sorted = sorted(self.state.iter_snapshot(), key=_rel)
@@ -308,9 +412,17 @@ class SyncEngine:
             )
         return actions, report
 
-    def _scan(self, report: ScanReport, options: SyncOptions) -> Iterator[LocalEntry]:
+    def _ignore_text_now(self) -> str | None:
         try:
-            yield from scan(self.local_root, report, clean_temp=not options.dry_run)
+            return read_ignore_file(self.local_root)
+        except ItemError:
+            return None
+
+    def _scan(self, report: ScanReport, options: SyncOptions) -> Iterator[LocalEntry]:
+        run_filter = self._filter
+        skip = run_filter.skip_local if run_filter.active else None
+        try:
+            yield from scan(self.local_root, report, clean_temp=not options.dry_run, skip=skip)
         except OSError as exc:
             raise ConfigError(
                 f"Cannot read the folder {self.local_root}: {exc.strerror}."
@@ -327,6 +439,9 @@ class SyncEngine:
     ) -> list[Action]:
         actions: list[Action] = []
         seen_folds: set[int] = set()
+        run_filter = self._filter
+        filtering = run_filter.active
+        excluded = run_filter.filter.excluded
         for n, (key, snap, loc, rem) in enumerate(merge3(snapshot, local, remote)):
             if n % 1024 == 0 and cancel.cancelled:
                 raise Cancelled("The sync was cancelled before anything changed.")
@@ -334,6 +449,13 @@ class SyncEngine:
                 if key == BEACON_BLOB and rem is not None:
                     self._beacon_listed = rem.etag  # what the run covers (see .beacon)
                 continue  # a symlink, special file, unreadable folder, or BlobSync's own
+            if filtering and (verdict := excluded(key)) is not None:
+                # Excluding never deletes: both sides stay as they are; a synced item's
+                # snapshot row goes, so it is merged afresh if it is ever included again.
+                run_filter.note(verdict, key, snap, loc)
+                if snap is not None:
+                    actions.append(Action(ActionKind.FORGET, key, snapshot=snap))
+                continue
             if loc is not None or rem is not None:
                 fold = hash(fold_key(key))
                 if fold in seen_folds:
@@ -350,12 +472,32 @@ class SyncEngine:
                         Action(ActionKind.ISSUE, key, issue=Issue(key, err.kind, err.message))
                     )
                     continue
-            action = plan_item(snap, loc, rem, options.mode)
+            action = plan_item(
+                snap, loc, rem, options.mode, options.remote_deletes, self._blob_prefix
+            )
             if action is not None:
                 actions.append(action)
         if options.mode is SyncMode.TWO_WAY:
             actions = pair_moves(actions, self._md5_or_none)
+        if filtering:
+            actions = run_filter.hold_moved_out(
+                actions, self.local_root, self._md5_of_path, self._pending_moved_out
+            )
         return actions
+
+    def _md5_of_path(self, rel_path: str) -> bytes | None:
+        try:
+            st = os.lstat(self.local_root / rel_path)
+        except OSError:
+            return None
+        return self._md5_or_none(LocalEntry(rel_path, st.st_size, st.st_mtime_ns, st.st_ino))
+
+    def _pending_moved_out(self) -> dict[str, str]:
+        return {
+            issue.rel_path: issue.conflict_copy
+            for issue in self.state.issues()
+            if issue.kind is IssueKind.MOVED_OUT_OF_SYNC and issue.conflict_copy
+        }
 
     def _md5_or_none(self, local: LocalEntry) -> bytes | None:
         try:
@@ -408,8 +550,9 @@ class SyncEngine:
     ) -> None:
         if options.allow_mass_delete:
             return
-        tracked = self.state.snapshot_count()
-        if tracked and report.files == 0 and not report.blind:
+        # Rows of items the rules now keep out are only forgotten, never deleted.
+        tracked = self.state.snapshot_count() - self._filter.forgotten
+        if tracked and report.files == 0 and not report.blind and not self._filter.pruned:
             raise SafetyStop(
                 SafetyReason.FOLDER_EMPTIED, tracked=tracked, local_root=str(self.local_root)
             )
@@ -437,6 +580,14 @@ class SyncEngine:
                 bytes_total=nbytes,
             )
         )
+
+    def _store_archived(self, result: SyncResult) -> None:
+        """Keep the run's archived blobs; announce only those first seen now."""
+        new = self.state.replace_archived(result.archived)
+        result.archived_new = len(new)
+        for blob in result.archived:
+            if blob.rel_path in new:
+                self.events(ev.ArchivedFound(blob))
 
     def _store_issues(self, result: SyncResult) -> None:
         raised = {i.rel_path for i in result.issues}
@@ -490,6 +641,29 @@ class SyncEngine:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(copy_path)  # the next sync deletes the copy's blob
 
+    def _delete_moved_out(self, rel_path: str) -> None:
+        """The user confirms a move out of the sync: delete the container's copy, if it
+        is still the version last synced."""
+        snap = self.state.get_snapshot(rel_path)
+        current = self.store.get_entry(rel_path)
+        if current is not None:
+            if snap is not None and current.etag != snap.etag:
+                raise ItemError(
+                    "It changed in the container since it was synced; nothing was deleted.",
+                    IssueKind.CONCURRENT_CHANGE,
+                )
+            try:
+                self.store.delete(rel_path, current.etag)
+            except BlobNotFound:
+                pass
+            except PreconditionFailed:
+                raise ItemError(
+                    "It changed in the container meanwhile; nothing was deleted.",
+                    IssueKind.CONCURRENT_CHANGE,
+                ) from None
+        self.state.delete_snapshot(rel_path)
+        self.state.commit()
+
     def _force_upload(self, rel_path: str) -> None:
         path = fs.confined_path(self.local_root, rel_path, make_parents=False)
         st = os.lstat(path)
@@ -525,6 +699,15 @@ class SyncEngine:
         if result.issues:
             issue = result.issues[0]
             raise ItemError(issue.message, issue.kind)
+
+
+def _archived(action: Action) -> ArchivedBlob:
+    remote = action.remote
+    assert remote is not None and action.held is not None
+    return ArchivedBlob(action.rel_path, action.held, remote.rehydrating_to, remote.size)
+
+
+_NO_RULES = PathFilter(FilterRules.nothing())
 
 
 def _rel(item: LocalEntry | RemoteEntry | SnapshotEntry) -> str:

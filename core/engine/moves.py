@@ -8,7 +8,7 @@ old snapshot's, both become one MOVE_REMOTE (copy pinned to the old ETag, create
 target, then If-Match delete of the old blob). A folder rename is the same thing for
 each of its files. Remote rename (another machine renamed): DELETE_LOCAL of the old
 path + DOWNLOAD of a new blob whose Content-MD5 equals the old snapshot's become one
-MOVE_LOCAL.
+MOVE_LOCAL (also when the new blob is archived: a local rename reads nothing).
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ def pair_moves(actions: list[Action], md5_of: Callable[[LocalEntry], bytes | Non
                 if_match=old.if_match,
             )
         elif (
-            a.kind is ActionKind.DOWNLOAD
+            # an archived new blob cannot be downloaded, but a local rename needs no read
+            (a.kind is ActionKind.DOWNLOAD or a.held is ActionKind.DOWNLOAD)
             and a.local is None
             and a.snapshot is None
             and a.remote is not None

@@ -23,6 +23,16 @@ new                         new                  same content: record; else conf
 "Changed" means *content* changed: a new mtime with the same MD5 locally, or a new
 ETag with the same Content-MD5 remotely, is only recorded. The mirror modes replace
 the other side's state by the source's, still with every write conditional.
+
+Two guards run after the table:
+
+- **Archived blobs** (Archive tier, rehydrating or not) can be neither read nor
+  replaced: any outcome that would download, overwrite, delete or keep-both such a
+  blob becomes ARCHIVED (``held`` = the outcome), a state, not an issue. Outcomes that
+  need no content (nothing, record, forget, a local delete after a remote delete) stay.
+  Once the blob is rehydrated, the same table applies as for any blob.
+- **Remote deletes kept** (:attr:`RemoteDeletePolicy.KEEP_AS_ISSUES`, for accounts that
+  may not delete): DELETE_REMOTE becomes a DELETE_NOT_PERMITTED issue; the blob stays.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from ..models import (
     Issue,
     IssueKind,
     LocalEntry,
+    RemoteDeletePolicy,
     RemoteEntry,
     SnapshotEntry,
     SyncMode,
@@ -107,20 +118,54 @@ def _issue(rel_path: str, kind: IssueKind, message: str, retryable: bool = False
     return Action(ActionKind.ISSUE, rel_path, issue=Issue(rel_path, kind, message, retryable))
 
 
+#: Outcomes that read or replace the blob's content, or remove it: held for an archived blob.
+_NEEDS_ONLINE_BLOB = frozenset(
+    {ActionKind.DOWNLOAD, ActionKind.UPLOAD, ActionKind.DELETE_REMOTE, ActionKind.CONFLICT}
+)
+
+
 def plan_item(
     snap: SnapshotEntry | None,
     local: LocalEntry | None,
     remote: RemoteEntry | None,
     mode: SyncMode = SyncMode.TWO_WAY,
+    remote_deletes: RemoteDeletePolicy = RemoteDeletePolicy.APPLY,
+    blob_prefix: str = "",
 ) -> Action | None:
-    """The action for one item, or None when there is nothing to do."""
+    """The action for one item, or None when there is nothing to do. ``blob_prefix``:
+    the pair's path inside the container, which counts towards Azure's name limits."""
+    action = _plan_table(snap, local, remote, mode, blob_prefix)
+    if action is None:
+        return None
+    if remote is not None and remote.archived and action.kind in _NEEDS_ONLINE_BLOB:
+        return Action(ActionKind.ARCHIVED, action.rel_path, local, remote, snap, held=action.kind)
+    if (
+        action.kind is ActionKind.DELETE_REMOTE
+        and remote_deletes is RemoteDeletePolicy.KEEP_AS_ISSUES
+    ):
+        return _issue(
+            action.rel_path,
+            IssueKind.DELETE_NOT_PERMITTED,
+            "Deleted here, but this account may not delete in the container, so the blob "
+            "was kept there.",
+        )
+    return action
+
+
+def _plan_table(
+    snap: SnapshotEntry | None,
+    local: LocalEntry | None,
+    remote: RemoteEntry | None,
+    mode: SyncMode,
+    blob_prefix: str,
+) -> Action | None:
     present = local or remote or snap
     if present is None:
         return None
     rel_path = present.rel_path
     # Names first: never upload what Azure cannot store, never write what could escape.
     if local is not None and remote is None and mode is not SyncMode.DOWNLOAD:
-        problem = blob_name_problem(rel_path)
+        problem = blob_name_problem(rel_path, blob_prefix)
         if problem:
             return _issue(rel_path, IssueKind.NAME_NOT_ALLOWED, problem)
     if remote is not None and mode is not SyncMode.UPLOAD:

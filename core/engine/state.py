@@ -1,5 +1,5 @@
 """The per-pair state database (SQLite): snapshot of the last agreed state, hash cache,
-pending issues, and a few facts (last successful sync).
+pending issues, archived blobs not synced, and a few facts (last successful sync).
 
 One database per (folder, account, container) pair, in the platform data dir. WAL
 mode, a schema version, and a lost or corrupt database is moved aside and started
@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..models import Issue, IssueKind, SnapshotEntry
+from ..models import AccessTier, ActionKind, ArchivedBlob, Issue, IssueKind, SnapshotEntry
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,17 @@ CREATE TABLE IF NOT EXISTS issues (
 ) WITHOUT ROWID;
 """
 
+#: Archived blobs not synced, kept so each is announced once (when first seen), not on
+#: every run. A table of its own, created if missing: older databases gain it as is.
+_ARCHIVED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS archived (
+    rel_path TEXT PRIMARY KEY,
+    held TEXT NOT NULL,
+    rehydrating_to TEXT,
+    size INTEGER NOT NULL,
+    first_seen REAL NOT NULL
+) WITHOUT ROWID;
+"""
 
 _I64 = (1 << 63) - 1
 
@@ -101,6 +112,7 @@ class StateDB:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
+            conn.executescript(_ARCHIVED_SCHEMA)
             row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if row is None:
                 conn.execute(
@@ -187,6 +199,11 @@ class StateDB:
             count: int = self._conn.execute("SELECT count(*) FROM snapshot").fetchone()[0]
             return count
 
+    def has_snapshot(self) -> bool:
+        """True if anything was ever synced (cheaper than counting the rows)."""
+        with self._lock:
+            return self._conn.execute("SELECT 1 FROM snapshot LIMIT 1").fetchone() is not None
+
     def get_snapshot(self, rel_path: str) -> SnapshotEntry | None:
         with self._lock:
             row = self._conn.execute(
@@ -265,6 +282,41 @@ class StateDB:
         with self._lock:
             self._conn.execute("DELETE FROM issues WHERE rel_path=?", (rel_path,))
             self.commit()
+
+    # ---- archived blobs ------------------------------------------------------------
+
+    def archived(self) -> list[ArchivedBlob]:
+        """The archived blobs the last run left unsynced, by name."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT rel_path, held, rehydrating_to, size FROM archived ORDER BY rel_path"
+            ).fetchall()
+        return [
+            ArchivedBlob(r[0], ActionKind(r[1]), AccessTier(r[2]) if r[2] else None, r[3])
+            for r in rows
+        ]
+
+    def replace_archived(self, current: list[ArchivedBlob]) -> set[str]:
+        """Store this run's archived blobs; returns the names first seen in this run."""
+        now = time.time()
+        with self._lock:
+            old = {
+                r[0]: r[1] for r in self._conn.execute("SELECT rel_path, first_seen FROM archived")
+            }
+            self._conn.execute("DELETE FROM archived")
+            for blob in current:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO archived VALUES (?, ?, ?, ?, ?)",
+                    (
+                        _text(blob.rel_path),
+                        blob.held.value,
+                        blob.rehydrating_to.value if blob.rehydrating_to else None,
+                        _i64(blob.size),
+                        old.get(blob.rel_path, now),
+                    ),
+                )
+            self.commit()
+        return {b.rel_path for b in current if b.rel_path not in old}
 
     # ---- facts -------------------------------------------------------------------
 

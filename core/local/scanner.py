@@ -6,14 +6,17 @@ Trick: in each directory, children are sorted with directories keyed as ``name +
 a depth-first walk then yields full paths in flat lexicographic order.
 Symlinks are never followed (reported); special files are skipped (reported); a
 directory that cannot be listed is recorded as *blind* so nothing under it is taken
-for deleted. Our own temporary files are skipped (and stale ones removed).
+for deleted. Our own temporary files are skipped (and stale ones removed). A ``skip``
+callable (the pair's filter rules) names folders not to enter at all and links or
+special files to pass over in silence; regular files are always yielded (the engine
+judges and counts them).
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,16 +50,28 @@ class ScanReport:
         return any("/".join(parts[:i]) in self.blind for i in range(1, len(parts)))
 
 
-def scan(root: Path, report: ScanReport, clean_temp: bool = True) -> Iterator[LocalEntry]:
+#: ``skip(rel_path, is_dir)``: True for a folder not to enter, or a link or special file
+#: to pass over without reporting it.
+Skip = Callable[[str, bool], bool]
+
+
+def scan(
+    root: Path, report: ScanReport, clean_temp: bool = True, skip: Skip | None = None
+) -> Iterator[LocalEntry]:
     """Yield every regular file under ``root`` in code-point order of ``rel_path``.
 
     Raises OSError only if ``root`` itself cannot be listed.
     """
-    yield from _walk(os.fspath(root), "", report, clean_temp, top=True)
+    yield from _walk(os.fspath(root), "", report, clean_temp, skip, top=True)
 
 
 def _walk(
-    abs_dir: str, rel_dir: str, report: ScanReport, clean_temp: bool, top: bool = False
+    abs_dir: str,
+    rel_dir: str,
+    report: ScanReport,
+    clean_temp: bool,
+    skip: Skip | None,
+    top: bool = False,
 ) -> Iterator[LocalEntry]:
     try:
         with os.scandir(abs_dir) as it:
@@ -79,6 +94,8 @@ def _walk(
             continue  # vanished between listing and stat
         mode = st.st_mode
         if stat.S_ISLNK(mode):
+            if skip is not None and skip(rel, False):
+                continue
             report.blind.add(rel)
             report.issues.append(
                 Issue(
@@ -89,6 +106,8 @@ def _walk(
                 )
             )
         elif stat.S_ISDIR(mode):
+            if skip is not None and skip(rel, True):
+                continue  # an excluded folder is not entered
             keyed.append((name + "/", entry, True))
         elif stat.S_ISREG(mode):
             if is_temp_name(name):
@@ -101,6 +120,8 @@ def _walk(
                 continue
             keyed.append((name, entry, False))
         else:
+            if skip is not None and skip(rel, False):
+                continue
             report.blind.add(rel)
             report.issues.append(
                 Issue(
@@ -114,7 +135,7 @@ def _walk(
     for _key, entry, is_dir in keyed:
         rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
         if is_dir:
-            yield from _walk(entry.path, rel, report, clean_temp)
+            yield from _walk(entry.path, rel, report, clean_temp, skip)
         else:
             try:
                 st = entry.stat(follow_symlinks=False)

@@ -6,7 +6,8 @@ is about to write (for a short time), so the engine's downloads, renames and con
 copies do not trigger another sync. When the OS cannot watch (inotify watch limit,
 network file system) :class:`WatcherUnavailable` says why in words and the caller polls
 instead; an overflowing event queue only means "look at everything", so it triggers a
-sync.
+sync. A client may set ``skip`` (the pair's filter rules) so that changes to excluded
+items, such as a build writing into an ignored folder, start no sync at all.
 """
 
 from __future__ import annotations
@@ -121,6 +122,11 @@ class ChangeWatcher(FileSystemEventHandler):
         self._spy = _OverflowSpy(on_change)
         self.events_seen = 0
         self.events_ignored = 0
+        #: ``skip(rel_path, is_dir)``: True for a file or folder whose changes start no
+        #: sync (an item the pair's rules exclude, e.g. ``PathFilter.skips``). Called from
+        #: watchdog's thread: give it its own filter
+        #: (``engine.filtering.local_path_filter``), not the one a running sync uses.
+        self.skip: Callable[[str, bool], bool] | None = None
 
     # ---- lifecycle -------------------------------------------------------------
 
@@ -191,11 +197,14 @@ class ChangeWatcher(FileSystemEventHandler):
             return None
         return rel.replace(os.sep, "/")
 
-    def _relevant(self, abs_path: str | bytes) -> bool:
+    def _relevant(self, abs_path: str | bytes, is_dir: bool = False) -> bool:
         rel = self._rel(abs_path)
         if rel is None:
             return False
         if is_temp_name(rel.rsplit("/", 1)[-1]):
+            return False
+        skip = self.skip
+        if skip is not None and skip(rel, is_dir):
             return False
         return not self._is_ignored(rel)
 
@@ -204,7 +213,7 @@ class ChangeWatcher(FileSystemEventHandler):
         paths = [event.src_path]
         if isinstance(event, (FileMovedEvent, DirMovedEvent)):
             paths.append(event.dest_path)
-        if any(self._relevant(p) for p in paths):
+        if any(self._relevant(p, event.is_directory) for p in paths):
             self._on_change()
         else:
             self.events_ignored += 1

@@ -5,16 +5,22 @@ The engine only ever talks to a :class:`RemoteStore`. Every write is conditional
 delete applies only if the blob's ETag is still ``if_match``. A lost race raises
 :class:`~blobsync.core.errors.PreconditionFailed`; a missing blob raises
 :class:`~blobsync.core.errors.BlobNotFound`.
+
+Optional capabilities, checked with ``isinstance`` (a store without them still syncs):
+:class:`TierControl` (rehydrate archived blobs) and :class:`LinkMaker` (read-only share
+links).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
-from ..models import RemoteEntry
+from ..models import AccessTier, RehydratePriority, RemoteEntry
 from ..names import RESERVED_DIR
 
 #: Called with the number of bytes moved since the previous call.
@@ -98,8 +104,8 @@ class RemoteStore(Protocol):
     ) -> WriteResult:
         """Write ``size`` bytes from ``source`` as the blob's content, conditionally.
 
-        ``md5`` (of the whole content) is stored as Content-MD5 and ``mtime_ns`` in
-        metadata ``mtime``. Large contents go in blocks; the blob only changes at the
+        ``md5`` (of the whole content) is stored as Content-MD5, ``mtime_ns`` in
+        metadata ``mtime``, and a Content-Type from the name (``blobmeta.content_type_for``). Large contents go in blocks; the blob only changes at the
         final commit. Raises PreconditionFailed, RemoteItemError.
         """
         ...
@@ -146,4 +152,80 @@ class RemoteStore(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+# ---- optional capabilities -------------------------------------------------------------
+
+
+@runtime_checkable
+class TierControl(Protocol):
+    """A store that can move an archived blob back to an online tier."""
+
+    def rehydrate(self, blob_name: str, tier: AccessTier, priority: RehydratePriority) -> None:
+        """Start rehydrating ``blob_name`` to ``tier``. Raises AuthError, BlobNotFound,
+        RemoteItemError."""
+        ...
+
+
+class LinkKind(enum.StrEnum):
+    """How a share link is signed."""
+
+    SERVICE_SAS = "service_sas"  # signed with the account key
+    USER_DELEGATION_SAS = "user_delegation_sas"  # signed with an Entra ID delegation key
+
+
+class LinkDuration(enum.Enum):
+    """The validity choices the clients offer for a share link."""
+
+    HOUR = dt.timedelta(hours=1)
+    DAY = dt.timedelta(days=1)
+    WEEK = dt.timedelta(days=7)
+
+
+#: A user delegation key, hence a link signed with one, lives at most 7 days (Azure:
+#: "Create a user delegation SAS"); a service SAS link is held to the same limit.
+MAX_LINK_VALIDITY = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class ShareLink:
+    """A read-only URL to one blob that works without credentials until ``expires``.
+    The URL is a bearer secret: hand it to the user, never log it."""
+
+    url: str
+    expires: dt.datetime
+    kind: LinkKind
+
+    def __repr__(self) -> str:
+        return (
+            f"ShareLink(url=<hidden>, expires={self.expires.isoformat()}, kind={self.kind.value})"
+        )
+
+    __str__ = __repr__
+
+
+@runtime_checkable
+class LinkMaker(Protocol):
+    """A store that can sign read-only links to its blobs."""
+
+    def share_link(self, blob_name: str, valid_for: dt.timedelta) -> ShareLink:
+        """A read-only link valid for ``valid_for``. Raises LinkNotPossible (these
+        credentials cannot sign links), AuthError, ConnectionFailure."""
+
+
+class PrefixListingStore(RemoteStore, Protocol):
+    """A store that can list only the names under a prefix, on the service's side (the
+    Azure and in-memory stores): what a pair on a path inside a container needs
+    (:mod:`.prefixed`)."""
+
+    def list_blobs(self, prefix: str = "") -> Iterator[RemoteEntry]:
+        """Every blob whose name starts with ``prefix``, as :meth:`RemoteStore.list_blobs`
+        does for all; the service applies the prefix, so other names are never sent."""
+        ...
+
+    def list_folders(self, prefix: str = "") -> list[str]:
+        """The "folders" right under ``prefix`` (which ends with "/" or is ""): the
+        distinct next path segments of the names below it, each as ``prefix + name +
+        "/"``, sorted; for a container path picker. Raises ListingError, AuthError."""
         ...

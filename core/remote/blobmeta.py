@@ -4,10 +4,13 @@ Azure is stricter than Azurite (which accepts 1,025-character names, 9 KB of met
 and non-ASCII values, and breaks on control characters), so both stores check these
 rules *before* sending anything. The ``mtime`` metadata format is rclone's (RFC 3339
 UTC with nanoseconds) so blobs written by either tool look "in sync" to the other.
+Every upload carries a Content-Type from the file name (:func:`content_type_for`), as
+rclone and AzCopy set it, so a browser shows a synced photo instead of downloading it.
 """
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from datetime import UTC, datetime
 
@@ -35,6 +38,50 @@ _RFC3339_RE = re.compile(
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NS = 1_000_000_000
+
+
+#: What Azure itself assumes for a blob without a Content-Type (Put Blob docs).
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# Python's built-in table only, never the machine's (/etc/mime.types, the Windows
+# registry): every machine must give a file the same type. A few common types the
+# built-in table lacks (Office, OpenDocument, Markdown, some media) are added.
+_MIME = mimetypes.MimeTypes(filenames=())
+for _ext, _kind in {
+    ".md": "text/markdown",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".odp": "application/vnd.oasis.opendocument.presentation",
+    ".epub": "application/epub+zip",
+    ".7z": "application/x-7z-compressed",
+    ".rar": "application/vnd.rar",
+    ".mkv": "video/x-matroska",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+}.items():
+    _MIME.add_type(_kind, _ext, strict=False)
+# A compressed file is served as what it is: a Content-Encoding would make browsers and
+# HTTP clients unpack it on the fly, so the bytes read would not be the bytes stored.
+_COMPRESSED = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "compress": "application/x-compress",
+    "br": "application/x-brotli",
+}
+
+
+def content_type_for(blob_name: str) -> str:
+    """The Content-Type an upload of ``blob_name`` carries: from the extension of its
+    last segment (case-insensitive), :data:`DEFAULT_CONTENT_TYPE` when unknown."""
+    base = blob_name.rsplit("/", 1)[-1]
+    # "./" keeps a name like "data:x.txt" from being read as a URL scheme.
+    kind, encoding = _MIME.guess_type("./" + base, strict=False)
+    if encoding is not None:
+        return _COMPRESSED.get(encoding, DEFAULT_CONTENT_TYPE)
+    return kind or DEFAULT_CONTENT_TYPE
 
 
 def check_blob_name(blob_name: str) -> None:

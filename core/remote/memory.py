@@ -3,17 +3,26 @@
 It behaves like a block-blob container: ETags change on every write (metadata-only
 changes too), create-only writes fail if the blob exists, stale ETags fail with
 PreconditionFailed, listings come in lexicographic order in pages of ``page_size``,
-Content-MD5 and the ``mtime`` metadata are stored, and the same name/size/metadata
-limits apply. Test hooks let a test play "another client": :meth:`put_raw`,
+Content-MD5, Content-Type and the ``mtime`` metadata are stored, a listing can be limited
+to a name prefix (served from a sorted index, as the service does), and the same
+name/size/metadata limits apply. Test hooks let a test play "another client": :meth:`put_raw`,
 :meth:`set_mtime`, :meth:`remove_raw`, a ``before_write`` callable run just before each
 write is applied, :meth:`fail_next` to inject an error into the next operation and
-``refuse`` into every one (a missing permission). The change beacon
+``refuse`` into every one (offline for good, say). The change beacon
 (:meth:`read_beacon`, :meth:`write_beacon`) is a blob like any other, as on Azure.
 Thread-safe: the engine calls it from worker threads.
+
+Access tiers follow Azure: an Archive blob cannot be read, overwritten or copied (409
+BlobArchived) but can be deleted; :meth:`rehydrate` leaves it archived and pending
+(``rehydrating_to``) until :meth:`finish_rehydration`, as Azure does for hours (Azurite
+rehydrates at once). Set Blob Tier keeps the ETag. ``denied`` plays a SAS or role
+lacking permissions: a denied operation raises AuthError PERMISSION_MISSING, as Azure's
+403 AuthorizationPermissionMismatch does.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
 import itertools
@@ -24,13 +33,16 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ..errors import (
+    AuthError,
+    AuthReason,
+    BlobArchived,
     BlobNotFound,
     Cancelled,
     ContainerNotFound,
     ItemError,
     PreconditionFailed,
 )
-from ..models import IssueKind, RemoteEntry
+from ..models import AccessTier, IssueKind, Permission, RehydratePriority, RemoteEntry
 from .base import (
     BEACON_BLOB,
     BEACON_MAX_BYTES,
@@ -40,10 +52,12 @@ from .base import (
     WriteResult,
 )
 from .blobmeta import (
+    DEFAULT_CONTENT_TYPE,
     MiB,
     check_blob_name,
     check_metadata,
     check_size,
+    content_type_for,
     metadata_for,
     mtime_from_metadata,
 )
@@ -67,11 +81,16 @@ class _Blob:
     etag: str
     md5: bytes | None
     metadata: dict[str, str] = field(default_factory=dict)
+    tier: AccessTier | None = None
+    rehydrating_to: AccessTier | None = None
+    content_type: str = DEFAULT_CONTENT_TYPE
 
 
 class MemoryStore:
     """A container held in a dict. ``writes`` counts PUT/DELETE/COPY operations that
-    changed something; ``bytes_uploaded`` counts content bytes accepted by uploads."""
+    changed something; ``bytes_uploaded`` counts content bytes accepted by uploads;
+    ``listed`` counts entries returned by listings (a prefix listing returns only the
+    names under its prefix)."""
 
     def __init__(
         self,
@@ -86,19 +105,25 @@ class MemoryStore:
         self.chunk_size = chunk_size
         self.writes = 0
         self.bytes_uploaded = 0
+        self.listed = 0
         self.calls: dict[str, int] = dict.fromkeys(OPS, 0)
         #: Called as ``before_write(op, blob_name)`` before a write is checked and applied
         #: (outside the lock, so it may call put_raw & co.).
         self.before_write: Callable[[str, str], None] | None = None
-        #: ``op -> error`` raised by every call of ``op`` (credentials lacking a
-        #: permission, e.g. a SAS that may not read the change beacon).
+        #: ``op -> error`` raised by every call of ``op`` (a network that stays down;
+        #: missing permissions are ``denied``).
         self.refuse: dict[str, BaseException] = {}
         self._exists = exists
         self._blobs: dict[str, _Blob] = {}
+        self._sorted: list[str] | None = None  # sorted names, rebuilt after a change
         self._lock = threading.RLock()
         self._etags = itertools.count(random.randrange(1 << 40, 1 << 44))
         self._failures: dict[str, list[tuple[int, BaseException]]] = {}
         self._closed = False
+        #: Operations these "credentials" may not do (see the module docstring).
+        self.denied: set[Permission] = set()
+        #: Rehydration priorities asked for, by blob name (for tests).
+        self.rehydrations: dict[str, RehydratePriority] = {}
 
     # ---- test hooks --------------------------------------------------------------
 
@@ -122,7 +147,7 @@ class MemoryStore:
         with self._lock:
             self._require_container()
             blob = _Blob(bytes(data), self._new_etag(), digest, meta)
-            self._blobs[blob_name] = blob
+            self._set(blob_name, blob)
             return WriteResult(blob.etag, digest)
 
     def set_mtime(self, blob_name: str, mtime_ns: int | None) -> str:
@@ -133,11 +158,31 @@ class MemoryStore:
             blob.etag = self._new_etag()
             return blob.etag
 
+    def set_tier_raw(self, blob_name: str, tier: AccessTier) -> None:
+        """Set a blob's tier as another client (or a lifecycle rule) would; the ETag
+        stays, as with Azure's Set Blob Tier."""
+        with self._lock:
+            blob = self._get(blob_name)
+            blob.tier = tier
+            blob.rehydrating_to = None
+
+    def finish_rehydration(self, blob_name: str) -> None:
+        """Complete a pending rehydration (Azure takes up to 15 hours)."""
+        with self._lock:
+            blob = self._get(blob_name)
+            if blob.rehydrating_to is not None:
+                blob.tier, blob.rehydrating_to = blob.rehydrating_to, None
+
     def remove_raw(self, blob_name: str) -> None:
         """Delete a blob as another client would (not counted in ``writes``)."""
         with self._lock:
             self._get(blob_name)
-            del self._blobs[blob_name]
+            self._drop(blob_name)
+
+    def content_type(self, blob_name: str) -> str:
+        """The blob's Content-Type. Raises BlobNotFound."""
+        with self._lock:
+            return self._get(blob_name).content_type
 
     def content(self, blob_name: str) -> bytes:
         """The blob's bytes. Raises BlobNotFound."""
@@ -162,24 +207,53 @@ class MemoryStore:
             self._exists = True
             return True
 
-    def list_blobs(self) -> Iterator[RemoteEntry]:
+    def list_blobs(self, prefix: str = "") -> Iterator[RemoteEntry]:
         marker = ""
         first = True
         while True:
             self._maybe_fail("list_page")
+            self._require(Permission.LIST)
             with self._lock:
                 self._require_container()
-                names = sorted(n for n in self._blobs if first or n > marker)
-                page = [self._entry(n, self._blobs[n]) for n in names[: self.page_size]]
-                more = len(names) > self.page_size
+                if self._sorted is None:
+                    self._sorted = sorted(self._blobs)
+                names = self._sorted
+                start = bisect.bisect_left(names, prefix)
+                if not first:
+                    start = max(start, bisect.bisect_right(names, marker))
+                page: list[RemoteEntry] = []
+                end = start
+                while end < len(names) and len(page) < self.page_size:
+                    if not names[end].startswith(prefix):
+                        break
+                    page.append(self._entry(names[end], self._blobs[names[end]]))
+                    end += 1
+                more = end < len(names) and names[end].startswith(prefix)
+                self.listed += len(page)
             yield from page
             if not more or not page:
                 return
             marker, first = page[-1].rel_path, False
 
+    def list_folders(self, prefix: str = "") -> list[str]:
+        self._maybe_fail("list_page")
+        with self._lock:
+            self._require_container()
+            names = self._sorted if self._sorted is not None else sorted(self._blobs)
+            self._sorted = names
+            folders: set[str] = set()
+            for name in names[bisect.bisect_left(names, prefix) :]:
+                if not name.startswith(prefix):
+                    break
+                cut = name.find("/", len(prefix))
+                if cut >= 0:
+                    folders.add(name[: cut + 1])
+        return sorted(folders)
+
     def get_entry(self, blob_name: str) -> RemoteEntry | None:
         check_blob_name(blob_name)
         self._maybe_fail("get_entry")
+        self._require(Permission.READ)
         with self._lock:
             self._require_container()
             blob = self._blobs.get(blob_name)
@@ -188,6 +262,7 @@ class MemoryStore:
     def read_beacon(self, if_none_match: str | None, blob_name: str = BEACON_BLOB) -> BeaconRead:
         check_blob_name(blob_name)
         self._maybe_fail("read_beacon")
+        self._require(Permission.READ)
         with self._lock:
             blob = self._blobs.get(blob_name) if self._exists else None
             if blob is None:
@@ -201,12 +276,18 @@ class MemoryStore:
     def write_beacon(self, body: bytes, if_match: str | None, blob_name: str = BEACON_BLOB) -> str:
         check_blob_name(blob_name)
         self._maybe_fail("write_beacon")
+        self._require(Permission.WRITE)
         self._before_write("write_beacon", blob_name)
         with self._lock:
             self._require_container()
             self._check_condition(blob_name, self._blobs.get(blob_name), if_match)
-            blob = _Blob(bytes(body), self._new_etag(), hashlib.md5(body).digest())
-            self._blobs[blob_name] = blob
+            blob = _Blob(
+                bytes(body),
+                self._new_etag(),
+                hashlib.md5(body).digest(),
+                content_type="application/json",
+            )
+            self._set(blob_name, blob)
             self.writes += 1
             return blob.etag
 
@@ -226,6 +307,7 @@ class MemoryStore:
         metadata = metadata_for(mtime_ns)
         check_metadata(metadata)
         self._maybe_fail("upload")
+        self._require(Permission.WRITE)
         buf = io.BytesIO()
         hasher = hashlib.md5()
         remaining = size
@@ -250,8 +332,16 @@ class MemoryStore:
             self._require_container()
             current = self._blobs.get(blob_name)
             self._check_condition(blob_name, current, if_match)
-            blob = _Blob(buf.getvalue(), self._new_etag(), md5, metadata)
-            self._blobs[blob_name] = blob
+            if current is not None:
+                self._check_online(blob_name, current)
+            blob = _Blob(
+                buf.getvalue(),
+                self._new_etag(),
+                md5,
+                metadata,
+                content_type=content_type_for(blob_name),
+            )
+            self._set(blob_name, blob)
             self.writes += 1
             self.bytes_uploaded += size
             return WriteResult(blob.etag, md5)
@@ -266,12 +356,14 @@ class MemoryStore:
     ) -> int:
         check_blob_name(blob_name)
         self._maybe_fail("download")
+        self._require(Permission.READ)
         with self._lock:
             self._require_container()
             blob = self._blobs.get(blob_name)
             if blob is None:
                 raise BlobNotFound(f"'{blob_name}' no longer exists in the container.")
             self._check_condition(blob_name, blob, if_match)
+            self._check_online(blob_name, blob)
             data = blob.data
         for start in range(0, len(data), self.chunk_size):
             if cancel is not None and cancel.cancelled:
@@ -285,6 +377,7 @@ class MemoryStore:
     def delete(self, blob_name: str, if_match: str) -> None:
         check_blob_name(blob_name)
         self._maybe_fail("delete")
+        self._require(Permission.DELETE)
         self._before_write("delete", blob_name)
         with self._lock:
             self._require_container()
@@ -292,33 +385,66 @@ class MemoryStore:
             if blob is None:
                 raise BlobNotFound(f"'{blob_name}' no longer exists in the container.")
             self._check_condition(blob_name, blob, if_match)
-            del self._blobs[blob_name]
+            self._drop(blob_name)
             self.writes += 1
 
     def copy(self, source_name: str, target_name: str, source_etag: str) -> WriteResult:
         check_blob_name(source_name)
         check_blob_name(target_name)
         self._maybe_fail("copy")
+        self._require(Permission.READ)
+        self._require(Permission.WRITE)
         self._before_write("copy", target_name)
         with self._lock:
             self._require_container()
             source = self._blobs.get(source_name)
             if source is None:
                 raise BlobNotFound(f"'{source_name}' no longer exists in the container.")
+            self._check_online(source_name, source)
             if source.etag != source_etag:
                 raise PreconditionFailed(
                     f"'{source_name}' changed since it was listed; it was not copied."
                 )
             self._check_condition(target_name, self._blobs.get(target_name), None)
-            blob = _Blob(source.data, self._new_etag(), source.md5, dict(source.metadata))
-            self._blobs[target_name] = blob
+            # Azure's Copy Blob keeps the source's Content-Type; AzureBlobStore.copy then
+            # sets the target's own type when its name asks for another one.
+            blob = _Blob(
+                source.data,
+                self._new_etag(),
+                source.md5,
+                dict(source.metadata),
+                content_type=content_type_for(target_name),
+            )
+            self._set(target_name, blob)
             self.writes += 1
             return WriteResult(blob.etag, blob.md5)
+
+    def rehydrate(self, blob_name: str, tier: AccessTier, priority: RehydratePriority) -> None:
+        """Set Blob Tier: an archived blob becomes pending (see the module docstring)."""
+        check_blob_name(blob_name)
+        self._require(Permission.WRITE)
+        with self._lock:
+            self._require_container()
+            blob = self._get(blob_name)
+            self.rehydrations[blob_name] = priority
+            if blob.tier is AccessTier.ARCHIVE:
+                blob.rehydrating_to = tier
+            else:
+                blob.tier = tier
 
     def close(self) -> None:
         self._closed = True
 
     # ---- internals -----------------------------------------------------------------
+
+    def _set(self, blob_name: str, blob: _Blob) -> None:
+        if blob_name not in self._blobs:
+            self._sorted = None
+        self._blobs[blob_name] = blob
+
+    def _drop(self, blob_name: str) -> None:
+        del self._blobs[blob_name]
+        self._sorted = None
 
     def _new_etag(self) -> str:
         return f'"0x{next(self._etags):X}"'
@@ -326,6 +452,20 @@ class MemoryStore:
     def _require_container(self) -> None:
         if not self._exists:
             raise ContainerNotFound(f"The container '{self.container}' does not exist.")
+
+    def _require(self, permission: Permission) -> None:
+        if permission in self.denied:
+            raise AuthError(
+                "The credentials lack permission for this operation (check the SAS permissions).",
+                AuthReason.PERMISSION_MISSING,
+            )
+
+    @staticmethod
+    def _check_online(blob_name: str, blob: _Blob) -> None:
+        if blob.tier is AccessTier.ARCHIVE:
+            raise BlobArchived(
+                f"'{blob_name}' is archived in the container; rehydrate it to sync it."
+            )
 
     def _get(self, blob_name: str) -> _Blob:
         blob = self._blobs.get(blob_name)
@@ -353,6 +493,8 @@ class MemoryStore:
             etag=blob.etag,
             md5=blob.md5,
             mtime_ns=mtime_from_metadata(blob.metadata),
+            tier=blob.tier,
+            rehydrating_to=blob.rehydrating_to,
         )
 
     def _maybe_fail(self, op: str) -> None:

@@ -21,7 +21,7 @@ from blobsync.core.app.schedule import (
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.engine.beacon import BeaconReport, beacon_body, parse_beacon
 from blobsync.core.errors import AuthError, ConnectionFailure, PreconditionFailed
-from blobsync.core.models import SyncMode
+from blobsync.core.models import Permission, SyncMode
 from blobsync.core.remote.base import BEACON_BLOB, BEACON_MAX_BYTES
 from blobsync.core.remote.memory import MemoryStore
 
@@ -50,9 +50,12 @@ def test_memory_beacon_bounds_and_refusals() -> None:
     store.put_raw(BEACON_BLOB, b"x" * (BEACON_MAX_BYTES + 1))
     big = store.read_beacon(None)
     assert big.too_large and big.body == b""
-    store.refuse["read_beacon"] = AuthError("no read permission")
+    store.denied = {Permission.READ}  # a SAS without read
     with pytest.raises(AuthError):
         store.read_beacon(None)
+    store.denied = {Permission.WRITE}
+    with pytest.raises(AuthError):
+        store.write_beacon(b"{}", big.etag)
     assert MemoryStore(exists=False).read_beacon(None).etag is None  # no container
 
 
@@ -166,6 +169,7 @@ def test_a_missing_or_garbled_beacon_is_written_afresh(engine_for, tmp_path) -> 
 
 def test_a_beacon_that_may_not_be_written_never_fails_the_run(engine_for, tmp_path) -> None:
     store = MemoryStore()
+    # a SAS that may create blobs but not replace them: new files go up, the beacon not
     store.refuse["write_beacon"] = AuthError("This SAS may not write.")
     engine, reports = engine_for("a", store)
     write(tmp_path / "a", "x.txt", "one")
@@ -308,6 +312,7 @@ def test_a_lost_race_for_the_beacon_syncs_again(two) -> None:
 
 def test_a_beacon_that_may_not_be_read_is_said_once_and_tried_after_each_check(two) -> None:
     store, clock, a, _b = two
+    # a SAS without read on the beacon (Azurite proves the 403 on the wire)
     store.refuse["read_beacon"] = AuthError("no read permission")
     assert a.live.check_beacon()
     assert a.notices() == [ev.BeaconNotice.UNREADABLE]
@@ -337,7 +342,7 @@ def test_offline_reads_are_quiet_and_slower(two) -> None:
 
 def test_a_beacon_that_may_not_be_written_is_said_once(two) -> None:
     store, _clock, a, _b = two
-    store.refuse["write_beacon"] = AuthError("no write permission")
+    store.refuse["write_beacon"] = AuthError("no write permission")  # create-only SAS
     for name in ("x.txt", "y.txt"):
         write(a.root, name, name)
         a.sync()

@@ -10,26 +10,51 @@ proves this one. The modules:
 - :mod:`.client`: service clients and account-level calls (connection check, containers);
 - :mod:`.listing`: List Blobs pages parsed with ElementTree;
 - :mod:`.transfer`: upload request bodies;
-- :mod:`.store`: :class:`AzureBlobStore`, the RemoteStore for one container.
+- :mod:`.store`: :class:`AzureBlobStore`, the RemoteStore for one container;
+- :mod:`.identity`: Microsoft Entra ID sign-in (token credentials, token cache);
+- :mod:`.links`: read-only share links (service / user-delegation SAS).
 
 For the clients: :func:`check_connection`, :func:`list_containers`,
-:func:`create_container`, :func:`open_store`.
+:func:`create_container`, :func:`open_store`, :func:`check_container` (permission
+probe), and the sign-in factories :func:`sign_in`, :func:`restore_sign_in`,
+:func:`cli_credential`.
 """
 
 from .client import check_connection, list_containers
 from .errors import translate
+from .identity import (
+    DeviceCodePrompt,
+    SignIn,
+    SignInMethod,
+    TokenCacheChoice,
+    TokenCacheMode,
+    cli_credential,
+    encrypted_cache_problem,
+    restore_sign_in,
+    sign_in,
+)
 from .policy import CONNECTION_TIMEOUT_S, READ_TIMEOUT_S, BoundedRetryPolicy, RedactSignatures
-from .store import AzureBlobStore, create_container, open_store
+from .store import AzureBlobStore, check_container, create_container, open_store
 
 __all__ = [
     "CONNECTION_TIMEOUT_S",
     "READ_TIMEOUT_S",
     "AzureBlobStore",
     "BoundedRetryPolicy",
+    "DeviceCodePrompt",
     "RedactSignatures",
+    "SignIn",
+    "SignInMethod",
+    "TokenCacheChoice",
+    "TokenCacheMode",
     "check_connection",
+    "check_container",
+    "cli_credential",
     "create_container",
+    "encrypted_cache_problem",
     "list_containers",
     "open_store",
+    "restore_sign_in",
+    "sign_in",
     "translate",
 ]

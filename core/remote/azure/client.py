@@ -1,16 +1,20 @@
 """Service clients and the account-level calls: connection check, containers, open a store.
 
 One ``requests`` session per client with a bounded pool, proxies resolved once, our
-retry policy and timeouts.
+retry policy and timeouts. Credentials: a connection string, a named key, a SAS in the
+URL, or (Entra ID) any ``azure.core.credentials.TokenCredential``. A SAS whose ``se``
+has passed is refused before each request is sent (:class:`SignInExpired`), so an
+expired SAS never looks like a connection failure, also in a long-running watch.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-from typing import Any
+from typing import Any, cast
 
 import requests
-from azure.core.credentials import AzureNamedKeyCredential
+from azure.core.credentials import AzureNamedKeyCredential, TokenCredential
 from azure.core.exceptions import (
     AzureError,
     HttpResponseError,
@@ -21,8 +25,9 @@ from azure.storage.blob import (
     BlobServiceClient,
 )
 
-from ...credentials import Credentials, SecretKind
-from .errors import error_code, raise_translated
+from ...credentials import Credentials, SecretKind, sas_times, utc_now
+from ...errors import AuthReason, SignInExpired
+from .errors import error_code, raise_translated, sign_in_expired_sentence
 from .policy import (
     CONNECTION_TIMEOUT_S,
     READ_TIMEOUT_S,
@@ -66,6 +71,14 @@ def service_client(
         "connection_timeout": CONNECTION_TIMEOUT_S,
         "read_timeout": READ_TIMEOUT_S,
     }
+    times = sas_times(creds)
+    if times is not None and times.expires is not None:
+        options["raw_request_hook"] = _SasExpiryCheck(creds, times.expires)
+    if creds.kind is SecretKind.ENTRA:
+        if creds.token_credential is None:
+            raise SignInExpired(sign_in_expired_sentence(creds), AuthReason.SIGN_IN_REQUIRED)
+        token = cast(TokenCredential, creds.token_credential)
+        return BlobServiceClient(creds.account_url, credential=token, **options)
     if creds.kind is SecretKind.CONNECTION_STRING:
         return BlobServiceClient.from_connection_string(creds.secret, **options)
     if creds.kind is SecretKind.ACCOUNT_KEY:
@@ -74,6 +87,23 @@ def service_client(
     # A SAS in the URL (rather than AzureSasCredential) so blob URLs we hand to the
     # service as copy sources carry it too.
     return BlobServiceClient(f"{creds.account_url}?{creds.secret}", **options)
+
+
+class _SasExpiryCheck:
+    """Called by the storage SDK before every request (``raw_request_hook``), retries
+    included: refuses to send once the SAS's ``se`` has passed."""
+
+    def __init__(self, creds: Credentials, expires: dt.datetime) -> None:
+        self._creds = creds
+        self._expires = expires
+
+    def __call__(self, request: object) -> None:
+        if utc_now() >= self._expires:
+            raise SignInExpired(
+                sign_in_expired_sentence(self._creds),
+                AuthReason.SAS_EXPIRED,
+                expired_at=self._expires,
+            )
 
 
 def check_connection(creds: Credentials) -> None:

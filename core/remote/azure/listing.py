@@ -11,10 +11,19 @@ import base64
 import xml.etree.ElementTree as ET
 from urllib.parse import unquote
 
-from ...models import RemoteEntry
+from ...models import AccessTier, RemoteEntry
 from ..blobmeta import (
     mtime_from_metadata,
 )
+
+
+def rehydrating_to(archive_status: str | None) -> AccessTier | None:
+    """The tier a blob is being rehydrated to, from its ArchiveStatus
+    (``rehydrate-pending-to-hot`` / ``-cool`` / ``-cold``), or None."""
+    prefix = "rehydrate-pending-to-"
+    if archive_status and archive_status.lower().startswith(prefix):
+        return AccessTier.parse(archive_status[len(prefix) :]) or AccessTier.HOT
+    return None
 
 
 def parse_xml(body: bytes, chunk: int = 64 * 1024) -> ET.Element:
@@ -40,10 +49,13 @@ def entry_from_xml(blob: ET.Element) -> RemoteEntry:
         name = unquote(name)  # names with characters XML cannot carry come percent-encoded
     props = blob.find("Properties")
     size = etag = md5_text = ""
+    tier = status = None
     if props is not None:
         size = props.findtext("Content-Length") or "0"
         etag = props.findtext("Etag") or ""
         md5_text = props.findtext("Content-MD5") or ""
+        tier = props.findtext("AccessTier")
+        status = props.findtext("ArchiveStatus")
     metadata: dict[str, str] = {}
     meta = blob.find("Metadata")
     if meta is not None:
@@ -54,4 +66,6 @@ def entry_from_xml(blob: ET.Element) -> RemoteEntry:
         etag=quoted(etag),
         md5=base64.b64decode(md5_text) if md5_text else None,
         mtime_ns=mtime_from_metadata(metadata),
+        tier=AccessTier.parse(tier),
+        rehydrating_to=rehydrating_to(status),
     )
