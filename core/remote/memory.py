@@ -43,6 +43,7 @@ from ..errors import (
     PreconditionFailed,
 )
 from ..models import AccessTier, IssueKind, Permission, RehydratePriority, RemoteEntry
+from ..names import is_reserved
 from .base import (
     BEACON_BLOB,
     BEACON_MAX_BYTES,
@@ -193,6 +194,12 @@ class MemoryStore:
         """All blob names, sorted."""
         with self._lock:
             return sorted(self._blobs)
+
+    def synced_names(self) -> list[str]:
+        """Blob names outside BlobSync's own space at the container's root
+        (``.blobsync/``: the change beacon, ...), sorted: what a test of a whole-container
+        pair compares with the folder."""
+        return [name for name in self.names() if not is_reserved(name)]
 
     # ---- RemoteStore -------------------------------------------------------------
 

@@ -150,10 +150,16 @@ def test_a_prefix_pair_syncs_both_ways_under_its_path(tmp_path, engines) -> None
     out = engine.sync(SyncOptions(workers=2))
     assert out.uploaded == 1 and out.downloaded == 1 and out.in_sync
     assert tree(root) == {"local.txt": b"l", "remote.txt": b"r"}
-    assert store.names() == ["elsewhere.txt", "proj/x/local.txt", "proj/x/remote.txt"]
+    # the change beacon the upload rewrote lives under the pair's path too
+    assert store.names() == [
+        "elsewhere.txt",
+        "proj/x/.blobsync/beacon",
+        "proj/x/local.txt",
+        "proj/x/remote.txt",
+    ]
     (root / "local.txt").unlink()
     assert engine.sync(SyncOptions(workers=2)).deleted_remote == 1
-    assert store.names() == ["elsewhere.txt", "proj/x/remote.txt"]
+    assert store.names() == ["elsewhere.txt", "proj/x/.blobsync/beacon", "proj/x/remote.txt"]
 
 
 def test_sibling_prefixes_never_touch_each_other(tmp_path, engines) -> None:
@@ -174,7 +180,9 @@ def test_sibling_prefixes_never_touch_each_other(tmp_path, engines) -> None:
     out = one.sync(SyncOptions(workers=2))
     assert out.deleted_remote == 1
     assert store.names() == [
+        "proj/x/.blobsync/beacon",  # one change beacon per pair, under its own path
         "proj/x/keep.txt",
+        "proj/xy/.blobsync/beacon",
         "proj/xy/only-two.txt",
         "proj/xy/same.txt",
     ]
@@ -203,7 +211,10 @@ def test_a_long_name_is_refused_with_the_path_counted(tmp_path, engines) -> None
     [issue] = out.issues
     assert issue.kind is IssueKind.NAME_NOT_ALLOWED and issue.rel_path == long_name
     assert "container path 'some/deep/container/path/'" in issue.message
-    assert store.names() == ["some/deep/container/path/short.txt"]
+    assert store.names() == [
+        "some/deep/container/path/.blobsync/beacon",
+        "some/deep/container/path/short.txt",
+    ]
 
 
 HOSTILE = [
@@ -275,6 +286,7 @@ def test_uploads_and_renames_carry_the_content_type(tmp_path, engines) -> None:
         "site/photo.jpg": "image/jpeg",
         "site/page.html": "text/html",
         "site/blob": "application/octet-stream",
+        "site/.blobsync/beacon": "application/json",  # BlobSync's own, for other machines
     }
     os.rename(root / "page.html", root / "page.txt")  # a rename is a server-side copy
     assert engine.sync(SyncOptions(workers=2)).moved == 1
