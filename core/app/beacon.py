@@ -41,8 +41,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import events as ev
-from ..engine.beacon import BeaconReport, parse_beacon
-from ..errors import AuthError, BlobSyncError
+from ..engine.beacon import BeaconReport, is_permission_refusal, parse_beacon
+from ..errors import BlobSyncError
 from ..remote.base import BeaconRead
 from .schedule import BEACON_IDLE_AFTER_S, BEACON_IDLE_INTERVAL_S, DEFAULT_BEACON_INTERVAL_S
 
@@ -182,9 +182,10 @@ class BeaconWatch:
         return BeaconCheck(sync=True, notice=notice)
 
     def failed(self, error: BlobSyncError, now: float) -> Notice | None:
-        """A read failed: a refusal stops reading until the next full check; anything
-        else (offline, a service error) is tried again at the idle interval."""
-        if isinstance(error, AuthError):
+        """A read failed: a missing permission stops reading until the next full check;
+        anything else (offline, a service error, credentials that stopped working, which
+        the sync itself reports) is tried again at the idle interval."""
+        if is_permission_refusal(error):
             self.unreadable = True
             return self._tell(Notice.UNREADABLE)
         self.next_read = now + max(self.current_interval(now), self.idle_interval_s)

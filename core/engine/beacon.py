@@ -26,7 +26,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from ..errors import AuthError, BlobSyncError, PreconditionFailed
+from ..errors import AuthError, AuthReason, BlobSyncError, PreconditionFailed
 from ..models import Action, ActionKind, SyncResult
 from ..remote.base import RemoteStore
 
@@ -34,6 +34,23 @@ log = logging.getLogger(__name__)
 
 BEACON_FORMAT = 1
 WRITE_TRIES = 3
+
+#: Refusals that mean "these credentials may not do this to the beacon", as opposed to
+#: credentials that no longer work at all (expired, wrong key), which the run says itself.
+_PERMISSION_REASONS = frozenset(
+    {
+        AuthReason.REFUSED,
+        AuthReason.SAS_REFUSED,
+        AuthReason.PERMISSION_MISSING,
+        AuthReason.ROLE_MISSING,
+    }
+)
+
+
+def is_permission_refusal(error: BlobSyncError) -> bool:
+    """True when ``error`` says the credentials lack a permission (a SAS without read or
+    write, an Entra ID role without it), not that they stopped working."""
+    return isinstance(error, AuthError) and error.reason in _PERMISSION_REASONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +126,10 @@ def announce(
                 if_match = store.read_beacon(None).etag
                 continue
             return BeaconReport(listed, True, written=etag, raced=raced)
-    except AuthError as exc:
-        log.info("cannot write the change beacon: %s", exc.message)
-        return BeaconReport(listed, True, raced=raced, refused=True, failure=exc.message)
     except BlobSyncError as exc:
+        if is_permission_refusal(exc):
+            log.info("may not write the change beacon: %s", exc.message)
+            return BeaconReport(listed, True, raced=raced, refused=True, failure=exc.message)
         log.info("writing the change beacon failed: %s", exc.message)
         return BeaconReport(listed, True, raced=raced, failure=exc.message)
     return BeaconReport(listed, True, raced=True)

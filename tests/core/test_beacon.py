@@ -20,7 +20,7 @@ from blobsync.core.app.schedule import (
 )
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.engine.beacon import BeaconReport, beacon_body, parse_beacon
-from blobsync.core.errors import AuthError, ConnectionFailure, PreconditionFailed
+from blobsync.core.errors import AuthError, AuthReason, ConnectionFailure, PreconditionFailed
 from blobsync.core.models import Permission, SyncMode
 from blobsync.core.remote.base import BEACON_BLOB, BEACON_MAX_BYTES
 from blobsync.core.remote.memory import MemoryStore
@@ -420,3 +420,17 @@ def test_watch_first_read_is_a_baseline_not_news() -> None:
     check = watch.read(BeaconRead('"0x1"', body=beacon_body("w")), generation, 0.0)
     assert not check.sync and watch.etag == '"0x1"'
     assert watch.begin(5.0)[0] == '"0x1"'  # from now on: If-None-Match
+
+
+def test_credentials_that_stopped_working_are_not_called_a_missing_permission(two) -> None:
+    store, clock, a, _b = two
+    store.refuse["read_beacon"] = AuthError("The SAS has expired.", AuthReason.SAS_EXPIRED)
+    assert a.live.check_beacon()
+    clock.now += 5
+    assert not a.live.check_beacon()  # tried again at the idle interval, quietly
+    clock.now += BEACON_IDLE_INTERVAL_S
+    assert a.live.check_beacon()
+    store.refuse["write_beacon"] = AuthError("The SAS has expired.", AuthReason.SAS_EXPIRED)
+    write(a.root, "x.txt", "x")
+    a.sync()
+    assert a.notices() == []  # the sync's own failure says what is wrong, not the beacon
