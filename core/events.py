@@ -126,6 +126,24 @@ class PauseChanged:
     paused: bool
 
 
+class BeaconNotice(enum.StrEnum):
+    """What changed about watching a pair's change beacon (told once each time)."""
+
+    WATCHING = "watching"  # reading it works (again): other machines' changes in seconds
+    UNREADABLE = "unreadable"  # it cannot be read (permission): full checks only
+    NOT_WRITABLE = "not_writable"  # it cannot be written: others see our changes later
+    MISSING = "missing"  # it was there and is gone: the next change recreates it
+    GARBLED = "garbled"  # it holds something BlobSync did not write: replaced next time
+
+
+@dataclass(frozen=True, slots=True)
+class BeaconStatus:
+    """The live loop's word on the change beacon; ``message`` is one sentence."""
+
+    notice: BeaconNotice
+    message: str
+
+
 Event = (
     SyncStarted
     | PhaseChanged
@@ -141,6 +159,7 @@ Event = (
     | SyncFailed
     | WatcherStatus
     | PauseChanged
+    | BeaconStatus
 )
 
 EventSink = Callable[[Event], None]

@@ -18,6 +18,7 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from blobsync.core.app.accounts import SecretLoader
+from blobsync.core.app.beacon import BeaconView
 from blobsync.core.app.pause import PauseStore
 from blobsync.core.app.progress import ProgressSnapshot
 from blobsync.core.app.schedule import SyncReason
@@ -34,7 +35,7 @@ from blobsync.core.app.status import CONFLICT_KINDS, Failure, Overview, PairStat
 from blobsync.core.credentials import Credentials
 from blobsync.core.engine import Resolution
 from blobsync.core.errors import ConfigError
-from blobsync.core.events import EventSink
+from blobsync.core.events import BeaconStatus, EventSink
 from blobsync.core.models import Issue
 
 from .bridge import EngineBridge, EngineLike, SyncOutcome
@@ -94,6 +95,7 @@ class Controller(QObject):
             self._live.sync_due.connect(self._on_sync_due)
             self._live.pause_changed.connect(self._on_pause_changed)
             self._live.watch_problem.connect(self._on_watch_problem)
+            self._live.beacon_notice.connect(self._on_beacon_notice)
         for pair in service.pairs():
             self._attach(pair)
         # "Last sync: 5 min ago" ages, and a pause set by another client shows up: look
@@ -137,6 +139,12 @@ class Controller(QObject):
 
     def bridge(self, pair_id: str) -> EngineBridge | None:
         return self._bridges.get(pair_id)
+
+    def beacon_view(self, pair_id: str) -> BeaconView | None:
+        """The pair's change beacon as shown (on, interval, problems) and when it last
+        picked up changes made elsewhere; None when the pair is not live."""
+        live = self._live.live(pair_id) if self._live is not None else None
+        return live.beacon_view() if live is not None else None
 
     def credentials(self, account_name: str) -> Credentials:
         """A saved account's credentials. Raises ConfigError."""
@@ -305,8 +313,9 @@ class Controller(QObject):
         engine = self.service.open_engine(pair, events=sink)
         live = self._live.live(pair.pair_id) if self._live is not None else None
         if live is not None:
-            # The engine's own downloads/renames/conflict copies are not local changes.
-            engine.on_local_write = live.ignore
+            # The engine's own downloads/renames/conflict copies are not local changes;
+            # its store reads the change beacon, its runs report what they did to it.
+            live.attach(engine)
         return engine
 
     def _attach(self, pair: PairConfig) -> None:
@@ -353,8 +362,14 @@ class Controller(QObject):
             flag = self.service.pause_flag(pair)
         except ConfigError:
             return  # its account is gone: nothing to run
+        beacon_s = float(pair.beacon_interval_s) if pair.beacon else None
         self._live.set_pair(
-            pair.pair_id, pair.local_root, pair.interval_s, flag, rules=pair.filter_rules()
+            pair.pair_id,
+            pair.local_root,
+            pair.interval_s,
+            flag,
+            rules=pair.filter_rules(),
+            beacon_s=beacon_s,
         )
 
     def _apply_everything_paused(self, paused: bool) -> None:
@@ -383,6 +398,14 @@ class Controller(QObject):
     def _on_watch_problem(self, pair_id: str, message: str) -> None:
         pair = self.pair(pair_id)
         self.notify.emit(f"Not watching {pair.local_root if pair else 'a folder'}", message, False)
+
+    @Slot(str, object)
+    def _on_beacon_notice(self, pair_id: str, status: BeaconStatus) -> None:
+        pair = self.pair(pair_id)
+        self.notify.emit(
+            f"Changes from other machines ({pair.name if pair else ''})", status.message, False
+        )
+        self.pair_updated.emit(pair_id)
 
     @Slot()
     def _refresh(self) -> None:

@@ -5,8 +5,10 @@ Everything that decides *when* a pair syncs (watcher, debounce, poll, fallback, 
 engine-write filter, the machine-wide pause flag) is in ``core/app/live.py``, the same
 code ``blobsync watch`` runs. This adapter only turns a :class:`LiveStep` into Qt
 signals: :attr:`sync_due` (the controller starts the pair's sync on its engine thread),
-:attr:`pause_changed` (paused or resumed elsewhere, e.g. by ``blobsync pause``) and
-:attr:`watch_problem` (a folder that cannot be watched, once per problem).
+:attr:`pause_changed` (paused or resumed elsewhere, e.g. by ``blobsync pause``),
+:attr:`watch_problem` (a folder that cannot be watched, once per problem) and
+:attr:`beacon_notice` (news about the pair's change beacon, once each). Each pair's
+beacon is read on a thread of the LivePair's own, never on the GUI thread.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from blobsync.core import events as ev
 from blobsync.core.app.live import LivePair, PauseFlag, WatcherStarter, start_watcher_thread
-from blobsync.core.app.schedule import DEFAULT_DEBOUNCE_S, SyncReason
+from blobsync.core.app.schedule import DEFAULT_BEACON_INTERVAL_S, DEFAULT_DEBOUNCE_S, SyncReason
 from blobsync.core.filters import FilterRules
 
 
@@ -25,6 +27,8 @@ class LiveScheduler(QObject):
     sync_due = Signal(str, object)  # pair_id, SyncReason
     pause_changed = Signal(str, bool)  # pair_id, paused (changed by any client)
     watch_problem = Signal(str, str)  # pair_id, one sentence (emitted once per problem)
+    beacon_notice = Signal(str, object)  # pair_id, BeaconStatus (emitted once each)
+    _beacon_event = Signal(str, object)  # from the beacon / engine threads, queued here
 
     def __init__(
         self,
@@ -42,6 +46,7 @@ class LiveScheduler(QObject):
         self._timer.setInterval(tick_ms)
         self._timer.timeout.connect(self._on_tick)
         self._timer.start()
+        self._beacon_event.connect(self._on_beacon_event)
 
     # ---- configuration (GUI thread) -----------------------------------------------
 
@@ -52,8 +57,10 @@ class LiveScheduler(QObject):
         interval_s: float,
         pause: PauseFlag,
         rules: FilterRules | None = None,
+        beacon_s: float | None = DEFAULT_BEACON_INTERVAL_S,
     ) -> None:
-        """Add a pair or update its interval and filter rules (effective at once)."""
+        """Add a pair or update its intervals and filter rules (effective at once);
+        ``beacon_s`` None turns the change beacon off for it."""
         live = self._pairs.get(pair_id)
         if live is not None and str(live.local_root) != local_root:
             self.remove_pair(pair_id)
@@ -63,6 +70,9 @@ class LiveScheduler(QObject):
             def events(event: ev.Event, pid: str = pair_id) -> None:
                 if isinstance(event, ev.WatcherStatus) and not event.watching:
                     self.watch_problem.emit(pid, event.message)
+                elif isinstance(event, ev.BeaconStatus):
+                    # from the beacon or engine thread: a signal of ours queues it here
+                    self._beacon_event.emit(pid, event)
 
             live = LivePair(
                 local_root,
@@ -72,6 +82,7 @@ class LiveScheduler(QObject):
                 debounce_s=self._debounce_s,
                 start_watcher=self._start_watcher,
                 rules=rules,
+                beacon_s=beacon_s,
             )
             self._pairs[pair_id] = live
             self._step(pair_id, live)
@@ -79,6 +90,7 @@ class LiveScheduler(QObject):
             live.set_interval(interval_s)
             if rules != live.rules:
                 live.set_rules(rules)
+            live.set_beacon(beacon_s)
 
     def remove_pair(self, pair_id: str) -> None:
         live = self._pairs.pop(pair_id, None)
@@ -126,6 +138,11 @@ class LiveScheduler(QObject):
             self._step(pair_id, live)
 
     # ---- internals -----------------------------------------------------------------
+
+    @Slot(str, object)
+    def _on_beacon_event(self, pair_id: str, event: object) -> None:
+        if pair_id in self._pairs:
+            self.beacon_notice.emit(pair_id, event)
 
     @Slot()
     def _on_tick(self) -> None:

@@ -8,8 +8,11 @@ the fallback to polling when the folder cannot be watched (told once, in words, 
 writes from looking like local changes, the pair's filter rules (changes to excluded
 items, such as a build writing into an ignored folder, start no sync; the watcher's
 filter is rebuilt when the folder's ``.blobsyncignore`` changes, and a sync whose run
-changed it is followed by another at once, under the new rules), and the shared pause
-flag (:mod:`.pause`: a pair paused in the app is paused for ``blobsync watch`` too).
+changed it is followed by another at once, under the new rules), the shared pause
+flag (:mod:`.pause`: a pair paused in the app is paused for ``blobsync watch`` too), and
+the change beacon (:mod:`.beacon`: other machines' changes within seconds, read on a
+thread of its own once the driver hands over the pair's engine with
+:meth:`LivePair.attach`).
 
 A driver calls :meth:`LivePair.poll` now and then and runs a sync when it says so:
 
@@ -17,7 +20,7 @@ A driver calls :meth:`LivePair.poll` now and then and runs a sync when it says s
 - the desktop app drives one :class:`LivePair` per pair from a QTimer on the GUI thread
   and runs the syncs on each pair's engine thread (``gui/live.py``).
 
-Watchdog threads only touch the schedule under the pair's lock.
+Watchdog and beacon threads only touch the schedule under the pair's lock.
 """
 
 from __future__ import annotations
@@ -31,14 +34,17 @@ from pathlib import Path
 
 from .. import events as ev
 from ..engine import SyncEngine, SyncOptions
+from ..engine.beacon import BeaconReport
 from ..engine.filtering import local_path_filter
-from ..errors import Cancelled, ConfigError, FatalError
+from ..errors import BlobSyncError, Cancelled, ConfigError, FatalError
 from ..filters import IGNORE_FILE, FilterRules, PathFilter
 from ..local.watcher import ChangeWatcher, WatcherUnavailable
 from ..models import SyncResult
-from ..remote.base import CancelToken
+from ..remote.base import CancelToken, RemoteStore
+from .beacon import BeaconThread, BeaconView, BeaconWatch, notice_message
 from .pause import PauseStore
 from .schedule import (
+    DEFAULT_BEACON_INTERVAL_S,
     DEFAULT_DEBOUNCE_S,
     DEFAULT_INTERVAL_S,
     DEFAULT_MAX_DELAY_S,
@@ -105,6 +111,8 @@ class LivePair:
         start_watcher: WatcherStarter = start_watcher_thread,
         clock: Callable[[], float] = time.monotonic,
         rules: FilterRules | None = None,
+        beacon_s: float | None = DEFAULT_BEACON_INTERVAL_S,
+        beacon_thread: bool = True,
     ) -> None:
         self.local_root = Path(local_root)
         self.pause = pause or PauseFlag()
@@ -113,6 +121,16 @@ class LivePair:
         self.watch = watch
         self._start_watcher = start_watcher
         self._clock = clock
+        #: Reads the change beacon every ``beacon_s`` seconds while live; None: off.
+        self.beacon = BeaconWatch(beacon_s or DEFAULT_BEACON_INTERVAL_S, now=clock())
+        self.beacon_on = beacon_s is not None
+        self._beacon_thread_wanted = beacon_thread
+        self._beacon_thread: BeaconThread | None = None
+        self._store: RemoteStore | None = None
+        #: When a run last applied changes made elsewhere (epoch seconds), if known.
+        self.last_pickup: float | None = None
+        #: Called (from any thread) when a sync became due by itself: wakes the driver.
+        self.wake: Callable[[], None] | None = None
         self._lock = threading.Lock()
         self._watcher: ChangeWatcher | None = None
         self._running = False
@@ -182,6 +200,25 @@ class LivePair:
             self.schedule.interval_s = interval_s
             self.schedule.next_poll += interval_s - old
 
+    def set_beacon(self, interval_s: float | None) -> None:
+        """Read the change beacon every ``interval_s`` seconds, or (None) not at all."""
+        with self._lock:
+            self.beacon_on = interval_s is not None
+            if interval_s is not None:
+                self.beacon.set_interval(interval_s, self._clock())
+
+    def attach(self, engine: SyncEngine) -> None:
+        """Wire the pair's engine in: its own local writes are not changes, its beacon
+        reports reach the beacon watch, its store is the one the beacon is read with.
+        Call it on the thread that owns the engine, right after creating it."""
+        engine.on_local_write = self.ignore
+        engine.on_beacon = self.beacon_report
+        pickup = engine.last_pickup_time()
+        with self._lock:
+            self._store = engine.store
+            if pickup is not None and (self.last_pickup is None or pickup > self.last_pickup):
+                self.last_pickup = pickup
+
     # ---- the driver's calls --------------------------------------------------------
 
     def poll(self) -> LiveStep:
@@ -206,6 +243,7 @@ class LivePair:
                 self.events(ev.PauseChanged(paused))
         if paused:
             return LiveStep(None, 1.0, changed)
+        self._start_beacon_thread()
         watcher = self._watcher
         if watcher is not None and not watcher.alive:
             self._fallback(WATCH_STOPPED)
@@ -221,12 +259,14 @@ class LivePair:
         """Sync as soon as possible (the user asked)."""
         with self._lock:
             self.schedule.request()
+            self.beacon.activity(self._clock())
 
     def started(self) -> None:
         """The driver started a (non-dry) sync: it covers every change seen so far."""
         with self._lock:
             self._running = True
             self.schedule.started()
+            self.beacon.run_started()
 
     def finished(self, ok: bool, ignore_file_changed: bool = False) -> None:
         """The sync ended; a cancelled one counts as ok (nothing failed).
@@ -237,9 +277,93 @@ class LivePair:
             self.refresh_filter()
         with self._lock:
             self._running = False
-            self.schedule.finished(self._clock(), ok)
+            now = self._clock()
+            self.schedule.finished(now, ok)
+            self.beacon.run_finished(now)
             if ignore_file_changed:
                 self.schedule.request()
+
+    # ---- the change beacon ---------------------------------------------------------
+
+    def beacon_view(self) -> BeaconView:
+        """What the clients show about the beacon (on, interval, problems, pickup)."""
+        with self._lock:
+            return BeaconView(
+                self.beacon_on,
+                self.beacon.current_interval(self._clock()),
+                self.beacon.problems(),
+                self.last_pickup,
+            )
+
+    def beacon_wait(self) -> float:
+        """Seconds until a beacon read is due (the beacon thread sleeps this long)."""
+        with self._lock:
+            return self.beacon.wait(self._clock())
+
+    def check_beacon(self) -> bool:
+        """Read the change beacon if a read is due (live, not paused, not syncing, an
+        engine attached); a new ETag from another machine makes a sync due
+        (:attr:`SyncReason.BEACON`). True if a read was sent. The beacon thread calls
+        this; tests call it directly with a fake clock."""
+        with self._lock:
+            store = self._store
+            if (
+                store is None
+                or not self.beacon_on
+                or self._closed
+                or self._running
+                or self._was_paused is not False
+                or self.beacon.wait(self._clock()) > 0
+            ):
+                return False
+            if_none_match, generation = self.beacon.begin(self._clock())
+        try:
+            result = store.read_beacon(if_none_match)
+        except BlobSyncError as exc:
+            log.debug("reading the change beacon failed: %s", exc.message)
+            with self._lock:
+                notice = self.beacon.failed(exc, self._clock())
+            self._tell(notice)
+            return True
+        with self._lock:
+            check = self.beacon.read(result, generation, self._clock())
+            if check.sync:
+                self.schedule.beacon_moved()
+        self._tell(check.notice)
+        if check.sync and self.wake is not None:
+            self.wake()
+        return True
+
+    def beacon_report(self, report: BeaconReport) -> None:
+        """For ``engine.on_beacon`` (the engine's thread): what the run saw of and did to
+        the beacon."""
+        with self._lock:
+            notice = self.beacon.run_report(report, self._clock())
+            if report.picked_up:
+                self.last_pickup = time.time()
+        self._tell(notice)
+
+    def _tell(self, notice: ev.BeaconNotice | None) -> None:
+        if notice is None:
+            return
+        message = notice_message(notice, self.schedule.interval_s)
+        if notice is ev.BeaconNotice.WATCHING:
+            log.info("%s", message)
+        else:
+            log.warning("%s", message)
+        self.events(ev.BeaconStatus(notice, message))
+
+    def _start_beacon_thread(self) -> None:
+        if (
+            self._beacon_thread is not None
+            or not self._beacon_thread_wanted
+            or not self.beacon_on
+            or self._closed
+        ):
+            return
+        thread = BeaconThread(self.check_beacon, self.beacon_wait, "blobsync-beacon")
+        self._beacon_thread = thread
+        thread.start()
 
     def ignore(self, rel_path: str) -> None:
         """For ``engine.on_local_write``: the engine's own writes are not changes.
@@ -249,15 +373,20 @@ class LivePair:
             watcher.ignore(rel_path)
 
     def close(self) -> None:
-        """Stop watching for good."""
+        """Stop watching (the folder and the beacon) for good."""
         self._closed = True
         self._stop_watcher()
+        beacon, self._beacon_thread = self._beacon_thread, None
+        if beacon is not None:
+            beacon.stop()
 
     # ---- watcher -------------------------------------------------------------------
 
     def _on_change(self) -> None:  # watchdog's thread
         with self._lock:
-            self.schedule.changed(self._clock())
+            now = self._clock()
+            self.schedule.changed(now)
+            self.beacon.activity(now)
 
     def _start_watching(self) -> None:
         if not self.watch or self._watcher is not None or self._closed:
@@ -297,6 +426,7 @@ class LiveStats:
     syncs: int = 0
     triggered_by_change: int = 0
     triggered_by_poll: int = 0
+    triggered_by_beacon: int = 0
     failures: int = 0
     last_result: SyncResult | None = None
     last_error: str | None = None
@@ -320,6 +450,7 @@ class LiveSync:
         max_delay_s: float = DEFAULT_MAX_DELAY_S,
         watch: bool = True,
         watcher_factory: WatcherStarter | None = None,
+        beacon_s: float | None = DEFAULT_BEACON_INTERVAL_S,
     ) -> None:
         self.engine = engine
         if callable(options):
@@ -337,10 +468,12 @@ class LiveSync:
             watch=watch,
             start_watcher=watcher_factory or start_watcher_thread,
             rules=self._options().filters,
+            beacon_s=beacon_s,
         )
-        engine.on_local_write = self.live.ignore
+        self.live.attach(engine)
         self.stats = LiveStats()
         self._wake = threading.Event()
+        self.live.wake = self._wake.set
         self._stopping = False
         self._cancel = CancelToken()
         self._thread: threading.Thread | None = None
@@ -409,6 +542,8 @@ class LiveSync:
             self.stats.triggered_by_change += 1
         elif why is SyncReason.POLL:
             self.stats.triggered_by_poll += 1
+        elif why is SyncReason.BEACON:
+            self.stats.triggered_by_beacon += 1
         cancel = self._cancel = CancelToken()
         if self._stopping:
             return

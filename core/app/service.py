@@ -64,6 +64,7 @@ class PairSummary:
     #: The account's SAS validity now (UNKNOWN without a SAS).
     expiry: CredentialExpiry = _UNKNOWN
     archived: int = 0  # blobs archived in the container, not synced (a state)
+    last_pickup: float | None = None  # epoch seconds a run last applied changes from elsewhere
 
 
 class AppService:
@@ -296,6 +297,7 @@ class AppService:
             download_limit_bps=self.config.download_limit_kbps * 1024,
             remote_deletes=pair.remote_deletes,
             filters=pair.filter_rules(),
+            beacon=pair.beacon,
         )
         if workers is not None:
             options.workers = workers
@@ -336,6 +338,7 @@ class AppService:
                 engine.pending_issues(),
                 expiry,
                 len(engine.archived_blobs()),
+                engine.last_pickup_time(),
             )
         finally:
             engine.close()

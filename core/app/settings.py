@@ -30,7 +30,7 @@ from ..errors import ConfigError
 from ..filters import FilterRules
 from ..models import RemoteDeletePolicy, SyncMode
 from ..names import normalize_prefix
-from .schedule import DEFAULT_INTERVAL_S
+from .schedule import DEFAULT_BEACON_INTERVAL_S, DEFAULT_INTERVAL_S
 
 APP_NAME = "blobsync"
 SETTINGS_VERSION = 2
@@ -91,6 +91,11 @@ class PairConfig:
     #: What ``blobsync sync --pair NAME`` and the app call it (unique; the folder's name
     #: by default, see :func:`blobsync.core.app.pairs.unique_name`).
     name: str = ""
+    #: Other machines' changes within seconds: the pair's change beacon is read every
+    #: ``beacon_interval_s`` while live and written after each run that changed the
+    #: container (:mod:`blobsync.core.app.beacon`). Off: neither; the full check only.
+    beacon: bool = True
+    beacon_interval_s: int = int(DEFAULT_BEACON_INTERVAL_S)
     #: KEEP_AS_ISSUES when the account may not delete in the container (chosen when the
     #: pair was set up, from the permission check): deletions become issues.
     remote_deletes: RemoteDeletePolicy = RemoteDeletePolicy.APPLY

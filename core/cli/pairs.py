@@ -74,6 +74,8 @@ def cmd_pairs(args: argparse.Namespace, service: AppService) -> int:
                 "paused": s.paused,
                 "state": _state_words(s),
                 "last_in_sync": s.last_in_sync,
+                "last_pickup": s.last_pickup,
+                "beacon": s.pair.beacon,
                 "issues": len(s.issues),
             }
             for s in summaries
@@ -88,7 +90,8 @@ def cmd_pairs(args: argparse.Namespace, service: AppService) -> int:
     for s in summaries:
         out(
             f"{s.pair.name}\t{s.pair.local_root} <-> {s.pair.remote_label} ({s.pair.account}, "
-            f"{s.pair.mode.value})\t{_state_words(s)}; last in sync: {_ago(s.last_in_sync)}"
+            f"{s.pair.mode.value})\t{_state_words(s)}; last in sync: {_ago(s.last_in_sync)}; "
+            f"changes from elsewhere picked up: {_ago(s.last_pickup)}"
         )
     return EXIT_OK
 

@@ -4,6 +4,8 @@ Runs until Ctrl-C or SIGTERM, which stop it cleanly: the running sync is cancell
 between chunks, its temporary files are removed, finished items stay recorded. The
 pair's pause flag is the machine-wide one: pausing the pair in the app (or with
 ``blobsync pause``) stops this loop's syncs within a second, resuming restarts them.
+Changes from other machines arrive through the pair's change beacon within seconds
+(``--beacon-interval``, ``--no-beacon``; a configured pair's settings by default).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from types import FrameType
 from .. import events as ev
 from ..app.engines import open_engine, open_store
 from ..app.pairs import pair_key
-from ..app.schedule import DEFAULT_INTERVAL_S
+from ..app.schedule import DEFAULT_BEACON_INTERVAL_S, DEFAULT_INTERVAL_S
 from ..app.service import AppService
+from ..app.settings import PairConfig
 from ..errors import ConfigError
 from ..models import SyncMode
 from . import sync as cli_sync
@@ -48,7 +51,7 @@ class _Printer:
         elif isinstance(event, ev.SyncFailed):
             if event.title != "Cancelled":
                 line = f"sync failed: {event.title}: {event.message} (will retry)"
-        elif isinstance(event, ev.WatcherStatus):
+        elif isinstance(event, ev.WatcherStatus | ev.BeaconStatus):
             line = event.message
         elif isinstance(event, ev.PauseChanged):
             line = "Paused; not syncing until resumed." if event.paused else "Resumed."
@@ -86,12 +89,15 @@ def cmd_watch(args: argparse.Namespace, service: AppService) -> int:
         interval = target.pair.interval_s if target.pair is not None else DEFAULT_INTERVAL_S
     if interval < 1:
         raise ConfigError("--interval must be at least 1 second.")
+    beacon_s = beacon_interval(args, target.pair)
+    options.beacon = beacon_s is not None
     live = LiveSync(
         engine,
         options,
         pause=PauseFlag(service.pauses, key),
         interval_s=interval,
         debounce_s=args.debounce,
+        beacon_s=beacon_s,
     )
     stop = threading.Event()
 
@@ -100,8 +106,14 @@ def cmd_watch(args: argparse.Namespace, service: AppService) -> int:
 
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
+    others = (
+        f"other machines' changes within seconds (change beacon read every {beacon_s:g} s)"
+        if beacon_s is not None
+        else "change beacon off"
+    )
     print(
-        f"Watching {target.local} <-> {target.remote} (poll every {interval:g} s); Ctrl-C stops.",
+        f"Watching {target.local} <-> {target.remote} (full check every {interval:g} s; "
+        f"{others}); Ctrl-C stops.",
         flush=True,
     )
     if live.paused:
@@ -117,6 +129,19 @@ def cmd_watch(args: argparse.Namespace, service: AppService) -> int:
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
     return 0
+
+
+def beacon_interval(args: argparse.Namespace, pair: PairConfig | None) -> float | None:
+    """Seconds between change-beacon reads, or None when it is off: the flags, else the
+    pair's settings, else the default. Raises ConfigError."""
+    if args.no_beacon or (args.beacon_interval is None and pair is not None and not pair.beacon):
+        return None
+    seconds: float = args.beacon_interval
+    if seconds is None:
+        seconds = pair.beacon_interval_s if pair is not None else DEFAULT_BEACON_INTERVAL_S
+    if seconds < 1:
+        raise ConfigError("--beacon-interval must be at least 1 second.")
+    return seconds
 
 
 def add_watch_parser(
@@ -142,6 +167,19 @@ def add_watch_parser(
         default=2.0,
         metavar="SECONDS",
         help="wait for N quiet seconds after a local change",
+    )
+    watch.add_argument(
+        "--beacon-interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="read the change beacon every N seconds: other machines' changes arrive "
+        f"within seconds (default {DEFAULT_BEACON_INTERVAL_S:g}, or the pair's)",
+    )
+    watch.add_argument(
+        "--no-beacon",
+        action="store_true",
+        help="neither read nor write the change beacon (the full check only)",
     )
     watch.add_argument(
         "--quiet", action="store_true", help="print only syncs that changed something"

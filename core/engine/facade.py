@@ -78,6 +78,7 @@ from ..models import (
 )
 from ..names import fold_key, is_reserved
 from ..remote.base import (
+    BEACON_BLOB,
     CancelToken,
     LinkMaker,
     Protection,
@@ -90,6 +91,7 @@ from ..remote.prefetch import prefetched
 from ..remote.prefixed import store_prefix
 from ..remote.probe import PermissionReport, probe_permissions
 from ..remote.trash import TRASH_PREFIX, ContainerBin
+from . import beacon
 from .executor import Executor, RunContext
 from .filtering import RunFilter, build_run_filter, read_ignore_file
 from .history import History, RunKind
@@ -124,6 +126,9 @@ class SyncOptions:
     hostname: str = field(default_factory=socket.gethostname)
     upload_limit_bps: int = 0  # bytes per second; 0 = unlimited
     download_limit_bps: int = 0
+    #: After a run that changed the container, rewrite the pair's change beacon once so
+    #: that machines watching it sync within seconds (:mod:`.beacon`).
+    beacon: bool = True
     #: KEEP_AS_ISSUES for an account that may not delete (from check_permissions()):
     #: planned remote deletions become DELETE_NOT_PERMITTED issues, the blobs stay.
     remote_deletes: RemoteDeletePolicy = RemoteDeletePolicy.APPLY
@@ -198,6 +203,10 @@ class SyncEngine:
         self._identity: tuple[str, str] = (socket.gethostname(), "")
         #: Told each relative path the engine is about to write locally (file watcher).
         self.on_local_write: Callable[[str], None] | None = None
+        #: Told at the end of each run what it saw of and did to the change beacon.
+        self.on_beacon: Callable[[beacon.BeaconReport], None] | None = None
+        self._beacon_listed: str | None = None
+        self._beacon_writer = beacon.new_writer_token()
         self._buckets: dict[str, tuple[int, TokenBucket]] = {}
         self._racy_after_ns = 0
         self._blob_prefix = store_prefix(store)  # counts towards Azure's name limits
@@ -254,6 +263,12 @@ class SyncEngine:
     def last_sync_time(self) -> float | None:
         """When the last run finished with everything in sync (epoch seconds)."""
         value = self.state.get_meta("last_in_sync")
+        return float(value) if value else None
+
+    def last_pickup_time(self) -> float | None:
+        """When a run last applied changes made elsewhere (other machines, other tools)
+        to the folder (epoch seconds)."""
+        value = self.state.get_meta("last_pickup")
         return float(value) if value else None
 
     def resolve(self, rel_path: str, resolution: Resolution) -> None:
@@ -532,17 +547,21 @@ class SyncEngine:
         ctx.upload_limit = self._bucket("up", options.upload_limit_bps)
         ctx.download_limit = self._bucket("down", options.download_limit_bps)
         ctx.deleted_by = deleted_by(self._bin_listed)
+        finished = False
         try:
             Executor(ctx, result).run(actions)
             if options.keep_versions and options.mode is not SyncMode.DOWNLOAD:
                 # a download-only pair never writes to the container, not even to prune
                 self._prune_container_bin(options)
+            finished = True
         finally:
             self._store_issues(result)
             self.history.finish_run(result.run_id)
             if any(i.kind is IssueKind.DELETE_NOT_PERMITTED for i in result.issues):
                 self.state.set_meta(DELETE_REFUSED_KEY, repr(time.time()))
                 self.state.commit()
+            if finished or cancel.cancelled:  # not after a fatal error: it would fail too
+                self._after_run(actions, result, options)
         # Only after a complete run: a partial list would announce the rest again.
         result.archived = [_archived(a) for a in actions if a.kind is ActionKind.ARCHIVED]
         self._store_archived(result)
@@ -553,6 +572,24 @@ class SyncEngine:
         if result.in_sync and not self.state.issues():
             self.state.set_meta("last_in_sync", repr(time.time()))
             self.state.commit()
+
+    def _after_run(self, actions: list[Action], result: SyncResult, options: SyncOptions) -> None:
+        """Tell other machines through the change beacon if the run changed the
+        container; note when it picked up changes made elsewhere. Never raises."""
+        try:
+            wrote, picked = beacon.run_effects(actions, result)
+            if wrote and options.beacon:
+                report = beacon.announce(self.store, self._beacon_listed, self._beacon_writer)
+            else:
+                report = beacon.BeaconReport(self._beacon_listed, wrote)
+            report = replace(report, picked_up=picked)
+            if picked:
+                self.state.set_meta("last_pickup", repr(time.time()))
+                self.state.commit()
+            if self.on_beacon is not None:
+                self.on_beacon(report)
+        except Exception:  # a bug here must not hide the run's own outcome
+            log.exception("after-run bookkeeping failed")
 
     def _bucket(self, direction: str, rate: int) -> TokenBucket | None:
         """One bucket per direction, kept across runs while the rate is unchanged."""
@@ -582,6 +619,7 @@ class SyncEngine:
     ) -> tuple[list[Action], ScanReport]:
         self.events(ev.PhaseChanged(ev.Phase.PLANNING))
         report = ScanReport()
+        self._beacon_listed = None
         try:
             # the listing runs ahead on a thread while we scan, read the snapshot and plan
             remote = prefetched(self.store.list_blobs()) if exists else iter(())
@@ -642,7 +680,9 @@ class SyncEngine:
             if n % 1024 == 0 and cancel.cancelled:
                 raise Cancelled("The sync was cancelled before anything changed.")
             if report.is_blind(key) or is_reserved(key):
-                if rem is not None and key.startswith(TRASH_PREFIX):
+                if key == BEACON_BLOB and rem is not None:
+                    self._beacon_listed = rem.etag  # what the run covers (see .beacon)
+                elif rem is not None and key.startswith(TRASH_PREFIX):
                     self._bin_listed.append(rem)  # for pruning and "deleted on ..."
                 continue  # a symlink, special file, unreadable folder, or BlobSync's own
             if filtering and (verdict := excluded(key)) is not None:

@@ -21,9 +21,17 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from ..models import AccessTier, RehydratePriority, RemoteEntry, Writer
+from ..names import RESERVED_DIR
 
 #: Called with the number of bytes moved since the previous call.
 ProgressCallback = Callable[[int], None]
+
+#: The pair's change beacon (:mod:`blobsync.core.engine.beacon`): a tiny blob in
+#: BlobSync's reserved space, relative to the pair's root. A store for a path inside a
+#: container maps it under that path, like every other name.
+BEACON_BLOB = f"{RESERVED_DIR}/beacon"
+#: At most this much of a beacon is read; anything longer is not one of ours.
+BEACON_MAX_BYTES = 4096
 
 
 class CancelToken:
@@ -77,6 +85,16 @@ class BlobVersion:
     writer: Writer | None
     created: float  # epoch seconds the version was written
     is_current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BeaconRead:
+    """What one conditional read of the change beacon found."""
+
+    etag: str | None  # None: there is no beacon (or no container)
+    not_modified: bool = False  # still the ETag asked about: nothing was sent back (304)
+    body: bytes = b""  # its first BEACON_MAX_BYTES bytes (when sent back)
+    too_large: bool = False  # longer than BEACON_MAX_BYTES: not a beacon we wrote
 
 
 class RemoteStore(Protocol):
@@ -175,6 +193,22 @@ class RemoteStore(Protocol):
         create only when ``target_if_match`` is None, else only over that ETag.
         ``metadata`` replaces the source's metadata (Azure copies it otherwise). The
         returned ``md5`` may be None. Raises PreconditionFailed, BlobNotFound."""
+        ...
+
+    def read_beacon(self, if_none_match: str | None, blob_name: str = BEACON_BLOB) -> BeaconRead:
+        """The change beacon, unless its ETag is still ``if_none_match``: then the
+        service answers 304 with no body (one small read). A missing beacon or container
+        is ``etag=None``, never an error. Raises AuthError (e.g. a SAS without read
+        permission), ConnectionFailure, RemoteItemError.
+        """
+        ...
+
+    def write_beacon(self, body: bytes, if_match: str | None, blob_name: str = BEACON_BLOB) -> str:
+        """Replace the change beacon with ``body`` if its ETag is still ``if_match``
+        (``None``: create it only if there is none), like every other write. Returns the
+        new ETag. Raises PreconditionFailed (someone else wrote it), AuthError (no write
+        permission), ContainerNotFound, ConnectionFailure, RemoteItemError.
+        """
         ...
 
     def close(self) -> None:

@@ -9,7 +9,9 @@ name/size/metadata limits apply. ``versioning=True`` plays an account with blob 
 on (every overwrite and delete keeps the previous version; Azurite has no versioning, so
 this is the only place that path is tested). Test hooks let a test play "another client": :meth:`put_raw`,
 :meth:`set_mtime`, :meth:`remove_raw`, a ``before_write`` callable run just before each
-write is applied, and :meth:`fail_next` to inject an error into the next operation.
+write is applied, :meth:`fail_next` to inject an error into the next operation and
+``refuse`` into every one (offline for good, say). The change beacon
+(:meth:`read_beacon`, :meth:`write_beacon`) is a blob like any other, as on Azure.
 Thread-safe: the engine calls it from worker threads.
 
 Access tiers follow Azure: an Archive blob cannot be read, overwritten or copied (409
@@ -44,7 +46,17 @@ from ..errors import (
     PreconditionFailed,
 )
 from ..models import AccessTier, IssueKind, Permission, RehydratePriority, RemoteEntry, Writer
-from .base import BlobVersion, CancelToken, ProgressCallback, Protection, WriteResult
+from ..names import RESERVED_DIR
+from .base import (
+    BEACON_BLOB,
+    BEACON_MAX_BYTES,
+    BeaconRead,
+    BlobVersion,
+    CancelToken,
+    ProgressCallback,
+    Protection,
+    WriteResult,
+)
 from .blobmeta import (
     DEFAULT_CONTENT_TYPE,
     MiB,
@@ -57,8 +69,17 @@ from .blobmeta import (
     writer_from_metadata,
 )
 
-#: Operation names used by :meth:`MemoryStore.fail_next` and ``before_write``.
-OPS = ("upload", "download", "delete", "copy", "list_page", "get_entry")
+#: Operation names used by :meth:`MemoryStore.fail_next`, ``refuse`` and ``before_write``.
+OPS = (
+    "upload",
+    "download",
+    "delete",
+    "copy",
+    "list_page",
+    "get_entry",
+    "read_beacon",
+    "write_beacon",
+)
 
 
 @dataclass(slots=True)
@@ -104,6 +125,9 @@ class MemoryStore:
         #: Called as ``before_write(op, blob_name)`` before a write is checked and applied
         #: (outside the lock, so it may call put_raw & co.).
         self.before_write: Callable[[str, str], None] | None = None
+        #: ``op -> error`` raised by every call of ``op`` (a network that stays down;
+        #: missing permissions are ``denied``).
+        self.refuse: dict[str, BaseException] = {}
         self._exists = exists
         self._blobs: dict[str, _Blob] = {}
         self._sorted: list[str] | None = None  # sorted names, rebuilt after a change
@@ -200,6 +224,12 @@ class MemoryStore:
         with self._lock:
             return sorted(self._blobs)
 
+    def synced_names(self) -> list[str]:
+        """Blob names outside BlobSync's own space (``.blobsync/``: the change beacon,
+        the bin), at the container's root or under a pair's path, sorted: what a test
+        compares with the folder."""
+        return [name for name in self.names() if f"/{RESERVED_DIR}/" not in f"/{name}"]
+
     # ---- RemoteStore -------------------------------------------------------------
 
     def container_exists(self) -> bool:
@@ -284,6 +314,38 @@ class MemoryStore:
             self._require_container()
             blob = self._blobs.get(blob_name)
             return None if blob is None else self._entry(blob_name, blob)
+
+    def read_beacon(self, if_none_match: str | None, blob_name: str = BEACON_BLOB) -> BeaconRead:
+        check_blob_name(blob_name)
+        self._maybe_fail("read_beacon")
+        self._require(Permission.READ)
+        with self._lock:
+            blob = self._blobs.get(blob_name) if self._exists else None
+            if blob is None:
+                return BeaconRead(None)
+            if blob.etag == if_none_match:
+                return BeaconRead(blob.etag, not_modified=True)  # 304: no body
+            too_large = len(blob.data) > BEACON_MAX_BYTES
+            body = b"" if too_large else blob.data
+            return BeaconRead(blob.etag, body=body, too_large=too_large)
+
+    def write_beacon(self, body: bytes, if_match: str | None, blob_name: str = BEACON_BLOB) -> str:
+        check_blob_name(blob_name)
+        self._maybe_fail("write_beacon")
+        self._require(Permission.WRITE)
+        self._before_write("write_beacon", blob_name)
+        with self._lock:
+            self._require_container()
+            self._check_condition(blob_name, self._blobs.get(blob_name), if_match)
+            blob = _Blob(
+                bytes(body),
+                self._new_etag(),
+                hashlib.md5(body).digest(),
+                content_type="application/json",
+            )
+            self._set(blob_name, blob)
+            self.writes += 1
+            return blob.etag
 
     def upload(
         self,
@@ -546,6 +608,9 @@ class MemoryStore:
     def _maybe_fail(self, op: str) -> None:
         with self._lock:
             self.calls[op] += 1
+            refused = self.refuse.get(op)
+            if refused is not None:
+                raise refused
             pending = self._failures.get(op)
             if not pending:
                 return

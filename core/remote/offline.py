@@ -8,7 +8,15 @@ from typing import BinaryIO
 
 from ..errors import ConfigError
 from ..models import RemoteEntry, Writer
-from .base import BlobVersion, CancelToken, ProgressCallback, Protection, WriteResult
+from .base import (
+    BEACON_BLOB,
+    BeaconRead,
+    BlobVersion,
+    CancelToken,
+    ProgressCallback,
+    Protection,
+    WriteResult,
+)
 
 
 class OfflineStore:
@@ -81,6 +89,12 @@ class OfflineStore:
         target_if_match: str | None = None,
         source_version: str | None = None,
     ) -> WriteResult:
+        raise self._refuse()
+
+    def read_beacon(self, if_none_match: str | None, blob_name: str = BEACON_BLOB) -> BeaconRead:
+        raise self._refuse()
+
+    def write_beacon(self, body: bytes, if_match: str | None, blob_name: str = BEACON_BLOB) -> str:
         raise self._refuse()
 
     def close(self) -> None:

@@ -25,6 +25,8 @@ from ..errors import ConfigError, LinkNotPossible
 from ..models import AccessTier, RehydratePriority, RemoteEntry, Writer
 from ..names import normalize_prefix, prefix_problem
 from .base import (
+    BEACON_BLOB,
+    BeaconRead,
     BlobVersion,
     CancelToken,
     LinkMaker,
@@ -166,6 +168,12 @@ class PrefixedStore:
         if not isinstance(self.inner, LinkMaker):
             raise LinkNotPossible("This storage cannot create links.")
         return self.inner.share_link(self._full(blob_name), valid_for)
+
+    def read_beacon(self, if_none_match: str | None, blob_name: str = BEACON_BLOB) -> BeaconRead:
+        return self.inner.read_beacon(if_none_match, self._full(blob_name))
+
+    def write_beacon(self, body: bytes, if_match: str | None, blob_name: str = BEACON_BLOB) -> str:
+        return self.inner.write_beacon(body, if_match, self._full(blob_name))
 
     def close(self) -> None:
         self.inner.close()

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from blobsync.core.app.beacon import BeaconView
 from blobsync.core.app.expiry import expiry_words
 from blobsync.core.app.status import STATE_WORDS, PairState
 from blobsync.core.credentials import SecretKind
+from blobsync.core.events import BeaconNotice
 from blobsync.core.models import SyncMode
 
 from ..controller import Controller
@@ -108,6 +110,8 @@ class PairsModel(QAbstractTableModel):
                 return f"{status.failure.title}: {status.failure.message}"
             if col == 3 and status.expiry is not None and expiry_words(status.expiry):
                 return expiry_words(status.expiry, pair.account)
+            if col == 4:
+                return pickup_words(self.controller.beacon_view(pair_id), pair.interval_s)
         if role == Qt.ItemDataRole.DecorationRole and col == 3:
             return load_icon(ICON_NAMES[state])
         return None
@@ -134,3 +138,20 @@ class PairsModel(QAbstractTableModel):
         if result.skipped:
             parts.append(f"{result.skipped} skipped")
         return " ".join(parts)
+
+
+def pickup_words(view: BeaconView | None, full_interval_s: float) -> str:
+    """The "Last sync" tooltip: when changes from other machines were last picked up,
+    and how soon the next ones will be."""
+    when = format_time(view.last_pickup if view is not None else None)
+    lines = [f"Changes from other machines last picked up: {when}"]
+    every = f"{full_interval_s / 60:g} min"
+    if view is None or not view.on:
+        lines.append(f"Looked for at the check every {every} (change beacon off).")
+    elif BeaconNotice.UNREADABLE in view.problems:
+        lines.append(f"Looked for at the check every {every}: the change beacon cannot be read.")
+    else:
+        lines.append(f"Looked for every {view.interval_s:g} s (change beacon).")
+    if view is not None and BeaconNotice.NOT_WRITABLE in view.problems:
+        lines.append("This machine cannot update the change beacon: others see its changes later.")
+    return "\n".join(lines)

@@ -26,6 +26,7 @@ from typing import Protocol
 
 from PySide6.QtCore import QTimer, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFileDialog,
@@ -40,7 +41,7 @@ from PySide6.QtWidgets import (
 
 from blobsync.core.app.accounts import create_container, list_containers
 from blobsync.core.app.pairs import new_pair_problem
-from blobsync.core.app.schedule import DEFAULT_INTERVAL_S
+from blobsync.core.app.schedule import DEFAULT_BEACON_INTERVAL_S, DEFAULT_INTERVAL_S
 from blobsync.core.app.selection import container_folders, pair_folders
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import Credentials
@@ -125,6 +126,16 @@ class PairDialog(QDialog):
         self._checked_for: tuple[str, str] | None = None
         self.picker.container_changed.connect(self._on_container_changed)
 
+        self.beacon_check = named(
+            QCheckBox("Pick up changes from other machines within seconds"), "beaconCheck"
+        )
+        self.beacon_check.setToolTip(
+            "Reads a tiny marker in the container every few seconds (one small request, "
+            "no data while nothing changed). Off: changes from other machines arrive at "
+            "the periodic check."
+        )
+        self.beacon_check.setChecked(pair.beacon if pair is not None else True)
+
         self.error_label = named(QLabel(), "pairError")
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b00020;")
@@ -135,6 +146,7 @@ class PairDialog(QDialog):
         form.addRow("Container:", self.picker)
         form.addRow("Path in container:", self.path_picker)
         form.addRow("Mode:", self.mode_combo)
+        form.addRow("", self.beacon_check)
 
         self.buttons = dialog_buttons(self)
         layout = QVBoxLayout(self)
@@ -335,6 +347,10 @@ class PairDialog(QDialog):
             patterns=self.filters.patterns(),
             use_defaults=self.filters.use_defaults(),
             excluded_folders=self.filters.excluded_folders(),
+            beacon=self.beacon_check.isChecked(),
+            beacon_interval_s=(
+                self.pair.beacon_interval_s if self.pair else int(DEFAULT_BEACON_INTERVAL_S)
+            ),
         )
 
     def _remote_deletes(self, account: str, container: str) -> RemoteDeletePolicy:

@@ -1,4 +1,5 @@
-"""App-wide settings: bandwidth limits, how often pairs check the container, start at login."""
+"""App-wide settings: bandwidth limits, how often pairs check the container (in full, and
+for other machines' changes through the change beacon), start at login."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core.app import autostart
-from blobsync.core.app.schedule import DEFAULT_INTERVAL_S
+from blobsync.core.app.schedule import DEFAULT_BEACON_INTERVAL_S, DEFAULT_INTERVAL_S
 from blobsync.core.app.settings import AppConfig
 
 
@@ -36,6 +37,12 @@ class SettingsDialog(QDialog):
         intervals = [p.interval_s for p in config.pairs]
         default = int(DEFAULT_INTERVAL_S)
         self.interval_spin.setValue(max(1, round((min(intervals) if intervals else default) / 60)))
+        self.beacon_spin = QSpinBox(self)
+        self.beacon_spin.setObjectName("beaconIntervalSpin")
+        self.beacon_spin.setRange(1, 600)
+        self.beacon_spin.setSuffix(" s")
+        beacons = [p.beacon_interval_s for p in config.pairs]
+        self.beacon_spin.setValue(min(beacons) if beacons else int(DEFAULT_BEACON_INTERVAL_S))
         self.autostart_check = QCheckBox("Start BlobSync when I log in", self)
         self.autostart_check.setObjectName("autostartCheck")
         self.autostart_check.setChecked(autostart.is_enabled())
@@ -44,9 +51,12 @@ class SettingsDialog(QDialog):
         form.addRow("Upload limit:", self.upload_spin)
         form.addRow("Download limit:", self.download_spin)
         form.addRow("Check the containers every:", self.interval_spin)
+        form.addRow("Look for other machines' changes every:", self.beacon_spin)
         hint = QLabel(
-            "Local changes are synced within seconds; the periodic check picks up changes "
-            "made on other machines.",
+            "Local changes are synced within seconds. Changes BlobSync makes on other "
+            "machines arrive within seconds too (one tiny request per pair each time; "
+            "every 30 s after 10 quiet minutes); the periodic check picks up changes made "
+            "by other tools.",
             self,
         )
         hint.setWordWrap(True)
@@ -76,6 +86,7 @@ class SettingsDialog(QDialog):
         self.config.download_limit_kbps = self.download_spin.value()
         for pair in self.config.pairs:
             pair.interval_s = self.interval_spin.value() * 60
+            pair.beacon_interval_s = self.beacon_spin.value()
         wanted = self.autostart_check.isChecked()
         self.config.start_at_login = wanted
         if wanted:

@@ -164,7 +164,7 @@ def test_a_pair_with_a_path_and_rules_syncs_only_its_part_through_the_service(
         result = engine.sync(options)
     finally:
         engine.state.close()
-    assert sorted(store.names()) == [
+    assert sorted(store.synced_names()) == [
         "projects/x/a.txt",
         "projects/x/photos/2024/new.jpg",
         "projects/x/remote.txt",

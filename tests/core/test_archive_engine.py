@@ -201,7 +201,7 @@ def test_archived_runs_are_quiet_and_nothing_is_overwritten(setup) -> None:
     assert store.content("notes.txt") == b"v1"
     (root / "notes.txt").unlink()  # deleting locally does not delete an archived blob
     assert engine.sync().deleted_remote == 0
-    assert store.names() == ["notes.txt", "other.txt"]
+    assert store.synced_names() == ["notes.txt", "other.txt"]
 
 
 def test_dry_run_lists_archived_blobs(setup) -> None:
@@ -239,4 +239,4 @@ def test_a_refused_delete_is_an_issue_not_a_stop(setup) -> None:
     kept = engine.sync(SyncOptions(remote_deletes=RemoteDeletePolicy.KEEP_AS_ISSUES))
     assert [(i.rel_path, i.kind) for i in kept.issues] == [("a", IssueKind.DELETE_NOT_PERMITTED)]
     assert store.calls["delete"] == 1  # the kept policy did not even try
-    assert [n for n in store.names() if not n.startswith(".blobsync/")] == ["a", "b", "c", "d"]
+    assert store.synced_names() == ["a", "b", "c", "d"]

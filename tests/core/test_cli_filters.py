@@ -85,7 +85,7 @@ def test_a_container_path_syncs_only_under_it(
     assert (code, err) == (0, "")
     data = json.loads(out)
     assert (data["container"], data["container_path"]) == ("box", "projects/x")
-    assert sorted(stores["box"].names()) == [
+    assert sorted(stores["box"].synced_names()) == [
         "projects/x/a.txt",
         "projects/x/build/more.o",
         "projects/x/build/out.o",
@@ -138,7 +138,7 @@ def test_excludes_from_flags_and_a_file_and_the_dry_run_counts_each_rule(
     data = json.loads(out)
     assert code == 0 and data["excluded"]["defaults"] == 0
     assert data["excluded"]["by_pattern"] == {"*.log": 1, "build/": 1, "*.docx": 1}
-    assert sorted(stores["box"].names()) == [IGNORE_FILE, "Thumbs.db", "a.txt"]
+    assert sorted(stores["box"].synced_names()) == [IGNORE_FILE, "Thumbs.db", "a.txt"]
 
 
 def test_every_bad_pattern_gets_its_own_sentence_and_nothing_syncs(
@@ -231,7 +231,7 @@ def test_a_saved_pair_uses_its_path_and_patterns_plus_the_flags(
     data = json.loads(out)
     assert code == 0 and data["pair"] == "proj" and data["container_path"] == "projects/x"
     assert data["excluded"]["by_pattern"] == {"build/": 1, "*.log": 1}
-    assert sorted(stores["box"].names()) == [
+    assert sorted(stores["box"].synced_names()) == [
         "projects/x/Thumbs.db",  # the pair switched the built-in list off
         "projects/x/a.txt",
         "projects/x/~$report.docx",

@@ -41,7 +41,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 
 def blobs(store: MemoryStore) -> dict[str, bytes]:
-    return {name: store.content(name) for name in store.names()}
+    return {name: store.content(name) for name in store.synced_names()}
 
 
 @pytest.fixture
@@ -170,12 +170,12 @@ def test_excluding_most_of_the_folder_trips_no_safety_valve(tmp_path, make_engin
     engine = make_engine(root, store)
     assert sync(engine).uploaded == 41
     out = sync(engine, FilterRules(excluded_folders={"big"}, use_defaults=False))
-    assert out.writes == 0 and out.excluded.folder == 1 and len(store.names()) == 41
+    assert out.writes == 0 and out.excluded.folder == 1 and len(store.synced_names()) == 41
     # everything excluded and the folder holds nothing else: not an "emptied folder"
     (root / "small.txt").unlink()
     store.remove_raw("small.txt")
     out = sync(engine, FilterRules(excluded_folders={"big"}, use_defaults=False))
-    assert out.writes == 0 and out.in_sync and len(store.names()) == 40
+    assert out.writes == 0 and out.in_sync and len(store.synced_names()) == 40
     assert engine.state.snapshot_count() == 0
 
 
@@ -193,7 +193,7 @@ def test_the_mass_delete_valve_weighs_what_is_still_in_the_sync(tmp_path, make_e
         (root / f"cur/f{i:03d}.txt").unlink()
     with pytest.raises(SafetyStop, match="delete 15 of 20"):
         sync(engine, rules)
-    assert len(store.names()) == 100
+    assert len(store.synced_names()) == 100
 
 
 def test_ignored_blobs_are_never_downloaded_and_ignored_files_never_uploaded(
@@ -224,7 +224,7 @@ def test_ignored_blobs_are_never_downloaded_and_ignored_files_never_uploaded(
         "notes.txt": b"n",
         "a/report.docx": b"a/report.docx",
     }
-    assert set(store.names()) == {
+    assert set(store.synced_names()) == {
         "Thumbs.db", "a/~$report.docx", "a/report.docx", "cache/x.bin", "x.log", "notes.txt"
     }  # fmt: skip
     assert out.excluded.total == 5 and out.in_sync
@@ -259,7 +259,7 @@ def test_an_excluded_folder_is_not_entered(tmp_path, make_engine) -> None:
     write(root, "vendor/deep/x.js", "x")
     engine = make_engine(root, store)
     out = sync(engine, FilterRules(patterns=("vendor/",)))
-    assert out.issues == [] and set(store.names()) == {"ok.txt"}
+    assert out.issues == [] and set(store.synced_names()) == {"ok.txt"}
     assert out.excluded.by_pattern == {"vendor/": 1}
     plain = make_engine(root, MemoryStore("d"), "b")
     assert {i.kind for i in sync(plain).issues} == {IssueKind.SYMLINK, IssueKind.NAME_NOT_ALLOWED}
@@ -282,11 +282,11 @@ def test_a_file_moved_into_an_excluded_folder_keeps_its_remote_copy(tmp_path, ma
     # still held on the next run, even after the moved file was edited there
     write(root, "private/a.txt", "edited", MTIME + 5 * 10**9)
     assert [i.kind for i in sync(engine, rules).issues] == [IssueKind.MOVED_OUT_OF_SYNC]
-    assert "docs/a.txt" in store.names()
+    assert "docs/a.txt" in store.synced_names()
     # once the moved copy is gone too, the intent is clear: a deletion
     (root / "private/a.txt").unlink()
     gone = sync(engine, rules)
-    assert gone.deleted_remote == 1 and "docs/a.txt" not in store.names() and gone.in_sync
+    assert gone.deleted_remote == 1 and "docs/a.txt" not in store.synced_names() and gone.in_sync
 
 
 def test_a_rename_to_an_ignored_name_is_held_and_a_plain_delete_is_not(tmp_path, make_engine):
@@ -295,7 +295,7 @@ def test_a_rename_to_an_ignored_name_is_held_and_a_plain_delete_is_not(tmp_path,
     (root / "docs/b.txt").unlink()  # really deleted
     out = sync(engine, FilterRules())
     assert {i.rel_path: i.kind for i in out.issues} == {"docs/a.txt": IssueKind.MOVED_OUT_OF_SYNC}
-    assert out.deleted_remote == 1 and set(user_names(store)) == {"docs/a.txt", "keep.txt"}
+    assert out.deleted_remote == 1 and set(store.synced_names()) == {"docs/a.txt", "keep.txt"}
 
 
 @pytest.mark.parametrize("choice", [Resolution.KEEP_MINE, Resolution.TAKE_THEIRS])
@@ -309,9 +309,9 @@ def test_resolving_a_move_out_of_the_sync(tmp_path, make_engine, choice) -> None
     after = sync(engine, rules)
     assert after.in_sync and after.issues == []
     if choice is Resolution.KEEP_MINE:  # "yes, I took it out": the container's copy goes
-        assert "docs/a.txt" not in store.names() and not (root / "docs/a.txt").exists()
+        assert "docs/a.txt" not in store.synced_names() and not (root / "docs/a.txt").exists()
     else:  # bring it back where it was
-        assert (root / "docs/a.txt").read_bytes() == b"a1" and "docs/a.txt" in store.names()
+        assert (root / "docs/a.txt").read_bytes() == b"a1" and "docs/a.txt" in store.synced_names()
     assert (root / "private/a.txt").read_bytes() == b"a1"
 
 
@@ -346,7 +346,7 @@ def test_an_ignore_file_edited_on_b_takes_effect_on_a_from_its_next_run(tmp_path
     # with: its new log is uploaded this once, and the result says the rules changed
     write(a_root, "new.log", "n")
     out_a = sync(a, rules)
-    assert out_a.downloaded == 1 and out_a.ignore_file_changed and "new.log" in store.names()
+    assert out_a.downloaded == 1 and out_a.ignore_file_changed and "new.log" in store.synced_names()
     assert out_a.excluded.ignore_file == 0
     # from the next run on, A ignores *.log too: edits stay local, nothing is deleted
     write(a_root, "build.log", "log2", MTIME + 10**9)
@@ -361,7 +361,7 @@ def test_an_ignore_file_edited_on_b_takes_effect_on_a_from_its_next_run(tmp_path
     sync(a, rules)  # downloads the file; still ignoring *.log in this run
     back = sync(a, rules)
     assert [i.kind for i in back.issues] == [IssueKind.CONFLICT] and back.deleted_remote == 0
-    names = set(store.names())
+    names = set(store.synced_names())
     assert "build.log" in names and any(n.startswith("build (conflict") for n in names)
 
 
@@ -374,7 +374,7 @@ def test_a_first_sync_uses_the_containers_ignore_file(tmp_path, make_engine) -> 
     write(root, "debug.log", "d")
     write(root, "local.txt", "l")
     out = sync(make_engine(root, store), FilterRules())
-    assert set(store.names()) == {IGNORE_FILE, "app.js", "local.txt"}
+    assert set(store.synced_names()) == {IGNORE_FILE, "app.js", "local.txt"}
     assert out.excluded.ignore_file == 2 and not out.ignore_file_changed
     assert (root / IGNORE_FILE).read_bytes() == b"node_modules/\n*.log\n"
 
@@ -385,12 +385,12 @@ def test_a_broken_ignore_file_keeps_the_last_good_rules(tmp_path, make_engine) -
     write(root, IGNORE_FILE, "*.log\n")
     write(root, "x.log", "x")
     engine = make_engine(root, store)
-    assert sync(engine, FilterRules()).uploaded == 1 and store.names() == [IGNORE_FILE]
+    assert sync(engine, FilterRules()).uploaded == 1 and store.synced_names() == [IGNORE_FILE]
     write(root, IGNORE_FILE, b"\xff\xfe*.log\n", MTIME + 10**9)  # not UTF-8
     out = sync(engine, FilterRules())
     issue = next(i for i in out.issues if i.kind is IssueKind.IGNORE_FILE)
     assert "not UTF-8" in issue.message and "before still apply" in issue.message
-    assert "x.log" not in store.names() and out.excluded.ignore_file == 1
+    assert "x.log" not in store.synced_names() and out.excluded.ignore_file == 1
     assert not out.ignore_file_changed  # a broken file is no reason to run again and again
     assert not sync(engine, FilterRules()).ignore_file_changed
 
@@ -405,7 +405,7 @@ def test_invalid_lines_are_skipped_and_reported(tmp_path, make_engine) -> None:
     assert issue.kind is IssueKind.IGNORE_FILE and issue.rel_path == IGNORE_FILE
     assert issue.message.startswith("Line 2: '!' is not a valid pattern")
     assert "1 more such lines" in issue.message
-    assert set(store.names()) == {IGNORE_FILE}
+    assert set(store.synced_names()) == {IGNORE_FILE}
 
 
 def test_the_ignore_file_can_be_switched_off(tmp_path, make_engine) -> None:
@@ -414,7 +414,7 @@ def test_the_ignore_file_can_be_switched_off(tmp_path, make_engine) -> None:
     write(root, IGNORE_FILE, "*.log\n")
     write(root, "x.log", "x")
     out = sync(make_engine(root, store), FilterRules(use_ignore_file=False))
-    assert set(store.names()) == {IGNORE_FILE, "x.log"} and out.excluded.total == 0
+    assert set(store.synced_names()) == {IGNORE_FILE, "x.log"} and out.excluded.total == 0
 
 
 def test_no_rules_cost_nothing_and_change_nothing(tmp_path, make_engine) -> None:
@@ -422,9 +422,4 @@ def test_no_rules_cost_nothing_and_change_nothing(tmp_path, make_engine) -> None
     root = tmp_path / "a"
     write(root, "x.tmp", "t")
     out = sync(make_engine(root, store), NONE)
-    assert store.names() == ["x.tmp"] and out.excluded.total == 0
-
-
-def user_names(store: MemoryStore) -> list[str]:
-    """The container's names without BlobSync's own space (its bin keeps deleted blobs)."""
-    return [n for n in store.names() if ".blobsync/" not in n]
+    assert store.synced_names() == ["x.tmp"] and out.excluded.total == 0

@@ -275,6 +275,7 @@ def test_uploads_and_renames_carry_the_content_type(tmp_path, engines) -> None:
         "site/photo.jpg": "image/jpeg",
         "site/page.html": "text/html",
         "site/blob": "application/octet-stream",
+        "site/.blobsync/beacon": "application/json",  # BlobSync's own, for other machines
     }
     os.rename(root / "page.html", root / "page.txt")  # a rename is a server-side copy
     assert engine.sync(SyncOptions(workers=2)).moved == 1

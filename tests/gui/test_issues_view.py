@@ -9,6 +9,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QPushButton
 
 from blobsync.core.models import Issue, IssueKind
+from blobsync.core.names import is_reserved
 from blobsync.gui.models.issues_model import IssuesModel
 from blobsync.gui.views.issues_view import IssuesView
 
@@ -192,11 +193,11 @@ def local_files(root: Path) -> dict[str, bytes]:
 
 def blob_files(sdk, container: str) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
     client = sdk.get_container_client(container)
-    # BlobSync's own space (the container's recycle bin) is not a synced file
+    # BlobSync's own ``.blobsync/`` space (the change beacon) is not a synced file
     return {
         b.name: client.download_blob(b.name).readall()
         for b in client.list_blobs()
-        if not b.name.startswith(".blobsync/")
+        if not is_reserved(b.name)
     }
 
 

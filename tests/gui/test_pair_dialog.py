@@ -136,6 +136,7 @@ def test_pair_dialog_produces_pair(
         container_name,
         SyncMode.UPLOAD,
     )
+    assert pair.beacon and dialog.beacon_check.isChecked()  # on by default
     assert folder.is_dir()
 
 
@@ -145,7 +146,14 @@ def test_edit_prefills_and_overlap_is_refused(
     create_container(azurite.credentials, container_name)
     config = emulator_config(azurite)
     existing = PairConfig(
-        str(tmp_path / "A"), "emu", container_name, SyncMode.DOWNLOAD, 60, name="A"
+        str(tmp_path / "A"),
+        "emu",
+        container_name,
+        SyncMode.DOWNLOAD,
+        60,
+        name="A",
+        beacon=False,
+        beacon_interval_s=9,
     )
     config.pairs.append(existing)
 
@@ -157,6 +165,8 @@ def test_edit_prefills_and_overlap_is_refused(
     press(qtbot, dialog.buttons, QDialogButtonBox.StandardButton.Save)  # editing itself: fine
     assert dialog.result_pair is not None
     assert (dialog.result_pair.interval_s, dialog.result_pair.name) == (60, "A")
+    assert not dialog.beacon_check.isChecked()  # off for this pair: kept off
+    assert (dialog.result_pair.beacon, dialog.result_pair.beacon_interval_s) == (False, 9)
 
     second = container_name + "-2"
     create_container(azurite.credentials, second)

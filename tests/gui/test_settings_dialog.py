@@ -23,10 +23,13 @@ def test_settings_are_applied_and_autostart_written(qtbot, tmp_path):
     dialog.upload_spin.setValue(512)
     dialog.download_spin.setValue(2048)
     dialog.interval_spin.setValue(2)
+    assert dialog.beacon_spin.value() == 5  # the default: other machines' changes in 5 s
+    dialog.beacon_spin.setValue(3)
     dialog.autostart_check.setChecked(True)
     dialog.accept()
     assert (config.upload_limit_kbps, config.download_limit_kbps) == (512, 2048)
     assert [p.interval_s for p in config.pairs] == [120, 120]
+    assert [p.beacon_interval_s for p in config.pairs] == [3, 3]
     entry = Path(tmp_path / "xdg-config" / "autostart" / "io.github.blobsync.BlobSync.desktop")
     assert config.start_at_login and "--hidden" in entry.read_text()
     dialog2 = SettingsDialog(config)

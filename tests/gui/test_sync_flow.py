@@ -17,6 +17,7 @@ from blobsync.core.app.pause import PauseStore
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.app.status import PairState
 from blobsync.core.events import EventSink
+from blobsync.core.names import is_reserved
 from blobsync.core.remote.azure import AzureBlobStore
 from blobsync.gui.main_window import MainWindow
 
@@ -38,11 +39,11 @@ def container_blobs(sdk: BlobServiceClient, container: str) -> dict[str, bytes]:
     client = sdk.get_container_client(container)
     if not client.exists():
         return {}
-    # BlobSync's own space (the container's recycle bin) is not a synced file
+    # BlobSync's own ``.blobsync/`` space (the change beacon) is not a synced file
     return {
         b.name: client.download_blob(b.name).readall()
         for b in client.list_blobs()
-        if not b.name.startswith(".blobsync/")
+        if not is_reserved(b.name)
     }
 
 

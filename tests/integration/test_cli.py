@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from blobsync.core.app.emulator import Azurite
+from blobsync.core.names import is_reserved
 from blobsync.core.remote.azure import open_store
 
 pytestmark = pytest.mark.azurite
@@ -47,12 +48,22 @@ def blobsync(
 
 
 def blob_names(azurite: Azurite, container: str) -> list[str] | None:
-    """Blob names, or None if the container does not exist."""
+    """Synced blob names (BlobSync's own ``.blobsync/`` space left out), or None if the
+    container does not exist."""
     store = open_store(azurite.credentials, container)
     try:
         if not store.container_exists():
             return None
-        return sorted(entry.rel_path for entry in store.list_blobs())
+        return sorted(e.rel_path for e in store.list_blobs() if not is_reserved(e.rel_path))
+    finally:
+        store.close()
+
+
+def beacon_etag(azurite: Azurite, container: str) -> str | None:
+    """The change beacon's ETag (None: there is none)."""
+    store = open_store(azurite.credentials, container)
+    try:
+        return store.read_beacon(None).etag
     finally:
         store.close()
 
@@ -87,9 +98,11 @@ def test_first_sync_creates_container_then_no_change_run_writes_nothing(
     assert first.stdout.splitlines()[0] == f"Created container {container_name}."
     assert "Uploaded 2," in first.stdout and "In sync." in first.stdout
     assert blob_names(azurite, container_name) == ["docs/report.md", "hello.txt"]
+    beacon = beacon_etag(azurite, container_name)
+    assert beacon is not None  # the run changed the container: it told other machines
 
     before = writes_to(azurite, container_name)
-    assert before >= 3  # create container + two uploads: the counter sees writes
+    assert before >= 4  # create container + two uploads + the beacon: the counter sees writes
     again = blobsync("sync", str(folder), container_name, "--json", conn=conn)
     assert again.returncode == 0, again.stderr
     data = json.loads(again.stdout)
@@ -98,6 +111,7 @@ def test_first_sync_creates_container_then_no_change_run_writes_nothing(
         data["uploaded"] + data["downloaded"] + data["deleted_local"] + data["deleted_remote"] == 0
     )
     assert writes_to(azurite, container_name) == before  # zero writes on the wire
+    assert beacon_etag(azurite, container_name) == beacon  # the beacon left alone too
 
 
 def test_json_fields_and_types(azurite: Azurite, container_name: str, folder: Path) -> None:

@@ -124,8 +124,10 @@ def test_sibling_prefix_pairs_on_one_container_stay_independent(
         assert two.sync(SyncOptions(workers=4)).in_sync
     assert sorted(b.name for b in container.list_blobs()) == [
         "outside.txt",
+        "team/a/.blobsync/beacon",  # one change beacon per pair, under its own path
         "team/a/same.txt",
         "team/a/sub/deep.txt",
+        "team/ab/.blobsync/beacon",
         "team/ab/same.txt",
     ]
     assert tree(tmp_path / "one") == {"same.txt": b"from one", "sub/deep.txt": b"deep"}
@@ -209,6 +211,7 @@ def test_every_upload_path_sets_the_content_type(azurite, container, engine_at, 
     want = {f"www/{n}": t for n, t in EXPECTED_TYPES.items()} | {
         "www/big/movie.mp4": "video/mp4",
         "www/leftover.svg": "image/svg+xml",
+        "www/.blobsync/beacon": "application/json",  # BlobSync's own, for other machines
     }
     assert {n: t for n, (t, _e) in listed.items()} == want
     props = container.get_blob_client("www/photo.jpg").get_blob_properties()
@@ -247,7 +250,7 @@ def test_filters_on_azurite_exclude_without_deleting_and_merge_back(
     out = engine.sync(SyncOptions(workers=4, filters=rules))
     assert out.writes == 0 and out.excluded.pattern == 2  # logs/a.log and remote-only.log
     names = sorted(b.name for b in container.list_blobs())
-    assert names == ["p/keep.txt", "p/logs/a.log", "p/remote-only.log"]
+    assert names == ["p/.blobsync/beacon", "p/keep.txt", "p/logs/a.log", "p/remote-only.log"]
     write(root, "logs/a.log", "a2 (local, while excluded)")
     back = engine.sync(SyncOptions(workers=4))
     assert [i.kind for i in back.issues] == [IssueKind.CONFLICT] and back.deleted_remote == 0

@@ -15,6 +15,7 @@ from blobsync.core.credentials import AZURITE_KEY, Credentials, from_sas_url
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.errors import SignInExpired
 from blobsync.core.models import IssueKind, Permission, RemoteDeletePolicy, SyncMode
+from blobsync.core.names import is_reserved
 from blobsync.core.remote.azure import check_connection, check_container, open_store
 
 pytestmark = pytest.mark.azurite
@@ -41,9 +42,9 @@ def container_sas(
 
 
 def blob_names(sdk: BlobServiceClient, container: str) -> list[str]:
-    """The container's names without BlobSync's own space (bin copies, probe blobs)."""
-    names = [b.name for b in sdk.get_container_client(container).list_blobs()]
-    return [n for n in names if not n.startswith(".blobsync/")]
+    """The synced blobs (BlobSync's own ``.blobsync/`` space, the change beacon, left out)."""
+    blobs = sdk.get_container_client(container).list_blobs()
+    return [b.name for b in blobs if not is_reserved(b.name)]
 
 
 @pytest.mark.parametrize(

@@ -29,8 +29,10 @@ from azure.storage.blob import BlobServiceClient
 
 from blobsync.core.crashpoints import CRASH_POINTS, RESTORE_CRASH_POINTS
 from blobsync.core.engine import SyncEngine, SyncOptions
+from blobsync.core.engine.beacon import parse_beacon
 from blobsync.core.engine.state import StateDB
 from blobsync.core.local.scanner import TEMP_PREFIX
+from blobsync.core.remote.base import BEACON_BLOB
 
 from . import crash_runner
 from .harness import (
@@ -190,6 +192,9 @@ class Scenario:
         blobs = {b.name: b for b in self.cc.list_blobs()}
         contents = {name: self.cc.download_blob(name).readall() for name in blobs}
         for name, data in contents.items():
+            if name == BEACON_BLOB:  # the change beacon: whole, and one of ours
+                assert parse_beacon(data) is not None, f"garbled change beacon: {data!r}"
+                continue
             assert data in self.known, f"partial or unknown content in blob {name}"
         state = StateDB(self.state)
         try:

@@ -65,7 +65,16 @@ from ...errors import (
 )
 from ...models import AccessTier, IssueKind, RehydratePriority, RemoteEntry, Writer
 from ...names import container_name_problem
-from ..base import BlobVersion, CancelToken, ProgressCallback, Protection, ShareLink, WriteResult
+from ..base import (
+    BEACON_BLOB,
+    BeaconRead,
+    BlobVersion,
+    CancelToken,
+    ProgressCallback,
+    Protection,
+    ShareLink,
+    WriteResult,
+)
 from ..blobmeta import (
     MiB,
     block_size_for,
@@ -79,6 +88,7 @@ from ..blobmeta import (
     writer_from_metadata,
 )
 from ..probe import PermissionReport, probe_permissions
+from . import beacon
 from .client import service_client
 from .errors import error_code, raise_translated, translate
 from .links import make_share_link
@@ -436,6 +446,31 @@ class AzureBlobStore:
         return ItemError(
             f"'{blob_name}' changed while it was being uploaded; nothing was written.",
             kind=IssueKind.FILE_CHANGED,
+        )
+
+    def read_beacon(self, if_none_match: str | None, blob_name: str = BEACON_BLOB) -> BeaconRead:
+        """One conditional Get Blob (:mod:`.beacon`)."""
+        return beacon.read_beacon(
+            self._container._pipeline,
+            self._blob_url(blob_name),
+            self._container.api_version,
+            if_none_match,
+            blob_name=blob_name,
+            container=self.container,
+            creds=self._creds,
+        )
+
+    def write_beacon(self, body: bytes, if_match: str | None, blob_name: str = BEACON_BLOB) -> str:
+        """One conditional Put Blob (:mod:`.beacon`)."""
+        return beacon.write_beacon(
+            self._container._pipeline,
+            self._blob_url(blob_name),
+            self._container.api_version,
+            body,
+            if_match,
+            blob_name=blob_name,
+            container=self.container,
+            creds=self._creds,
         )
 
     def _upload_single(
