@@ -86,6 +86,7 @@ class Controller(QObject):
         self._retired: set[EngineBridge] = set()  # removed, thread still stopping
         self._status: dict[str, PairStatus] = {}
         self._everything_paused = service.everything_paused()
+        self._held_accounts: set[str] = set()
         # Live sync: file watching + polling per pair (off in tests that drive syncs by hand).
         self._live: LiveScheduler | None = None
         if schedule:
@@ -140,8 +141,10 @@ class Controller(QObject):
         return self.service.credentials(account_name)
 
     def overview(self) -> Overview:
-        statuses = [self.status(p.pair_id) for p in self.pairs()]
-        return Overview.of(self._everything_paused, statuses)
+        pairs = self.pairs()
+        statuses = [self.status(p.pair_id) for p in pairs]
+        paused = [self.is_paused(p.pair_id) for p in pairs]
+        return Overview.of(self._everything_paused, statuses, paused)
 
     # ---- editing ---------------------------------------------------------------------
 
@@ -190,23 +193,43 @@ class Controller(QObject):
     # ---- running ---------------------------------------------------------------------
 
     def sync_now(
-        self, pair_id: str, dry_run: bool = False, allow_mass_delete: bool = False
+        self,
+        pair_id: str,
+        dry_run: bool = False,
+        *,
+        restore_deleted: bool = False,
+        confirmed_deletes: int | None = None,
     ) -> bool:
-        """Start one pair's sync (False if paused, already running or unknown).
+        """Start one pair's sync (False if paused, held, already running or unknown).
 
-        ``allow_mass_delete`` overrides the engine's safety valve for this one run (the
-        user confirmed it after a "Sync stopped for safety").
+        The deletion review's answers hold for this one run: ``restore_deleted`` puts
+        back what one side lost, ``confirmed_deletes`` lets the safety valves pass a
+        run that deletes at most that many files (the number the user typed).
         """
         pair = self.pair(pair_id)
         bridge = self._bridges.get(pair_id)
         if pair is None or bridge is None or bridge.syncing:
             return False
+        if pair.account in self._held_accounts:
+            return False
         if not dry_run and (self._everything_paused or self.is_paused(pair_id)):
             return False
         options = self.service.options(
-            pair, dry_run=dry_run, allow_mass_delete=allow_mass_delete, workers=self._workers
+            pair,
+            dry_run=dry_run,
+            restore_deleted=restore_deleted,
+            confirmed_deletes=confirmed_deletes,
+            workers=self._workers,
         )
         return bridge.sync(options)
+
+    def hold_account(self, account: str, held: bool) -> None:
+        """Hold (or release) every sync of an account's pairs, e.g. while the bundled
+        emulator starts: a first sync racing its start-up would only say "Offline"."""
+        if held:
+            self._held_accounts.add(account)
+        else:
+            self._held_accounts.discard(account)
 
     def sync_all(self) -> int:
         """Start every pair that is not paused or running; returns how many started."""
@@ -405,11 +428,9 @@ class Controller(QObject):
         if outcome.failure is not None:
             status.failure = outcome.failure
             if not outcome.failure.cancelled and outcome.failure != old_failure:
-                pair = self.pair(pair_id)
-                where = f" ({pair.container})" if pair else ""
-                self.notify.emit(outcome.failure.title + where, outcome.failure.message, True)
-        if outcome.last_sync_time is not None:
-            status.last_sync = outcome.last_sync_time
+                self._notify_failure(pair_id, outcome.failure)
+        if outcome.record is not None:
+            status.record = outcome.record
         if outcome.issues is not None:
             self._set_issues(pair_id, outcome.issues)
         if self._live is not None and not was_dry_run:
@@ -419,12 +440,26 @@ class Controller(QObject):
         self.pair_updated.emit(pair_id)
         self._emit_overview()
 
+    def _notify_failure(self, pair_id: str, failure: Failure) -> None:
+        pair = self.pair(pair_id)
+        where = f" ({pair.container})" if pair else ""
+        self.notify.emit(failure.title + where, failure.message, True)
+
     def _on_issues_loaded(self, pair_id: str, value: object) -> None:
-        if pair_id not in self._bridges or not isinstance(value, tuple):
+        if pair_id not in self._bridges:
             return
-        issues, last = value
-        if last is not None:
-            self.status(pair_id).last_sync = last
+        status = self.status(pair_id)
+        if isinstance(value, Failure):  # the engine could not even be opened
+            if status.failure != value:
+                status.failure = value
+                self._notify_failure(pair_id, value)
+            self.pair_updated.emit(pair_id)
+            self._emit_overview()
+            return
+        if not isinstance(value, tuple):
+            return
+        issues, record = value
+        status.record = record
         # Read from the state DB (start-up, refresh): known items, not news to announce.
         self._set_issues(pair_id, issues, announce=False)
         self.pair_updated.emit(pair_id)

@@ -35,9 +35,8 @@ from PySide6.QtWidgets import (
 
 from blobsync.core import __version__
 from blobsync.core.app.settings import AccountConfig, AppConfig
-from blobsync.core.app.status import Overview
+from blobsync.core.app.status import Overview, plural
 from blobsync.core.credentials import Credentials
-from blobsync.core.errors import SafetyReason
 from blobsync.core.models import ActionKind, SyncResult
 
 from .controller import Controller
@@ -48,16 +47,6 @@ from .views.pairs_view import PairsView
 from .views.progress_view import ProgressView
 
 log = logging.getLogger(__name__)
-
-#: What the user can do after each safety stop, in the app's words (the CLI has its own).
-SAFETY_CHOICES = {
-    SafetyReason.FOLDER_EMPTIED: "If you emptied it on purpose, choose “Sync anyway”.",
-    SafetyReason.CONTAINER_GONE: (
-        "If it was deleted on purpose, choose “Sync anyway”; to upload the folder again, "
-        "set the pair to upload only."
-    ),
-    SafetyReason.MASS_DELETE: "If that is intended, choose “Sync anyway”.",
-}
 
 PLAN_WORDS = {
     ActionKind.UPLOAD: "Upload",
@@ -120,6 +109,7 @@ class MainWindow(QMainWindow):
         self.account_dialog: QDialog | None = None  # the last one opened (tests drive it)
         self.pair_dialog: QDialog | None = None
         self.settings_dialog: QDialog | None = None
+        self.review_dialog: QDialog | None = None  # the open deletion review
         self.setObjectName("mainWindow")
         self.setWindowTitle("BlobSync")
         self.setWindowIcon(app_icon())
@@ -351,25 +341,69 @@ class MainWindow(QMainWindow):
             self.progress_view.show_pair(pair_id)
 
     def _on_pair_updated(self, pair_id: str) -> None:
-        """Offer a one-time override when a safety valve stopped this pair's sync."""
+        """Point at the deletion review when a safety valve stopped this pair's sync."""
         status = self.controller.status(pair_id)
         failure = status.failure
         if failure is not None and failure.safety is not None and not status.syncing:
+            if self._safety_banner_for == pair_id and self.banner.isVisible():
+                return
             pair = self.controller.pair(pair_id)
-            name = Path(pair.local_root).name if pair else pair_id
-            remedy = SAFETY_CHOICES[failure.safety.reason]
+            name = pair.name if pair and pair.name else Path(pair.local_root).name if pair else ""
+            facts = failure.safety
             self._safety_banner_for = pair_id
             self.show_banner(
-                f"{failure.title} ({name}): {failure.message} {remedy}",
-                "Sync anyway",
-                functools.partial(self._sync_anyway, pair_id),
+                f"{failure.title} ({name}): {failure.message} "
+                f"Review the {plural(facts.deletes, 'file')} it would delete and choose "
+                "what to do.",
+                "Review deletions…",
+                functools.partial(self.review_deletions, pair_id),
             )
-        elif self._safety_banner_for == pair_id and status.syncing:
+        elif self._safety_banner_for == pair_id and (status.syncing or failure is None):
             self._safety_banner_for = None
             self.hide_banner()
 
-    def _sync_anyway(self, pair_id: str) -> None:
-        self.controller.sync_now(pair_id, allow_mass_delete=True)
+    def review_first(self) -> None:
+        """Open the deletion review of the first pair stopped for safety."""
+        for pair in self.controller.pairs():
+            failure = self.controller.status(pair.pair_id).failure
+            if failure is not None and failure.safety is not None:
+                self.review_deletions(pair.pair_id)
+                return
+
+    def review_deletions(self, pair_id: str) -> None:
+        """Open the deletion review of a pair stopped for safety (non-blocking)."""
+        from .widgets.deletion_review import DeletionReview
+
+        pair = self.controller.pair(pair_id)
+        failure = self.controller.status(pair_id).failure
+        if pair is None or failure is None or failure.safety is None:
+            return
+        self.bring_to_front()
+        dialog = DeletionReview(pair.name or Path(pair.local_root).name, failure.safety, self)
+        self.review_dialog = dialog
+
+        def chosen() -> None:
+            self._on_review(pair_id, dialog)
+
+        dialog.accepted.connect(chosen)
+        dialog.finished.connect(lambda _r: self._after_review(pair_id))
+        dialog.open()
+
+    def _on_review(self, pair_id: str, dialog: QDialog) -> None:
+        from .widgets.deletion_review import DeletionReview, ReviewChoice
+
+        assert isinstance(dialog, DeletionReview)
+        choice = dialog.choice
+        if choice is ReviewChoice.RESTORE:
+            self.controller.sync_now(pair_id, restore_deleted=True)
+        elif choice is ReviewChoice.DELETE:
+            self.controller.sync_now(pair_id, confirmed_deletes=dialog.facts.deletes)
+        elif choice is ReviewChoice.PAUSE:
+            self.controller.set_pair_paused(pair_id, True)
+
+    def _after_review(self, pair_id: str) -> None:
+        self.review_dialog = None
+        self._on_pair_updated(pair_id)
 
     def _on_pairs_changed(self) -> None:
         """Keep the issues list's pairs in step with the configured pairs."""

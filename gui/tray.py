@@ -18,12 +18,22 @@ from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from blobsync.core.app.status import Overview, PairState
+from blobsync.core.app.status import (
+    Overview,
+    PairState,
+    attention_words,
+    plural,
+    waiting_words,
+)
 
 from .controller import Controller
 from .icons import load_icon
 
-ICON_NAMES = {state: f"tray-{state.value}.svg" for state in PairState}
+#: One icon per state; "Checking…" (not read yet) shares the "not synced yet" one.
+ICON_NAMES = {
+    state: f"tray-{(PairState.NEW if state is PairState.UNKNOWN else state).value}.svg"
+    for state in PairState
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +60,6 @@ def format_time(epoch: float | None, now: float | None = None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
 
 
-def attention_words(count: int) -> str:
-    """'1 item needs attention' / '3 items need attention'."""
-    return f"{count:,} item needs attention" if count == 1 else f"{count:,} items need attention"
-
-
 def tray_state(ov: Overview) -> PairState:
     """The one state the tray shows; never IDLE while anything is pending or wrong."""
     return ov.state()
@@ -70,6 +75,11 @@ def tray_look(ov: Overview, now: float | None = None) -> TrayLook:
         PairState.OFFLINE: "Offline: cannot reach the storage account",
         PairState.ERROR: "Error",
         PairState.ATTENTION: "Needs attention",
+        PairState.UNFINISHED: f"Not finished — {waiting_words(ov.waiting)}",
+        PairState.NEW: "Not synced yet" if ov.pairs else "No folders synced yet",
+        PairState.UNKNOWN: "Checking…",
+        PairState.REVIEW: "Stopped for safety: deletions to review",
+        PairState.MISSING: "Folder missing",
     }[state]
     lines = [f"BlobSync — {head}"]
     if state is PairState.ERROR and ov.error_message:
@@ -78,6 +88,16 @@ def tray_look(ov: Overview, now: float | None = None) -> TrayLook:
         lines.append("Paused")
     if ov.pending:
         lines.append(attention_words(ov.pending))
+    for other, words in (
+        (PairState.REVIEW, "stopped for safety"),
+        (PairState.MISSING, "folder missing"),
+        (PairState.UNFINISHED, "not finished"),
+    ):
+        n = ov.count(other)
+        if n and (state is not other or ov.pairs > 1):
+            lines.append(f"{plural(n, 'pair')}: {words}")
+    if state is PairState.PAUSED and ov.waiting:
+        lines.append(waiting_words(ov.waiting).capitalize())
     lines.append(f"Last sync: {format_time(ov.last_sync, now)}")
     return TrayLook(state, ICON_NAMES[state], "\n".join(lines))
 
@@ -87,6 +107,7 @@ class Tray(QObject):
 
     show_window_requested = Signal()
     show_issues_requested = Signal()
+    review_requested = Signal()  # a pair stopped for safety: open its deletion review
     quit_requested = Signal()
 
     def __init__(self, controller: Controller, parent: QObject | None = None) -> None:
@@ -159,6 +180,10 @@ class Tray(QObject):
                 act = QAction(f"{Path(pair.local_root).name} ↔ {pair.container}", sub)
                 act.triggered.connect(lambda _=False, r=pair.local_root: self._open_folder(r))
                 sub.addAction(act)
+        if ov.count(PairState.REVIEW):
+            review = QAction("Review deletions…", menu)
+            review.triggered.connect(self.review_requested)
+            menu.addAction(review)
         if ov.pending:
             attention = QAction(attention_words(ov.pending) + "…", menu)
             attention.triggered.connect(self.show_issues_requested)

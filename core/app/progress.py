@@ -74,7 +74,8 @@ class ProgressSnapshot:
     speed_bps: float = 0.0
     eta_s: float | None = None
     elapsed_s: float = 0.0
-    cancelled: bool = False
+    cancelled: bool = False  # the run was cancelled or paused before the end
+    failed: bool = False  # the run stopped on an error before the end
 
     @property
     def phase_words(self) -> str:
@@ -97,6 +98,7 @@ class _Counters:
     running: bool = True
     dry_run: bool = False
     cancelled: bool = False
+    failed: bool = False
     phase: Phase | None = None
     files_done: int = 0
     files_total: int = 0
@@ -184,13 +186,18 @@ class ProgressModel:
         elif event.kind is ActionKind.CONFLICT:
             c.conflicts += 1
 
-    def finish(self, result: SyncResult | None) -> None:
-        """Mark the run over; a result's counts are the final word."""
+    def finish(
+        self, result: SyncResult | None, *, cancelled: bool = False, failed: bool = False
+    ) -> None:
+        """Mark the run over; a result's counts are the final word. A run that raised
+        has no result: ``cancelled`` or ``failed`` say how it ended."""
         with self._lock:
             c = self._c
             c.running = False
             c.phase = Phase.FINISHED
             c.transfers = {}
+            c.cancelled = cancelled
+            c.failed = failed
             if result is None:
                 return
             c.cancelled = result.cancelled
@@ -249,4 +256,5 @@ class ProgressModel:
             eta_s=eta,
             elapsed_s=now - started,
             cancelled=counters.cancelled,
+            failed=counters.failed,
         )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..credentials import Credentials
-from ..engine import SyncEngine, SyncOptions
+from ..engine import RunRecord, SyncEngine, SyncOptions
 from ..errors import ConfigError
 from ..events import EventSink, ignore_event
 from ..models import Issue
@@ -32,6 +32,7 @@ from .pairs import find_pair, new_pair_problem, pair_key, state_path, unique_nam
 from .pause import PauseStore
 from .secrets import load_secret
 from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore
+from .status import PairState, PairStatus
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,22 @@ class PairSummary:
     synced_before: bool
     last_in_sync: float | None  # epoch seconds of the last run that left nothing pending
     issues: list[Issue]
+    record: RunRecord = dataclasses.field(default_factory=RunRecord)
+    pair_paused: bool = False  # paused by itself (not only because everything is)
+
+    def status(self) -> PairStatus:
+        """The pair's status as far as the state database knows (the app's rules)."""
+        missing = not os.path.isdir(self.pair.local_root)
+        return PairStatus(record=self.record, issues=list(self.issues), folder_missing=missing)
+
+    @property
+    def state(self) -> PairState:
+        return self.status().state(self.paused)
+
+    @property
+    def words(self) -> str:
+        """The state in the app's words ('Not finished — 3 changes waiting', …)."""
+        return self.status().words(self.paused, self.pair_paused)
 
 
 class AppService:
@@ -204,12 +221,17 @@ class AppService:
         dry_run: bool = False,
         allow_mass_delete: bool = False,
         workers: int | None = None,
+        restore_deleted: bool = False,
+        confirmed_deletes: int | None = None,
     ) -> SyncOptions:
-        """The options one run of ``pair`` uses (its mode, the app-wide limits)."""
+        """The options one run of ``pair`` uses (its mode, the app-wide limits, and the
+        deletion review's answer for this run)."""
         options = SyncOptions(
             mode=pair.mode,
             dry_run=dry_run,
             allow_mass_delete=allow_mass_delete,
+            restore_deleted=restore_deleted,
+            confirmed_deletes=confirmed_deletes,
             upload_limit_bps=self.config.upload_limit_kbps * 1024,
             download_limit_bps=self.config.download_limit_kbps * 1024,
         )
@@ -234,12 +256,22 @@ class AppService:
             pair.local_root, account.account_url, account.account_name, pair.container
         )
         paused = self.is_paused(pair)
+        itself = self.pair_paused(pair)
         if not Path(path).exists():
-            return PairSummary(pair, paused, False, None, [])
+            return PairSummary(pair, paused, False, None, [], pair_paused=itself)
         engine = open_offline_engine(
             pair.local_root, account.account_url, account.account_name, pair.container
         )
         try:
-            return PairSummary(pair, paused, True, engine.last_sync_time(), engine.pending_issues())
+            record = engine.run_record()
+            return PairSummary(
+                pair,
+                paused,
+                record.synced_before,
+                record.last_in_sync,
+                engine.pending_issues(),
+                record,
+                itself,
+            )
         finally:
             engine.close()

@@ -27,10 +27,10 @@ from .. import __version__
 from ..app.logs import redact, setup_logging
 from ..app.service import AppService
 from ..app.settings import SettingsStore
-from ..errors import BlobSyncError, FatalError
+from ..errors import BlobSyncError, FatalError, SafetyStop
 from ..models import SyncMode
 from .accounts import add_account_parser
-from .output import failure_sentence
+from .output import deletion_lines, failure_sentence
 from .pairs import add_pairs_parsers
 from .sync import (
     EXIT_INTERRUPTED,
@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="go on even when most files would be deleted",
     )
+    sync.add_argument(
+        "--restore-deleted",
+        action="store_true",
+        help="put back what one side lost (download or upload it again) instead of "
+        "deleting it on the other side",
+    )
     add_transfer_arguments(sync)
     sync.set_defaults(handler=cmd_sync)
     add_watch_parser(sub, common)
@@ -118,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         sentence = redact(failure_sentence(exc))
         log.info("stopped: %s: %s", exc.title, sentence)
         err(f"blobsync: {exc.title}: {sentence}")
+        if isinstance(exc, SafetyStop) and exc.deletes:
+            for line in deletion_lines(exc):
+                err(redact(line))
         if getattr(args, "json", False):  # scripts get the one JSON object they expect
             error = {"title": exc.title, "message": sentence, "exit_code": exc.exit_code}
             out(json.dumps({"error": error}))

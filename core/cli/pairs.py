@@ -12,22 +12,9 @@ import argparse
 import json
 import time
 
-from ..app.service import AppService, PairSummary
+from ..app.service import AppService
 from ..errors import ConfigError
 from .sync import EXIT_OK, out
-
-
-def _state_words(s: PairSummary) -> str:
-    if s.paused:
-        return "paused"
-    if s.issues:
-        n = len(s.issues)
-        return f"{n} item{'s' if n != 1 else ''} need{'s' if n == 1 else ''} attention"
-    if not s.synced_before:
-        return "not synced yet"
-    if s.last_in_sync is None:
-        return "not finished: changes waiting"
-    return "up to date"
 
 
 def _ago(when: float | None) -> str:
@@ -54,8 +41,11 @@ def cmd_pairs(args: argparse.Namespace, service: AppService) -> int:
                 "container": s.pair.container,
                 "mode": s.pair.mode.value,
                 "paused": s.paused,
-                "state": _state_words(s),
+                "state": s.state.value,
+                "words": s.words,
+                "last_completed": s.record.last_completed,
                 "last_in_sync": s.last_in_sync,
+                "waiting": s.record.waiting if s.record.stopped else 0,
                 "issues": len(s.issues),
             }
             for s in summaries
@@ -70,7 +60,8 @@ def cmd_pairs(args: argparse.Namespace, service: AppService) -> int:
     for s in summaries:
         out(
             f"{s.pair.name}\t{s.pair.local_root} <-> {s.pair.container} ({s.pair.account}, "
-            f"{s.pair.mode.value})\t{_state_words(s)}; last in sync: {_ago(s.last_in_sync)}"
+            f"{s.pair.mode.value})\t{s.words}; last sync: {_ago(s.record.last_completed)}, "
+            f"last in sync: {_ago(s.last_in_sync)}"
         )
     return EXIT_OK
 

@@ -196,6 +196,7 @@ def options_for(target: Target, args: argparse.Namespace, service: AppService) -
         options = SyncOptions(mode=target.mode)
     options.dry_run = bool(getattr(args, "dry_run", False))
     options.allow_mass_delete = bool(getattr(args, "allow_mass_delete", False))
+    options.restore_deleted = bool(getattr(args, "restore_deleted", False))
     return transfer_options(args, options)
 
 

@@ -11,6 +11,6 @@ This package never imports ``core.app``, ``core.cli`` or any GUI code
 (``tests/test_architecture.py`` checks it).
 """
 
-from .facade import Resolution, SyncEngine, SyncOptions
+from .facade import Resolution, RunRecord, SyncEngine, SyncOptions
 
-__all__ = ["Resolution", "SyncEngine", "SyncOptions"]
+__all__ = ["Resolution", "RunRecord", "SyncEngine", "SyncOptions"]

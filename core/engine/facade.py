@@ -29,9 +29,8 @@ from ..errors import (
     ConnectionFailure,
     ContainerNotFound,
     FatalError,
+    FolderMissing,
     ItemError,
-    SafetyReason,
-    SafetyStop,
 )
 from ..local import fs
 from ..local.scanner import ScanReport, scan
@@ -52,14 +51,25 @@ from ..remote.prefetch import prefetched
 from .executor import Executor, RunContext
 from .merge import OutOfOrder, merge3
 from .moves import pair_moves
-from .planner import is_delete, plan_item
+from .planner import plan_item
 from .state import StateDB
 from .throttle import TokenBucket
+from .valves import check_valves, restore_instead
 
 log = logging.getLogger(__name__)
 
-MASS_DELETE_MIN = 10  # below this many deletions the ratio rule does not apply
-MASS_DELETE_RATIO = 0.5
+#: Actions that change a file on one side (what "N changes waiting" counts).
+CHANGE_KINDS = frozenset(
+    {
+        ActionKind.UPLOAD,
+        ActionKind.DOWNLOAD,
+        ActionKind.DELETE_LOCAL,
+        ActionKind.DELETE_REMOTE,
+        ActionKind.CONFLICT,
+        ActionKind.MOVE_LOCAL,
+        ActionKind.MOVE_REMOTE,
+    }
+)
 
 
 @dataclass
@@ -73,6 +83,33 @@ class SyncOptions:
     hostname: str = field(default_factory=socket.gethostname)
     upload_limit_bps: int = 0  # bytes per second; 0 = unlimited
     download_limit_bps: int = 0
+    #: Put back what one side lost instead of deleting it on the other: every deletion
+    #: the plan would make becomes a copy from the side that still has the file (the
+    #: deletion review's "Restore"; ``blobsync sync --restore-deleted``).
+    restore_deleted: bool = False
+    #: The user reviewed this many deletions (the deletion review's typed confirmation):
+    #: the safety valves let a run through that deletes at most this many.
+    confirmed_deletes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """What a pair's state database says about its runs (both clients show it).
+
+    ``last_completed``: the last run that went through to the end, issues or not.
+    ``last_in_sync``: the last run that ended with nothing pending. ``stopped``: the
+    last run ended early (cancelled, paused, a safety stop, a failure). ``waiting``:
+    the changes it left undone (None when it stopped before its plan was made).
+    """
+
+    last_in_sync: float | None = None
+    last_completed: float | None = None
+    stopped: bool = False
+    waiting: int | None = 0
+
+    @property
+    def synced_before(self) -> bool:
+        return self.last_completed is not None
 
 
 class Resolution(enum.StrEnum):
@@ -103,6 +140,8 @@ class SyncEngine:
         self.on_local_write: Callable[[str], None] | None = None
         self._buckets: dict[str, tuple[int, TokenBucket]] = {}
         self._racy_after_ns = 0
+        self._remote_files = 0  # blobs the last listing found (reserved names aside)
+        self._planned: list[Action] | None = None  # the running sync's plan, once made
 
     # ---- public API ----------------------------------------------------------------
 
@@ -142,6 +181,19 @@ class SyncEngine:
         value = self.state.get_meta("last_in_sync")
         return float(value) if value else None
 
+    def run_record(self) -> RunRecord:
+        """What the state database says about the runs so far (see :class:`RunRecord`)."""
+        in_sync = self.last_sync_time()
+        completed = self.state.get_meta("last_completed")
+        waiting = self.state.get_meta("waiting")
+        return RunRecord(
+            last_in_sync=in_sync,
+            # Databases from before "completed" was recorded: their last clean run.
+            last_completed=float(completed) if completed else in_sync,
+            stopped=bool(self.state.get_meta("stopped")),
+            waiting=int(waiting) if waiting else (0 if waiting is None else None),
+        )
+
     def resolve(self, rel_path: str, resolution: Resolution) -> None:
         """Apply the user's choice for one pending item; the caller syncs afterwards.
 
@@ -171,28 +223,56 @@ class SyncEngine:
 
     def _sync(self, options: SyncOptions, cancel: CancelToken, result: SyncResult) -> None:
         self._check_root()
+        self._planned = None
+        try:
+            self._run(options, cancel, result)
+        except FatalError:
+            if not options.dry_run:
+                self._record_stopped(self._planned, result)
+            raise
+        if not options.dry_run:
+            self._record_completed(result)
+
+    def _run(self, options: SyncOptions, cancel: CancelToken, result: SyncResult) -> None:
         self._racy_after_ns = self._racy_threshold(options.dry_run)
         self.events(ev.PhaseChanged(ev.Phase.LISTING))
         try:
             exists = self.store.container_exists()
-            if not exists:
-                self._check_container_gone(options)
-                if options.mode is SyncMode.DOWNLOAD:
-                    raise ContainerNotFound(
-                        f"The container '{self.store.container}' does not exist (download mode does not create it)."
-                    )
-                if not options.dry_run:
-                    self.store.create_container()
         except ItemError as exc:  # e.g. 503 after every retry: the service is not usable
-            raise ConnectionFailure(
-                f"The storage service did not answer properly, so nothing was synced: {exc.message}"
-            ) from None
-        if not exists and not options.dry_run:
-            result.container_created = True
-            self.events(ev.ContainerCreated(self.store.container))
+            raise _unusable(exc) from None
+        if not exists and options.mode is SyncMode.DOWNLOAD:
+            raise ContainerNotFound(
+                f"The container '{self.store.container}' does not exist (download mode does not create it)."
+            )
         actions, report = self._plan(options, exists, cancel)
         crash_point("after_listing")
-        self._check_valves(actions, report, options)
+        if options.restore_deleted:
+            actions = [restore_instead(a) for a in actions]
+        self._planned = actions
+        if not options.dry_run:
+            self.state.set_meta("waiting", str(_changes(actions)))
+            self.state.commit()
+        check_valves(
+            actions,
+            tracked=self.state.snapshot_count(),
+            local_files=report.files,
+            local_blind=bool(report.blind),
+            remote_files=self._remote_files,
+            container_exists=exists,
+            allow_mass_delete=options.allow_mass_delete,
+            confirmed_deletes=options.confirmed_deletes,
+            local_root=str(self.local_root),
+            container=self.store.container,
+        )
+        if not exists and not options.dry_run:
+            # Created only after the valves: a container that vanished after a sync is
+            # a lost side to review, not an empty one to fill with deletions.
+            try:
+                self.store.create_container()
+            except ItemError as exc:
+                raise _unusable(exc) from None
+            result.container_created = True
+            self.events(ev.ContainerCreated(self.store.container))
         self._announce(actions)
         scan_issues = report.issues
         if options.dry_run:
@@ -221,9 +301,32 @@ class SyncEngine:
             Executor(ctx, result).run(actions)
         finally:
             self._store_issues(result)
+
+    # ---- what the state DB remembers about runs --------------------------------------
+
+    def _record_completed(self, result: SyncResult) -> None:
+        now = repr(time.time())
+        self.state.set_meta("last_completed", now)
+        self.state.set_meta("stopped", "")
+        self.state.set_meta("waiting", "0")
         if result.in_sync and not self.state.issues():
-            self.state.set_meta("last_in_sync", repr(time.time()))
+            self.state.set_meta("last_in_sync", now)
+        self.state.commit()
+
+    def _record_stopped(self, planned: list[Action] | None, result: SyncResult) -> None:
+        """The run ended early: remember how many changes it left (unknown when it
+        stopped before its plan was made)."""
+        waiting = ""
+        if planned is not None:
+            paths = {a.rel_path for a in planned if a.kind in CHANGE_KINDS}
+            failed = {i.rel_path for i in result.issues if i.kind is not IssueKind.CONFLICT} & paths
+            waiting = str(max(len(paths) - result.writes - len(failed), 0))
+        try:
+            self.state.set_meta("stopped", "1")
+            self.state.set_meta("waiting", waiting)
             self.state.commit()
+        except Exception:  # the run's own error is the one to report
+            log.exception("could not record the stopped run")
 
     def _bucket(self, direction: str, rate: int) -> TokenBucket | None:
         """One bucket per direction, kept across runs while the rate is unchanged."""
@@ -238,9 +341,9 @@ class SyncEngine:
     def _check_root(self) -> None:
         root = self.local_root
         if not root.exists():
-            raise ConfigError(f"The folder {root} does not exist (is a drive unmounted?).")
+            raise FolderMissing(str(root))
         if not root.is_dir():
-            raise ConfigError(f"{root} is not a folder.")
+            raise FolderMissing(str(root), f"{root} is not a folder.")
 
     def _plan(
         self, options: SyncOptions, exists: bool, cancel: CancelToken
@@ -290,11 +393,13 @@ class SyncEngine:
     ) -> list[Action]:
         actions: list[Action] = []
         seen_folds: set[int] = set()
+        self._remote_files = 0
         for n, (key, snap, loc, rem) in enumerate(merge3(snapshot, local, remote)):
             if n % 1024 == 0 and cancel.cancelled:
                 raise Cancelled("The sync was cancelled before anything changed.")
             if report.is_blind(key) or is_reserved(key):
                 continue  # a symlink, special file, unreadable folder, or BlobSync's own
+            self._remote_files += rem is not None
             if loc is not None or rem is not None:
                 fold = hash(fold_key(key))
                 if fold in seen_folds:
@@ -354,29 +459,6 @@ class SyncEngine:
         md5 = fs.md5_file(self.local_root / local.rel_path)
         self.state.cache_md5(local.rel_path, local.inode, local.size, local.mtime_ns, md5)
         return md5
-
-    def _check_container_gone(self, options: SyncOptions) -> None:
-        """A container that vanished after files were synced to it is a missing root, not
-        a remote deletion of everything: stop rather than delete the local copies."""
-        tracked = self.state.snapshot_count()
-        if tracked and not options.allow_mass_delete and options.mode is SyncMode.TWO_WAY:
-            raise SafetyStop(
-                SafetyReason.CONTAINER_GONE, tracked=tracked, container=self.store.container
-            )
-
-    def _check_valves(
-        self, actions: list[Action], report: ScanReport, options: SyncOptions
-    ) -> None:
-        if options.allow_mass_delete:
-            return
-        tracked = self.state.snapshot_count()
-        if tracked and report.files == 0 and not report.blind:
-            raise SafetyStop(
-                SafetyReason.FOLDER_EMPTIED, tracked=tracked, local_root=str(self.local_root)
-            )
-        deletes = sum(1 for a in actions if is_delete(a))
-        if deletes > MASS_DELETE_MIN and deletes > tracked * MASS_DELETE_RATIO:
-            raise SafetyStop(SafetyReason.MASS_DELETE, tracked=tracked, deletes=deletes)
 
     def _announce(self, actions: list[Action]) -> None:
         counts = dict.fromkeys(ActionKind, 0)
@@ -486,6 +568,16 @@ class SyncEngine:
         if result.issues:
             issue = result.issues[0]
             raise ItemError(issue.message, issue.kind)
+
+
+def _changes(actions: list[Action]) -> int:
+    return sum(1 for a in actions if a.kind in CHANGE_KINDS)
+
+
+def _unusable(exc: ItemError) -> ConnectionFailure:
+    return ConnectionFailure(
+        f"The storage service did not answer properly, so nothing was synced: {exc.message}"
+    )
 
 
 def _rel(item: LocalEntry | RemoteEntry | SnapshotEntry) -> str:

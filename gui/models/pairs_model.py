@@ -10,7 +10,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from blobsync.core.app.status import STATE_WORDS, PairState
 from blobsync.core.models import SyncMode
 
 from ..controller import Controller
@@ -85,14 +84,11 @@ class PairsModel(QAbstractTableModel):
             if col == 2:
                 return MODE_WORDS.get(pair.mode, str(pair.mode))
             if col == 3:
-                words = STATE_WORDS[state]
-                if state is PairState.ATTENTION:
-                    words += f" ({len(status.issues)})"
-                if self.controller.is_paused(pair_id) and state is not PairState.PAUSED:
-                    words += ", paused"
-                return words
+                paused_itself = self.controller.is_paused(pair_id)
+                paused = paused_itself or self.controller.everything_paused()
+                return status.words(paused, paused_itself)
             if col == 4:
-                return format_time(status.last_sync)
+                return format_time(status.last_completed)
             if col == 5:
                 return self._activity(pair_id)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -100,6 +96,11 @@ class PairsModel(QAbstractTableModel):
                 return pair.local_root
             if col == 3 and status.failure is not None and not status.failure.cancelled:
                 return f"{status.failure.title}: {status.failure.message}"
+            if col == 4:
+                return (
+                    f"Last sync that went through to the end: {format_time(status.last_completed)}"
+                    f"\nLast time everything was in sync: {format_time(status.last_sync)}"
+                )
         if role == Qt.ItemDataRole.DecorationRole and col == 3:
             return load_icon(ICON_NAMES[state])
         return None

@@ -190,8 +190,14 @@ class ProgressView(QWidget):
         if snap.running:
             what = "Preview of" if snap.dry_run else "Syncing"
             self.title.setText(f"{what} {name} — {snap.phase_words}")
+        elif snap.dry_run:
+            self.title.setText(f"Preview of {name}: done")
+        elif snap.cancelled:
+            self.title.setText(f"Last sync of {name}: stopped before the end")
+        elif snap.failed:
+            self.title.setText(f"Last sync of {name}: failed")
         else:
-            self.title.setText(f"{'Preview of' if snap.dry_run else 'Last sync of'} {name}: done")
+            self.title.setText(f"Last sync of {name}: done")
         if snap.bytes_total > 0:
             fraction = snap.bytes_done / snap.bytes_total
         elif snap.files_total > 0:

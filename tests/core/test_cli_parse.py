@@ -395,3 +395,62 @@ def test_json_mode_failure_is_one_error_object_on_stdout(
 )
 def test_verbose_flag_works_before_and_after_the_subcommand(argv: list[str], verbose: bool) -> None:
     assert cli.build_parser().parse_args(argv).verbose is verbose
+
+
+def test_pairs_says_not_finished_after_a_cancelled_run_like_the_app(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from blobsync.core.app.emulator import demo_account
+    from blobsync.core.app.engines import open_engine
+    from blobsync.core.app.settings import AppConfig, PairConfig, save_config
+    from blobsync.core.credentials import azurite
+    from blobsync.core.engine import SyncOptions
+    from blobsync.core.errors import Cancelled
+    from blobsync.core.remote.base import CancelToken
+
+    for i in range(6):
+        (folder / f"f{i}.txt").write_text(str(i))
+    account = demo_account(10999)
+    save_config(
+        AppConfig(
+            accounts={account.name: account},
+            pairs=[PairConfig(str(folder), account.name, "docs", name="docs")],
+        )
+    )
+    assert cli.main(["pairs"]) == 0
+    assert "\tNot synced yet; last sync: never" in capsys.readouterr().out
+
+    store = MemoryStore("docs")
+    cancel = CancelToken()
+    store.before_write = lambda op, name: cancel.cancel() if store.writes >= 2 else None
+    engine = open_engine(folder, azurite(10999), "docs", store=store)
+    with pytest.raises(Cancelled):
+        engine.sync(SyncOptions(workers=1), cancel)
+    waiting = engine.run_record().waiting
+    engine.close()
+    assert waiting and waiting >= 6 - len(store.names()) > 0
+    assert cli.main(["pairs"]) == 0
+    line = capsys.readouterr().out
+    assert f"\tNot finished — {waiting} changes waiting; last sync: never" in line
+    assert cli.main(["pairs", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["pairs"][0]
+    assert listed["state"] == "unfinished" and listed["waiting"] == waiting
+
+
+def test_an_emptied_container_stops_lists_what_would_go_and_restore_fixes_it(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], folder: Path
+) -> None:
+    assert run(capsys, "sync", str(folder), "box")[0] == 0
+    for name in stores["box"].names():
+        stores["box"].remove_raw(name)
+    code, out, err = run(capsys, "sync", str(folder), "box")
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert lines[0].startswith("blobsync: Sync stopped for safety: The container 'box' is empty")
+    assert "--restore-deleted" in lines[0] and "--allow-mass-delete" in lines[0]
+    assert lines[1] == "It would delete 2 files (10 B): 2 in the folder."
+    assert lines[2:] == ["  a.txt", "  sub/b.txt"]
+    assert (folder / "a.txt").exists()
+    code, out, err = run(capsys, "sync", str(folder), "box", "--restore-deleted")
+    assert (code, err) == (0, "") and "Uploaded 2," in out
+    assert stores["box"].names() == ["a.txt", "sub/b.txt"]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.app.status import Overview, PairState
 from blobsync.core.credentials import SecretKind
+from blobsync.core.engine import RunRecord
 from blobsync.core.models import Issue, IssueKind
 from blobsync.gui.controller import Controller
 from blobsync.gui.icons import icon_path
@@ -88,7 +89,13 @@ def _controller(qtbot, tmp_path, issues: int = 0) -> Controller:  # type: ignore
         save=lambda _c: None,
     )
     try:
-        qtbot.waitUntil(lambda: len(ctl.status(pairs[0].pair_id).issues) == issues, timeout=20000)
+        qtbot.waitUntil(
+            lambda: (
+                len(ctl.status(pairs[0].pair_id).issues) == issues
+                and all(ctl.status(p.pair_id).record is not None for p in pairs)
+            ),
+            timeout=20000,
+        )
     except BaseException:
         ctl.shutdown()
         raise
@@ -112,6 +119,9 @@ class _NoEngine:
 
     def last_sync_time(self):  # type: ignore[no-untyped-def]
         return None
+
+    def run_record(self) -> RunRecord:
+        return RunRecord(1.0, 1.0)  # synced before, nothing left over
 
     def close(self) -> None:
         pass

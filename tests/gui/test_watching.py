@@ -239,7 +239,7 @@ def test_blobsync_pause_pauses_the_app_and_resume_restarts_it(
         qtbot.wait(3000)
         assert _blob(azurite, container_name, "c.txt") is None
         listed = _cli("pairs")
-        assert "docs" in listed.stdout and "paused" in listed.stdout
+        assert "docs" in listed.stdout and "\tPaused" in listed.stdout
         resumed = _cli("resume", "docs")
         assert resumed.returncode == 0, resumed.stderr
         qtbot.waitUntil(
