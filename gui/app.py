@@ -300,11 +300,10 @@ def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False)
             point_demo_account(config, port)
             starter = EmulatorStarter(port)
 
-    controller = Controller(service=AppService(settings))
-    if starter is not None:
-        # The demo account's pairs wait for the emulator: a sync racing its start-up
-        # would fail and say "Offline" / "Connection failed" for nothing.
-        controller.hold_account(DEMO_ACCOUNT_NAME, True)
+    # The demo account's pairs wait for the emulator: a sync racing its start-up would
+    # fail and say "Offline" / "Connection failed" for nothing.
+    held = (DEMO_ACCOUNT_NAME,) if starter is not None else ()
+    controller = Controller(service=AppService(settings), hold=held)
     if not config_problem:
         controller.save()  # the demo account's current port
     window = MainWindow(controller)

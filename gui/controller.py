@@ -74,6 +74,7 @@ class Controller(QObject):
         pauses: PauseStore | None = None,
         schedule: bool = True,
         workers: int = GUI_WORKERS,
+        hold: tuple[str, ...] = (),
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -86,7 +87,7 @@ class Controller(QObject):
         self._retired: set[EngineBridge] = set()  # removed, thread still stopping
         self._status: dict[str, PairStatus] = {}
         self._everything_paused = service.everything_paused()
-        self._held_accounts: set[str] = set()
+        self._held_accounts: set[str] = set(hold)  # see hold_account
         # Live sync: file watching + polling per pair (off in tests that drive syncs by hand).
         self._live: LiveScheduler | None = None
         if schedule:
