@@ -118,6 +118,15 @@ class PauseChanged:
     paused: bool
 
 
+@dataclass(frozen=True, slots=True)
+class FolderStatus:
+    """Whether the pair's local folder is there (a moved folder, an unmounted drive);
+    ``message`` says what happens meanwhile, in words."""
+
+    present: bool
+    message: str
+
+
 Event = (
     SyncStarted
     | PhaseChanged
@@ -132,6 +141,7 @@ Event = (
     | SyncFailed
     | WatcherStatus
     | PauseChanged
+    | FolderStatus
 )
 
 EventSink = Callable[[Event], None]

@@ -95,6 +95,7 @@ class Controller(QObject):
             self._live.sync_due.connect(self._on_sync_due)
             self._live.pause_changed.connect(self._on_pause_changed)
             self._live.watch_problem.connect(self._on_watch_problem)
+            self._live.folder_missing.connect(self._on_folder_missing)
         for pair in service.pairs():
             self._attach(pair)
         # "Last sync: 5 min ago" ages, and a pause set by another client shows up: look
@@ -185,6 +186,26 @@ class Controller(QObject):
         self._emit_overview()
         return new
 
+    def relocate_pair(self, pair_id: str, new_root: str) -> PairConfig:
+        """The pair's folder was moved to ``new_root``: follow it, keeping the pair's
+        state. Raises ConfigError (not the same folder, overlaps) or OSError."""
+        pair = self.pair(pair_id)
+        if pair is None:
+            raise ConfigError("This folder pair is not configured any more.")
+        problem = self.service.relocation_problem(pair, new_root)
+        if problem:
+            raise ConfigError(problem)
+        self._detach(pair_id, timeout_ms=15000)  # its engine holds the state database
+        try:
+            new = self.service.relocate_pair(pair_id, new_root)
+        except (ConfigError, OSError):
+            self._attach(pair)
+            raise
+        self._attach(new)
+        self.pairs_changed.emit()
+        self._emit_overview()
+        return new
+
     def remove_pair(self, pair_id: str) -> None:
         self.service.remove_pair(pair_id)
         self._detach(pair_id)
@@ -211,7 +232,7 @@ class Controller(QObject):
         bridge = self._bridges.get(pair_id)
         if pair is None or bridge is None or bridge.syncing:
             return False
-        if pair.account in self._held_accounts:
+        if pair.account in self._held_accounts or self.status(pair_id).folder_missing:
             return False
         if not dry_run and (self._everything_paused or self.is_paused(pair_id)):
             return False
@@ -379,6 +400,27 @@ class Controller(QObject):
         """Paused or resumed by any client (this window, the tray, ``blobsync pause``)."""
         if paused:
             self.cancel(pair_id)
+        self.pair_updated.emit(pair_id)
+        self._emit_overview()
+
+    @Slot(str, bool)
+    def _on_folder_missing(self, pair_id: str, missing: bool) -> None:
+        """The live loop saw the folder go (or come back): no sync runs meanwhile."""
+        pair = self.pair(pair_id)
+        status = self.status(pair_id)
+        status.folder_missing = missing
+        if missing:
+            self.cancel(pair_id)
+            if pair is not None:
+                self.notify.emit(
+                    "Folder missing",
+                    f"{pair.local_root} is not there any more (moved, deleted, or a drive "
+                    "not mounted). Nothing syncs until it is back: locate it or remove "
+                    "the pair.",
+                    True,
+                )
+        elif status.failure is not None and status.failure.folder_missing:
+            status.failure = None  # it is back; the live loop syncs at once
         self.pair_updated.emit(pair_id)
         self._emit_overview()
 

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -34,8 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core import __version__
-from blobsync.core.app.settings import AccountConfig, AppConfig
-from blobsync.core.app.status import Overview, plural
+from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
+from blobsync.core.app.status import Overview, PairState, plural
 from blobsync.core.credentials import Credentials
 from blobsync.core.models import ActionKind, SyncResult
 
@@ -56,6 +57,11 @@ PLAN_WORDS = {
     ActionKind.CONFLICT: "Conflict: keep both",
     ActionKind.ISSUE: "Skip",
 }
+
+
+def pair_name(pair: PairConfig) -> str:
+    """What the window calls a pair: its name, or its folder's."""
+    return pair.name or Path(pair.local_root).name or pair.local_root
 
 
 class PreviewDialog(QDialog):
@@ -145,12 +151,22 @@ class MainWindow(QMainWindow):
         self.banner_button = QPushButton(self.banner)
         self.banner_button.setObjectName("bannerButton")
         self.banner_button.hide()
+        self.banner_button2 = QPushButton(self.banner)
+        self.banner_button2.setObjectName("bannerButton2")
+        self.banner_button2.hide()
         banner_layout = QHBoxLayout(self.banner)
         banner_layout.addWidget(self.banner_label, 1)
         banner_layout.addWidget(self.banner_button)
+        banner_layout.addWidget(self.banner_button2)
         self.banner.hide()
-        self._banner_callback: Callable[[], None] | None = None
+        self._banner_callback: Callable[[], object] | None = None
+        self._banner_callback2: Callable[[], object] | None = None
         self.banner_button.clicked.connect(self._on_banner_button)
+        self.banner_button2.clicked.connect(self._on_banner_button2)
+        #: Asks for a folder: (title, start folder) -> chosen folder or "" (tests replace it).
+        self.folder_picker: Callable[[str, str], str] = lambda title, start: (
+            QFileDialog.getExistingDirectory(self, title, start)
+        )
 
         self.pairs_view = PairsView(controller, self)
         self.progress_view = ProgressView(controller, self)
@@ -280,19 +296,34 @@ class MainWindow(QMainWindow):
         self.controller.set_paused(not self.controller.everything_paused())
 
     def show_banner(
-        self, text: str, button: str | None = None, callback: Callable[[], None] | None = None
+        self,
+        text: str,
+        button: str | None = None,
+        callback: Callable[[], object] | None = None,
+        second: tuple[str, Callable[[], object]] | None = None,
     ) -> None:
-        """A message above the pairs, with an optional one-click action."""
+        """A message above the pairs, with up to two one-click actions."""
         self.banner_label.setText(text)
         self._banner_callback = callback
         self.banner_button.setVisible(button is not None)
         if button is not None:
             self.banner_button.setText(button)
+        self.banner_button2.setVisible(second is not None)
+        self._banner_callback2 = second[1] if second is not None else None
+        if second is not None:
+            self.banner_button2.setText(second[0])
         self.banner.show()
 
     def hide_banner(self) -> None:
         self.banner.hide()
-        self._banner_callback = None
+        self._banner_callback = self._banner_callback2 = None
+        self._safety_banner_for = None
+
+    def _on_banner_button2(self) -> None:
+        callback = self._banner_callback2
+        self.hide_banner()
+        if callback is not None:
+            callback()
 
     def _on_banner_button(self) -> None:
         callback = self._banner_callback
@@ -341,14 +372,33 @@ class MainWindow(QMainWindow):
             self.progress_view.show_pair(pair_id)
 
     def _on_pair_updated(self, pair_id: str) -> None:
-        """Point at the deletion review when a safety valve stopped this pair's sync."""
+        """Point at the deletion review when a safety valve stopped this pair's sync,
+        and at Locate… / Remove pair when its folder is missing."""
         status = self.controller.status(pair_id)
         failure = status.failure
+        self._update_notice()
+        if self.controller.pair_state(pair_id) is PairState.MISSING:
+            if self._safety_banner_for == (pair_id + "/missing") and self.banner.isVisible():
+                return
+            pair = self.controller.pair(pair_id)
+            if pair is None:
+                return
+            self.show_banner(
+                f"Folder missing ({pair_name(pair)}): {pair.local_root} is not there (moved, "
+                "deleted, or a drive not mounted). Nothing syncs until it is back.",
+                "Locate…",
+                functools.partial(self.locate_folder, pair_id),
+                ("Remove pair", functools.partial(self.remove_pair, pair_id)),
+            )
+            self._safety_banner_for = pair_id + "/missing"
+            return
+        if self._safety_banner_for == pair_id + "/missing":
+            self.hide_banner()
         if failure is not None and failure.safety is not None and not status.syncing:
             if self._safety_banner_for == pair_id and self.banner.isVisible():
                 return
             pair = self.controller.pair(pair_id)
-            name = pair.name if pair and pair.name else Path(pair.local_root).name if pair else ""
+            name = pair_name(pair) if pair else ""
             facts = failure.safety
             self._safety_banner_for = pair_id
             self.show_banner(
@@ -361,6 +411,49 @@ class MainWindow(QMainWindow):
         elif self._safety_banner_for == pair_id and (status.syncing or failure is None):
             self._safety_banner_for = None
             self.hide_banner()
+
+    def locate_folder(self, pair_id: str) -> bool:
+        """Ask where the pair's folder went and follow it (keeping the pair's state)."""
+        from blobsync.core.errors import BlobSyncError
+
+        pair = self.controller.pair(pair_id)
+        if pair is None:
+            return False
+        start = os.path.dirname(pair.local_root.rstrip(os.sep)) or str(Path.home())
+        while not os.path.isdir(start) and os.path.dirname(start) != start:
+            start = os.path.dirname(start)
+        folder = self.folder_picker(f"Where is the folder {pair_name(pair)} now?", start)
+        if not folder:
+            self._on_pair_updated(pair_id)
+            return False
+        try:
+            self.controller.relocate_pair(pair_id, folder)
+        except (BlobSyncError, OSError) as exc:
+            self.show_banner(
+                f"Cannot use this folder: {exc}",
+                "Locate…",
+                functools.partial(self.locate_folder, pair_id),
+                ("Remove pair", functools.partial(self.remove_pair, pair_id)),
+            )
+            self._safety_banner_for = pair_id + "/missing"
+            return False
+        self.hide_banner()
+        return True
+
+    def _update_notice(self) -> None:
+        """The Issues tab says what stops a pair besides its items."""
+        words = []
+        for pair in self.controller.pairs():
+            state = self.controller.pair_state(pair.pair_id)
+            if state is PairState.MISSING:
+                words.append(f"The folder of {pair_name(pair)} is missing: {pair.local_root}.")
+            elif state is PairState.REVIEW:
+                words.append(f"{pair_name(pair)} was stopped for safety: deletions to review.")
+            elif state in (PairState.ERROR, PairState.OFFLINE):
+                failure = self.controller.status(pair.pair_id).failure
+                if failure is not None:
+                    words.append(f"{pair_name(pair)}: {failure.title}: {failure.message}")
+        self.issues_view.set_notice(" ".join(words))
 
     def review_first(self) -> None:
         """Open the deletion review of the first pair stopped for safety."""
@@ -379,7 +472,7 @@ class MainWindow(QMainWindow):
         if pair is None or failure is None or failure.safety is None:
             return
         self.bring_to_front()
-        dialog = DeletionReview(pair.name or Path(pair.local_root).name, failure.safety, self)
+        dialog = DeletionReview(pair_name(pair), failure.safety, self)
         self.review_dialog = dialog
 
         def chosen() -> None:

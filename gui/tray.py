@@ -180,6 +180,10 @@ class Tray(QObject):
                 act = QAction(f"{Path(pair.local_root).name} ↔ {pair.container}", sub)
                 act.triggered.connect(lambda _=False, r=pair.local_root: self._open_folder(r))
                 sub.addAction(act)
+        if ov.count(PairState.MISSING):
+            missing = QAction("Folder missing: locate it…", menu)
+            missing.triggered.connect(self.show_window_requested)
+            menu.addAction(missing)
         if ov.count(PairState.REVIEW):
             review = QAction("Review deletions…", menu)
             review.triggered.connect(self.review_requested)

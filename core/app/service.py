@@ -28,7 +28,14 @@ from . import accounts
 from .accounts import SecretLoader
 from .engines import open_engine, open_offline_engine
 from .live import PauseFlag
-from .pairs import find_pair, new_pair_problem, pair_key, state_path, unique_name
+from .pairs import (
+    find_pair,
+    move_state_db,
+    new_pair_problem,
+    pair_key,
+    state_path,
+    unique_name,
+)
 from .pause import PauseStore
 from .secrets import load_secret
 from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore
@@ -161,6 +168,65 @@ class AppService:
         if was_paused and self.key(new) != self.key(old):
             self.set_paused(new, True)
         return new
+
+    def relocation_problem(self, pair: PairConfig, new_root: str) -> str | None:
+        """Why ``new_root`` cannot be where ``pair``'s folder went, or None.
+
+        The pair keeps its snapshot, so the new folder must look like the old one: at
+        least half of the files synced before must be there. Otherwise every missing
+        one would read as deleted (a different folder is a new pair, not a move)."""
+        root = os.path.abspath(os.path.expanduser(new_root))
+        if not os.path.isdir(root):
+            return f"{root} is not a folder."
+        account = self.account_of(pair)
+        path = state_path(
+            pair.local_root, account.account_url, account.account_name, pair.container
+        )
+        if not path.exists():
+            return None
+        engine = open_offline_engine(
+            pair.local_root, account.account_url, account.account_name, pair.container
+        )
+        try:
+            tracked = present = 0
+            for entry in engine.state.iter_snapshot():
+                tracked += 1
+                present += os.path.isfile(os.path.join(root, *entry.rel_path.split("/")))
+        finally:
+            engine.close()
+        if tracked and present * 2 < tracked:
+            return (
+                f"{root} does not look like the folder that was synced: only {present:,} of "
+                f"its {tracked:,} files are there. Choose the folder it was moved to, or "
+                "remove this pair and add that folder as a new one."
+            )
+        return None
+
+    def relocate_pair(self, pair_id: str, new_root: str) -> PairConfig:
+        """Point a pair at the place its folder was moved to, keeping its state (last
+        sync, pending issues, snapshot) and its pause. Close its engine first.
+        Raises ConfigError (see :meth:`relocation_problem`), OSError."""
+        old = self.pair(pair_id)
+        if old is None:
+            raise ConfigError("This folder pair is not configured any more.")
+        problem = self.relocation_problem(old, new_root)
+        if problem:
+            raise ConfigError(problem)
+        account = self.account_of(old)
+        root = os.path.abspath(os.path.expanduser(new_root))
+        old_db = state_path(
+            old.local_root, account.account_url, account.account_name, old.container
+        )
+        new_db = state_path(root, account.account_url, account.account_name, old.container)
+        new = dataclasses.replace(old, local_root=root)
+        if old_db.exists() and not new_db.exists():
+            move_state_db(old_db, new_db)
+        try:
+            return self.update_pair(pair_id, new)
+        except (ConfigError, OSError):
+            if new_db.exists() and not old_db.exists():
+                move_state_db(new_db, old_db)  # as it was
+            raise
 
     def remove_pair(self, pair_id: str) -> None:
         """Stop syncing a pair (no file or blob is touched). Raises OSError."""

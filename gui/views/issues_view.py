@@ -48,6 +48,11 @@ class IssuesView(QWidget):
 
         self.summary = named(QLabel(), "issuesSummary")
         self.summary.setWordWrap(True)
+        #: What stops a pair besides its items (a missing folder, a safety stop, an error).
+        self.notice = named(QLabel(), "issuesNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #b00020;")
+        self.notice.hide()
 
         self.table = named(QTableView(), "issuesTable")
         self.table.setModel(self.model)
@@ -104,6 +109,7 @@ class IssuesView(QWidget):
         buttons.addWidget(self.show_in_folder_button)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.detail)
@@ -128,6 +134,13 @@ class IssuesView(QWidget):
         """Where the pair's folder is (for Show in folder) and its name in the list."""
         self._roots[pair_id] = local_root
         self.model.set_pair_label(pair_id, label or os.path.basename(local_root.rstrip(os.sep)))
+
+    def set_notice(self, text: str) -> None:
+        """Say what stops a pair besides its items ("" hides it)."""
+        if text != self.notice.text():
+            self.notice.setText(text)
+            self.notice.setVisible(bool(text))
+            self._refresh()
 
     def remove_pair(self, pair_id: str) -> None:
         """Drop a pair's issues after it was removed."""
@@ -166,7 +179,11 @@ class IssuesView(QWidget):
         total = self.model.rowCount()
         conflicts = self.model.conflict_count()
         if total == 0:
-            self.summary.setText("Nothing needs your attention.")
+            self.summary.setText(
+                "No items need your attention."
+                if self.notice.text()
+                else "Nothing needs your attention."
+            )
         else:
             words = f"{total} item{'s' if total != 1 else ''} need{'s' if total == 1 else ''} "
             words += "your attention"
