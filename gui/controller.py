@@ -165,6 +165,50 @@ class Controller(QObject):
         self.accounts_changed.emit()
         return account
 
+    def update_account(
+        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
+    ) -> AccountConfig:
+        """New credentials for an account; its pairs get new engines.
+        Raises ConfigError or OSError."""
+        account = self.service.update_account(label, creds, allow_plaintext=allow_plaintext)
+        self._reopen_pairs(label)
+        self.accounts_changed.emit()
+        return account
+
+    def rename_account(self, label: str, new_label: str) -> AccountConfig:
+        """Rename an account; its pairs follow (with new ids: their engines are reopened).
+        Raises ConfigError or OSError."""
+        before = [p.pair_id for p in self.service.pairs_using(label)]
+        account = self.service.rename_account(label, new_label)
+        for pair_id in before:
+            self._detach(pair_id)
+        self._reopen_pairs(new_label, detach=False)
+        self.accounts_changed.emit()
+        self.pairs_changed.emit()
+        self._emit_overview()
+        return account
+
+    def remove_account(self, label: str, *, with_pairs: bool = False) -> list[PairConfig]:
+        """Forget an account (and, if asked, the pairs that use it).
+        Raises ConfigError (pairs use it) or OSError."""
+        removed = self.service.remove_account(label, with_pairs=with_pairs)
+        for pair in removed:
+            self._detach(pair.pair_id)
+        self.accounts_changed.emit()
+        if removed:
+            self.pairs_changed.emit()
+            self._emit_overview()
+        return removed
+
+    def _reopen_pairs(self, label: str, *, detach: bool = True) -> None:
+        """New engines for the account's pairs (new credentials or ids)."""
+        for pair in self.service.pairs_using(label):
+            if detach:
+                self._detach(pair.pair_id)
+            self._attach(pair)
+        self.pairs_changed.emit()
+        self._emit_overview()
+
     def add_pair(self, pair: PairConfig) -> PairConfig:
         """Raises ConfigError (overlap, name taken) or OSError."""
         pair = self.service.add_pair(pair)

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.pair_dialog: QDialog | None = None
         self.settings_dialog: QDialog | None = None
         self.review_dialog: QDialog | None = None  # the open deletion review
+        self.accounts_dialog: QDialog | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle("BlobSync")
         self.setWindowIcon(app_icon())
@@ -125,6 +126,9 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         self.add_account_action = QAction("Add account…", self)
         self.add_account_action.triggered.connect(lambda _checked=False: self.add_account())
+        self.accounts_action = QAction("&Accounts…", self)
+        self.accounts_action.setToolTip("List, test, edit and remove storage accounts")
+        self.accounts_action.triggered.connect(lambda _checked=False: self.show_accounts())
         self.sync_all_action = QAction("Sync all", self)
         self.sync_all_action.triggered.connect(controller.sync_all)
         self.pause_action = QAction("Pause", self)
@@ -132,7 +136,7 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction("Settings…", self)
         self.settings_action.triggered.connect(lambda _checked=False: self.edit_settings())
         for action, name in (
-            (self.add_account_action, "addAccountButton"),
+            (self.accounts_action, "accountsButton"),
             (self.sync_all_action, "syncAllButton"),
             (self.pause_action, "pauseButton"),
             (self.settings_action, "settingsButton"),
@@ -221,6 +225,19 @@ class MainWindow(QMainWindow):
 
         dialog.accepted.connect(saved)
         dialog.open()
+
+    def show_accounts(self) -> QDialog:
+        """The Accounts view (non-modal, one at a time)."""
+        from .widgets.accounts_dialog import AccountsDialog
+
+        dialog = self.accounts_dialog
+        if dialog is None or not dialog.isVisible():
+            dialog = AccountsDialog(self.controller, self)
+            self.accounts_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
 
     def _save_account(self, label: str, creds: Credentials, allow_plaintext: bool) -> AccountConfig:
         return self.controller.add_account(label, creds, allow_plaintext=allow_plaintext)

@@ -101,10 +101,52 @@ class AppService:
         """Save a new account (secret to the keyring). Raises ConfigError, OSError."""
         return accounts.add_account(self.settings, label, creds, allow_plaintext=allow_plaintext)
 
-    def remove_account(self, label: str) -> list[PairConfig]:
-        """Forget an account and its secret; returns the pairs that still use it.
-        Raises ConfigError."""
-        return accounts.remove_account(self.settings, label)
+    def accounts(self) -> list[AccountConfig]:
+        return list(self.config.accounts.values())
+
+    def pairs_using(self, label: str) -> list[PairConfig]:
+        """The folder pairs set up with account ``label``."""
+        return accounts.pairs_using(self.config, label)
+
+    def update_account(
+        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
+    ) -> AccountConfig:
+        """New credentials for a saved account (re-key, another URL).
+        Raises ConfigError, OSError."""
+        return accounts.update_account(self.settings, label, creds, allow_plaintext=allow_plaintext)
+
+    def rename_account(self, label: str, new_label: str) -> AccountConfig:
+        """Rename an account; its secret and pairs follow. Raises ConfigError, OSError."""
+        return accounts.rename_account(self.settings, label, new_label)
+
+    def remove_account(self, label: str, *, with_pairs: bool = False) -> list[PairConfig]:
+        """Forget an account and its secret. An account that pairs use is refused
+        unless ``with_pairs``: then those pairs are removed too (no file or blob is
+        touched) and returned. Raises ConfigError, OSError."""
+        used = self.pairs_using(label)
+        accounts.get_account(self.config, label)  # raises for an unknown one
+        if used and not with_pairs:
+            names = ", ".join(p.name or p.local_root for p in used)
+            raise ConfigError(
+                f"The account {label} is used by {len(used)} folder "
+                f"pair{'s' if len(used) != 1 else ''} ({names}); remove "
+                f"{'them' if len(used) != 1 else 'it'} first, or together with the account."
+            )
+        if used:
+            self.config.pairs = [p for p in self.config.pairs if p.account != label]
+        accounts.remove_account(self.settings, label)
+        return used
+
+    def test_account(self, label: str) -> Credentials:
+        """Connect with a saved account; returns its credentials.
+        Raises ConfigError, AuthError, ConnectionFailure."""
+        creds = self.credentials(label)
+        accounts.check_account(creds)
+        return creds
+
+    def shareable_connection_string(self, label: str) -> str | None:
+        """The emulator account's connection string (published key), else None."""
+        return accounts.shareable_connection_string(accounts.get_account(self.config, label))
 
     def credentials(self, label: str) -> Credentials:
         """The credentials of a saved account. Raises ConfigError."""

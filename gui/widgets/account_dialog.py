@@ -1,7 +1,10 @@
-"""Dialog to add a storage account: connection string, name + key, SAS URL or local Azurite.
+"""Dialog to add (or edit) a storage account: connection string, name + key, SAS URL or
+local Azurite.
 
 **Test connection** runs ``check_connection`` off the GUI thread and says in one
-sentence what is wrong. **Save** puts the secret in the OS keyring
+sentence what is wrong; saving fields whose test just failed needs a second, explicit
+"Save anyway". Editing (``editing=``) can rename the account and give it a new secret
+(an empty secret field keeps the current one). **Save** puts the secret in the OS keyring
 (:mod:`blobsync.core.app.secrets`) and adds an :class:`AccountConfig` (no secret) to
 ``config.accounts``; the caller saves the config. When no keyring is usable the dialog
 says so, and saving is refused unless the user ticks the plaintext-file opt-in, which
@@ -96,6 +99,9 @@ _KEYRING_WORDS = {
 #: Saves an account: (label, credentials, allow_plaintext) -> the saved account.
 #: Raises ConfigError (the dialog shows it) or OSError.
 AccountSaver = Callable[[str, Credentials, bool], AccountConfig]
+#: Saves an edited account: (old label, new label, new credentials or None to keep
+#: the secret, allow_plaintext) -> the saved account. Raises ConfigError or OSError.
+AccountEditor = Callable[[str, str, Credentials | None, bool], AccountConfig]
 
 _SECRET_KIND = {
     AccountKind.CONNECTION_STRING: SecretKind.CONNECTION_STRING,
@@ -132,15 +138,26 @@ class AccountDialog(QDialog):
         *,
         checker: Callable[[Credentials], None] = check_account,
         azurite_url: str = AZURITE_DEFAULT_URL,
+        editing: AccountConfig | None = None,
+        save_edit: AccountEditor | None = None,
+        current: Callable[[str], Credentials] | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Add storage account")
+        self.editing = editing
+        self.setWindowTitle(
+            f"Edit storage account — {editing.name}" if editing else "Add storage account"
+        )
         self.config = config
         self._save_account = save_account
+        self._save_edit = save_edit
+        self._current = current  # the saved credentials of an edited account
         self.saved_account: AccountConfig | None = None
         self._checker = checker
-        self._azurite_url = azurite_url
+        self._azurite_url = editing.account_url if editing else azurite_url
         self._testing = False
+        #: The fields whose connection test failed, and why (saving them needs a yes).
+        self._failed: tuple[tuple[str, ...], str] | None = None
+        self._save_anyway = False
         self._keyring_usable, backend, reason = secrets.keyring_status()
 
         self.kind_combo = named(QComboBox(), "kindCombo")
@@ -207,7 +224,31 @@ class AccountDialog(QDialog):
         self.resize(560, self.sizeHint().height())
 
         self.kind_combo.currentIndexChanged.connect(self._on_kind_changed)
+        if editing is not None:
+            self._fill_from(editing)
         self._on_kind_changed()
+        for edit in (self.name_edit, self.url_edit, self.secret_edit):
+            edit.textChanged.connect(self._on_fields_edited)
+        self.kind_combo.currentIndexChanged.connect(self._on_fields_edited)
+
+    def _fill_from(self, account: AccountConfig) -> None:
+        from blobsync.core.app.accounts import uses_published_key
+
+        if uses_published_key(account):
+            kind = AccountKind.AZURITE
+        else:
+            kind = {
+                SecretKind.CONNECTION_STRING: AccountKind.CONNECTION_STRING,
+                SecretKind.ACCOUNT_KEY: AccountKind.KEY,
+                SecretKind.SAS: AccountKind.SAS,
+            }[account.kind]
+        self.set_kind(kind)
+        self.name_edit.setText(account.name)
+        self.url_edit.setText(account.account_url)
+
+    def focus_secret(self) -> None:
+        """Start with the secret field (Change secret…)."""
+        self.secret_edit.setFocus()
 
     # ---- state -------------------------------------------------------------------
 
@@ -221,7 +262,11 @@ class AccountDialog(QDialog):
     def _on_kind_changed(self) -> None:
         kind = self.kind()
         self.secret_label.setText(_SECRET_LABEL[kind])
-        self.secret_edit.setPlaceholderText(_SECRET_HINT[kind])
+        self.secret_edit.setPlaceholderText(
+            "unchanged: type a new one to replace it"
+            if self.editing is not None and kind is not AccountKind.AZURITE
+            else _SECRET_HINT[kind]
+        )
         self.url_edit.setPlaceholderText(_URL_HINT[kind])
         uses_url = kind in (AccountKind.KEY, AccountKind.AZURITE)
         self.url_edit.setEnabled(uses_url)
@@ -235,9 +280,9 @@ class AccountDialog(QDialog):
         else:
             if self.secret_edit.text() == AZURITE_KEY:
                 self.secret_edit.clear()
-            if self.name_edit.text() == self._free_label(AZURITE_LABEL):
+            if self.editing is None and self.name_edit.text() == self._free_label(AZURITE_LABEL):
                 self.name_edit.clear()
-            if not uses_url:
+            if not uses_url and self.editing is None:
                 self.url_edit.clear()
             self.secret_edit.setEnabled(True)
         self._set_status("", "idle")
@@ -262,11 +307,22 @@ class AccountDialog(QDialog):
 
     # ---- credentials -------------------------------------------------------------
 
+    def keeps_secret(self) -> bool:
+        """Editing, with the secret left as it was (empty field, same kind and URL)."""
+        old = self.editing
+        if old is None or self.secret_edit.text().strip() or self.kind() is AccountKind.AZURITE:
+            return False
+        if self.kind() is AccountKind.KEY and self.url_edit.text().strip() != old.account_url:
+            return False  # a new URL needs its key typed again
+        return _SECRET_KIND[self.kind()] is old.kind
+
     def credentials(self) -> Credentials:
         """The credentials the fields describe. Raises ConfigError (never echoing the secret)."""
         kind = self.kind()
         secret = self.secret_edit.text().strip()
         url = self.url_edit.text().strip()
+        if self.keeps_secret() and self._current is not None and self.editing is not None:
+            return self._current(self.editing.name)
         if kind is AccountKind.AZURITE:
             secret, url = AZURITE_KEY, url or self._azurite_url
         if not secret:
@@ -297,13 +353,40 @@ class AccountDialog(QDialog):
         self._testing = False
         self.test_button.setEnabled(True)
         if error is None:
+            self._failed = None
             try:
                 name = self.credentials().account_name
             except ConfigError:
                 name = "the account"
             self._set_status(f"Connection works: {name} answered.", "ok")
         else:
-            self._set_status(describe_error(error, self.secret_edit.text()), "error")
+            sentence = describe_error(error, self.secret_edit.text())
+            self._failed = (self._fields(), sentence)
+            self._set_status(sentence, "error")
+
+    def _fields(self) -> tuple[str, ...]:
+        return (
+            self.kind().value,
+            self.url_edit.text().strip(),
+            self.secret_edit.text().strip(),
+        )
+
+    @Slot()
+    def _on_fields_edited(self, *_: object) -> None:
+        if self._save_anyway:
+            self._save_anyway = False
+            self._save_button().setText("Save")
+
+    def _save_button(self) -> QPushButton:
+        from PySide6.QtWidgets import QDialogButtonBox
+
+        button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        assert button is not None
+        return button
+
+    def test_failed(self) -> bool:
+        """The connection test of exactly these fields failed."""
+        return self._failed is not None and self._failed[0] == self._fields()
 
     def is_testing(self) -> bool:
         return self._testing
@@ -311,8 +394,18 @@ class AccountDialog(QDialog):
     # ---- save --------------------------------------------------------------------
 
     def accept(self) -> None:
-        """Save the account, or say why not (the dialog stays open)."""
+        """Save the account, or say why not (the dialog stays open). Fields whose test
+        just failed are saved only after a second, explicit "Save anyway"."""
         secret_text = self.secret_edit.text()
+        if self.test_failed() and not self._save_anyway and self._failed is not None:
+            self._save_anyway = True
+            self._save_button().setText("Save anyway")
+            self._set_status(
+                f"The connection test failed ({self._failed[1]}). Save these settings "
+                "anyway? Choose “Save anyway” to keep them, or correct them and test again.",
+                "error",
+            )
+            return
         try:
             account = self._save()
         except BlobSyncError as exc:
@@ -325,6 +418,8 @@ class AccountDialog(QDialog):
         super().accept()
 
     def _save(self) -> AccountConfig:
+        if self.editing is not None:
+            return self._save_edited(self.editing)
         creds = self.credentials()
         kind = self.kind()
         label = self.name_edit.text().strip()
@@ -339,6 +434,24 @@ class AccountDialog(QDialog):
         allow_plaintext = self.plaintext_check.isChecked()
         try:
             return self._save_account(label, creds, allow_plaintext)
+        except secrets.NoUsableKeyring:
+            raise ConfigError(
+                "No usable OS keyring, so the secret cannot be saved safely. Tick "
+                "'Store the secret in a plain text file' to save it anyway (not recommended)."
+            ) from None
+
+    def _save_edited(self, old: AccountConfig) -> AccountConfig:
+        label = self.name_edit.text().strip() or old.name
+        problem = label_problem(label)
+        if problem:
+            raise ConfigError(problem)
+        if label != old.name and label in self.config.accounts:
+            raise ConfigError(f"An account named '{label}' already exists; choose another name.")
+        creds = None if self.keeps_secret() else self.credentials()
+        if self._save_edit is None:
+            raise ConfigError("This account cannot be edited here.")
+        try:
+            return self._save_edit(old.name, label, creds, self.plaintext_check.isChecked())
         except secrets.NoUsableKeyring:
             raise ConfigError(
                 "No usable OS keyring, so the secret cannot be saved safely. Tick "

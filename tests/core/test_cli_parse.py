@@ -454,3 +454,50 @@ def test_an_emptied_container_stops_lists_what_would_go_and_restore_fixes_it(
     code, out, err = run(capsys, "sync", str(folder), "box", "--restore-deleted")
     assert (code, err) == (0, "") and "Uploaded 2," in out
     assert stores["box"].names() == ["a.txt", "sub/b.txt"]
+
+
+def test_accounts_can_be_shown_rekeyed_renamed_and_removed_with_their_pairs(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    dict_keyring: MemoryKeyring,
+    folder: Path,
+) -> None:
+    from blobsync.core.app.emulator import demo_account
+    from blobsync.core.app.settings import AppConfig, PairConfig, load_config, save_config
+    from blobsync.core.credentials import AZURITE_KEY
+
+    emulator = demo_account(10123)
+    save_config(
+        AppConfig(
+            accounts={emulator.name: emulator},
+            pairs=[PairConfig(str(folder), emulator.name, "docs", name="docs")],
+        )
+    )
+    code, out, _ = run(capsys, "account", "show", emulator.name)
+    assert code == 0 and "Pairs:   docs" in out
+    assert f"AccountKey={AZURITE_KEY};BlobEndpoint=http://127.0.0.1:10123/devstoreaccount1" in out
+
+    # An account that pairs use is not removed without a word.
+    code, out, err = run(capsys, "account", "remove", emulator.name)
+    assert code == 2 and "used by 1 folder pair (docs)" in err
+    assert emulator.name in load_config().accounts
+
+    code, out, err = run(capsys, "account", "rename", emulator.name, "emu")
+    assert (code, err) == (0, "") and "1 folder pair follow" in out.replace("pairs", "pair")
+    assert [p.account for p in load_config().pairs] == ["emu"]
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(FAKE_KEY + "\n"))
+    code, out, err = run(
+        capsys, "account", "rekey", "emu", "--key", "--url", "https://acct.blob.core.windows.net"
+    )
+    assert (code, err) == (0, "") and "new secret saved (OS keyring)" in out
+    assert dict_keyring.items[("blobsync", "emu")] == FAKE_KEY
+    assert load_config().accounts["emu"].account_url == "https://acct.blob.core.windows.net"
+    code, out, _ = run(capsys, "account", "show", "emu")
+    assert "Connection string" not in out and FAKE_KEY not in out  # a real secret: never shown
+
+    code, out, err = run(capsys, "account", "remove", "emu", "--with-pairs")
+    assert (code, err) == (0, "") and "folder pair docs" in out and "removed too" in out
+    assert load_config().accounts == {} and load_config().pairs == []
+    assert dict_keyring.items == {}
+    assert (folder / "a.txt").exists()
