@@ -13,8 +13,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -40,6 +40,7 @@ from blobsync.core.app.status import Overview, PairState, plural
 from blobsync.core.credentials import Credentials
 from blobsync.core.models import ActionKind, SyncResult
 
+from . import geometry
 from .controller import Controller
 from .icons import app_icon
 from .tray import tray_look
@@ -190,7 +191,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
-        self.resize(960, 640)
+        geometry.place(self)  # the remembered place, or a first size from the screen
+        self._placed = False
 
         self.pairs_view.add_requested.connect(self.add_pair)
         self.pairs_view.edit_requested.connect(self.edit_pair)
@@ -366,7 +368,18 @@ class MainWindow(QMainWindow):
                 break
         self.tabs.setCurrentWidget(self.issues_view)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._placed:
+            self._placed = True
+            # The window manager adds its frame when the window is mapped: fit again then.
+            QTimer.singleShot(0, self._keep_on_screen)
+
+    def _keep_on_screen(self) -> None:
+        geometry.keep_on_screen(self)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        geometry.remember(self)
         if self.keep_in_tray:
             event.ignore()
             self.hide()
