@@ -354,6 +354,12 @@ class Controller(QObject):
             return
         bridge.resolve(list(rel_paths), Resolution(resolution))
 
+    def refresh_all(self) -> None:
+        """Re-read every pair's record and issues, and the pause flags (F5)."""
+        for pair in self.pairs():
+            self.refresh_issues(pair.pair_id)
+        self._refresh()
+
     def refresh_issues(self, pair_id: str) -> None:
         bridge = self._bridges.get(pair_id)
         if bridge is not None:

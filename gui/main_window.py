@@ -40,7 +40,7 @@ from blobsync.core.app.status import Overview, PairState, plural
 from blobsync.core.credentials import Credentials
 from blobsync.core.models import ActionKind, SyncResult
 
-from . import geometry
+from . import geometry, menus
 from .controller import Controller
 from .icons import app_icon
 from .tray import tray_look
@@ -174,6 +174,10 @@ class MainWindow(QMainWindow):
         )
 
         self.pairs_view = PairsView(controller, self)
+        #: Opens a folder in the desktop's file manager; False when none could (tests
+        #: replace it).
+        self.url_opener: menus.UrlOpener = menus.default_opener
+        self.menu_actions = menus.build_menus(self)
         self.progress_view = ProgressView(controller, self)
         self.issues_view = self._make_issues_view()
         self.tabs = QTabWidget(self)
@@ -314,6 +318,36 @@ class MainWindow(QMainWindow):
     def toggle_pause(self) -> None:
         self.controller.set_paused(not self.controller.everything_paused())
 
+    def sync_selected(self) -> None:
+        """Sync the selected pair now (Ctrl+S); say why not when it cannot."""
+        pair_id = self.pairs_view.selected_pair_id()
+        if pair_id is None:
+            return
+        if not self.controller.sync_now(pair_id):
+            self._explain_no_sync(pair_id)
+
+    def _explain_no_sync(self, pair_id: str) -> None:
+        state = self.controller.pair_state(pair_id)
+        if self.controller.everything_paused() or self.controller.is_paused(pair_id):
+            self.show_banner(
+                "This pair is paused, so it did not sync.",
+                "Resume and sync",
+                functools.partial(self._resume_and_sync, pair_id),
+            )
+        elif state is PairState.MISSING:
+            self._on_pair_updated(pair_id)
+
+    def _resume_and_sync(self, pair_id: str) -> None:
+        if self.controller.everything_paused():
+            self.controller.set_paused(False)
+        if self.controller.is_paused(pair_id):
+            self.controller.set_pair_paused(pair_id, False)
+        self.controller.sync_now(pair_id)
+
+    def refresh(self) -> None:
+        """Re-read every pair's state and issues (F5)."""
+        self.controller.refresh_all()
+
     def show_banner(
         self,
         text: str,
@@ -390,6 +424,9 @@ class MainWindow(QMainWindow):
 
     def _on_overview(self, overview: Overview) -> None:
         self.pause_action.setText("Resume" if overview.paused else "Pause")
+        self.menu_actions.pause.setText(
+            "&Resume everything" if overview.paused else "&Pause everything"
+        )
         self.sync_all_action.setEnabled(not overview.paused and bool(self.controller.pairs()))
         look = tray_look(overview)
         self.statusBar().showMessage(look.tooltip.replace("\n", " · "))
@@ -548,12 +585,16 @@ class MainWindow(QMainWindow):
         self._issue_pairs.add(pair_id)
         self.issues_view.set_issues(pair_id, list(issues))
 
+    def _sync_from_preview(self, pair_id: str) -> None:
+        if not self.controller.sync_now(pair_id):
+            self._explain_no_sync(pair_id)
+
     def _on_preview_ready(self, pair_id: str, result: SyncResult) -> None:
         pair = self.controller.pair(pair_id)
         if pair is None:
             return
         dialog = PreviewDialog(f"{pair.local_root} ↔ {pair.container}", result, self)
         self.preview_dialog = dialog
-        dialog.accepted.connect(lambda pid=pair_id: self.controller.sync_now(pid))
+        dialog.accepted.connect(lambda pid=pair_id: self._sync_from_preview(pid))
         dialog.finished.connect(lambda _r: setattr(self, "preview_dialog", None))
         dialog.open()

@@ -200,9 +200,11 @@ class Tray(QObject):
     def _toggle_pause(self) -> None:
         self.controller.set_paused(not self.controller.everything_paused())
 
-    @staticmethod
-    def _open_folder(local_root: str) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(local_root))
+    def _open_folder(self, local_root: str) -> None:
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(local_root)):
+            self.show_notification(
+                "No file manager", f"No file manager could open {local_root}.", True
+            )
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (

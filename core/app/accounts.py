@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -26,11 +27,13 @@ from ..credentials import (
     from_sas_url,
     parse_connection_string,
 )
-from ..errors import ConfigError
+from ..errors import BlobSyncError, ConfigError
 from . import logs
 from .pairs import is_local_emulator
 from .secrets import delete_secret, load_secret, store_secret
 from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore
+
+log = logging.getLogger(__name__)
 
 ENV_CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ ()-]{0,63}$")
@@ -277,7 +280,14 @@ def check_account(creds: Credentials) -> None:
     Raises AuthError or ConnectionFailure."""
     from ..remote.azure import check_connection  # the SDK only when it is needed
 
-    check_connection(creds)
+    try:
+        check_connection(creds)
+    except BlobSyncError as exc:
+        log.warning(
+            "connection test of %s failed: %s: %s", creds.account_url, exc.title, exc.message
+        )
+        raise
+    log.info("connection test of %s: it answered", creds.account_url)
 
 
 def list_containers(creds: Credentials) -> list[str]:

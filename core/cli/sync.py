@@ -252,14 +252,6 @@ def sync_one(
         if progress is not None:
             progress.close()
         store.close()
-    log.info(
-        "sync %s <-> %s: %d up, %d down, %d issues",
-        local,
-        container,
-        result.uploaded,
-        result.downloaded,
-        len(result.issues),
-    )
     if args.json:
         extra: dict[str, Any] = {"pair": target.pair.name} if target.pair else {}
         out(

@@ -31,6 +31,7 @@ from ..errors import (
     FatalError,
     FolderMissing,
     ItemError,
+    SafetyStop,
 )
 from ..local import fs
 from ..local.scanner import ScanReport, scan
@@ -153,6 +154,17 @@ class SyncEngine:
         cancel = cancel or CancelToken()
         started = time.monotonic()
         result = SyncResult(dry_run=options.dry_run)
+        where = f"{self.local_root} <-> {self.store.container}"
+        log.info(
+            "%s %s started (%s%s%s)",
+            "preview of" if options.dry_run else "sync",
+            where,
+            options.mode.value,
+            ", restoring deletions" if options.restore_deleted else "",
+            f", {options.confirmed_deletes} deletions confirmed"
+            if options.confirmed_deletes is not None
+            else "",
+        )
         self.events(
             ev.SyncStarted(
                 str(self.local_root), self.store.container, options.mode.value, options.dry_run
@@ -164,10 +176,13 @@ class SyncEngine:
         except FatalError as exc:
             if isinstance(exc, Cancelled):
                 result.cancelled = True
+            result.duration_s = time.monotonic() - started
+            _log_stop(where, exc, result)
             self.events(ev.SyncFailed(exc.title, exc.message, exc.exit_code))
             raise
         finally:
             result.duration_s = time.monotonic() - started
+        _log_result(where, result)
         self.events(ev.PhaseChanged(ev.Phase.FINISHED))
         self.events(ev.SyncFinished(result))
         return result
@@ -568,6 +583,61 @@ class SyncEngine:
         if result.issues:
             issue = result.issues[0]
             raise ItemError(issue.message, issue.kind)
+
+
+#: Issues logged per run; a run with more says how many were left out.
+LOGGED_ISSUES = 1000
+
+
+def _counts(result: SyncResult) -> str:
+    return (
+        f"{result.uploaded} up, {result.downloaded} down, {result.deleted_local} deleted "
+        f"locally, {result.deleted_remote} deleted remotely, {result.moved} moved, "
+        f"{result.conflicts} conflicts, {result.skipped} skipped, "
+        f"{result.bytes_uploaded + result.bytes_downloaded} bytes in {result.duration_s:.1f} s"
+    )
+
+
+def _log_issues(where: str, result: SyncResult) -> None:
+    for issue in result.issues[:LOGGED_ISSUES]:
+        log.info("%s: issue: %s: %s: %s", where, issue.rel_path, issue.describe(), issue.message)
+    if len(result.issues) > LOGGED_ISSUES:
+        log.info("%s: %d more issues not logged", where, len(result.issues) - LOGGED_ISSUES)
+
+
+def _log_result(where: str, result: SyncResult) -> None:
+    if result.dry_run:
+        log.info("preview of %s: %d actions planned", where, len(result.planned))
+        return
+    _log_issues(where, result)
+    log.info(
+        "sync %s finished%s: %s",
+        where,
+        "" if result.in_sync else " with items pending",
+        _counts(result),
+    )
+
+
+def _log_stop(where: str, exc: FatalError, result: SyncResult) -> None:
+    """A run that stopped: why, and what it did before (issues included)."""
+    _log_issues(where, result)
+    if isinstance(exc, Cancelled):
+        log.info("sync %s cancelled: %s", where, _counts(result))
+    elif isinstance(exc, SafetyStop):
+        log.warning(
+            "sync %s stopped for safety (%s): would delete %d of %d synced files "
+            "(%d locally, %d remotely, %d bytes), first: %s",
+            where,
+            exc.reason.value,
+            exc.deletes,
+            exc.tracked,
+            exc.deletes_local,
+            exc.deletes_remote,
+            exc.nbytes,
+            ", ".join(exc.paths[:5]),
+        )
+    else:
+        log.warning("sync %s stopped: %s: %s (%s)", where, exc.title, exc.message, _counts(result))
 
 
 def _changes(actions: list[Action]) -> int:

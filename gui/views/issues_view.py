@@ -250,8 +250,11 @@ class IssuesView(QWidget):
         if len(rows) != 1:
             return
         folder = self.folder_of(rows[0])
-        if folder is not None:
-            self.url_opener(QUrl.fromLocalFile(folder))
+        if folder is not None and not self.url_opener(QUrl.fromLocalFile(folder)):
+            # A desktop without a file manager: say so, and where the item is.
+            self.detail.setText(
+                f"No file manager could open the folder. The item is in {_escape(folder)}."
+            )
 
     def _on_double_clicked(self, *_: object) -> None:
         self._on_show_in_folder()

@@ -47,7 +47,7 @@ class PairsView(QWidget):
 
         self.add_button = self._button("Add folder…", "addPairButton", self.add_requested.emit)
         self.sync_button = self._button("Sync now", "syncNowButton", self._sync_selected)
-        self.preview_button = self._button("Preview", "previewButton", self._preview_selected)
+        self.preview_button = self._button("Preview", "previewButton", self.preview_selected)
         self.pause_button = self._button("Pause", "pausePairButton", self._toggle_pause)
         self.edit_button = self._button("Edit…", "editPairButton", self._emit_edit)
         self.remove_button = self._button("Remove", "removePairButton", self._emit_remove)
@@ -121,7 +121,7 @@ class PairsView(QWidget):
         if pair_id:
             self.controller.sync_now(pair_id)
 
-    def _preview_selected(self) -> None:
+    def preview_selected(self) -> None:
         pair_id = self.selected_pair_id()
         if pair_id:
             self.controller.preview(pair_id)
