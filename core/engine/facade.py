@@ -213,7 +213,8 @@ class SyncEngine:
         """Apply the user's choice for one pending item; the caller syncs afterwards.
 
         Conflicts (both copies already kept): KEEP_MINE puts our copy back under the
-        name, TAKE_THEIRS drops our copy, KEEP_BOTH keeps both. Race skips:
+        name, TAKE_THEIRS drops our copy, KEEP_BOTH keeps both; RETRY leaves the
+        conflict pending (there is nothing to retry until the user chooses). Race skips:
         KEEP_MINE uploads ours over the blob's *current* version (If-Match its current
         ETag), TAKE_THEIRS downloads theirs over ours (after a re-check), KEEP_BOTH and
         RETRY leave it to the next sync. Raises ItemError, FatalError.
@@ -221,6 +222,8 @@ class SyncEngine:
         issue = next((i for i in self.state.issues() if i.rel_path == rel_path), None)
         with self._pair_lock():
             if issue is not None and issue.kind is IssueKind.CONFLICT and issue.conflict_copy:
+                if resolution is Resolution.RETRY:
+                    return  # nothing to retry: the conflict waits for the user's choice
                 self._resolve_conflict(issue, resolution)
             elif resolution is Resolution.KEEP_MINE:
                 self._force_upload(rel_path)

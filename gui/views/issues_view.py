@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core.engine import Resolution
-from blobsync.core.models import Issue
+from blobsync.core.models import Issue, IssueKind
 
 from ..models.issues_model import IssueRow, IssuesModel
 from ..qt_helpers import named
@@ -78,19 +78,23 @@ class IssuesView(QWidget):
             btn.setToolTip(tip)
             return btn
 
-        self.retry_button = button("retryButton", "Retry", "Try the selected items again")
-        self.retry_all_button = button("retryAllButton", "Retry all", "Try every item again")
+        self.retry_button = button("retryButton", "Re&try", "Try the selected items again")
+        self.retry_all_button = button(
+            "retryAllButton",
+            "Retry a&ll",
+            "Try every item again (conflicts stay until you choose what to keep)",
+        )
         self.keep_mine_button = button(
-            "keepMineButton", "Keep mine", "Upload this computer's version over the other one"
+            "keepMineButton", "Keep &mine", "Upload this computer's version over the other one"
         )
         self.take_theirs_button = button(
-            "takeTheirsButton", "Take theirs", "Replace this computer's version with the other one"
+            "takeTheirsButton", "Ta&ke theirs", "Replace this computer's version with the other one"
         )
         self.keep_both_button = button(
-            "keepBothButton", "Keep both", "Keep both versions under different names"
+            "keepBothButton", "Keep &both", "Keep both versions under different names"
         )
         self.show_in_folder_button = button(
-            "showInFolderButton", "Show in folder", "Open the folder that holds this item"
+            "showInFolderButton", "Show in f&older", "Open the folder that holds this item"
         )
         self.retry_button.clicked.connect(self._on_retry)
         self.retry_all_button.clicked.connect(self._on_retry_all)
@@ -191,7 +195,9 @@ class IssuesView(QWidget):
                 words += f" ({conflicts} conflict{'s' if conflicts != 1 else ''})"
             self.summary.setText(words + ". Select an item to see what you can do.")
         self.retry_button.setEnabled(bool(selected))
-        self.retry_all_button.setEnabled(total > 0)
+        self.retry_all_button.setEnabled(
+            any(r.issue.kind is not IssueKind.CONFLICT for r in self.model.rows())
+        )
         all_conflicts = bool(selected) and all(row.is_conflict for row in selected)
         for btn in (self.keep_mine_button, self.take_theirs_button, self.keep_both_button):
             btn.setEnabled(all_conflicts)
@@ -225,7 +231,9 @@ class IssuesView(QWidget):
 
     @Slot()
     def _on_retry_all(self) -> None:
-        self._emit(self.model.rows(), Resolution.RETRY)
+        # Conflicts stay until the user chooses: retrying cannot settle them.
+        rows = [r for r in self.model.rows() if r.issue.kind is not IssueKind.CONFLICT]
+        self._emit(rows, Resolution.RETRY)
 
     def _emit_conflict(self, resolution: Resolution) -> None:
         rows = self.selected_rows()

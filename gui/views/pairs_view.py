@@ -45,12 +45,12 @@ class PairsView(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _i: self._emit_edit())
 
-        self.add_button = self._button("Add folder…", "addPairButton", self.add_requested.emit)
-        self.sync_button = self._button("Sync now", "syncNowButton", self._sync_selected)
-        self.preview_button = self._button("Preview", "previewButton", self.preview_selected)
-        self.pause_button = self._button("Pause", "pausePairButton", self._toggle_pause)
-        self.edit_button = self._button("Edit…", "editPairButton", self._emit_edit)
-        self.remove_button = self._button("Remove", "removePairButton", self._emit_remove)
+        self.add_button = self._button("A&dd folder…", "addPairButton", self.add_requested.emit)
+        self.sync_button = self._button("Sync &now", "syncNowButton", self._sync_selected)
+        self.preview_button = self._button("Pre&view", "previewButton", self.preview_selected)
+        self.pause_button = self._button("Pa&use", "pausePairButton", self._toggle_pause)
+        self.edit_button = self._button("Ed&it…", "editPairButton", self._emit_edit)
+        self.remove_button = self._button("&Remove", "removePairButton", self._emit_remove)
 
         buttons = QHBoxLayout()
         for btn in (self.add_button, self.sync_button, self.preview_button, self.pause_button):
@@ -102,7 +102,7 @@ class PairsView(QWidget):
         self.preview_button.setEnabled(has and not busy)
         self.pause_button.setEnabled(has)
         self.pause_button.setText(
-            "Resume" if pair and self.controller.is_paused(pair.pair_id) else "Pause"
+            "Res&ume" if pair and self.controller.is_paused(pair.pair_id) else "Pa&use"
         )
         self.edit_button.setEnabled(has and not busy)
         self.remove_button.setEnabled(has)

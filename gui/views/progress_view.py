@@ -102,7 +102,7 @@ class ProgressView(QWidget):
         self.speed_label.setObjectName("speedLabel")
         self.counts_label = QLabel("", self)
         self.counts_label.setObjectName("countsLabel")
-        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button = QPushButton("&Cancel", self)
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self._cancel)

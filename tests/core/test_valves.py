@@ -173,3 +173,21 @@ def test_the_sample_of_paths_is_bounded() -> None:
         )
     assert stop.value.deletes == 3000 and len(stop.value.paths) == 1000
     assert stop.value.paths[0] == "p00000"
+
+
+def test_retry_leaves_a_conflict_pending(tmp_path: Path) -> None:
+    from blobsync.core.engine import Resolution
+    from blobsync.core.models import IssueKind
+
+    engine, store = _synced(tmp_path, 1)
+    store.put_raw("sub/f0.txt", b"theirs")
+    (engine.local_root / "sub" / "f0.txt").write_text("mine, longer")
+    engine.sync()
+    assert [i.kind for i in engine.pending_issues()] == [IssueKind.CONFLICT]
+    engine.resolve("sub/f0.txt", Resolution.RETRY)
+    engine.sync()
+    assert [i.kind for i in engine.pending_issues()] == [IssueKind.CONFLICT]
+    engine.resolve("sub/f0.txt", Resolution.KEEP_BOTH)
+    engine.sync()
+    assert engine.pending_issues() == []
+    engine.close()

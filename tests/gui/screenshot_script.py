@@ -156,7 +156,8 @@ def visible_texts(root: QWidget) -> list[str]:
                     value = model.data(model.index(row, col))
                     if value is not None:
                         texts.append(str(value))
-    return [t for t in texts if t]
+    # What a person reads: mnemonic markers ("&Remove") are drawn as an underline.
+    return [t.replace("&&", "\0").replace("&", "").replace("\0", "&") for t in texts if t]
 
 
 def write_files(root: Path, files: dict[str, int]) -> None:
