@@ -101,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     issues = sub.add_parser("issues", parents=[common], help="list skipped/conflicting items")
     add_target_arguments(issues, many=False)
+    issues.add_argument(
+        "--ignore",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="leave this item alone from now on (not synced, not listed)",
+    )
+    issues.add_argument(
+        "--unignore", metavar="PATH", action="append", default=[], help="sync it again"
+    )
     issues.set_defaults(handler=cmd_issues)
 
     add_pairs_parsers(sub, common)

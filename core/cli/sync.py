@@ -289,16 +289,38 @@ def cmd_issues(args: argparse.Namespace, service: AppService) -> int:
     local, container = target.local, target.container
     account_url, account_name = _account_of(target, service)
     issues = []
+    ignored: list[str] = []
     synced = state_path(local, account_url, account_name, container).exists()
-    if synced:
+    if synced or args.ignore or args.unignore:
         engine = open_offline_engine(local, account_url, account_name, container)
         try:
+            for rel_path in args.ignore:
+                engine.ignore(rel_path)
+            for rel_path in args.unignore:
+                engine.ignore(rel_path, ignored=False)
             issues = engine.pending_issues()
+            ignored = engine.ignored()
         finally:
             engine.close()
+    if (args.ignore or args.unignore) and not args.json:
+        for rel_path in args.ignore:
+            out(f"Ignoring {rel_path} from now on (not synced, not listed).")
+        for rel_path in args.unignore:
+            out(f"{rel_path} syncs again from the next run.")
     if args.json:
-        out(json.dumps({"synced_before": synced, "issues": [issue_dict(i) for i in issues]}))
-    elif not synced:
+        out(
+            json.dumps(
+                {
+                    "synced_before": synced,
+                    "issues": [issue_dict(i) for i in issues],
+                    "ignored": ignored,
+                }
+            )
+        )
+        return EXIT_ISSUES if issues else EXIT_OK
+    if ignored:
+        out(f"Ignored: {', '.join(ignored)} (blobsync issues ... --unignore PATH).")
+    if not synced:
         out(f"{local} has never been synced with {container} on this account.")
     elif not issues:
         out("No pending issues.")

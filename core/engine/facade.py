@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import json
 import logging
 import os
 import socket
@@ -120,6 +121,7 @@ class Resolution(enum.StrEnum):
     KEEP_MINE = "keep_mine"
     TAKE_THEIRS = "take_theirs"
     KEEP_BOTH = "keep_both"
+    IGNORE = "ignore"  # leave this item alone from now on (remembered, see SyncEngine.ignore)
 
 
 class SyncEngine:
@@ -220,6 +222,9 @@ class SyncEngine:
         RETRY leave it to the next sync. Raises ItemError, FatalError.
         """
         issue = next((i for i in self.state.issues() if i.rel_path == rel_path), None)
+        if resolution is Resolution.IGNORE:
+            self.ignore(rel_path)
+            return
         with self._pair_lock():
             if issue is not None and issue.kind is IssueKind.CONFLICT and issue.conflict_copy:
                 if resolution is Resolution.RETRY:
@@ -231,6 +236,29 @@ class SyncEngine:
                 self._force_download(rel_path)
             if issue is not None:
                 self.state.remove_issue(rel_path)
+
+    def ignored(self) -> list[str]:
+        """The items the user chose to leave alone (relative paths; a folder covers
+        everything under it)."""
+        raw = self.state.get_meta("ignored")
+        try:
+            value = json.loads(raw) if raw else []
+        except ValueError:
+            return []
+        return sorted(str(p) for p in value) if isinstance(value, list) else []
+
+    def ignore(self, rel_path: str, ignored: bool = True) -> None:
+        """Leave an item alone from now on (or again sync it): it is neither synced nor
+        reported on either side, and nothing is deleted because of it. Its pending
+        issue goes away."""
+        paths = set(self.ignored())
+        if ignored:
+            paths.add(rel_path)
+            self.state.remove_issue(rel_path)
+        else:
+            paths.discard(rel_path)
+        self.state.set_meta("ignored", json.dumps(sorted(paths)))
+        self.state.commit()
 
     def close(self) -> None:
         """Release the database and the store's connections."""
@@ -292,7 +320,8 @@ class SyncEngine:
             result.container_created = True
             self.events(ev.ContainerCreated(self.store.container))
         self._announce(actions)
-        scan_issues = report.issues
+        ignored = _Ignored(self.ignored())
+        scan_issues = [i for i in report.issues if not ignored.covers(i.rel_path)]
         if options.dry_run:
             result.planned = actions
             result.issues.extend(scan_issues)
@@ -412,11 +441,13 @@ class SyncEngine:
         actions: list[Action] = []
         seen_folds: set[int] = set()
         self._remote_files = 0
+        ignored = _Ignored(self.ignored())
         for n, (key, snap, loc, rem) in enumerate(merge3(snapshot, local, remote)):
             if n % 1024 == 0 and cancel.cancelled:
                 raise Cancelled("The sync was cancelled before anything changed.")
-            if report.is_blind(key) or is_reserved(key):
-                continue  # a symlink, special file, unreadable folder, or BlobSync's own
+            if report.is_blind(key) or is_reserved(key) or ignored.covers(key):
+                continue  # a symlink, special file, unreadable folder, BlobSync's own, or
+                # an item the user chose to leave alone
             self._remote_files += rem is not None
             if loc is not None or rem is not None:
                 fold = hash(fold_key(key))
@@ -641,6 +672,21 @@ def _log_stop(where: str, exc: FatalError, result: SyncResult) -> None:
         )
     else:
         log.warning("sync %s stopped: %s: %s (%s)", where, exc.title, exc.message, _counts(result))
+
+
+class _Ignored:
+    """The user's ignored paths: a path covers itself and everything under it."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self._paths = frozenset(paths)
+
+    def covers(self, rel_path: str) -> bool:
+        if not self._paths:
+            return False
+        if rel_path in self._paths:
+            return True
+        parts = rel_path.split("/")
+        return any("/".join(parts[:i]) in self._paths for i in range(1, len(parts)))
 
 
 def _changes(actions: list[Action]) -> int:

@@ -93,6 +93,11 @@ class IssuesView(QWidget):
         self.keep_both_button = button(
             "keepBothButton", "Keep &both", "Keep both versions under different names"
         )
+        self.ignore_button = button(
+            "ignoreButton",
+            "I&gnore this item",
+            "Leave the selected items alone from now on: not synced, not listed again",
+        )
         self.show_in_folder_button = button(
             "showInFolderButton", "Show in f&older", "Open the folder that holds this item"
         )
@@ -102,6 +107,7 @@ class IssuesView(QWidget):
         self.take_theirs_button.clicked.connect(self._on_take_theirs)
         self.keep_both_button.clicked.connect(self._on_keep_both)
         self.show_in_folder_button.clicked.connect(self._on_show_in_folder)
+        self.ignore_button.clicked.connect(self._on_ignore)
 
         buttons = QHBoxLayout()
         for btn in (self.retry_button, self.retry_all_button):
@@ -110,6 +116,7 @@ class IssuesView(QWidget):
         for btn in (self.keep_mine_button, self.take_theirs_button, self.keep_both_button):
             buttons.addWidget(btn)
         buttons.addStretch(1)
+        buttons.addWidget(self.ignore_button)
         buttons.addWidget(self.show_in_folder_button)
 
         layout = QVBoxLayout(self)
@@ -201,6 +208,9 @@ class IssuesView(QWidget):
         all_conflicts = bool(selected) and all(row.is_conflict for row in selected)
         for btn in (self.keep_mine_button, self.take_theirs_button, self.keep_both_button):
             btn.setEnabled(all_conflicts)
+        self.ignore_button.setEnabled(
+            bool(selected) and not any(r.issue.kind is IssueKind.CONFLICT for r in selected)
+        )
         self.show_in_folder_button.setEnabled(
             len(selected) == 1 and selected[0].pair_id in self._roots
         )
@@ -239,6 +249,12 @@ class IssuesView(QWidget):
         rows = self.selected_rows()
         if rows and all(row.is_conflict for row in rows):
             self._emit(rows, resolution)
+
+    @Slot()
+    def _on_ignore(self) -> None:
+        rows = self.selected_rows()
+        if rows and not any(r.issue.kind is IssueKind.CONFLICT for r in rows):
+            self._emit(rows, Resolution.IGNORE)
 
     @Slot()
     def _on_keep_mine(self) -> None:

@@ -176,3 +176,42 @@ def test_the_app_is_up_to_date_only_when_every_pair_is(
 
 def test_no_pairs_is_not_up_to_date() -> None:
     assert Overview.of(False, []).state() is PairState.NEW
+
+
+def test_an_ignored_item_is_left_alone_remembered_and_last_sync_moves(tmp_path: Path) -> None:
+    from blobsync.core.engine import Resolution
+
+    store = MemoryStore("c")
+    engine = _engine(tmp_path, store)
+    _files(engine.local_root, 2)
+    (engine.local_root / "link").symlink_to("f00.txt")
+    engine.sync()
+    assert [i.rel_path for i in engine.pending_issues()] == ["link"]
+    assert engine.run_record().last_in_sync is None
+    engine.resolve("link", Resolution.IGNORE)
+    assert engine.pending_issues() == [] and engine.ignored() == ["link"]
+    result = engine.sync()
+    assert result.in_sync and not result.issues
+    assert engine.run_record().last_in_sync is not None  # "Up to date" again
+    engine.close()
+    again = _engine(tmp_path, store)  # remembered across restarts
+    assert again.ignored() == ["link"] and again.sync().in_sync
+    again.ignore("link", ignored=False)
+    assert [i.rel_path for i in again.sync().issues] == ["link"]
+    again.close()
+
+
+def test_an_ignored_folder_covers_its_files_and_deletes_nothing(tmp_path: Path) -> None:
+    store = MemoryStore("c")
+    engine = _engine(tmp_path, store)
+    (engine.local_root / "cache").mkdir()
+    (engine.local_root / "cache" / "big.bin").write_text("x")
+    (engine.local_root / "keep.txt").write_text("k")
+    engine.sync()
+    engine.ignore("cache")
+    (engine.local_root / "cache" / "big.bin").unlink()
+    (engine.local_root / "cache" / "new.bin").write_text("new")
+    result = engine.sync()
+    assert result.writes == 0
+    assert store.names() == ["cache/big.bin", "keep.txt"]  # its blob is not deleted
+    engine.close()

@@ -287,3 +287,42 @@ def test_retry_all_leaves_conflicts_for_the_user(qtbot) -> None:  # type: ignore
     assert asked == [("p", ["b.txt", "c.txt"], "retry")]
     view.set_issues("p", [Issue("a.txt", IssueKind.CONFLICT, "both changed")])
     assert not view.retry_all_button.isEnabled()
+
+
+def test_ignore_this_item_dismisses_a_symlink_for_good(qtbot, make_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
+    from blobsync.core.app.status import PairState
+    from blobsync.core.credentials import SecretKind
+    from blobsync.core.engine import SyncEngine
+    from blobsync.core.remote.memory import MemoryStore
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "a.txt").write_text("a")
+    (root / "link").symlink_to("a.txt")
+    store = MemoryStore("docs")
+    account = AccountConfig("acc", "http://127.0.0.1:9/x", "x", SecretKind.ACCOUNT_KEY)
+    config = AppConfig(accounts={"acc": account}, pairs=[PairConfig(str(root), "acc", "docs")])
+    window = make_window(
+        config,
+        engine_factory=lambda pair, sink: SyncEngine(
+            pair.local_root, store, tmp_path / "state.sqlite3", sink
+        ),
+        save=lambda _c: None,
+    )
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    assert ctl.sync_now(pair_id)
+    view = window.issues_view
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=20000)
+    assert ctl.pair_state(pair_id) is PairState.ATTENTION
+    view.select_rel_paths(["link"])
+    assert view.ignore_button.isEnabled()
+    qtbot.mouseClick(view.ignore_button, _left())
+    qtbot.waitUntil(
+        lambda: view.model.rowCount() == 0 and ctl.pair_state(pair_id) is PairState.IDLE,
+        timeout=20000,
+    )
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(lambda: not ctl.status(pair_id).syncing, timeout=20000)
+    assert view.model.rowCount() == 0 and ctl.pair_state(pair_id) is PairState.IDLE
