@@ -337,6 +337,7 @@ def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False)
                     f"{demo_pair().local_root} ↔ container '{DEMO_CONTAINER}'.",
                     "Create demo folder pair",
                     lambda: _add_demo_pair(controller),
+                    until_pairs=True,
                 )
             else:
                 window.hide_banner()

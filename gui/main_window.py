@@ -76,7 +76,8 @@ class PreviewDialog(QDialog):
         summary = QLabel(
             "Nothing to do: everything is in sync."
             if not actions
-            else f"A sync would make {len(actions):,} change(s). Nothing has been changed yet.",
+            else f"A sync would make {plural(len(actions), 'change')}. Nothing has been "
+            "changed yet.",
             self,
         )
         summary.setObjectName("previewSummary")
@@ -166,6 +167,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self._banner_callback: Callable[[], object] | None = None
         self._banner_callback2: Callable[[], object] | None = None
+        self._banner_until_pairs = False
         self.banner_button.clicked.connect(self._on_banner_button)
         self.banner_button2.clicked.connect(self._on_banner_button2)
         #: Asks for a folder: (title, start folder) -> chosen folder or "" (tests replace it).
@@ -354,8 +356,12 @@ class MainWindow(QMainWindow):
         button: str | None = None,
         callback: Callable[[], object] | None = None,
         second: tuple[str, Callable[[], object]] | None = None,
+        *,
+        until_pairs: bool = False,
     ) -> None:
-        """A message above the pairs, with up to two one-click actions."""
+        """A message above the pairs, with up to two one-click actions; ``until_pairs``:
+        it goes away once a folder pair exists (the demo offer)."""
+        self._banner_until_pairs = until_pairs
         self.banner_label.setText(text)
         self._banner_callback = callback
         self.banner_button.setVisible(button is not None)
@@ -370,6 +376,7 @@ class MainWindow(QMainWindow):
     def hide_banner(self) -> None:
         self.banner.hide()
         self._banner_callback = self._banner_callback2 = None
+        self._banner_until_pairs = False
         self._safety_banner_for = None
 
     def _on_banner_button2(self) -> None:
@@ -567,6 +574,8 @@ class MainWindow(QMainWindow):
 
     def _on_pairs_changed(self) -> None:
         """Keep the issues list's pairs in step with the configured pairs."""
+        if self._banner_until_pairs and self.controller.pairs():
+            self.hide_banner()
         current = {p.pair_id for p in self.controller.pairs()}
         for pair_id in self._issue_pairs - current:
             self.issues_view.remove_pair(pair_id)

@@ -44,6 +44,15 @@ PHASE_WORDS = {
 }
 
 
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover - the loop always returns
+
+
 @dataclass(frozen=True, slots=True)
 class Transfer:
     """One item being moved right now."""
@@ -76,6 +85,32 @@ class ProgressSnapshot:
     elapsed_s: float = 0.0
     cancelled: bool = False  # the run was cancelled or paused before the end
     failed: bool = False  # the run stopped on an error before the end
+
+    @property
+    def files_words(self) -> str:
+        """'12 of 2,001 files' (the items this run handles, whatever their kind)."""
+        noun = "file" if self.files_total == 1 else "files"
+        return f"{self.files_done:,} of {self.files_total:,} {noun}"
+
+    @property
+    def bytes_words(self) -> str:
+        """'135.0 MiB of 300.0 MiB', or '' when nothing is transferred."""
+        if self.bytes_total <= 0:
+            return ""
+        return f"{human_bytes(self.bytes_done)} of {human_bytes(self.bytes_total)}"
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.fraction)
+
+    @property
+    def summary_words(self) -> str:
+        """One line for a list row or a terminal: '45% · 12 of 2,001 files'. The percent
+        is :attr:`fraction` (by bytes when there are bytes to move), never mixed with
+        the file count it stands beside."""
+        if self.bytes_total > 0:
+            return f"{self.percent}% of {human_bytes(self.bytes_total)} · {self.files_words}"
+        return self.files_words
 
     @property
     def phase_words(self) -> str:

@@ -189,7 +189,7 @@ class ProgressDisplay:
             return
         bar.set_description_str(snap.phase_words.capitalize(), refresh=False)
         bar.n = min(snap.bytes_done, bar.total) if bar.total else snap.bytes_done
-        bar.set_postfix_str(f"{snap.files_done}/{plural(snap.files_total, 'file')}", refresh=False)
+        bar.set_postfix_str(snap.files_words, refresh=False)
         bar.refresh()
 
     def close(self) -> None:

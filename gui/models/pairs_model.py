@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from blobsync.core.app.status import plural
 from blobsync.core.models import SyncMode
 
 from ..controller import Controller
@@ -96,6 +97,8 @@ class PairsModel(QAbstractTableModel):
                 return pair.local_root
             if col == 3 and status.failure is not None and not status.failure.cancelled:
                 return f"{status.failure.title}: {status.failure.message}"
+            if col == 5:
+                return self._activity_tip(pair_id)
             if col == 4:
                 return (
                     f"Last sync that went through to the end: {format_time(status.last_completed)}"
@@ -109,17 +112,34 @@ class PairsModel(QAbstractTableModel):
         status = self.controller.status(pair_id)
         snap = status.progress
         if status.syncing and snap is not None:
-            return f"{snap.files_done}/{snap.files_total} files"
+            if snap.dry_run:
+                return "Previewing…"
+            return snap.summary_words if snap.files_total else snap.phase_words.capitalize()
         result = status.last_result
         if result is None:
             return ""
         parts = [
-            f"↑{result.uploaded}",
-            f"↓{result.downloaded}",
-            f"✕{result.deleted_local + result.deleted_remote}",
+            f"↑{result.uploaded:,}",
+            f"↓{result.downloaded:,}",
+            f"✕{result.deleted_local + result.deleted_remote:,}",
         ]
         if result.conflicts:
-            parts.append(f"{result.conflicts} conflict{'s' if result.conflicts != 1 else ''}")
+            parts.append(plural(result.conflicts, "conflict"))
         if result.skipped:
-            parts.append(f"{result.skipped} skipped")
+            parts.append(f"{result.skipped:,} skipped")
         return " ".join(parts)
+
+    def _activity_tip(self, pair_id: str) -> str | None:
+        result = self.controller.status(pair_id).last_result
+        if result is None or self.controller.status(pair_id).syncing:
+            return None
+        deleted = result.deleted_local + result.deleted_remote
+        return (
+            "Last sync: "
+            f"↑ {plural(result.uploaded, 'file')} uploaded, "
+            f"↓ {plural(result.downloaded, 'file')} downloaded, "
+            f"✕ {plural(deleted, 'file')} deleted "
+            f"({result.deleted_local:,} in the folder, {result.deleted_remote:,} in the "
+            f"container), {plural(result.conflicts, 'conflict')}, "
+            f"{result.skipped:,} skipped."
+        )

@@ -33,11 +33,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from blobsync.core.app.progress import human_bytes
 from blobsync.core.app.status import SafetyFacts, plural
 from blobsync.core.errors import SafetyReason
 
 from ..qt_helpers import named
-from ..views.progress_view import human_bytes
 
 #: Paths listed before "Show all".
 FIRST_PATHS = 12

@@ -481,3 +481,28 @@ def test_an_account_added_inside_the_pair_dialog_is_saved_and_usable_at_once(
     assert pairs.selected_account() == "second"
     # ...and usable at once: the picker lists that account's containers.
     qtbot.waitUntil(lambda: container_name in pairs.picker.container_names(), timeout=20000)
+
+
+def test_the_row_counts_every_file_of_a_big_sync_and_explains_its_counters(
+    qtbot, make_window, fake_engines, tmp_path
+):  # type: ignore[no-untyped-def]
+    factory = fake_engines(files=2001, item_delay=0.001)
+    window = make_window(config_with(tmp_path), engine_factory=factory, save=lambda _c: None)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    model = window.pairs_view.model
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(
+        lambda: (ctl.status(pair_id).progress or None) is not None
+        and ctl.status(pair_id).progress.files_done > 0,
+        timeout=20000,
+    )
+    row = model.data(model.index(0, 5))
+    assert "of 2,001 files" in row and row.startswith(tuple("0123456789"))
+    assert "% of " in row  # the percent says what it is a percent of
+    bar = window.progress_view.bar.format()
+    assert bar.startswith("%p% of the data — ") and bar.endswith("of 2,001 files")
+    qtbot.waitUntil(lambda: not ctl.status(pair_id).syncing, timeout=60000)
+    assert model.data(model.index(0, 5)).startswith("↑2,001 ↓0 ✕0")
+    tip = model.data(model.index(0, 5), Qt.ItemDataRole.ToolTipRole)
+    assert "↑ 2,001 files uploaded" in tip and "✕ 0 files deleted" in tip
