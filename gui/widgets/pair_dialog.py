@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -114,12 +115,15 @@ class PairDialog(QDialog):
         form.addRow("Container:", self.picker)
         form.addRow("Mode:", self.mode_combo)
 
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.buttons = dialog_buttons(self)
         layout = QVBoxLayout(self)
+        # The dialog grows with a long error instead of clipping it.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addLayout(form)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
-        self.resize(640, self.sizeHint().height())
+        self.resize(680, self.sizeHint().height())
 
         self._fill_accounts(pair.account if pair else None)
         self.account_combo.currentIndexChanged.connect(self._on_account_changed)
@@ -129,6 +133,15 @@ class PairDialog(QDialog):
         self._on_account_changed()
         if pair is not None:
             self.picker.set_selected(pair.container)
+        # A message shown after Save goes (or changes) as soon as the fields change.
+        self.folder_edit.textChanged.connect(self._recheck)
+        self.picker.container_changed.connect(self._recheck)
+        self.mode_combo.currentIndexChanged.connect(self._recheck)
+
+    @Slot()
+    def _recheck(self, *_: object) -> None:
+        if self.error_label.text():
+            self.error_label.setText(self.problem() or "")
 
     # ---- fields ------------------------------------------------------------------
 
