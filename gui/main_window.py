@@ -203,6 +203,9 @@ class MainWindow(QMainWindow):
         self.pairs_view.add_requested.connect(self.add_pair)
         self.pairs_view.edit_requested.connect(self.edit_pair)
         self.pairs_view.remove_requested.connect(self.remove_pair)
+        self.pairs_view.locate_requested.connect(self.locate_folder)
+        self.pairs_view.review_requested.connect(self.review_deletions)
+        self.pairs_view.open_folder_requested.connect(self._open_pair_folder)
         self.pairs_view.selection_changed.connect(self._on_selection)
         controller.overview_changed.connect(self._on_overview)
         controller.issues_changed.connect(self._on_issues_changed)
@@ -528,6 +531,11 @@ class MainWindow(QMainWindow):
                 if failure is not None:
                     words.append(f"{pair_name(pair)}: {failure.title}: {failure.message}")
         self.issues_view.set_notice(" ".join(words))
+
+    def _open_pair_folder(self, pair_id: str) -> None:
+        pair = self.controller.pair(pair_id)
+        if pair is not None:
+            menus.open_folder(self, pair.local_root, f"the folder of {pair_name(pair)}")
 
     def review_first(self) -> None:
         """Open the deletion review of the first pair stopped for safety."""

@@ -13,13 +13,14 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QItemSelection, QPoint, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -69,6 +70,8 @@ class IssuesView(QWidget):
         self.table.setColumnWidth(IssuesModel.ITEM, 220)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.table.doubleClicked.connect(self._on_double_clicked)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
 
         self.detail = named(QLabel(), "issueDetail")
         self.detail.setWordWrap(True)
@@ -279,6 +282,31 @@ class IssuesView(QWidget):
             self.detail.setText(
                 f"No file manager could open the folder. The item is in {_escape(folder)}."
             )
+
+    def context_menu(self) -> QMenu:
+        """The right-click menu: the buttons' actions for the selection."""
+        menu = QMenu(self)
+        for btn in (
+            self.retry_button,
+            self.keep_mine_button,
+            self.take_theirs_button,
+            self.keep_both_button,
+            self.ignore_button,
+            self.show_in_folder_button,
+        ):
+            act = QAction(btn.text(), menu)
+            act.setEnabled(btn.isEnabled())
+            act.triggered.connect(btn.click)
+            menu.addAction(act)
+        return menu
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.table.selectionModel().isRowSelected(index.row()):
+            self.table.selectRow(index.row())
+        self.context_menu().popup(self.table.viewport().mapToGlobal(pos))
 
     def _on_double_clicked(self, *_: object) -> None:
         self._on_show_in_folder()

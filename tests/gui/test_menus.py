@@ -115,3 +115,29 @@ def test_show_in_folder_without_a_file_manager_says_so(qtbot, make_window, fake_
     view.select_rel_paths(["sub/x.txt"])
     qtbot.mouseClick(view.show_in_folder_button, Qt.MouseButton.LeftButton)
     assert "No file manager could open the folder" in view.detail.text()
+
+
+def test_context_menus_on_pairs_and_issues(qtbot, make_window, fake_engines, tmp_path):  # type: ignore[no-untyped-def]
+    issues = [Issue("x.txt", IssueKind.VANISHED, "It went.")]
+    factory = fake_engines(files=0, issues=issues)
+    window = make_window(_config(tmp_path), engine_factory=factory, save=lambda _c: None)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    qtbot.waitUntil(lambda: window.issues_view.model.rowCount() == 1, timeout=20000)
+    menu = window.pairs_view.context_menu(pair_id)
+    texts = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert texts == ["Sync &now", "Pre&view", "Pa&use", "&Open folder", "Ed&it…", "&Remove…"]
+    next(a for a in menu.actions() if a.text() == "Pa&use").trigger()
+    assert ctl.is_paused(pair_id)
+    menu = window.pairs_view.context_menu(pair_id)
+    assert not next(a for a in menu.actions() if a.text() == "Sync &now").isEnabled()
+    assert any(a.text() == "Res&ume" for a in menu.actions())
+
+    view = window.issues_view
+    view.select_rel_paths(["x.txt"])
+    actions = {a.text(): a for a in view.context_menu().actions()}
+    assert actions["Re&try"].isEnabled() and not actions["Keep &mine"].isEnabled()
+    asked: list[str] = []
+    view.resolve_requested.connect(lambda pid, paths, res: asked.append(res))
+    actions["I&gnore this item"].trigger()
+    assert asked == ["ignore"]
