@@ -35,6 +35,7 @@ from ..errors import (
     SafetyStop,
 )
 from ..local import fs
+from ..local.folding import NameFolding, probe_name_folding
 from ..local.scanner import ScanReport, scan
 from ..models import (
     Action,
@@ -145,6 +146,9 @@ class SyncEngine:
         self._racy_after_ns = 0
         self._remote_files = 0  # blobs the last listing found (reserved names aside)
         self._planned: list[Action] | None = None  # the running sync's plan, once made
+        #: Whether the folder's file system folds twin names (case / normalization);
+        #: probed at the first run (tests may set it).
+        self.name_folding: NameFolding | None = None
 
     # ---- public API ----------------------------------------------------------------
 
@@ -439,7 +443,9 @@ class SyncEngine:
         cancel: CancelToken,
     ) -> list[Action]:
         actions: list[Action] = []
-        seen_folds: set[int] = set()
+        #: fold key -> (the twin planned under it, whether this folder has that twin)
+        seen_folds: dict[int, tuple[str, bool]] = {}
+        folds_here = self._name_folding().folds
         self._remote_files = 0
         ignored = _Ignored(self.ignored())
         for n, (key, snap, loc, rem) in enumerate(merge3(snapshot, local, remote)):
@@ -451,10 +457,17 @@ class SyncEngine:
             self._remote_files += rem is not None
             if loc is not None or rem is not None:
                 fold = hash(fold_key(key))
-                if fold in seen_folds:
+                here = loc is not None or snap is not None
+                earlier = seen_folds.get(fold)
+                if earlier is not None and not (folds_here and here and not earlier[1]):
                     actions.append(_collision(key))
                     continue
-                seen_folds.add(fold)
+                if earlier is not None:
+                    # This disk cannot hold both twins, and the folder has this one: it
+                    # wins, so the other's download can never land on it.
+                    actions = [a for a in actions if a.rel_path != earlier[0]]
+                    actions.append(_collision(earlier[0]))
+                seen_folds[fold] = (key, here)
             racy = self._racy(snap, loc)
             if loc is not None and (racy or _needs_md5(snap, loc, rem)):
                 try:
@@ -471,6 +484,17 @@ class SyncEngine:
         if options.mode is SyncMode.TWO_WAY:
             actions = pair_moves(actions, self._md5_or_none)
         return actions
+
+    def _name_folding(self) -> NameFolding:
+        """Whether this folder's file system folds twin names (probed once)."""
+        if self.name_folding is None:
+            try:
+                self.name_folding = probe_name_folding(self.local_root)
+            except OSError as exc:  # cannot write here: assume the careful answer
+                log.info("could not probe %s for name folding: %s", self.local_root, exc)
+                self.name_folding = NameFolding(case=True, normalization=True)
+            log.info("%s: %s", self.local_root, self.name_folding)
+        return self.name_folding
 
     def _md5_or_none(self, local: LocalEntry) -> bytes | None:
         try:
