@@ -211,6 +211,8 @@ class PairStatus:
             words += f" — {waiting_words(self.waiting)}"
         elif state is PairState.ATTENTION:
             words += f" ({len(self.issues):,})"
+            if self.unfinished:
+                words += f"; not finished, {waiting_words(self.waiting)}"
         elif state is PairState.PAUSED and self.unfinished:
             words += f", {waiting_words(self.waiting)}"
         elif state is PairState.REVIEW:

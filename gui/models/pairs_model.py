@@ -115,6 +115,8 @@ class PairsModel(QAbstractTableModel):
             if snap.dry_run:
                 return "Previewing…"
             return snap.summary_words if snap.files_total else snap.phase_words.capitalize()
+        if status.unfinished and snap is not None and not snap.dry_run and snap.files_total:
+            return f"Stopped after {snap.files_words}"
         result = status.last_result
         if result is None:
             return ""
@@ -130,8 +132,9 @@ class PairsModel(QAbstractTableModel):
         return " ".join(parts)
 
     def _activity_tip(self, pair_id: str) -> str | None:
-        result = self.controller.status(pair_id).last_result
-        if result is None or self.controller.status(pair_id).syncing:
+        status = self.controller.status(pair_id)
+        result = status.last_result
+        if result is None or status.syncing or status.unfinished:
             return None
         deleted = result.deleted_local + result.deleted_remote
         return (

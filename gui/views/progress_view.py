@@ -198,9 +198,12 @@ class ProgressView(QWidget):
         self.bar.setValue(round(1000 * min(fraction, 1.0)))
         # The percent is of the bytes when there are bytes to move: say so, and give the
         # file count beside it, not as if it were the same measure.
-        self.bar.setFormat(
-            f"%p% of the data — {snap.files_words}" if snap.bytes_total > 0 else snap.files_words
-        )
+        if snap.bytes_total > 0:
+            self.bar.setFormat(f"%p% of the data — {snap.files_words}")
+        elif snap.files_total == 0 and not snap.running:
+            self.bar.setFormat("Nothing needed changing")
+        else:
+            self.bar.setFormat(snap.files_words)
         self.bytes_label.setText(snap.bytes_words)
         if snap.running and snap.speed_bps > 0:
             eta = f", {human_duration(snap.eta_s)} left" if snap.eta_s is not None else ""

@@ -51,7 +51,7 @@ KIND_WORDS = {
 def secret_words(account: AccountConfig) -> str:
     """Where the account's secret is kept, in a few words."""
     if not account.has_secret:
-        return "None needed (published emulator key)"
+        return "Not needed (emulator)"
     if account.plaintext_secret_file:
         return "⚠ Plain text file (insecure)"
     return "OS keyring"
@@ -79,7 +79,7 @@ class AccountsDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the URL gives way
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _i: self.edit())
 
@@ -133,7 +133,7 @@ class AccountsDialog(QDialog):
         layout.addLayout(details_row)
         layout.addWidget(self.status)
         layout.addWidget(close)
-        self.resize(760, 420)
+        self.resize(880, 420)
         controller.accounts_changed.connect(self.reload)
         controller.pairs_changed.connect(self.reload)
         self.reload()

@@ -132,7 +132,6 @@ class DeletionReview(QDialog):
             "confirmLabel",
         )
         self.confirm_edit = named(QLineEdit(), "confirmEdit")
-        self.confirm_edit.setPlaceholderText(str(facts.deletes))
         self.confirm_edit.setMaximumWidth(120)
         self.confirm_edit.textChanged.connect(self._on_typed)
         self.delete_button = named(QPushButton(f"&Delete {count} {where}"), "deleteButton")

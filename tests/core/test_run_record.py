@@ -215,3 +215,11 @@ def test_an_ignored_folder_covers_its_files_and_deletes_nothing(tmp_path: Path) 
     assert result.writes == 0
     assert store.names() == ["cache/big.bin", "keep.txt"]  # its blob is not deleted
     engine.close()
+
+
+def test_pending_items_and_an_unfinished_run_are_both_said() -> None:
+    status = PairStatus(
+        record=RunRecord(1.0, 1.0, stopped=True, waiting=4),
+        issues=[Issue("x", IssueKind.CONFLICT, "both changed")],
+    )
+    assert status.words(False) == "Needs attention (1); not finished, 4 changes waiting"

@@ -493,8 +493,10 @@ def test_the_row_counts_every_file_of_a_big_sync_and_explains_its_counters(
     model = window.pairs_view.model
     assert ctl.sync_now(pair_id)
     qtbot.waitUntil(
-        lambda: (ctl.status(pair_id).progress or None) is not None
-        and ctl.status(pair_id).progress.files_done > 0,
+        lambda: (
+            (ctl.status(pair_id).progress or None) is not None
+            and ctl.status(pair_id).progress.files_done > 0
+        ),
         timeout=20000,
     )
     row = model.data(model.index(0, 5))

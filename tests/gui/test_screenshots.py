@@ -40,6 +40,10 @@ SHOTS = (
     "pair_dialog.png",
     "progress.png",
     "issues.png",
+    "not_finished.png",
+    "deletion_review.png",
+    "folder_missing.png",
+    "accounts.png",
     "tray_menu.png",
 )
 
@@ -174,6 +178,19 @@ def test_screenshots(xdisplay: str, tmp_path: Path, qapp) -> None:  # type: igno
     assert "notes.txt" in issues_texts and "Keep mine" in issues_texts
     progress_texts = " ".join(manifest["progress.png"]["texts"])
     assert "Uploading" in progress_texts and "Cancel" in progress_texts
+    unfinished = " ".join(manifest["not_finished.png"]["texts"])
+    assert "Not finished — " in unfinished and "changes waiting" in unfinished
+    assert (
+        "stopped before the end" in unfinished and "Up to date" not in unfinished.split("Photos")[0]
+    )
+    review = manifest["deletion_review.png"]["texts"]
+    assert "Restore the files from the container" in review and "Leave it paused" in review
+    assert any(t.startswith("Delete 46 files in the container") for t in review)
+    missing = manifest["folder_missing.png"]["texts"]
+    assert "Locate…" in missing and "Remove pair" in missing and "Folder missing" in missing
+    accounts = manifest["accounts.png"]["texts"]
+    assert "Copy connection string" in accounts and "OS keyring" in accounts
+    assert any("Connection works" in t for t in accounts)
 
     target = os.environ.get(COPY_TO_ENV)
     if target:
