@@ -98,7 +98,7 @@ class IssuesView(QWidget):
         )
         self.ignore_button = button(
             "ignoreButton",
-            "I&gnore this item",
+            "I&gnore",
             "Leave the selected items alone from now on: not synced, not listed again",
         )
         self.show_in_folder_button = button(
@@ -115,7 +115,7 @@ class IssuesView(QWidget):
         buttons = QHBoxLayout()
         for btn in (self.retry_button, self.retry_all_button):
             buttons.addWidget(btn)
-        buttons.addSpacing(16)
+        buttons.addSpacing(8)
         for btn in (self.keep_mine_button, self.take_theirs_button, self.keep_both_button):
             buttons.addWidget(btn)
         buttons.addStretch(1)
