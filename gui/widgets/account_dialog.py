@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -215,6 +216,8 @@ class AccountDialog(QDialog):
         self.buttons = dialog_buttons(self)
 
         layout = QVBoxLayout(self)
+        # Grow with a long message instead of squeezing the fields.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addLayout(form)
         layout.addLayout(test_row)
         layout.addWidget(self.keyring_label)
@@ -304,6 +307,21 @@ class AccountDialog(QDialog):
         self.status_label.setText(text)
         self.status_label.setProperty("state", state)
         self.status_label.setStyleSheet(f"color: {colours[state]};")
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow to show a long message whole instead of squeezing the fields."""
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        need = (
+            layout.totalHeightForWidth(self.width())
+            if layout.hasHeightForWidth()
+            else layout.totalSizeHint().height()
+        )
+        if need > self.height():
+            self.resize(self.width(), need)
 
     # ---- credentials -------------------------------------------------------------
 

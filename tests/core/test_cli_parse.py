@@ -435,6 +435,9 @@ def test_pairs_says_not_finished_after_a_cancelled_run_like_the_app(
     assert cli.main(["pairs", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)["pairs"][0]
     assert listed["state"] == "unfinished" and listed["waiting"] == waiting
+    folder.rename(folder.with_name("moved"))
+    assert cli.main(["pairs"]) == 0
+    assert "\tFolder missing; last sync: never" in capsys.readouterr().out
 
 
 def test_an_emptied_container_stops_lists_what_would_go_and_restore_fixes_it(

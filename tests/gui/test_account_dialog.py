@@ -301,3 +301,16 @@ def test_saving_anyway_after_a_failed_test_takes_a_second_click(qtbot, gui_keyri
     assert config.accounts == {}
     save(qtbot, dialog)  # "Save anyway"
     assert not dialog.isVisible() and "later" in config.accounts
+
+
+def test_a_long_message_never_squeezes_the_fields(qtbot, gui_keyring: Any) -> None:  # type: ignore[no-untyped-def]
+    dialog = make_dialog(qtbot, AppConfig())
+    before = dialog.secret_edit.height()
+    url = f"http://127.0.0.1:{free_port()}/devstoreaccount1"
+    fill(dialog, AccountKind.KEY, "offline", url, WRONG_KEY)
+    test_connection(qtbot, dialog)
+    save(qtbot, dialog)  # the long "Save anyway?" message
+    qtbot.wait(50)
+    assert dialog.secret_edit.height() >= before
+    label = dialog.status_label
+    assert label.height() >= label.heightForWidth(label.width())
