@@ -12,6 +12,7 @@ container; no other secret is ever shown.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Slot
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core.app.accounts import uses_published_key
-from blobsync.core.app.settings import AccountConfig
+from blobsync.core.app.settings import AccountConfig, PairConfig
 from blobsync.core.app.status import plural
 from blobsync.core.credentials import Credentials, SecretKind
 from blobsync.core.errors import BlobSyncError
@@ -79,7 +80,7 @@ class AccountsDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # the URL gives way
+        header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _i: self.edit())
 
@@ -169,7 +170,7 @@ class AccountsDialog(QDialog):
                 account.account_url,
                 kind,
                 secret_words(account),
-                ", ".join(p.name or p.local_root for p in used) or "—",
+                ", ".join(_pair_name(p) for p in used) or "—",
             )
             for col, text in enumerate(values):
                 self.table.setItem(row, col, QTableWidgetItem(text))
@@ -321,7 +322,7 @@ class AccountsDialog(QDialog):
         if self._confirm_remove != account.name:
             self._confirm_remove = account.name
             if used:
-                names = ", ".join(p.name or p.local_root for p in used)
+                names = ", ".join(_pair_name(p) for p in used)
                 self._say(
                     f"{account.name} is used by {plural(len(used), 'folder pair')} "
                     f"({names}). Removing the account removes {'them' if len(used) > 1 else 'it'} "
@@ -351,6 +352,10 @@ class AccountsDialog(QDialog):
         self.status.setText(text)
         self.status.setProperty("state", state)
         self.status.setStyleSheet(f"color: {colours[state]};")
+
+
+def _pair_name(pair: PairConfig) -> str:
+    return pair.name or Path(pair.local_root).name or pair.local_root
 
 
 def _escape(text: str) -> str:
