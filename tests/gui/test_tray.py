@@ -168,3 +168,26 @@ def test_no_attention_item_when_nothing_is_pending(qtbot, tmp_path) -> None:  # 
         assert tray.icon.toolTip() == tray.look.tooltip
     finally:
         ctl.shutdown()
+
+
+def test_the_menu_offers_the_deletion_review_and_the_missing_folder(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from blobsync.core.app.status import Failure, SafetyFacts
+    from blobsync.core.errors import SafetyReason
+
+    ctl = _controller(qtbot, tmp_path, issues=0)
+    try:
+        first, second = (p.pair_id for p in ctl.pairs())
+        ctl.status(first).failure = Failure(
+            "Sync stopped for safety", "…", safety=SafetyFacts(SafetyReason.FOLDER_EMPTIED, 3, 3)
+        )
+        ctl.status(second).folder_missing = True
+        tray = Tray(ctl)
+        texts = _menu_texts(tray)
+        assert "Review deletions…" in texts and "Folder missing: locate it…" in texts
+        tray.update_look(ctl.overview())
+        assert tray.look.state is PairState.REVIEW
+        assert "1 pair: folder missing" in tray.look.tooltip
+        with qtbot.waitSignal(tray.review_requested, timeout=1000):
+            next(a for a in tray.menu.actions() if a.text() == "Review deletions…").trigger()
+    finally:
+        ctl.shutdown()
