@@ -43,11 +43,25 @@ class ConfigError(FatalError):
     exit_code = 2
 
 
+class FolderMissing(ConfigError):
+    """The pair's local folder is not there (moved, deleted, or a drive not mounted):
+    nothing is synced until it is back or the pair points elsewhere."""
+
+    title = "Folder missing"
+
+    def __init__(self, local_root: str, message: str = "") -> None:
+        self.local_root = local_root
+        super().__init__(
+            message or f"The folder {local_root} does not exist (moved, or a drive unmounted?)."
+        )
+
+
 class SafetyReason(enum.StrEnum):
     """Which safety valve stopped a run."""
 
     FOLDER_EMPTIED = "folder_emptied"  # the folder is empty, files were synced from it
     CONTAINER_GONE = "container_gone"  # the container vanished after files were synced
+    CONTAINER_EMPTIED = "container_emptied"  # the container is empty, files were synced to it
     MASS_DELETE = "mass_delete"  # the run would delete most synced files
 
 
@@ -58,11 +72,19 @@ class LinkNotPossible(ConfigError):
     title = "Cannot create a link"
 
 
+#: How many of the paths a stopped run would have deleted a :class:`SafetyStop` carries
+#: (sorted; the rest are only counted).
+SAFETY_SAMPLE = 1000
+
+
 class SafetyStop(FatalError):
     """A safety valve refused to go on; nothing was deleted.
 
-    Carries its facts (``reason``, ``deletes``, ``tracked``, where) so that each client
-    phrases its own remedy: the CLI names a flag, the app offers a choice.
+    Carries its facts so that each client phrases its own remedy (the CLI names a flag,
+    the app opens a deletion review): ``reason``; ``tracked`` (files synced before);
+    ``deletes`` (what the run would delete, ``deletes_local`` in the folder and
+    ``deletes_remote`` in the container); ``nbytes`` (their size); ``paths`` (the first
+    :data:`SAFETY_SAMPLE` of them, sorted); and where (``local_root``, ``container``).
     """
 
     title = "Sync stopped for safety"
@@ -76,12 +98,20 @@ class SafetyStop(FatalError):
         deletes: int = 0,
         local_root: str = "",
         container: str = "",
+        deletes_local: int = 0,
+        deletes_remote: int = 0,
+        nbytes: int = 0,
+        paths: tuple[str, ...] = (),
     ) -> None:
         self.reason = reason
         self.tracked = tracked
         self.deletes = deletes
         self.local_root = local_root
         self.container = container
+        self.deletes_local = deletes_local
+        self.deletes_remote = deletes_remote
+        self.nbytes = nbytes
+        self.paths = paths
         files = f"{tracked} file{'s' if tracked != 1 else ''}"
         if reason is SafetyReason.FOLDER_EMPTIED:
             message = (
@@ -92,6 +122,11 @@ class SafetyStop(FatalError):
             message = (
                 f"The container '{container}' no longer exists although {files} were synced "
                 "to it; nothing was deleted."
+            )
+        elif reason is SafetyReason.CONTAINER_EMPTIED:
+            message = (
+                f"The container '{container}' is empty but {files} were synced to it "
+                "before; nothing was deleted."
             )
         else:
             message = f"This sync would delete {deletes} of {files} synced; nothing was deleted."

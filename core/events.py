@@ -144,6 +144,15 @@ class BeaconStatus:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class FolderStatus:
+    """Whether the pair's local folder is there (a moved folder, an unmounted drive);
+    ``message`` says what happens meanwhile, in words."""
+
+    present: bool
+    message: str
+
+
 Event = (
     SyncStarted
     | PhaseChanged
@@ -160,6 +169,7 @@ Event = (
     | WatcherStatus
     | PauseChanged
     | BeaconStatus
+    | FolderStatus
 )
 
 EventSink = Callable[[Event], None]

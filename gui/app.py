@@ -300,7 +300,10 @@ def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False)
             point_demo_account(config, port)
             starter = EmulatorStarter(port)
 
-    controller = Controller(service=AppService(settings))
+    # The demo account's pairs wait for the emulator: a sync racing its start-up would
+    # fail and say "Offline" / "Connection failed" for nothing.
+    held = (DEMO_ACCOUNT_NAME,) if starter is not None else ()
+    controller = Controller(service=AppService(settings), hold=held)
     if not config_problem:
         controller.save()  # the demo account's current port
     window = MainWindow(controller)
@@ -311,6 +314,7 @@ def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False)
         tray = Tray(controller)
         tray.show_window_requested.connect(window.bring_to_front)
         tray.show_issues_requested.connect(window.show_issues)
+        tray.review_requested.connect(window.review_first)
         tray.quit_requested.connect(app.quit)
         tray.show()
         window.keep_in_tray = True
@@ -324,6 +328,7 @@ def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False)
         window.show_banner("Starting the local storage emulator (Azurite)…")
 
         def on_ready(problem: str) -> None:
+            controller.hold_account(DEMO_ACCOUNT_NAME, False)
             if problem:
                 window.show_banner(f"The local storage emulator did not start: {problem}")
             elif not controller.pairs():
@@ -332,6 +337,7 @@ def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False)
                     f"{demo_pair().local_root} ↔ container '{DEMO_CONTAINER}'.",
                     "Create demo folder pair",
                     lambda: _add_demo_pair(controller),
+                    until_pairs=True,
                 )
             else:
                 window.hide_banner()

@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from blobsync.core.app.progress import ProgressModel
 from blobsync.core.app.status import Failure
-from blobsync.core.engine import Resolution, SyncOptions
+from blobsync.core.engine import Resolution, RunRecord, SyncOptions
 from blobsync.core.errors import (
     BlobSyncError,
     FatalError,
@@ -56,7 +56,7 @@ class EngineLike(Protocol):
 
     def resolve(self, rel_path: str, resolution: Resolution) -> None: ...
 
-    def last_sync_time(self) -> float | None: ...
+    def run_record(self) -> RunRecord: ...
 
     def close(self) -> None: ...
 
@@ -70,12 +70,13 @@ EngineFactory = Callable[[EventSink], EngineLike]
 
 @dataclass(frozen=True, slots=True)
 class SyncOutcome:
-    """What a sync job hands back: the result (or failure) plus the refreshed issues."""
+    """What a sync job hands back: the result (or failure) plus the refreshed issues and
+    the state database's record of runs."""
 
     result: SyncResult | None
     failure: Failure | None
     issues: list[Issue] | None
-    last_sync_time: float | None
+    record: RunRecord | None
 
 
 class JobKind(enum.Enum):
@@ -134,7 +135,7 @@ class EngineBridge(QObject):
     Signals (all emitted in the GUI thread):
     ``started(bool dry_run)``, ``plan_ready(PlanReady)``, ``progress(ProgressSnapshot)``,
     ``issue_raised(Issue)``, ``finished(SyncOutcome)``,
-    ``issues_loaded((list[Issue], last_sync_time) | None)``,
+    ``issues_loaded((list[Issue], RunRecord) | Failure)``,
     ``resolved(list[tuple[str, str]])`` (rel_path, error sentence) and ``busy_changed(bool)``.
     """
 
@@ -211,13 +212,14 @@ class EngineBridge(QObject):
                     log.exception("sync failed unexpectedly")
                 result, failure = None, Failure.from_exception(exc)
             issues: list[Issue] | None
+            record: RunRecord | None
             try:
                 issues = engine.pending_issues()
-                last = engine.last_sync_time()
+                record = engine.run_record()
             except Exception:
                 log.exception("reading pending issues failed")
-                issues, last = None, None
-            return SyncOutcome(result, failure, issues, last)
+                issues, record = None, None
+            return SyncOutcome(result, failure, issues, record)
 
         self._enqueue(_Job(JobKind.SYNC, run))
         return True
@@ -230,8 +232,8 @@ class EngineBridge(QObject):
     def load_issues(self) -> None:
         """Read the pending issues; answered by ``issues_loaded``."""
 
-        def run(engine: EngineLike) -> tuple[list[Issue], float | None]:
-            return engine.pending_issues(), engine.last_sync_time()
+        def run(engine: EngineLike) -> tuple[list[Issue], RunRecord]:
+            return engine.pending_issues(), engine.run_record()
 
         self._enqueue(_Job(JobKind.ISSUES, run))
 
@@ -305,14 +307,16 @@ class EngineBridge(QObject):
             if isinstance(value, Failure):  # the factory itself failed (e.g. offline)
                 value = SyncOutcome(None, value, None, None)
             assert isinstance(value, SyncOutcome)
-            self.tracker.finish(value.result)
+            failure = value.failure
+            self.tracker.finish(
+                value.result,
+                cancelled=failure is not None and failure.cancelled,
+                failed=failure is not None and not failure.cancelled,
+            )
             self.progress.emit(self.tracker.snapshot())
             self.finished.emit(value)
         elif kind is JobKind.ISSUES:
-            if isinstance(value, tuple):
-                self.issues_loaded.emit(value)
-            else:
-                self.issues_loaded.emit(None)
+            self.issues_loaded.emit(value)  # (issues, record), or the Failure
         elif kind is JobKind.RESOLVE:
             if isinstance(value, Failure):
                 value = [("", value.message)]

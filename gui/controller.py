@@ -76,6 +76,7 @@ class Controller(QObject):
         pauses: PauseStore | None = None,
         schedule: bool = True,
         workers: int = GUI_WORKERS,
+        hold: tuple[str, ...] = (),
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -88,6 +89,7 @@ class Controller(QObject):
         self._retired: set[EngineBridge] = set()  # removed, thread still stopping
         self._status: dict[str, PairStatus] = {}
         self._everything_paused = service.everything_paused()
+        self._held_accounts: set[str] = set(hold)  # see hold_account
         # Live sync: file watching + polling per pair (off in tests that drive syncs by hand).
         self._live: LiveScheduler | None = None
         if schedule:
@@ -96,6 +98,7 @@ class Controller(QObject):
             self._live.pause_changed.connect(self._on_pause_changed)
             self._live.watch_problem.connect(self._on_watch_problem)
             self._live.beacon_notice.connect(self._on_beacon_notice)
+            self._live.folder_missing.connect(self._on_folder_missing)
         for pair in service.pairs():
             self._attach(pair)
         # "Last sync: 5 min ago" ages, and a pause set by another client shows up: look
@@ -151,8 +154,10 @@ class Controller(QObject):
         return self.service.credentials(account_name)
 
     def overview(self) -> Overview:
-        statuses = [self.status(p.pair_id) for p in self.pairs()]
-        return Overview.of(self._everything_paused, statuses)
+        pairs = self.pairs()
+        statuses = [self.status(p.pair_id) for p in pairs]
+        paused = [self.is_paused(p.pair_id) for p in pairs]
+        return Overview.of(self._everything_paused, statuses, paused)
 
     # ---- editing ---------------------------------------------------------------------
 
@@ -174,17 +179,57 @@ class Controller(QObject):
     def replace_account(
         self, label: str, creds: Credentials, *, allow_plaintext: bool = False
     ) -> AccountConfig:
-        """New credentials for a saved account (a new SAS, a new sign-in): its pairs get
-        fresh engines with them. Raises ConfigError or OSError."""
+        """New credentials for a saved account (a new SAS, a new sign-in) of the same
+        storage account: its pairs get fresh engines with them. Raises ConfigError or
+        OSError."""
         account = self.service.replace_account(label, creds, allow_plaintext=allow_plaintext)
-        for pair in self.pairs():
-            if pair.account == label:
-                self._detach(pair.pair_id)
-                self._attach(pair)
+        self._reopen_pairs(label)
+        self.accounts_changed.emit()
+        return account
+
+    def update_account(
+        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
+    ) -> AccountConfig:
+        """New credentials for an account; its pairs get new engines.
+        Raises ConfigError or OSError."""
+        account = self.service.update_account(label, creds, allow_plaintext=allow_plaintext)
+        self._reopen_pairs(label)
+        self.accounts_changed.emit()
+        return account
+
+    def rename_account(self, label: str, new_label: str) -> AccountConfig:
+        """Rename an account; its pairs follow (with new ids: their engines are reopened).
+        Raises ConfigError or OSError."""
+        before = [p.pair_id for p in self.service.pairs_using(label)]
+        account = self.service.rename_account(label, new_label)
+        for pair_id in before:
+            self._detach(pair_id)
+        self._reopen_pairs(new_label, detach=False)
         self.accounts_changed.emit()
         self.pairs_changed.emit()
         self._emit_overview()
         return account
+
+    def remove_account(self, label: str, *, with_pairs: bool = False) -> list[PairConfig]:
+        """Forget an account (and, if asked, the pairs that use it).
+        Raises ConfigError (pairs use it) or OSError."""
+        removed = self.service.remove_account(label, with_pairs=with_pairs)
+        for pair in removed:
+            self._detach(pair.pair_id)
+        self.accounts_changed.emit()
+        if removed:
+            self.pairs_changed.emit()
+            self._emit_overview()
+        return removed
+
+    def _reopen_pairs(self, label: str, *, detach: bool = True) -> None:
+        """New engines for the account's pairs (new credentials or ids)."""
+        for pair in self.service.pairs_using(label):
+            if detach:
+                self._detach(pair.pair_id)
+            self._attach(pair)
+        self.pairs_changed.emit()
+        self._emit_overview()
 
     def add_pair(self, pair: PairConfig) -> PairConfig:
         """Raises ConfigError (overlap, name taken) or OSError."""
@@ -207,6 +252,26 @@ class Controller(QObject):
         self._emit_overview()
         return new
 
+    def relocate_pair(self, pair_id: str, new_root: str) -> PairConfig:
+        """The pair's folder was moved to ``new_root``: follow it, keeping the pair's
+        state. Raises ConfigError (not the same folder, overlaps) or OSError."""
+        pair = self.pair(pair_id)
+        if pair is None:
+            raise ConfigError("This folder pair is not configured any more.")
+        problem = self.service.relocation_problem(pair, new_root)
+        if problem:
+            raise ConfigError(problem)
+        self._detach(pair_id, timeout_ms=15000)  # its engine holds the state database
+        try:
+            new = self.service.relocate_pair(pair_id, new_root)
+        except (ConfigError, OSError):
+            self._attach(pair)
+            raise
+        self._attach(new)
+        self.pairs_changed.emit()
+        self._emit_overview()
+        return new
+
     def remove_pair(self, pair_id: str) -> None:
         self.service.remove_pair(pair_id)
         self._detach(pair_id)
@@ -216,23 +281,43 @@ class Controller(QObject):
     # ---- running ---------------------------------------------------------------------
 
     def sync_now(
-        self, pair_id: str, dry_run: bool = False, allow_mass_delete: bool = False
+        self,
+        pair_id: str,
+        dry_run: bool = False,
+        *,
+        restore_deleted: bool = False,
+        confirmed_deletes: int | None = None,
     ) -> bool:
-        """Start one pair's sync (False if paused, already running or unknown).
+        """Start one pair's sync (False if paused, held, already running or unknown).
 
-        ``allow_mass_delete`` overrides the engine's safety valve for this one run (the
-        user confirmed it after a "Sync stopped for safety").
+        The deletion review's answers hold for this one run: ``restore_deleted`` puts
+        back what one side lost, ``confirmed_deletes`` lets the safety valves pass a
+        run that deletes at most that many files (the number the user typed).
         """
         pair = self.pair(pair_id)
         bridge = self._bridges.get(pair_id)
         if pair is None or bridge is None or bridge.syncing:
             return False
+        if pair.account in self._held_accounts or self.status(pair_id).folder_missing:
+            return False
         if not dry_run and (self._everything_paused or self.is_paused(pair_id)):
             return False
         options = self.service.options(
-            pair, dry_run=dry_run, allow_mass_delete=allow_mass_delete, workers=self._workers
+            pair,
+            dry_run=dry_run,
+            restore_deleted=restore_deleted,
+            confirmed_deletes=confirmed_deletes,
+            workers=self._workers,
         )
         return bridge.sync(options)
+
+    def hold_account(self, account: str, held: bool) -> None:
+        """Hold (or release) every sync of an account's pairs, e.g. while the bundled
+        emulator starts: a first sync racing its start-up would only say "Offline"."""
+        if held:
+            self._held_accounts.add(account)
+        else:
+            self._held_accounts.discard(account)
 
     def sync_all(self) -> int:
         """Start every pair that is not paused or running; returns how many started."""
@@ -290,6 +375,12 @@ class Controller(QObject):
         if bridge is None or not rel_paths:
             return
         bridge.resolve(list(rel_paths), Resolution(resolution))
+
+    def refresh_all(self) -> None:
+        """Re-read every pair's record and issues, and the pause flags (F5)."""
+        for pair in self.pairs():
+            self.refresh_issues(pair.pair_id)
+        self._refresh()
 
     def refresh_issues(self, pair_id: str) -> None:
         bridge = self._bridges.get(pair_id)
@@ -394,6 +485,27 @@ class Controller(QObject):
         self.pair_updated.emit(pair_id)
         self._emit_overview()
 
+    @Slot(str, bool)
+    def _on_folder_missing(self, pair_id: str, missing: bool) -> None:
+        """The live loop saw the folder go (or come back): no sync runs meanwhile."""
+        pair = self.pair(pair_id)
+        status = self.status(pair_id)
+        status.folder_missing = missing
+        if missing:
+            self.cancel(pair_id)
+            if pair is not None:
+                self.notify.emit(
+                    "Folder missing",
+                    f"{pair.local_root} is not there any more (moved, deleted, or a drive "
+                    "not mounted). Nothing syncs until it is back: locate it or remove "
+                    "the pair.",
+                    True,
+                )
+        elif status.failure is not None and status.failure.folder_missing:
+            status.failure = None  # it is back; the live loop syncs at once
+        self.pair_updated.emit(pair_id)
+        self._emit_overview()
+
     @Slot(str, str)
     def _on_watch_problem(self, pair_id: str, message: str) -> None:
         pair = self.pair(pair_id)
@@ -449,11 +561,9 @@ class Controller(QObject):
         if outcome.failure is not None:
             status.failure = outcome.failure
             if not outcome.failure.cancelled and outcome.failure != old_failure:
-                pair = self.pair(pair_id)
-                where = f" ({pair.container})" if pair else ""
-                self.notify.emit(outcome.failure.title + where, outcome.failure.message, True)
-        if outcome.last_sync_time is not None:
-            status.last_sync = outcome.last_sync_time
+                self._notify_failure(pair_id, outcome.failure)
+        if outcome.record is not None:
+            status.record = outcome.record
         if outcome.issues is not None:
             self._set_issues(pair_id, outcome.issues)
         if self._live is not None and not was_dry_run:
@@ -464,12 +574,26 @@ class Controller(QObject):
         self.pair_updated.emit(pair_id)
         self._emit_overview()
 
+    def _notify_failure(self, pair_id: str, failure: Failure) -> None:
+        pair = self.pair(pair_id)
+        where = f" ({pair.container})" if pair else ""
+        self.notify.emit(failure.title + where, failure.message, True)
+
     def _on_issues_loaded(self, pair_id: str, value: object) -> None:
-        if pair_id not in self._bridges or not isinstance(value, tuple):
+        if pair_id not in self._bridges:
             return
-        issues, last = value
-        if last is not None:
-            self.status(pair_id).last_sync = last
+        status = self.status(pair_id)
+        if isinstance(value, Failure):  # the engine could not even be opened
+            if status.failure != value:
+                status.failure = value
+                self._notify_failure(pair_id, value)
+            self.pair_updated.emit(pair_id)
+            self._emit_overview()
+            return
+        if not isinstance(value, tuple):
+            return
+        issues, record = value
+        status.record = record
         # Read from the state DB (start-up, refresh): known items, not news to announce.
         self._set_issues(pair_id, issues, announce=False)
         self.pair_updated.emit(pair_id)

@@ -29,6 +29,7 @@ class LiveScheduler(QObject):
     watch_problem = Signal(str, str)  # pair_id, one sentence (emitted once per problem)
     beacon_notice = Signal(str, object)  # pair_id, BeaconStatus (emitted once each)
     _beacon_event = Signal(str, object)  # from the beacon / engine threads, queued here
+    folder_missing = Signal(str, bool)  # pair_id, missing (the folder went or came back)
 
     def __init__(
         self,
@@ -109,6 +110,10 @@ class LiveScheduler(QObject):
         live = self._pairs.get(pair_id)
         return live is not None and live.watching
 
+    def is_missing(self, pair_id: str) -> bool:
+        live = self._pairs.get(pair_id)
+        return live is not None and live.folder_missing
+
     def problem(self, pair_id: str) -> str | None:
         live = self._pairs.get(pair_id)
         return live.watch_problem if live is not None else None
@@ -151,6 +156,8 @@ class LiveScheduler(QObject):
 
     def _step(self, pair_id: str, live: LivePair) -> None:
         step = live.poll()
+        if step.missing_now is not None:
+            self.folder_missing.emit(pair_id, step.missing_now)
         if step.paused_now is not None:
             self.pause_changed.emit(pair_id, step.paused_now)
         if step.run is not None:

@@ -13,12 +13,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -34,12 +35,12 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core import __version__
-from blobsync.core.app.settings import AccountConfig, AppConfig
-from blobsync.core.app.status import Overview
+from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
+from blobsync.core.app.status import Overview, PairState, plural
 from blobsync.core.credentials import Credentials
-from blobsync.core.errors import SafetyReason
 from blobsync.core.models import ActionKind, SyncResult
 
+from . import geometry, menus
 from .controller import Controller
 from .icons import app_icon
 from .item_actions import attach_item_actions
@@ -50,16 +51,6 @@ from .views.progress_view import ProgressView
 
 log = logging.getLogger(__name__)
 
-#: What the user can do after each safety stop, in the app's words (the CLI has its own).
-SAFETY_CHOICES = {
-    SafetyReason.FOLDER_EMPTIED: "If you emptied it on purpose, choose “Sync anyway”.",
-    SafetyReason.CONTAINER_GONE: (
-        "If it was deleted on purpose, choose “Sync anyway”; to upload the folder again, "
-        "set the pair to upload only."
-    ),
-    SafetyReason.MASS_DELETE: "If that is intended, choose “Sync anyway”.",
-}
-
 PLAN_WORDS = {
     ActionKind.UPLOAD: "Upload",
     ActionKind.DOWNLOAD: "Download",
@@ -68,6 +59,11 @@ PLAN_WORDS = {
     ActionKind.CONFLICT: "Conflict: keep both",
     ActionKind.ISSUE: "Skip",
 }
+
+
+def pair_name(pair: PairConfig) -> str:
+    """What the window calls a pair: its name, or its folder's."""
+    return pair.name or Path(pair.local_root).name or pair.local_root
 
 
 class PreviewDialog(QDialog):
@@ -81,7 +77,8 @@ class PreviewDialog(QDialog):
         summary = QLabel(
             "Nothing to do: everything is in sync."
             if not actions
-            else f"A sync would make {len(actions):,} change(s). Nothing has been changed yet.",
+            else f"A sync would make {plural(len(actions), 'change')}. Nothing has been "
+            "changed yet.",
             self,
         )
         summary.setObjectName("previewSummary")
@@ -121,6 +118,8 @@ class MainWindow(QMainWindow):
         self.account_dialog: QDialog | None = None  # the last one opened (tests drive it)
         self.pair_dialog: QDialog | None = None
         self.settings_dialog: QDialog | None = None
+        self.review_dialog: QDialog | None = None  # the open deletion review
+        self.accounts_dialog: QDialog | None = None
         self.setObjectName("mainWindow")
         self.setWindowTitle("BlobSync")
         self.setWindowIcon(app_icon())
@@ -130,6 +129,9 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         self.add_account_action = QAction("Add account…", self)
         self.add_account_action.triggered.connect(lambda _checked=False: self.add_account())
+        self.accounts_action = QAction("&Accounts…", self)
+        self.accounts_action.setToolTip("List, test, edit and remove storage accounts")
+        self.accounts_action.triggered.connect(lambda _checked=False: self.show_accounts())
         self.sync_all_action = QAction("Sync all", self)
         self.sync_all_action.triggered.connect(controller.sync_all)
         self.pause_action = QAction("Pause", self)
@@ -137,7 +139,7 @@ class MainWindow(QMainWindow):
         self.settings_action = QAction("Settings…", self)
         self.settings_action.triggered.connect(lambda _checked=False: self.edit_settings())
         for action, name in (
-            (self.add_account_action, "addAccountButton"),
+            (self.accounts_action, "accountsButton"),
             (self.sync_all_action, "syncAllButton"),
             (self.pause_action, "pauseButton"),
             (self.settings_action, "settingsButton"),
@@ -156,14 +158,29 @@ class MainWindow(QMainWindow):
         self.banner_button = QPushButton(self.banner)
         self.banner_button.setObjectName("bannerButton")
         self.banner_button.hide()
+        self.banner_button2 = QPushButton(self.banner)
+        self.banner_button2.setObjectName("bannerButton2")
+        self.banner_button2.hide()
         banner_layout = QHBoxLayout(self.banner)
         banner_layout.addWidget(self.banner_label, 1)
         banner_layout.addWidget(self.banner_button)
+        banner_layout.addWidget(self.banner_button2)
         self.banner.hide()
-        self._banner_callback: Callable[[], None] | None = None
+        self._banner_callback: Callable[[], object] | None = None
+        self._banner_callback2: Callable[[], object] | None = None
+        self._banner_until_pairs = False
         self.banner_button.clicked.connect(self._on_banner_button)
+        self.banner_button2.clicked.connect(self._on_banner_button2)
+        #: Asks for a folder: (title, start folder) -> chosen folder or "" (tests replace it).
+        self.folder_picker: Callable[[str, str], str] = lambda title, start: (
+            QFileDialog.getExistingDirectory(self, title, start)
+        )
 
         self.pairs_view = PairsView(controller, self)
+        #: Opens a folder in the desktop's file manager; False when none could (tests
+        #: replace it).
+        self.url_opener: menus.UrlOpener = menus.default_opener
+        self.menu_actions = menus.build_menus(self)
         self.progress_view = ProgressView(controller, self)
         self.issues_view = self._make_issues_view()
         self.tabs = QTabWidget(self)
@@ -181,11 +198,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
-        self.resize(960, 640)
+        geometry.place(self)  # the remembered place, or a first size from the screen
+        self._placed = False
 
         self.pairs_view.add_requested.connect(self.add_pair)
         self.pairs_view.edit_requested.connect(self.edit_pair)
         self.pairs_view.remove_requested.connect(self.remove_pair)
+        self.pairs_view.locate_requested.connect(self.locate_folder)
+        self.pairs_view.review_requested.connect(self.review_deletions)
+        self.pairs_view.open_folder_requested.connect(self._open_pair_folder)
         self.pairs_view.selection_changed.connect(self._on_selection)
         controller.overview_changed.connect(self._on_overview)
         controller.issues_changed.connect(self._on_issues_changed)
@@ -218,6 +239,19 @@ class MainWindow(QMainWindow):
 
         dialog.accepted.connect(saved)
         dialog.open()
+
+    def show_accounts(self) -> QDialog:
+        """The Accounts view (non-modal, one at a time)."""
+        from .widgets.accounts_dialog import AccountsDialog
+
+        dialog = self.accounts_dialog
+        if dialog is None or not dialog.isVisible():
+            dialog = AccountsDialog(self.controller, self)
+            self.accounts_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
 
     def _save_account(self, label: str, creds: Credentials, allow_plaintext: bool) -> AccountConfig:
         return self.controller.add_account(label, creds, allow_plaintext=allow_plaintext)
@@ -292,20 +326,70 @@ class MainWindow(QMainWindow):
     def toggle_pause(self) -> None:
         self.controller.set_paused(not self.controller.everything_paused())
 
+    def sync_selected(self) -> None:
+        """Sync the selected pair now (Ctrl+S); say why not when it cannot."""
+        pair_id = self.pairs_view.selected_pair_id()
+        if pair_id is None:
+            return
+        if not self.controller.sync_now(pair_id):
+            self._explain_no_sync(pair_id)
+
+    def _explain_no_sync(self, pair_id: str) -> None:
+        state = self.controller.pair_state(pair_id)
+        if self.controller.everything_paused() or self.controller.is_paused(pair_id):
+            self.show_banner(
+                "This pair is paused, so it did not sync.",
+                "Resume and sync",
+                functools.partial(self._resume_and_sync, pair_id),
+            )
+        elif state is PairState.MISSING:
+            self._on_pair_updated(pair_id)
+
+    def _resume_and_sync(self, pair_id: str) -> None:
+        if self.controller.everything_paused():
+            self.controller.set_paused(False)
+        if self.controller.is_paused(pair_id):
+            self.controller.set_pair_paused(pair_id, False)
+        self.controller.sync_now(pair_id)
+
+    def refresh(self) -> None:
+        """Re-read every pair's state and issues (F5)."""
+        self.controller.refresh_all()
+
     def show_banner(
-        self, text: str, button: str | None = None, callback: Callable[[], None] | None = None
+        self,
+        text: str,
+        button: str | None = None,
+        callback: Callable[[], object] | None = None,
+        second: tuple[str, Callable[[], object]] | None = None,
+        *,
+        until_pairs: bool = False,
     ) -> None:
-        """A message above the pairs, with an optional one-click action."""
+        """A message above the pairs, with up to two one-click actions; ``until_pairs``:
+        it goes away once a folder pair exists (the demo offer)."""
+        self._banner_until_pairs = until_pairs
         self.banner_label.setText(text)
         self._banner_callback = callback
         self.banner_button.setVisible(button is not None)
         if button is not None:
             self.banner_button.setText(button)
+        self.banner_button2.setVisible(second is not None)
+        self._banner_callback2 = second[1] if second is not None else None
+        if second is not None:
+            self.banner_button2.setText(second[0])
         self.banner.show()
 
     def hide_banner(self) -> None:
         self.banner.hide()
-        self._banner_callback = None
+        self._banner_callback = self._banner_callback2 = None
+        self._banner_until_pairs = False
+        self._safety_banner_for = None
+
+    def _on_banner_button2(self) -> None:
+        callback = self._banner_callback2
+        self.hide_banner()
+        if callback is not None:
+            callback()
 
     def _on_banner_button(self) -> None:
         callback = self._banner_callback
@@ -331,7 +415,18 @@ class MainWindow(QMainWindow):
                 break
         self.tabs.setCurrentWidget(self.issues_view)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._placed:
+            self._placed = True
+            # The window manager adds its frame when the window is mapped: fit again then.
+            QTimer.singleShot(0, self._keep_on_screen)
+
+    def _keep_on_screen(self) -> None:
+        geometry.keep_on_screen(self)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        geometry.remember(self)
         if self.keep_in_tray:
             event.ignore()
             self.hide()
@@ -342,6 +437,9 @@ class MainWindow(QMainWindow):
 
     def _on_overview(self, overview: Overview) -> None:
         self.pause_action.setText("Resume" if overview.paused else "Pause")
+        self.menu_actions.pause.setText(
+            "&Resume everything" if overview.paused else "&Pause everything"
+        )
         self.sync_all_action.setEnabled(not overview.paused and bool(self.controller.pairs()))
         look = tray_look(overview)
         self.statusBar().showMessage(look.tooltip.replace("\n", " · "))
@@ -354,28 +452,141 @@ class MainWindow(QMainWindow):
             self.progress_view.show_pair(pair_id)
 
     def _on_pair_updated(self, pair_id: str) -> None:
-        """Offer a one-time override when a safety valve stopped this pair's sync."""
+        """Point at the deletion review when a safety valve stopped this pair's sync,
+        and at Locate… / Remove pair when its folder is missing."""
         status = self.controller.status(pair_id)
         failure = status.failure
-        if failure is not None and failure.safety is not None and not status.syncing:
+        self._update_notice()
+        if self.controller.pair_state(pair_id) is PairState.MISSING:
+            if self._safety_banner_for == (pair_id + "/missing") and self.banner.isVisible():
+                return
             pair = self.controller.pair(pair_id)
-            name = Path(pair.local_root).name if pair else pair_id
-            remedy = SAFETY_CHOICES[failure.safety.reason]
+            if pair is None:
+                return
+            self.show_banner(
+                f"Folder missing ({pair_name(pair)}): {pair.local_root} is not there (moved, "
+                "deleted, or a drive not mounted). Nothing syncs until it is back.",
+                "Locate…",
+                functools.partial(self.locate_folder, pair_id),
+                ("Remove pair", functools.partial(self.remove_pair, pair_id)),
+            )
+            self._safety_banner_for = pair_id + "/missing"
+            return
+        if self._safety_banner_for == pair_id + "/missing":
+            self.hide_banner()
+        if failure is not None and failure.safety is not None and not status.syncing:
+            if self._safety_banner_for == pair_id and self.banner.isVisible():
+                return
+            pair = self.controller.pair(pair_id)
+            name = pair_name(pair) if pair else ""
+            facts = failure.safety
             self._safety_banner_for = pair_id
             self.show_banner(
-                f"{failure.title} ({name}): {failure.message} {remedy}",
-                "Sync anyway",
-                functools.partial(self._sync_anyway, pair_id),
+                f"{failure.title} ({name}): {failure.message} "
+                f"Review the {plural(facts.deletes, 'file')} it would delete and choose "
+                "what to do.",
+                "Review deletions…",
+                functools.partial(self.review_deletions, pair_id),
             )
-        elif self._safety_banner_for == pair_id and status.syncing:
+        elif self._safety_banner_for == pair_id and (status.syncing or failure is None):
             self._safety_banner_for = None
             self.hide_banner()
 
-    def _sync_anyway(self, pair_id: str) -> None:
-        self.controller.sync_now(pair_id, allow_mass_delete=True)
+    def locate_folder(self, pair_id: str) -> bool:
+        """Ask where the pair's folder went and follow it (keeping the pair's state)."""
+        from blobsync.core.errors import BlobSyncError
+
+        pair = self.controller.pair(pair_id)
+        if pair is None:
+            return False
+        start = os.path.dirname(pair.local_root.rstrip(os.sep)) or str(Path.home())
+        while not os.path.isdir(start) and os.path.dirname(start) != start:
+            start = os.path.dirname(start)
+        folder = self.folder_picker(f"Where is the folder {pair_name(pair)} now?", start)
+        if not folder:
+            self._on_pair_updated(pair_id)
+            return False
+        try:
+            self.controller.relocate_pair(pair_id, folder)
+        except (BlobSyncError, OSError) as exc:
+            self.show_banner(
+                f"Cannot use this folder: {exc}",
+                "Locate…",
+                functools.partial(self.locate_folder, pair_id),
+                ("Remove pair", functools.partial(self.remove_pair, pair_id)),
+            )
+            self._safety_banner_for = pair_id + "/missing"
+            return False
+        self.hide_banner()
+        return True
+
+    def _update_notice(self) -> None:
+        """The Issues tab says what stops a pair besides its items."""
+        words = []
+        for pair in self.controller.pairs():
+            state = self.controller.pair_state(pair.pair_id)
+            if state is PairState.MISSING:
+                words.append(f"The folder of {pair_name(pair)} is missing: {pair.local_root}.")
+            elif state is PairState.REVIEW:
+                words.append(f"{pair_name(pair)} was stopped for safety: deletions to review.")
+            elif state in (PairState.ERROR, PairState.OFFLINE):
+                failure = self.controller.status(pair.pair_id).failure
+                if failure is not None:
+                    words.append(f"{pair_name(pair)}: {failure.title}: {failure.message}")
+        self.issues_view.set_notice(" ".join(words))
+
+    def _open_pair_folder(self, pair_id: str) -> None:
+        pair = self.controller.pair(pair_id)
+        if pair is not None:
+            menus.open_folder(self, pair.local_root, f"the folder of {pair_name(pair)}")
+
+    def review_first(self) -> None:
+        """Open the deletion review of the first pair stopped for safety."""
+        for pair in self.controller.pairs():
+            failure = self.controller.status(pair.pair_id).failure
+            if failure is not None and failure.safety is not None:
+                self.review_deletions(pair.pair_id)
+                return
+
+    def review_deletions(self, pair_id: str) -> None:
+        """Open the deletion review of a pair stopped for safety (non-blocking)."""
+        from .widgets.deletion_review import DeletionReview
+
+        pair = self.controller.pair(pair_id)
+        failure = self.controller.status(pair_id).failure
+        if pair is None or failure is None or failure.safety is None:
+            return
+        self.bring_to_front()
+        dialog = DeletionReview(pair_name(pair), failure.safety, self)
+        self.review_dialog = dialog
+
+        def chosen() -> None:
+            self._on_review(pair_id, dialog)
+
+        dialog.accepted.connect(chosen)
+        dialog.finished.connect(lambda _r: self._after_review(pair_id))
+        dialog.open()
+
+    def _on_review(self, pair_id: str, dialog: QDialog) -> None:
+        from .widgets.deletion_review import DeletionReview, ReviewChoice
+
+        assert isinstance(dialog, DeletionReview)
+        choice = dialog.choice
+        if choice is ReviewChoice.RESTORE:
+            self.controller.sync_now(pair_id, restore_deleted=True)
+        elif choice is ReviewChoice.DELETE:
+            self.controller.sync_now(pair_id, confirmed_deletes=dialog.facts.deletes)
+        elif choice is ReviewChoice.PAUSE:
+            self.controller.set_pair_paused(pair_id, True)
+
+    def _after_review(self, pair_id: str) -> None:
+        self.review_dialog = None
+        self._on_pair_updated(pair_id)
 
     def _on_pairs_changed(self) -> None:
         """Keep the issues list's pairs in step with the configured pairs."""
+        if self._banner_until_pairs and self.controller.pairs():
+            self.hide_banner()
         current = {p.pair_id for p in self.controller.pairs()}
         for pair_id in self._issue_pairs - current:
             self.issues_view.remove_pair(pair_id)
@@ -394,12 +605,16 @@ class MainWindow(QMainWindow):
         self._issue_pairs.add(pair_id)
         self.issues_view.set_issues(pair_id, list(issues))
 
+    def _sync_from_preview(self, pair_id: str) -> None:
+        if not self.controller.sync_now(pair_id):
+            self._explain_no_sync(pair_id)
+
     def _on_preview_ready(self, pair_id: str, result: SyncResult) -> None:
         pair = self.controller.pair(pair_id)
         if pair is None:
             return
         dialog = PreviewDialog(f"{pair.local_root} ↔ {pair.container}", result, self)
         self.preview_dialog = dialog
-        dialog.accepted.connect(lambda pid=pair_id: self.controller.sync_now(pid))
+        dialog.accepted.connect(lambda pid=pair_id: self._sync_from_preview(pid))
         dialog.finished.connect(lambda _r: setattr(self, "preview_dialog", None))
         dialog.open()

@@ -18,13 +18,24 @@ from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from blobsync.core.app.status import Overview, PairState
+from blobsync.core.app.status import (
+    Overview,
+    PairState,
+    attention_words,
+    plural,
+    waiting_words,
+)
 
 from .controller import Controller
 from .icons import load_icon
 
-#: The states without an icon of their own borrow one (a warning, an error).
-_ICON_OF = {PairState.EXPIRES_SOON: PairState.ATTENTION, PairState.SIGN_IN_EXPIRED: PairState.ERROR}
+#: One icon per state; states without one of their own borrow one ("Checking…" the
+#: "not synced yet" one, an expiring SAS the warning, an expired sign-in the error).
+_ICON_OF = {
+    PairState.UNKNOWN: PairState.NEW,
+    PairState.EXPIRES_SOON: PairState.ATTENTION,
+    PairState.SIGN_IN_EXPIRED: PairState.ERROR,
+}
 ICON_NAMES = {state: f"tray-{_ICON_OF.get(state, state).value}.svg" for state in PairState}
 
 
@@ -52,11 +63,6 @@ def format_time(epoch: float | None, now: float | None = None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
 
 
-def attention_words(count: int) -> str:
-    """'1 item needs attention' / '3 items need attention'."""
-    return f"{count:,} item needs attention" if count == 1 else f"{count:,} items need attention"
-
-
 def tray_state(ov: Overview) -> PairState:
     """The one state the tray shows; never IDLE while anything is pending or wrong."""
     return ov.state()
@@ -74,6 +80,11 @@ def tray_look(ov: Overview, now: float | None = None) -> TrayLook:
         PairState.ATTENTION: "Needs attention",
         PairState.EXPIRES_SOON: "A SAS expires within a week",
         PairState.SIGN_IN_EXPIRED: "Sign-in expired",
+        PairState.UNFINISHED: f"Not finished — {waiting_words(ov.waiting)}",
+        PairState.NEW: "Not synced yet" if ov.pairs else "No folders synced yet",
+        PairState.UNKNOWN: "Checking…",
+        PairState.REVIEW: "Stopped for safety: deletions to review",
+        PairState.MISSING: "Folder missing",
     }[state]
     lines = [f"BlobSync — {head}"]
     if state in (PairState.ERROR, PairState.SIGN_IN_EXPIRED) and ov.error_message:
@@ -82,6 +93,16 @@ def tray_look(ov: Overview, now: float | None = None) -> TrayLook:
         lines.append("Paused")
     if ov.pending:
         lines.append(attention_words(ov.pending))
+    for other, words in (
+        (PairState.REVIEW, "stopped for safety"),
+        (PairState.MISSING, "folder missing"),
+        (PairState.UNFINISHED, "not finished"),
+    ):
+        n = ov.count(other)
+        if n and (state is not other or ov.pairs > 1):
+            lines.append(f"{plural(n, 'pair')}: {words}")
+    if state is PairState.PAUSED and ov.waiting:
+        lines.append(waiting_words(ov.waiting).capitalize())
     lines.append(f"Last sync: {format_time(ov.last_sync, now)}")
     return TrayLook(state, ICON_NAMES[state], "\n".join(lines))
 
@@ -91,6 +112,7 @@ class Tray(QObject):
 
     show_window_requested = Signal()
     show_issues_requested = Signal()
+    review_requested = Signal()  # a pair stopped for safety: open its deletion review
     quit_requested = Signal()
 
     def __init__(self, controller: Controller, parent: QObject | None = None) -> None:
@@ -163,6 +185,14 @@ class Tray(QObject):
                 act = QAction(f"{Path(pair.local_root).name} ↔ {pair.container}", sub)
                 act.triggered.connect(lambda _=False, r=pair.local_root: self._open_folder(r))
                 sub.addAction(act)
+        if ov.count(PairState.MISSING):
+            missing = QAction("Folder missing: locate it…", menu)
+            missing.triggered.connect(self.show_window_requested)
+            menu.addAction(missing)
+        if ov.count(PairState.REVIEW):
+            review = QAction("Review deletions…", menu)
+            review.triggered.connect(self.review_requested)
+            menu.addAction(review)
         if ov.pending:
             attention = QAction(attention_words(ov.pending) + "…", menu)
             attention.triggered.connect(self.show_issues_requested)
@@ -175,9 +205,11 @@ class Tray(QObject):
     def _toggle_pause(self) -> None:
         self.controller.set_paused(not self.controller.everything_paused())
 
-    @staticmethod
-    def _open_folder(local_root: str) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(local_root))
+    def _open_folder(self, local_root: str) -> None:
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(local_root)):
+            self.show_notification(
+                "No file manager", f"No file manager could open {local_root}.", True
+            )
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -33,7 +34,7 @@ from ..credentials import (
     from_sas_url,
     parse_connection_string,
 )
-from ..errors import ConfigError
+from ..errors import BlobSyncError, ConfigError
 from . import entra, logs
 from .expiry import times_to_save
 from .pairs import is_local_emulator
@@ -42,6 +43,8 @@ from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore
 
 if TYPE_CHECKING:
     from ..remote.probe import PermissionReport
+
+log = logging.getLogger(__name__)
 
 ENV_CONNECTION_STRING = "AZURE_STORAGE_CONNECTION_STRING"
 #: Without a connection string: sign in to this account URL with DefaultAzureCredential
@@ -228,12 +231,96 @@ def remove_account(settings: SettingsStore, label: str) -> list[PairConfig]:
     return [pair for pair in settings.config.pairs if pair.account == label]
 
 
+def update_account(
+    settings: SettingsStore, label: str, creds: Credentials, *, allow_plaintext: bool = False
+) -> AccountConfig:
+    """Give a saved account new credentials (a new key, SAS or connection string, or
+    another URL): the new secret replaces the old one where it was kept. Its pairs then
+    use them; they keep their state while the storage account stays the same one.
+    Raises ConfigError (no such account, keyring unusable) or OSError (settings)."""
+    old = get_account(settings.config, label)
+    new = add_account(
+        settings,
+        label,
+        creds,
+        allow_plaintext=allow_plaintext or old.plaintext_secret_file,
+        replace=True,
+    )
+    if old.has_secret and not new.has_secret:
+        delete_secret(label)  # now the emulator's published key: nothing to keep
+    elif old.plaintext_secret_file and not new.plaintext_secret_file:
+        # The plaintext file is read first: drop it there, keep the keyring's copy.
+        delete_secret(label)
+        store_secret(label, creds.secret)
+    return new
+
+
+def rename_account(settings: SettingsStore, label: str, new_label: str) -> AccountConfig:
+    """Call an account ``new_label``; its secret and its pairs follow (their state and
+    pause too: those are keyed by the storage account, not by the label).
+    Raises ConfigError (bad or taken name, no such account), OSError."""
+    account = get_account(settings.config, label)
+    if new_label == label:
+        return account
+    problem = label_problem(new_label)
+    if problem:
+        raise ConfigError(problem)
+    if new_label in settings.config.accounts:
+        raise ConfigError(f"An account named '{new_label}' already exists; choose another name.")
+    plaintext = False
+    if account.has_secret:
+        secret = load_secret(label)
+        plaintext = store_secret(new_label, secret, allow_plaintext=account.plaintext_secret_file)
+    renamed = AccountConfig(
+        name=new_label,
+        account_url=account.account_url,
+        account_name=account.account_name,
+        kind=account.kind,
+        plaintext_secret_file=plaintext,
+        has_secret=account.has_secret,
+    )
+    settings.config.accounts = {
+        (new_label if name == label else name): (renamed if name == label else acc)
+        for name, acc in settings.config.accounts.items()
+    }
+    for pair in settings.config.pairs:
+        if pair.account == label:
+            pair.account = new_label
+    settings.save()
+    if account.has_secret:
+        delete_secret(label)
+    return renamed
+
+
+def pairs_using(config: AppConfig, label: str) -> list[PairConfig]:
+    """The folder pairs set up with account ``label``."""
+    return [pair for pair in config.pairs if pair.account == label]
+
+
+def shareable_connection_string(account: AccountConfig) -> str | None:
+    """A connection string that may be shown and copied: only for the local emulator
+    with its published development key (a second machine or the CLI can then reach the
+    demo container). Never for an account with a secret of its own."""
+    if not uses_published_key(account):
+        return None
+    from .emulator import demo_connection_string
+
+    return demo_connection_string(account.account_url)
+
+
 def check_account(creds: Credentials) -> None:
     """Prove the account is reachable and accepts the credentials.
     Raises AuthError or ConnectionFailure."""
     from ..remote.azure import check_connection  # the SDK only when it is needed
 
-    check_connection(creds)
+    try:
+        check_connection(creds)
+    except BlobSyncError as exc:
+        log.warning(
+            "connection test of %s failed: %s: %s", creds.account_url, exc.title, exc.message
+        )
+        raise
+    log.info("connection test of %s: it answered", creds.account_url)
 
 
 def list_containers(creds: Credentials) -> list[str]:

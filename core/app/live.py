@@ -93,6 +93,7 @@ class LiveStep:
     run: SyncReason | None
     wait_s: float
     paused_now: bool | None = None  # True: just paused; False: just resumed; None: same
+    missing_now: bool | None = None  # True: the folder just went; False: it is back
 
 
 class LivePair:
@@ -143,6 +144,8 @@ class LivePair:
         self.path_filter: PathFilter | None = None
         self._ignore_file_touched = False
         self.refresh_filter()
+        #: The local folder is not there: nothing syncs until it is back.
+        self.folder_missing = False
 
     # ---- state ---------------------------------------------------------------------
 
@@ -222,8 +225,10 @@ class LivePair:
     # ---- the driver's calls --------------------------------------------------------
 
     def poll(self) -> LiveStep:
-        """Check pause and watcher health; say whether a sync is due. Call it from the
-        driver's thread, a few times a second at most (one pause-store read)."""
+        """Check the folder, pause and watcher health; say whether a sync is due. Call
+        it from the driver's thread, a few times a second at most (one stat of the
+        folder, one pause-store read)."""
+        missing_now = self._check_folder()
         paused = self.pause.is_paused()
         changed: bool | None = None
         if paused != self._was_paused:
@@ -241,8 +246,8 @@ class LivePair:
                         self.schedule.request()  # resuming: look at everything now
             if changed is not None:
                 self.events(ev.PauseChanged(paused))
-        if paused:
-            return LiveStep(None, 1.0, changed)
+        if paused or self.folder_missing:
+            return LiveStep(None, 1.0, changed, missing_now)
         self._start_beacon_thread()
         watcher = self._watcher
         if watcher is not None and not watcher.alive:
@@ -251,9 +256,9 @@ class LivePair:
             self.refresh_filter()
         with self._lock:
             if self._running:
-                return LiveStep(None, 1.0, changed)
+                return LiveStep(None, 1.0, changed, missing_now)
             due, wait, why = self.schedule.due(self._clock())
-        return LiveStep(why if due else None, wait, changed)
+        return LiveStep(why if due else None, wait, changed, missing_now)
 
     def request(self) -> None:
         """Sync as soon as possible (the user asked)."""
@@ -380,6 +385,32 @@ class LivePair:
         if beacon is not None:
             beacon.stop()
 
+    # ---- the folder ----------------------------------------------------------------
+
+    def _check_folder(self) -> bool | None:
+        """Notice the folder going away (moved, deleted, a drive unmounted) at the next
+        poll, and coming back; returns True/False when that just changed."""
+        present = self.local_root.is_dir()
+        if present is not self.folder_missing:
+            return None  # no change: present and known present, or still missing
+        self.folder_missing = not present
+        if not present:
+            self._stop_watcher()
+            message = (
+                f"The folder {self.local_root} is missing (moved, deleted, or a drive not "
+                "mounted); nothing syncs until it is back."
+            )
+            log.warning("%s", message)
+        else:
+            message = f"The folder {self.local_root} is back."
+            log.info("%s", message)
+            if self._was_paused is False:
+                self._start_watching()
+            with self._lock:
+                self.schedule.request()  # look at everything now
+        self.events(ev.FolderStatus(present, message))
+        return not present
+
     # ---- watcher -------------------------------------------------------------------
 
     def _on_change(self) -> None:  # watchdog's thread
@@ -389,7 +420,7 @@ class LivePair:
             self.beacon.activity(now)
 
     def _start_watching(self) -> None:
-        if not self.watch or self._watcher is not None or self._closed:
+        if not self.watch or self._watcher is not None or self._closed or self.folder_missing:
             return
         watcher = ChangeWatcher(self.local_root, self._on_change)
         watcher.skip = self.skips
@@ -577,8 +608,9 @@ class LiveSync:
             self.live.finished(ok, ignore_file_changed)
 
     def _watch_pause(self, cancel: CancelToken, done: threading.Event) -> None:
-        """Cancel the running sync when the pair gets paused from anywhere."""
+        """Cancel the running sync when the pair gets paused from anywhere, or its
+        folder goes away."""
         while not done.wait(self.TICK_S):
-            if self.live.paused:
+            if self.live.paused or not self.live.local_root.is_dir():
                 cancel.cancel()
                 return

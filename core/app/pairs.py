@@ -97,14 +97,20 @@ def _migrate_url_keyed(path: Path, old_key: str) -> None:
     if old == path or not old.exists():
         return
     try:
-        for suffix in ("-wal", "-shm", ".lock"):
-            side = Path(str(old) + suffix)
-            if side.exists():
-                os.replace(side, str(path) + suffix)
-        os.replace(old, path)
-        log.info("state database %s renamed to %s", old.name, path.name)
+        move_state_db(old, path)
     except OSError as exc:  # keep using nothing rather than fail: the old one stays
         log.warning("could not rename state database %s: %s", old, exc)
+
+
+def move_state_db(old: Path, new: Path) -> None:
+    """Rename a state database with its WAL, shared-memory and lock files (closed
+    first). Raises OSError."""
+    for suffix in ("-wal", "-shm", ".lock"):
+        side = Path(str(old) + suffix)
+        if side.exists():
+            os.replace(side, str(new) + suffix)
+    os.replace(old, new)
+    log.info("state database %s renamed to %s", old.name, new.name)
 
 
 def unique_name(config: AppConfig, local_root: str, exclude: PairConfig | None = None) -> str:

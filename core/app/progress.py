@@ -44,6 +44,15 @@ PHASE_WORDS = {
 }
 
 
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover - the loop always returns
+
+
 @dataclass(frozen=True, slots=True)
 class Transfer:
     """One item being moved right now."""
@@ -74,7 +83,34 @@ class ProgressSnapshot:
     speed_bps: float = 0.0
     eta_s: float | None = None
     elapsed_s: float = 0.0
-    cancelled: bool = False
+    cancelled: bool = False  # the run was cancelled or paused before the end
+    failed: bool = False  # the run stopped on an error before the end
+
+    @property
+    def files_words(self) -> str:
+        """'12 of 2,001 files' (the items this run handles, whatever their kind)."""
+        noun = "file" if self.files_total == 1 else "files"
+        return f"{self.files_done:,} of {self.files_total:,} {noun}"
+
+    @property
+    def bytes_words(self) -> str:
+        """'135.0 MiB of 300.0 MiB', or '' when nothing is transferred."""
+        if self.bytes_total <= 0:
+            return ""
+        return f"{human_bytes(self.bytes_done)} of {human_bytes(self.bytes_total)}"
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.fraction)
+
+    @property
+    def summary_words(self) -> str:
+        """One line for a list row or a terminal: '45% · 12 of 2,001 files'. The percent
+        is :attr:`fraction` (by bytes when there are bytes to move), never mixed with
+        the file count it stands beside."""
+        if self.bytes_total > 0:
+            return f"{self.percent}% of {human_bytes(self.bytes_total)} · {self.files_words}"
+        return self.files_words
 
     @property
     def phase_words(self) -> str:
@@ -97,6 +133,7 @@ class _Counters:
     running: bool = True
     dry_run: bool = False
     cancelled: bool = False
+    failed: bool = False
     phase: Phase | None = None
     files_done: int = 0
     files_total: int = 0
@@ -184,13 +221,18 @@ class ProgressModel:
         elif event.kind is ActionKind.CONFLICT:
             c.conflicts += 1
 
-    def finish(self, result: SyncResult | None) -> None:
-        """Mark the run over; a result's counts are the final word."""
+    def finish(
+        self, result: SyncResult | None, *, cancelled: bool = False, failed: bool = False
+    ) -> None:
+        """Mark the run over; a result's counts are the final word. A run that raised
+        has no result: ``cancelled`` or ``failed`` say how it ended."""
         with self._lock:
             c = self._c
             c.running = False
             c.phase = Phase.FINISHED
             c.transfers = {}
+            c.cancelled = cancelled
+            c.failed = failed
             if result is None:
                 return
             c.cancelled = result.cancelled
@@ -249,4 +291,5 @@ class ProgressModel:
             eta_s=eta,
             elapsed_s=now - started,
             cancelled=counters.cancelled,
+            failed=counters.failed,
         )

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..credentials import CredentialExpiry, Credentials, ExpiryState, SecretKind
-from ..engine import SyncEngine, SyncOptions
+from ..engine import RunRecord, SyncEngine, SyncOptions
 from ..errors import ConfigError
 from ..events import EventSink, ignore_event
 from ..models import AccessTier, ArchivedBlob, Issue, RehydratePriority
@@ -38,10 +38,18 @@ from .accounts import SecretLoader
 from .engines import open_engine, open_offline_engine
 from .expiry import account_expiry, times_to_save
 from .live import PauseFlag
-from .pairs import find_pair, new_pair_problem, pair_key, state_path, unique_name
+from .pairs import (
+    find_pair,
+    move_state_db,
+    new_pair_problem,
+    pair_key,
+    state_path,
+    unique_name,
+)
 from .pause import PauseStore
 from .secrets import delete_secret, load_secret
 from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore
+from .status import PairState, PairStatus
 
 if TYPE_CHECKING:
     from ..remote.probe import PermissionReport
@@ -65,6 +73,27 @@ class PairSummary:
     expiry: CredentialExpiry = _UNKNOWN
     archived: int = 0  # blobs archived in the container, not synced (a state)
     last_pickup: float | None = None  # epoch seconds a run last applied changes from elsewhere
+    record: RunRecord = dataclasses.field(default_factory=RunRecord)
+    pair_paused: bool = False  # paused by itself (not only because everything is)
+
+    def status(self) -> PairStatus:
+        """The pair's status as far as the state database knows (the app's rules)."""
+        missing = not os.path.isdir(self.pair.local_root)
+        return PairStatus(
+            record=self.record,
+            issues=list(self.issues),
+            folder_missing=missing,
+            expiry=self.expiry,
+        )
+
+    @property
+    def state(self) -> PairState:
+        return self.status().state(self.paused)
+
+    @property
+    def words(self) -> str:
+        """The state in the app's words ('Not finished — 3 changes waiting', …)."""
+        return self.status().words(self.paused, self.pair_paused)
 
 
 class AppService:
@@ -130,12 +159,54 @@ class AppService:
                 self._signed_in[label] = creds.token_credential
         return account
 
-    def remove_account(self, label: str) -> list[PairConfig]:
-        """Forget an account and its secret; returns the pairs that still use it.
-        Raises ConfigError."""
+    def accounts(self) -> list[AccountConfig]:
+        return list(self.config.accounts.values())
+
+    def pairs_using(self, label: str) -> list[PairConfig]:
+        """The folder pairs set up with account ``label``."""
+        return accounts.pairs_using(self.config, label)
+
+    def update_account(
+        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
+    ) -> AccountConfig:
+        """New credentials for a saved account (re-key, another URL).
+        Raises ConfigError, OSError."""
+        return accounts.update_account(self.settings, label, creds, allow_plaintext=allow_plaintext)
+
+    def rename_account(self, label: str, new_label: str) -> AccountConfig:
+        """Rename an account; its secret and pairs follow. Raises ConfigError, OSError."""
+        return accounts.rename_account(self.settings, label, new_label)
+
+    def remove_account(self, label: str, *, with_pairs: bool = False) -> list[PairConfig]:
+        """Forget an account and its secret. An account that pairs use is refused
+        unless ``with_pairs``: then those pairs are removed too (no file or blob is
+        touched) and returned. Raises ConfigError, OSError."""
+        used = self.pairs_using(label)
+        accounts.get_account(self.config, label)  # raises for an unknown one
+        if used and not with_pairs:
+            names = ", ".join(p.name or p.local_root for p in used)
+            raise ConfigError(
+                f"The account {label} is used by {len(used)} folder "
+                f"pair{'s' if len(used) != 1 else ''} ({names}); remove "
+                f"{'them' if len(used) != 1 else 'it'} first, or together with the account."
+            )
+        if used:
+            self.config.pairs = [p for p in self.config.pairs if p.account != label]
         with self._signed_in_lock:
             self._signed_in.pop(label, None)
-        return accounts.remove_account(self.settings, label)
+        accounts.remove_account(self.settings, label)
+        return used
+
+    def test_account(self, label: str) -> Credentials:
+        """Connect with a saved account; returns its credentials.
+        Raises ConfigError, AuthError, ConnectionFailure."""
+        creds = self.credentials(label)
+        accounts.check_account(creds)
+        return creds
+
+    def shareable_connection_string(self, label: str) -> str | None:
+        """The emulator account's connection string (published key), else None."""
+        return accounts.shareable_connection_string(accounts.get_account(self.config, label))
 
     def credentials(self, label: str) -> Credentials:
         """The credentials of a saved account. An Entra ID account reuses the sign-in
@@ -225,6 +296,65 @@ class AppService:
             self.set_paused(new, True)
         return new
 
+    def relocation_problem(self, pair: PairConfig, new_root: str) -> str | None:
+        """Why ``new_root`` cannot be where ``pair``'s folder went, or None.
+
+        The pair keeps its snapshot, so the new folder must look like the old one: at
+        least half of the files synced before must be there. Otherwise every missing
+        one would read as deleted (a different folder is a new pair, not a move)."""
+        root = os.path.abspath(os.path.expanduser(new_root))
+        if not os.path.isdir(root):
+            return f"{root} is not a folder."
+        account = self.account_of(pair)
+        path = state_path(
+            pair.local_root, account.account_url, account.account_name, pair.container
+        )
+        if not path.exists():
+            return None
+        engine = open_offline_engine(
+            pair.local_root, account.account_url, account.account_name, pair.container
+        )
+        try:
+            tracked = present = 0
+            for entry in engine.state.iter_snapshot():
+                tracked += 1
+                present += os.path.isfile(os.path.join(root, *entry.rel_path.split("/")))
+        finally:
+            engine.close()
+        if tracked and present * 2 < tracked:
+            return (
+                f"{root} does not look like the folder that was synced: only {present:,} of "
+                f"its {tracked:,} files are there. Choose the folder it was moved to, or "
+                "remove this pair and add that folder as a new one."
+            )
+        return None
+
+    def relocate_pair(self, pair_id: str, new_root: str) -> PairConfig:
+        """Point a pair at the place its folder was moved to, keeping its state (last
+        sync, pending issues, snapshot) and its pause. Close its engine first.
+        Raises ConfigError (see :meth:`relocation_problem`), OSError."""
+        old = self.pair(pair_id)
+        if old is None:
+            raise ConfigError("This folder pair is not configured any more.")
+        problem = self.relocation_problem(old, new_root)
+        if problem:
+            raise ConfigError(problem)
+        account = self.account_of(old)
+        root = os.path.abspath(os.path.expanduser(new_root))
+        old_db = state_path(
+            old.local_root, account.account_url, account.account_name, old.container
+        )
+        new_db = state_path(root, account.account_url, account.account_name, old.container)
+        new = dataclasses.replace(old, local_root=root)
+        if old_db.exists() and not new_db.exists():
+            move_state_db(old_db, new_db)
+        try:
+            return self.update_pair(pair_id, new)
+        except (ConfigError, OSError):
+            if new_db.exists() and not old_db.exists():
+                move_state_db(new_db, old_db)  # as it was
+            raise
+
     def remove_pair(self, pair_id: str) -> None:
         """Stop syncing a pair (no file or blob is touched). Raises OSError."""
         self.config.pairs = [p for p in self.config.pairs if p.pair_id != pair_id]
@@ -286,13 +416,17 @@ class AppService:
         dry_run: bool = False,
         allow_mass_delete: bool = False,
         workers: int | None = None,
+        restore_deleted: bool = False,
+        confirmed_deletes: int | None = None,
     ) -> SyncOptions:
         """The options one run of ``pair`` uses (its mode and filter rules, the app-wide
-        limits)."""
+        limits, and the deletion review's answer for this run)."""
         options = SyncOptions(
             mode=pair.mode,
             dry_run=dry_run,
             allow_mass_delete=allow_mass_delete,
+            restore_deleted=restore_deleted,
+            confirmed_deletes=confirmed_deletes,
             upload_limit_bps=self.config.upload_limit_kbps * 1024,
             download_limit_bps=self.config.download_limit_kbps * 1024,
             remote_deletes=pair.remote_deletes,
@@ -324,21 +458,25 @@ class AppService:
         )
         paused = self.is_paused(pair)
         expiry = account_expiry(account)
+        itself = self.pair_paused(pair)
         if not Path(path).exists():
-            return PairSummary(pair, paused, False, None, [], expiry)
+            return PairSummary(pair, paused, False, None, [], expiry=expiry, pair_paused=itself)
         engine = open_offline_engine(
             pair.local_root, account.account_url, account.account_name, pair.container, pair.prefix
         )
         try:
+            record = engine.run_record()
             return PairSummary(
                 pair,
                 paused,
-                True,
-                engine.last_sync_time(),
+                record.synced_before,
+                record.last_in_sync,
                 engine.pending_issues(),
-                expiry,
-                len(engine.archived_blobs()),
-                engine.last_pickup_time(),
+                expiry=expiry,
+                archived=len(engine.archived_blobs()),
+                last_pickup=engine.last_pickup_time(),
+                record=record,
+                pair_paused=itself,
             )
         finally:
             engine.close()

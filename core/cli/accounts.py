@@ -1,4 +1,6 @@
-"""``blobsync account add|list|remove|test``: saved storage accounts.
+"""``blobsync account add|list|show|test|rekey|rename|remove``: saved storage accounts,
+with the same capabilities as the app's Accounts view (both call
+:class:`~blobsync.core.app.service.AppService`).
 
 Secrets never come from argv (it leaks into ``ps`` and shell history): ``account add``
 reads them with getpass or from stdin. Parsing and saving are the application layer's
@@ -21,10 +23,11 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..app import entra
-from ..app.accounts import account_url_from, check_account, credentials_from_secret
+from ..app.accounts import account_url_from, check_account, credentials_from_secret, get_account
 from ..app.expiry import expiry_words
 from ..app.secrets import keyring_status
 from ..app.service import AppService
+from ..app.settings import AccountConfig
 from ..credentials import SecretKind
 from ..errors import ConfigError
 from ..models import Permission, SyncMode
@@ -128,6 +131,52 @@ def _kind_words(service: AppService, name: str) -> str:
     return f"entra ({user})" if user else "entra (DefaultAzureCredential)"
 
 
+def _secret_words(account: AccountConfig) -> str:
+    if not account.has_secret:
+        return "none needed (the local emulator's published development key)"
+    if account.plaintext_secret_file:
+        return "INSECURE plaintext file (no OS keyring)"
+    return "OS keyring"
+
+
+def cmd_account_show(args: argparse.Namespace, service: AppService) -> int:
+    account = get_account(service.config, args.name)
+    used = service.pairs_using(account.name)
+    out(f"{account.name}")
+    out(f"  URL:     {account.account_url}")
+    out(f"  Account: {account.account_name} ({account.kind.value})")
+    out(f"  Secret:  {_secret_words(account)}")
+    out(f"  Pairs:   {', '.join(p.name for p in used) if used else 'none'}")
+    shared = service.shareable_connection_string(account.name)
+    if shared:
+        out("  Connection string (for another machine or AZURE_STORAGE_CONNECTION_STRING):")
+        out(f"    {shared}")
+    return EXIT_OK
+
+
+def cmd_account_rekey(args: argparse.Namespace, service: AppService) -> int:
+    account = get_account(service.config, args.name)
+    kind = SecretKind(args.kind) if args.kind else account.kind
+    url = args.url or ("" if kind is SecretKind.CONNECTION_STRING else account.account_url)
+    secret = _read_secret(kind, args.secret_stdin)
+    creds = credentials_from_secret(kind, secret, url)
+    if args.test:
+        check_account(creds)
+    updated = service.update_account(args.name, creds, allow_plaintext=args.plaintext_secret)
+    out(f"Account {updated.name}: new secret saved ({_secret_words(updated)}).")
+    return EXIT_OK
+
+
+def cmd_account_rename(args: argparse.Namespace, service: AppService) -> int:
+    renamed = service.rename_account(args.name, args.new_name)
+    used = service.pairs_using(renamed.name)
+    out(
+        f"Account {args.name} is now {renamed.name}"
+        + (f" ({len(used)} folder pair{'s' if len(used) != 1 else ''} follow it)." if used else ".")
+    )
+    return EXIT_OK
+
+
 def cmd_account_list(args: argparse.Namespace, service: AppService) -> int:
     accounts = list(service.config.accounts.values())
     usable, backend, reason = keyring_status()
@@ -159,7 +208,9 @@ def cmd_account_list(args: argparse.Namespace, service: AppService) -> int:
     for a in accounts:
         badge = "  [INSECURE: secret in a plaintext file]" if a.plaintext_secret_file else ""
         note = expiry_words(service.account_expiry(a.name))
-        out(f"{a.name}\t{a.account_url}\t{_kind_words(service, a.name)}{badge}")
+        used = service.pairs_using(a.name)
+        pairs = f"\tused by {', '.join(p.name for p in used)}" if used else ""
+        out(f"{a.name}\t{a.account_url}\t{_kind_words(service, a.name)}{badge}{pairs}")
         if note:
             out(f"  {note}")
     out(f"Keyring: {backend}" + ("" if usable else f" — not usable: {reason}"))
@@ -167,10 +218,10 @@ def cmd_account_list(args: argparse.Namespace, service: AppService) -> int:
 
 
 def cmd_account_remove(args: argparse.Namespace, service: AppService) -> int:
-    still_used = service.remove_account(args.name)
+    removed_pairs = service.remove_account(args.name, with_pairs=args.with_pairs)
     out(f"Account {args.name} removed (and its secret).")
-    for pair in still_used:
-        out(f"  note: the folder pair {pair.name} ({pair.local_root}) was set up with it.")
+    for pair in removed_pairs:
+        out(f"  folder pair {pair.name} ({pair.local_root}) removed too; no file was touched.")
     return EXIT_OK
 
 
@@ -277,7 +328,43 @@ def add_account_parser(
     lst.set_defaults(handler=cmd_account_list)
     rm = acc.add_parser("remove", parents=[common], help="forget an account and its secret")
     rm.add_argument("name", metavar="NAME")
+    rm.add_argument(
+        "--with-pairs",
+        action="store_true",
+        help="also remove the folder pairs that use it (no file or blob is touched)",
+    )
     rm.set_defaults(handler=cmd_account_remove)
+    show = acc.add_parser(
+        "show", parents=[common], help="an account's details (and the emulator's connection string)"
+    )
+    show.add_argument("name", metavar="NAME")
+    show.set_defaults(handler=cmd_account_show)
+    rekey = acc.add_parser(
+        "rekey",
+        parents=[common],
+        help="give an account a new secret (read from a prompt or stdin)",
+    )
+    rekey.add_argument("name", metavar="NAME")
+    rekey_kinds = rekey.add_mutually_exclusive_group()
+    for flag, kind in (
+        ("--connection-string", SecretKind.CONNECTION_STRING),
+        ("--key", SecretKind.ACCOUNT_KEY),
+        ("--sas", SecretKind.SAS),
+    ):
+        rekey_kinds.add_argument(flag, dest="kind", action="store_const", const=kind.value)
+    rekey.add_argument("--url", help="a new account URL (default: the current one)")
+    rekey.add_argument("--secret-stdin", action="store_true", help="read the secret from stdin")
+    rekey.add_argument("--test", action="store_true", help="test the new secret before saving")
+    rekey.add_argument(
+        "--plaintext-secret",
+        action="store_true",
+        help="if no OS keyring works, keep the secret in an INSECURE plaintext file",
+    )
+    rekey.set_defaults(handler=cmd_account_rekey, kind=None)
+    rename = acc.add_parser("rename", parents=[common], help="rename an account")
+    rename.add_argument("name", metavar="NAME")
+    rename.add_argument("new_name", metavar="NEW_NAME")
+    rename.set_defaults(handler=cmd_account_rename)
     test = acc.add_parser(
         "test",
         parents=[common],

@@ -27,12 +27,12 @@ from .. import __version__
 from ..app.logs import redact, setup_logging
 from ..app.service import AppService
 from ..app.settings import SettingsStore
-from ..errors import BlobSyncError, FatalError
+from ..errors import BlobSyncError, FatalError, SafetyStop
 from ..models import SyncMode
 from .accounts import add_account_parser
 from .filters import add_filter_arguments
 from .items import add_item_parsers
-from .output import failure_line, failure_sentence
+from .output import deletion_lines, failure_line, failure_sentence
 from .pairs import add_pairs_parsers
 from .sync import (
     EXIT_INTERRUPTED,
@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="go on even when most files would be deleted",
     )
+    sync.add_argument(
+        "--restore-deleted",
+        action="store_true",
+        help="put back what one side lost (download or upload it again) instead of "
+        "deleting it on the other side",
+    )
     add_transfer_arguments(sync)
     add_filter_arguments(sync)
     sync.set_defaults(handler=cmd_sync)
@@ -98,6 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     issues = sub.add_parser("issues", parents=[common], help="list skipped/conflicting items")
     add_target_arguments(issues, many=False)
+    issues.add_argument(
+        "--ignore",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="leave this item alone from now on (not synced, not listed)",
+    )
+    issues.add_argument(
+        "--unignore", metavar="PATH", action="append", default=[], help="sync it again"
+    )
     issues.set_defaults(handler=cmd_issues)
 
     add_pairs_parsers(sub, common)
@@ -123,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         log.info("stopped: %s: %s", exc.title, sentence)
         for line in sentence.splitlines():  # several problems: one sentence a line
             err(failure_line(exc, line))
+        if isinstance(exc, SafetyStop) and exc.deletes:
+            for line in deletion_lines(exc):
+                err(redact(line))
         if getattr(args, "json", False):  # scripts get the one JSON object they expect
             error = {"title": exc.title, "message": sentence, "exit_code": exc.exit_code}
             out(json.dumps({"error": error}))

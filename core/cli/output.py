@@ -289,7 +289,7 @@ class ProgressDisplay:
             return
         bar.set_description_str(snap.phase_words.capitalize(), refresh=False)
         bar.n = min(snap.bytes_done, bar.total) if bar.total else snap.bytes_done
-        bar.set_postfix_str(f"{snap.files_done}/{plural(snap.files_total, 'file')}", refresh=False)
+        bar.set_postfix_str(snap.files_words, refresh=False)
         bar.refresh()
 
     def close(self) -> None:
@@ -307,12 +307,23 @@ def plural(n: int, word: str) -> str:
 
 #: What to do about each safety stop, in the CLI's words (the app has its own).
 SAFETY_REMEDIES: dict[SafetyReason, str] = {
-    SafetyReason.FOLDER_EMPTIED: "If you really emptied it, run again with --allow-mass-delete.",
-    SafetyReason.CONTAINER_GONE: (
-        "To upload the folder again use --mode upload; if it was deleted on purpose, run "
+    SafetyReason.FOLDER_EMPTIED: (
+        "If it was emptied by mistake (or a drive is not mounted), run again with "
+        "--restore-deleted to download the files again; if you really emptied it, run "
         "again with --allow-mass-delete."
     ),
-    SafetyReason.MASS_DELETE: "If that is intended, run again with --allow-mass-delete.",
+    SafetyReason.CONTAINER_GONE: (
+        "To upload the folder again use --restore-deleted (or --mode upload); if it was "
+        "deleted on purpose, run again with --allow-mass-delete."
+    ),
+    SafetyReason.CONTAINER_EMPTIED: (
+        "If it was emptied by mistake, run again with --restore-deleted to upload the "
+        "files again; if you really emptied it, run again with --allow-mass-delete."
+    ),
+    SafetyReason.MASS_DELETE: (
+        "To put the files back instead, run again with --restore-deleted; if the "
+        "deletions are intended, run again with --allow-mass-delete."
+    ),
 }
 
 
@@ -322,6 +333,25 @@ def failure_line(exc: FatalError, sentence: str) -> str:
     if sentence.startswith(exc.title):
         return f"blobsync: {sentence}"
     return f"blobsync: {exc.title}: {sentence}"
+
+
+def deletion_lines(exc: SafetyStop, limit: int = 10) -> list[str]:
+    """What the stopped run would have deleted: a count with its size, then the first
+    few paths (the app's deletion review shows the same facts)."""
+    where = []
+    if exc.deletes_local:
+        where.append(f"{exc.deletes_local:,} in the folder")
+    if exc.deletes_remote:
+        where.append(f"{exc.deletes_remote:,} in the container")
+    lines = [
+        f"It would delete {plural(exc.deletes, 'file')} ({human_size(exc.nbytes)}): "
+        + ", ".join(where)
+        + "."
+    ]
+    lines += [f"  {path}" for path in exc.paths[:limit]]
+    if exc.deletes > limit:
+        lines.append(f"  … and {exc.deletes - limit:,} more (see --dry-run)")
+    return lines
 
 
 def failure_sentence(exc: FatalError) -> str:

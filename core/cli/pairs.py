@@ -14,34 +14,19 @@ import time
 
 from ..app.expiry import expiry_words
 from ..app.service import AppService, PairSummary
-from ..app.status import STATE_WORDS, PairState
 from ..credentials import ExpiryState
 from ..errors import ConfigError
 from .sync import EXIT_OK, out
 
 
 def _state_words(s: PairSummary) -> str:
-    words = _state(s)
+    """The app's words for the pair's state, plus what only a summary adds."""
+    words = s.words
     if s.expiry.state is ExpiryState.EXPIRES_SOON:
         words += f"; {expiry_words(s.expiry)}"
     if s.archived:
         words += f"; {s.archived} archived (not synced)"
     return words
-
-
-def _state(s: PairSummary) -> str:
-    if s.expiry.state is ExpiryState.EXPIRED:
-        return STATE_WORDS[PairState.SIGN_IN_EXPIRED]
-    if s.paused:
-        return "paused"
-    if s.issues:
-        n = len(s.issues)
-        return f"{n} item{'s' if n != 1 else ''} need{'s' if n == 1 else ''} attention"
-    if not s.synced_before:
-        return "not synced yet"
-    if s.last_in_sync is None:
-        return "not finished: changes waiting"
-    return "up to date"
 
 
 def _ago(when: float | None) -> str:
@@ -72,10 +57,13 @@ def cmd_pairs(args: argparse.Namespace, service: AppService) -> int:
                 "excluded_folders": sorted(s.pair.excluded_folders),
                 "mode": s.pair.mode.value,
                 "paused": s.paused,
-                "state": _state_words(s),
+                "state": s.state.value,
+                "words": s.words,
+                "last_completed": s.record.last_completed,
                 "last_in_sync": s.last_in_sync,
                 "last_pickup": s.last_pickup,
                 "beacon": s.pair.beacon,
+                "waiting": s.record.waiting if s.record.stopped else 0,
                 "issues": len(s.issues),
             }
             for s in summaries
@@ -90,7 +78,8 @@ def cmd_pairs(args: argparse.Namespace, service: AppService) -> int:
     for s in summaries:
         out(
             f"{s.pair.name}\t{s.pair.local_root} <-> {s.pair.remote_label} ({s.pair.account}, "
-            f"{s.pair.mode.value})\t{_state_words(s)}; last in sync: {_ago(s.last_in_sync)}; "
+            f"{s.pair.mode.value})\t{_state_words(s)}; last sync: {_ago(s.record.last_completed)}, "
+            f"last in sync: {_ago(s.last_in_sync)}; "
             f"changes from elsewhere picked up: {_ago(s.last_pickup)}"
         )
     return EXIT_OK

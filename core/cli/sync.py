@@ -214,6 +214,7 @@ def options_for(target: Target, args: argparse.Namespace, service: AppService) -
     options.dry_run = bool(getattr(args, "dry_run", False))
     options.allow_mass_delete = bool(getattr(args, "allow_mass_delete", False))
     options.filters = rules_for(target.pair, args)
+    options.restore_deleted = bool(getattr(args, "restore_deleted", False))
     return transfer_options(args, options)
 
 
@@ -278,14 +279,6 @@ def sync_one(
         if progress is not None:
             progress.close()
         store.close()
-    log.info(
-        "sync %s <-> %s: %d up, %d down, %d issues",
-        local,
-        container,
-        result.uploaded,
-        result.downloaded,
-        len(result.issues),
-    )
     if args.json:
         extra: dict[str, Any] = {"pair": target.pair.name} if target.pair else {}
         if first is not None:
@@ -333,15 +326,26 @@ def cmd_issues(args: argparse.Namespace, service: AppService) -> int:
     account_url, account_name = _account_of(target, service)
     issues = []
     archived = []
+    ignored: list[str] = []
     prefix = target.prefix
     synced = state_path(local, account_url, account_name, container, prefix).exists()
-    if synced:
+    if synced or args.ignore or args.unignore:
         engine = open_offline_engine(local, account_url, account_name, container, prefix)
         try:
+            for rel_path in args.ignore:
+                engine.ignore(rel_path)
+            for rel_path in args.unignore:
+                engine.ignore(rel_path, ignored=False)
             issues = engine.pending_issues()
             archived = engine.archived_blobs()
+            ignored = engine.ignored()
         finally:
             engine.close()
+    if (args.ignore or args.unignore) and not args.json:
+        for rel_path in args.ignore:
+            out(f"Ignoring {rel_path} from now on (not synced, not listed).")
+        for rel_path in args.unignore:
+            out(f"{rel_path} syncs again from the next run.")
     if args.json:
         out(
             json.dumps(
@@ -349,10 +353,14 @@ def cmd_issues(args: argparse.Namespace, service: AppService) -> int:
                     "synced_before": synced,
                     "issues": [issue_dict(i) for i in issues],
                     "archived": [archived_dict(b) for b in archived],
+                    "ignored": ignored,
                 }
             )
         )
-    elif not synced:
+        return EXIT_ISSUES if issues else EXIT_OK
+    if ignored:
+        out(f"Ignored: {', '.join(ignored)} (blobsync issues ... --unignore PATH).")
+    if not synced:
         out(f"{local} has never been synced with {target.remote} on this account.")
     elif not issues:
         out("No pending issues.")

@@ -51,7 +51,7 @@ class _Printer:
         elif isinstance(event, ev.SyncFailed):
             if event.title != "Cancelled":
                 line = f"sync failed: {event.title}: {event.message} (will retry)"
-        elif isinstance(event, ev.WatcherStatus | ev.BeaconStatus):
+        elif isinstance(event, ev.WatcherStatus | ev.BeaconStatus | ev.FolderStatus):
             line = event.message
         elif isinstance(event, ev.PauseChanged):
             line = "Paused; not syncing until resumed." if event.paused else "Resumed."
@@ -67,7 +67,9 @@ def cmd_watch(args: argparse.Namespace, service: AppService) -> int:
     if len(chosen) != 1:
         raise ConfigError("Name one pair: FOLDER CONTAINER or --pair NAME.")
     target = chosen[0]
-    if not target.local.is_dir():
+    # A folder typed on the command line must exist (a typo is not an empty folder); a
+    # saved pair's folder may come back (a drive mounted later): watch says so and waits.
+    if not target.local.is_dir() and target.pair is None:
         raise ConfigError(f"The folder {target.local} does not exist; create it first.")
     options = options_for(target, args, service)
     creds = cli_sync.credentials_for(target, service)

@@ -15,7 +15,7 @@ This package never imports ``core.app``, ``core.cli`` or any GUI code
 (``tests/test_architecture.py`` checks it).
 """
 
-from .facade import Resolution, SyncEngine, SyncOptions
+from .facade import Resolution, RunRecord, SyncEngine, SyncOptions
 from .history import Change, ChangeKind, History, Run, RunKind
 from .recovery import ConflictSides, FileVersion, RecoveryResult, SideInfo, VersionSource
 
@@ -29,6 +29,7 @@ __all__ = [
     "Resolution",
     "Run",
     "RunKind",
+    "RunRecord",
     "SideInfo",
     "SyncEngine",
     "SyncOptions",

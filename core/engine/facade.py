@@ -47,13 +47,14 @@ from ..errors import (
     ConnectionFailure,
     ContainerNotFound,
     FatalError,
+    FolderMissing,
     ItemError,
     LinkNotPossible,
-    SafetyReason,
     SafetyStop,
 )
 from ..filters import FilterRules, PathFilter
 from ..local import fs
+from ..local.folding import NameFolding, probe_name_folding
 from ..local.scanner import ScanReport, scan
 from ..local.versions import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_BYTES, VersionsFolder
 from ..models import (
@@ -98,17 +99,28 @@ from .history import History, RunKind
 from .keeping import deleted_by, prune_container_bin, system_trash
 from .merge import OutOfOrder, merge3
 from .moves import pair_moves
-from .planner import is_delete, plan_item
+from .planner import plan_item
 from .recovery import ConflictSides, FileVersion, Recovery, RecoveryResult
 from .state import StateDB
 from .throttle import TokenBucket
+from .valves import check_valves, restore_instead
 
 log = logging.getLogger(__name__)
 
 #: State meta key: the service refused a remote delete (see ``_sync``).
 DELETE_REFUSED_KEY = "remote_delete_refused"
-MASS_DELETE_MIN = 10  # below this many deletions the ratio rule does not apply
-MASS_DELETE_RATIO = 0.5
+#: Actions that change a file on one side (what "N changes waiting" counts).
+CHANGE_KINDS = frozenset(
+    {
+        ActionKind.UPLOAD,
+        ActionKind.DOWNLOAD,
+        ActionKind.DELETE_LOCAL,
+        ActionKind.DELETE_REMOTE,
+        ActionKind.CONFLICT,
+        ActionKind.MOVE_LOCAL,
+        ActionKind.MOVE_REMOTE,
+    }
+)
 #: How long the account's protection (versioning, soft delete) is trusted once asked.
 PROTECTION_TTL_S = 86400.0
 
@@ -147,6 +159,33 @@ class SyncOptions:
     #: Hand expired local versions to the desktop's trash (send2trash: Windows, macOS,
     #: freedesktop) instead of deleting them; where there is none they are deleted.
     expired_to_system_trash: bool = False
+    #: Put back what one side lost instead of deleting it on the other: every deletion
+    #: the plan would make becomes a copy from the side that still has the file (the
+    #: deletion review's "Restore"; ``blobsync sync --restore-deleted``).
+    restore_deleted: bool = False
+    #: The user reviewed this many deletions (the deletion review's typed confirmation):
+    #: the safety valves let a run through that deletes at most this many.
+    confirmed_deletes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """What a pair's state database says about its runs (both clients show it).
+
+    ``last_completed``: the last run that went through to the end, issues or not.
+    ``last_in_sync``: the last run that ended with nothing pending. ``stopped``: the
+    last run ended early (cancelled, paused, a safety stop, a failure). ``waiting``:
+    the changes it left undone (None when it stopped before its plan was made).
+    """
+
+    last_in_sync: float | None = None
+    last_completed: float | None = None
+    stopped: bool = False
+    waiting: int | None = 0
+
+    @property
+    def synced_before(self) -> bool:
+        return self.last_completed is not None
 
 
 class Resolution(enum.StrEnum):
@@ -156,6 +195,7 @@ class Resolution(enum.StrEnum):
     KEEP_MINE = "keep_mine"
     TAKE_THEIRS = "take_theirs"
     KEEP_BOTH = "keep_both"
+    IGNORE = "ignore"  # leave this item alone from now on (remembered, see SyncEngine.ignore)
 
 
 class SyncEngine:
@@ -211,6 +251,11 @@ class SyncEngine:
         self._racy_after_ns = 0
         self._blob_prefix = store_prefix(store)  # counts towards Azure's name limits
         self._filter = RunFilter(_NO_RULES)
+        self._remote_files = 0  # blobs the last listing found (reserved names aside)
+        self._planned: list[Action] | None = None  # the running sync's plan, once made
+        #: Whether the folder's file system folds twin names (case / normalization);
+        #: probed at the first run (tests may set it).
+        self.name_folding: NameFolding | None = None
 
     # ---- public API ----------------------------------------------------------------
 
@@ -239,6 +284,17 @@ class SyncEngine:
                 str(self.local_root), self.store.container, options.mode.value, options.dry_run
             )
         )
+        where = f"{self.local_root} <-> {self.store.container}"
+        log.info(
+            "%s %s started (%s%s%s)",
+            "preview of" if options.dry_run else "sync",
+            where,
+            options.mode.value,
+            ", restoring deletions" if options.restore_deleted else "",
+            f", {options.confirmed_deletes} deletions confirmed"
+            if options.confirmed_deletes is not None
+            else "",
+        )
         try:
             with self._pair_lock():
                 result.run_id = run_id
@@ -248,10 +304,13 @@ class SyncEngine:
         except FatalError as exc:
             if isinstance(exc, Cancelled):
                 result.cancelled = True
+            result.duration_s = time.monotonic() - started
+            _log_stop(where, exc, result)
             self.events(ev.SyncFailed(exc.title, exc.message, exc.exit_code))
             raise
         finally:
             result.duration_s = time.monotonic() - started
+        _log_result(where, result)
         self.events(ev.PhaseChanged(ev.Phase.FINISHED))
         self.events(ev.SyncFinished(result))
         return result
@@ -271,18 +330,38 @@ class SyncEngine:
         value = self.state.get_meta("last_pickup")
         return float(value) if value else None
 
+    def run_record(self) -> RunRecord:
+        """What the state database says about the runs so far (see :class:`RunRecord`)."""
+        in_sync = self.last_sync_time()
+        completed = self.state.get_meta("last_completed")
+        waiting = self.state.get_meta("waiting")
+        return RunRecord(
+            last_in_sync=in_sync,
+            # Databases from before "completed" was recorded: their last clean run.
+            last_completed=float(completed) if completed else in_sync,
+            stopped=bool(self.state.get_meta("stopped")),
+            waiting=int(waiting) if waiting else (0 if waiting is None else None),
+        )
+
     def resolve(self, rel_path: str, resolution: Resolution) -> None:
         """Apply the user's choice for one pending item; the caller syncs afterwards.
 
         Conflicts (both copies already kept): KEEP_MINE puts our copy back under the
-        name, TAKE_THEIRS drops our copy, KEEP_BOTH keeps both. Race skips:
+        name, TAKE_THEIRS drops our copy, KEEP_BOTH keeps both; RETRY leaves the
+        conflict pending (there is nothing to retry until the user chooses). IGNORE
+        leaves the item alone from now on. Race skips:
         KEEP_MINE uploads ours over the blob's *current* version (If-Match its current
         ETag), TAKE_THEIRS downloads theirs over ours (after a re-check), KEEP_BOTH and
         RETRY leave it to the next sync. Raises ItemError, FatalError.
         """
+        if resolution is Resolution.IGNORE:
+            self.ignore(rel_path)
+            return
         issue = next((i for i in self.state.issues() if i.rel_path == rel_path), None)
         with self._pair_lock():
             if issue is not None and issue.kind is IssueKind.CONFLICT and issue.conflict_copy:
+                if resolution is Resolution.RETRY:
+                    return  # nothing to retry: the conflict waits for the user's choice
                 self._resolve_conflict(issue, resolution)
             elif issue is not None and issue.kind is IssueKind.MOVED_OUT_OF_SYNC:
                 # Moved to an excluded place: KEEP_MINE makes the move a deletion in the
@@ -297,6 +376,29 @@ class SyncEngine:
                 self._force_download(rel_path)
             if issue is not None:
                 self.state.remove_issue(rel_path)
+
+    def ignored(self) -> list[str]:
+        """The items the user chose to leave alone (relative paths; a folder covers
+        everything under it)."""
+        raw = self.state.get_meta("ignored")
+        try:
+            value = json.loads(raw) if raw else []
+        except ValueError:
+            return []
+        return sorted(str(p) for p in value) if isinstance(value, list) else []
+
+    def ignore(self, rel_path: str, ignored: bool = True) -> None:
+        """Leave an item alone from now on (or again sync it): it is neither synced nor
+        reported on either side, and nothing is deleted because of it. Its pending
+        issue goes away."""
+        paths = set(self.ignored())
+        if ignored:
+            paths.add(rel_path)
+            self.state.remove_issue(rel_path)
+        else:
+            paths.discard(rel_path)
+        self.state.set_meta("ignored", json.dumps(sorted(paths)))
+        self.state.commit()
 
     def check_permissions(self) -> PermissionReport:
         """Which of list, read, write and delete the credentials have in this container,
@@ -494,26 +596,30 @@ class SyncEngine:
             # the bin again (a copy these credentials could never prune). Keep deletes
             # as issues until a permission check says delete works again.
             options = replace(options, remote_deletes=RemoteDeletePolicy.KEEP_AS_ISSUES)
+        self._planned = None
+        try:
+            self._run(options, cancel, result, kind)
+        except FatalError:
+            if not options.dry_run:
+                self._record_stopped(self._planned, result)
+            raise
+        if not options.dry_run:
+            self._record_completed(result)
+
+    def _run(
+        self, options: SyncOptions, cancel: CancelToken, result: SyncResult, kind: RunKind
+    ) -> None:
         self._check_root()
         self._racy_after_ns = self._racy_threshold(options.dry_run)
         self.events(ev.PhaseChanged(ev.Phase.LISTING))
         try:
             exists = self.store.container_exists()
-            if not exists:
-                self._check_container_gone(options)
-                if options.mode is SyncMode.DOWNLOAD:
-                    raise ContainerNotFound(
-                        f"The container '{self.store.container}' does not exist (download mode does not create it)."
-                    )
-                if not options.dry_run:
-                    self.store.create_container()
         except ItemError as exc:  # e.g. 503 after every retry: the service is not usable
-            raise ConnectionFailure(
-                f"The storage service did not answer properly, so nothing was synced: {exc.message}"
-            ) from None
-        if not exists and not options.dry_run:
-            result.container_created = True
-            self.events(ev.ContainerCreated(self.store.container))
+            raise _unusable(exc) from None
+        if not exists and options.mode is SyncMode.DOWNLOAD:
+            raise ContainerNotFound(
+                f"The container '{self.store.container}' does not exist (download mode does not create it)."
+            )
         self._filter, filter_issues = build_run_filter(
             options.filters,
             self.local_root,
@@ -526,9 +632,38 @@ class SyncEngine:
         actions, report = self._plan(options, exists, cancel)
         result.excluded = self._filter.counts
         crash_point("after_listing")
-        self._check_valves(actions, report, options)
+        if options.restore_deleted:
+            actions = [restore_instead(a) for a in actions]
+        self._planned = actions
+        if not options.dry_run:
+            self.state.set_meta("waiting", str(_changes(actions)))
+            self.state.commit()
+        check_valves(
+            actions,
+            # Rows of items the rules now keep out are only forgotten, never deleted.
+            tracked=self.state.snapshot_count() - self._filter.forgotten,
+            local_files=report.files,
+            # excluded folders were not even entered: an empty scan proves nothing then
+            local_blind=bool(report.blind) or bool(self._filter.pruned),
+            remote_files=self._remote_files,
+            container_exists=exists,
+            allow_mass_delete=options.allow_mass_delete,
+            confirmed_deletes=options.confirmed_deletes,
+            local_root=str(self.local_root),
+            container=self.store.container,
+        )
+        if not exists and not options.dry_run:
+            # Created only after the valves: a container that vanished after a sync is
+            # a lost side to review, not an empty one to fill with deletions.
+            try:
+                self.store.create_container()
+            except ItemError as exc:
+                raise _unusable(exc) from None
+            result.container_created = True
+            self.events(ev.ContainerCreated(self.store.container))
         self._announce(actions)
-        scan_issues = filter_issues + report.issues
+        ignored = _Ignored(self.ignored())
+        scan_issues = filter_issues + [i for i in report.issues if not ignored.covers(i.rel_path)]
         if options.dry_run:
             result.planned = actions
             result.issues.extend(scan_issues)
@@ -569,9 +704,6 @@ class SyncEngine:
             result.ignore_file_changed = self._filter.ignore_file_changed(self._ignore_text_now())
         if options.keep_versions:
             self._prune_local_bin(options)
-        if result.in_sync and not self.state.issues():
-            self.state.set_meta("last_in_sync", repr(time.time()))
-            self.state.commit()
 
     def _after_run(self, actions: list[Action], result: SyncResult, options: SyncOptions) -> None:
         """Tell other machines through the change beacon if the run changed the
@@ -591,6 +723,32 @@ class SyncEngine:
         except Exception:  # a bug here must not hide the run's own outcome
             log.exception("after-run bookkeeping failed")
 
+    # ---- what the state DB remembers about runs --------------------------------------
+
+    def _record_completed(self, result: SyncResult) -> None:
+        now = repr(time.time())
+        self.state.set_meta("last_completed", now)
+        self.state.set_meta("stopped", "")
+        self.state.set_meta("waiting", "0")
+        if result.in_sync and not self.state.issues():
+            self.state.set_meta("last_in_sync", now)
+        self.state.commit()
+
+    def _record_stopped(self, planned: list[Action] | None, result: SyncResult) -> None:
+        """The run ended early: remember how many changes it left (unknown when it
+        stopped before its plan was made)."""
+        waiting = ""
+        if planned is not None:
+            paths = {a.rel_path for a in planned if a.kind in CHANGE_KINDS}
+            failed = {i.rel_path for i in result.issues if i.kind is not IssueKind.CONFLICT} & paths
+            waiting = str(max(len(paths) - result.writes - len(failed), 0))
+        try:
+            self.state.set_meta("stopped", "1")
+            self.state.set_meta("waiting", waiting)
+            self.state.commit()
+        except Exception:  # the run's own error is the one to report
+            log.exception("could not record the stopped run")
+
     def _bucket(self, direction: str, rate: int) -> TokenBucket | None:
         """One bucket per direction, kept across runs while the rate is unchanged."""
         if rate <= 0:
@@ -604,9 +762,9 @@ class SyncEngine:
     def _check_root(self) -> None:
         root = self.local_root
         if not root.exists():
-            raise ConfigError(f"The folder {root} does not exist (is a drive unmounted?).")
+            raise FolderMissing(str(root))
         if not root.is_dir():
-            raise ConfigError(f"{root} is not a folder.")
+            raise FolderMissing(str(root), f"{root} is not a folder.")
         versions = Path(os.path.abspath(self.versions_folder.folder))
         if versions == root or root in versions.parents:
             raise ConfigError(
@@ -672,7 +830,11 @@ class SyncEngine:
     ) -> list[Action]:
         actions: list[Action] = []
         self._bin_listed = []
-        seen_folds: set[int] = set()
+        #: fold key -> (the twin planned under it, whether this folder has that twin)
+        seen_folds: dict[int, tuple[str, bool]] = {}
+        folds_here = self._name_folding().folds
+        self._remote_files = 0
+        ignored = _Ignored(self.ignored())
         run_filter = self._filter
         filtering = run_filter.active
         excluded = run_filter.filter.excluded
@@ -685,6 +847,9 @@ class SyncEngine:
                 elif rem is not None and key.startswith(TRASH_PREFIX):
                     self._bin_listed.append(rem)  # for pruning and "deleted on ..."
                 continue  # a symlink, special file, unreadable folder, or BlobSync's own
+            if ignored.covers(key):
+                continue  # an item the user chose to leave alone
+            self._remote_files += rem is not None
             if filtering and (verdict := excluded(key)) is not None:
                 # Excluding never deletes: both sides stay as they are; a synced item's
                 # snapshot row goes, so it is merged afresh if it is ever included again.
@@ -694,10 +859,17 @@ class SyncEngine:
                 continue
             if loc is not None or rem is not None:
                 fold = hash(fold_key(key))
-                if fold in seen_folds:
+                here = loc is not None or snap is not None
+                earlier = seen_folds.get(fold)
+                if earlier is not None and not (folds_here and here and not earlier[1]):
                     actions.append(_collision(key))
                     continue
-                seen_folds.add(fold)
+                if earlier is not None:
+                    # This disk cannot hold both twins, and the folder has this one: it
+                    # wins, so the other's download can never land on it.
+                    actions = [a for a in actions if a.rel_path != earlier[0]]
+                    actions.append(_collision(earlier[0]))
+                seen_folds[fold] = (key, here)
             racy = self._racy(snap, loc)
             if loc is not None and (racy or _needs_md5(snap, loc, rem)):
                 try:
@@ -735,6 +907,17 @@ class SyncEngine:
             if issue.kind is IssueKind.MOVED_OUT_OF_SYNC and issue.conflict_copy
         }
 
+    def _name_folding(self) -> NameFolding:
+        """Whether this folder's file system folds twin names (probed once)."""
+        if self.name_folding is None:
+            try:
+                self.name_folding = probe_name_folding(self.local_root)
+            except OSError as exc:  # cannot write here: assume the careful answer
+                log.info("could not probe %s for name folding: %s", self.local_root, exc)
+                self.name_folding = NameFolding(case=True, normalization=True)
+            log.info("%s: %s", self.local_root, self.name_folding)
+        return self.name_folding
+
     def _md5_or_none(self, local: LocalEntry) -> bytes | None:
         try:
             return self._md5(local)
@@ -771,30 +954,6 @@ class SyncEngine:
         md5 = fs.md5_file(self.local_root / local.rel_path)
         self.state.cache_md5(local.rel_path, local.inode, local.size, local.mtime_ns, md5)
         return md5
-
-    def _check_container_gone(self, options: SyncOptions) -> None:
-        """A container that vanished after files were synced to it is a missing root, not
-        a remote deletion of everything: stop rather than delete the local copies."""
-        tracked = self.state.snapshot_count()
-        if tracked and not options.allow_mass_delete and options.mode is SyncMode.TWO_WAY:
-            raise SafetyStop(
-                SafetyReason.CONTAINER_GONE, tracked=tracked, container=self.store.container
-            )
-
-    def _check_valves(
-        self, actions: list[Action], report: ScanReport, options: SyncOptions
-    ) -> None:
-        if options.allow_mass_delete:
-            return
-        # Rows of items the rules now keep out are only forgotten, never deleted.
-        tracked = self.state.snapshot_count() - self._filter.forgotten
-        if tracked and report.files == 0 and not report.blind and not self._filter.pruned:
-            raise SafetyStop(
-                SafetyReason.FOLDER_EMPTIED, tracked=tracked, local_root=str(self.local_root)
-            )
-        deletes = sum(1 for a in actions if is_delete(a))
-        if deletes > MASS_DELETE_MIN and deletes > tracked * MASS_DELETE_RATIO:
-            raise SafetyStop(SafetyReason.MASS_DELETE, tracked=tracked, deletes=deletes)
 
     def _announce(self, actions: list[Action]) -> None:
         counts = dict.fromkeys(ActionKind, 0)
@@ -999,4 +1158,84 @@ def _collision(rel_path: str) -> Action:
             "Another item has the same name apart from upper/lower case or accents; "
             "this one was not synced so neither overwrites the other.",
         ),
+    )
+
+
+#: Issues logged per run; a run with more says how many were left out.
+LOGGED_ISSUES = 1000
+
+
+def _counts(result: SyncResult) -> str:
+    return (
+        f"{result.uploaded} up, {result.downloaded} down, {result.deleted_local} deleted "
+        f"locally, {result.deleted_remote} deleted remotely, {result.moved} moved, "
+        f"{result.conflicts} conflicts, {result.skipped} skipped, "
+        f"{result.bytes_uploaded + result.bytes_downloaded} bytes in {result.duration_s:.1f} s"
+    )
+
+
+def _log_issues(where: str, result: SyncResult) -> None:
+    for issue in result.issues[:LOGGED_ISSUES]:
+        log.info("%s: issue: %s: %s: %s", where, issue.rel_path, issue.describe(), issue.message)
+    if len(result.issues) > LOGGED_ISSUES:
+        log.info("%s: %d more issues not logged", where, len(result.issues) - LOGGED_ISSUES)
+
+
+def _log_result(where: str, result: SyncResult) -> None:
+    if result.dry_run:
+        log.info("preview of %s: %d actions planned", where, len(result.planned))
+        return
+    _log_issues(where, result)
+    log.info(
+        "sync %s finished%s: %s",
+        where,
+        "" if result.in_sync else " with items pending",
+        _counts(result),
+    )
+
+
+def _log_stop(where: str, exc: FatalError, result: SyncResult) -> None:
+    """A run that stopped: why, and what it did before (issues included)."""
+    _log_issues(where, result)
+    if isinstance(exc, Cancelled):
+        log.info("sync %s cancelled: %s", where, _counts(result))
+    elif isinstance(exc, SafetyStop):
+        log.warning(
+            "sync %s stopped for safety (%s): would delete %d of %d synced files "
+            "(%d locally, %d remotely, %d bytes), first: %s",
+            where,
+            exc.reason.value,
+            exc.deletes,
+            exc.tracked,
+            exc.deletes_local,
+            exc.deletes_remote,
+            exc.nbytes,
+            ", ".join(exc.paths[:5]),
+        )
+    else:
+        log.warning("sync %s stopped: %s: %s (%s)", where, exc.title, exc.message, _counts(result))
+
+
+class _Ignored:
+    """The user's ignored paths: a path covers itself and everything under it."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self._paths = frozenset(paths)
+
+    def covers(self, rel_path: str) -> bool:
+        if not self._paths:
+            return False
+        if rel_path in self._paths:
+            return True
+        parts = rel_path.split("/")
+        return any("/".join(parts[:i]) in self._paths for i in range(1, len(parts)))
+
+
+def _changes(actions: list[Action]) -> int:
+    return sum(1 for a in actions if a.kind in CHANGE_KINDS)
+
+
+def _unusable(exc: ItemError) -> ConnectionFailure:
+    return ConnectionFailure(
+        f"The storage service did not answer properly, so nothing was synced: {exc.message}"
     )

@@ -12,7 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from blobsync.core.app.beacon import BeaconView
 from blobsync.core.app.expiry import expiry_words
-from blobsync.core.app.status import STATE_WORDS, PairState
+from blobsync.core.app.status import PairState, plural
 from blobsync.core.credentials import SecretKind
 from blobsync.core.events import BeaconNotice
 from blobsync.core.models import SyncMode
@@ -89,18 +89,16 @@ class PairsModel(QAbstractTableModel):
             if col == 2:
                 return MODE_WORDS.get(pair.mode, str(pair.mode))
             if col == 3:
-                words = STATE_WORDS[state]
-                if state is PairState.ATTENTION:
-                    words += f" ({len(status.issues)})"
+                paused_itself = self.controller.is_paused(pair_id)
+                paused = paused_itself or self.controller.everything_paused()
+                words = status.words(paused, paused_itself)
                 if state is PairState.EXPIRES_SOON and status.expiry is not None:
                     words = expiry_words(status.expiry).split(" (")[0].replace("The SAS", "SAS")
                 if state is PairState.SIGN_IN_EXPIRED and self._signs_in(pair.account):
                     words = "Sign-in expired — sign in with Microsoft again"
-                if self.controller.is_paused(pair_id) and state is not PairState.PAUSED:
-                    words += ", paused"
                 return words
             if col == 4:
-                return format_time(status.last_sync)
+                return format_time(status.last_completed)
             if col == 5:
                 return self._activity(pair_id)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -110,8 +108,14 @@ class PairsModel(QAbstractTableModel):
                 return f"{status.failure.title}: {status.failure.message}"
             if col == 3 and status.expiry is not None and expiry_words(status.expiry):
                 return expiry_words(status.expiry, pair.account)
+            if col == 5:
+                return self._activity_tip(pair_id)
             if col == 4:
-                return pickup_words(self.controller.beacon_view(pair_id), pair.interval_s)
+                return (
+                    f"Last sync that went through to the end: {format_time(status.last_completed)}"
+                    f"\nLast time everything was in sync: {format_time(status.last_sync)}\n"
+                    + pickup_words(self.controller.beacon_view(pair_id), pair.interval_s)
+                )
         if role == Qt.ItemDataRole.DecorationRole and col == 3:
             return load_icon(ICON_NAMES[state])
         return None
@@ -124,20 +128,40 @@ class PairsModel(QAbstractTableModel):
         status = self.controller.status(pair_id)
         snap = status.progress
         if status.syncing and snap is not None:
-            return f"{snap.files_done}/{snap.files_total} files"
+            if snap.dry_run:
+                return "Previewing…"
+            return snap.summary_words if snap.files_total else snap.phase_words.capitalize()
+        if status.unfinished and snap is not None and not snap.dry_run and snap.files_total:
+            return f"Stopped after {snap.files_words}"
         result = status.last_result
         if result is None:
             return ""
         parts = [
-            f"↑{result.uploaded}",
-            f"↓{result.downloaded}",
-            f"✕{result.deleted_local + result.deleted_remote}",
+            f"↑{result.uploaded:,}",
+            f"↓{result.downloaded:,}",
+            f"✕{result.deleted_local + result.deleted_remote:,}",
         ]
         if result.conflicts:
-            parts.append(f"{result.conflicts} conflict{'s' if result.conflicts != 1 else ''}")
+            parts.append(plural(result.conflicts, "conflict"))
         if result.skipped:
-            parts.append(f"{result.skipped} skipped")
+            parts.append(f"{result.skipped:,} skipped")
         return " ".join(parts)
+
+    def _activity_tip(self, pair_id: str) -> str | None:
+        status = self.controller.status(pair_id)
+        result = status.last_result
+        if result is None or status.syncing or status.unfinished:
+            return None
+        deleted = result.deleted_local + result.deleted_remote
+        return (
+            "Last sync: "
+            f"↑ {plural(result.uploaded, 'file')} uploaded, "
+            f"↓ {plural(result.downloaded, 'file')} downloaded, "
+            f"✕ {plural(deleted, 'file')} deleted "
+            f"({result.deleted_local:,} in the folder, {result.deleted_remote:,} in the "
+            f"container), {plural(result.conflicts, 'conflict')}, "
+            f"{result.skipped:,} skipped."
+        )
 
 
 def pickup_words(view: BeaconView | None, full_interval_s: float) -> str:

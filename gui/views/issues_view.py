@@ -13,13 +13,14 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QItemSelection, QPoint, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -27,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core.engine import Resolution
-from blobsync.core.models import Issue
+from blobsync.core.models import Issue, IssueKind
 
 from ..models.issues_model import IssueRow, IssuesModel
 from ..qt_helpers import named
@@ -49,6 +50,11 @@ class IssuesView(QWidget):
 
         self.summary = named(QLabel(), "issuesSummary")
         self.summary.setWordWrap(True)
+        #: What stops a pair besides its items (a missing folder, a safety stop, an error).
+        self.notice = named(QLabel(), "issuesNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #b00020;")
+        self.notice.hide()
 
         self.table = named(QTableView(), "issuesTable")
         self.table.setModel(self.model)
@@ -65,6 +71,8 @@ class IssuesView(QWidget):
         self.table.setColumnWidth(IssuesModel.ITEM, 220)
         self.table.selectionModel().selectionChanged.connect(self._on_selection_changed)
         self.table.doubleClicked.connect(self._on_double_clicked)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
 
         self.detail = named(QLabel(), "issueDetail")
         self.detail.setWordWrap(True)
@@ -74,19 +82,28 @@ class IssuesView(QWidget):
             btn.setToolTip(tip)
             return btn
 
-        self.retry_button = button("retryButton", "Retry", "Try the selected items again")
-        self.retry_all_button = button("retryAllButton", "Retry all", "Try every item again")
+        self.retry_button = button("retryButton", "Re&try", "Try the selected items again")
+        self.retry_all_button = button(
+            "retryAllButton",
+            "Retry a&ll",
+            "Try every item again (conflicts stay until you choose what to keep)",
+        )
         self.keep_mine_button = button(
-            "keepMineButton", "Keep mine", "Upload this computer's version over the other one"
+            "keepMineButton", "Keep &mine", "Upload this computer's version over the other one"
         )
         self.take_theirs_button = button(
-            "takeTheirsButton", "Take theirs", "Replace this computer's version with the other one"
+            "takeTheirsButton", "Ta&ke theirs", "Replace this computer's version with the other one"
         )
         self.keep_both_button = button(
-            "keepBothButton", "Keep both", "Keep both versions under different names"
+            "keepBothButton", "Keep &both", "Keep both versions under different names"
+        )
+        self.ignore_button = button(
+            "ignoreButton",
+            "I&gnore",
+            "Leave the selected items alone from now on: not synced, not listed again",
         )
         self.show_in_folder_button = button(
-            "showInFolderButton", "Show in folder", "Open the folder that holds this item"
+            "showInFolderButton", "Show in f&older", "Open the folder that holds this item"
         )
         self.retry_button.clicked.connect(self._on_retry)
         self.retry_all_button.clicked.connect(self._on_retry_all)
@@ -94,18 +111,21 @@ class IssuesView(QWidget):
         self.take_theirs_button.clicked.connect(self._on_take_theirs)
         self.keep_both_button.clicked.connect(self._on_keep_both)
         self.show_in_folder_button.clicked.connect(self._on_show_in_folder)
+        self.ignore_button.clicked.connect(self._on_ignore)
 
         buttons = QHBoxLayout()
         for btn in (self.retry_button, self.retry_all_button):
             buttons.addWidget(btn)
-        buttons.addSpacing(16)
+        buttons.addSpacing(8)
         for btn in (self.keep_mine_button, self.take_theirs_button, self.keep_both_button):
             buttons.addWidget(btn)
         buttons.addStretch(1)
+        buttons.addWidget(self.ignore_button)
         buttons.addWidget(self.show_in_folder_button)
         self.moved_out = MovedOutActions(self, buttons, self._emit, self.selected_rows)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.notice)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.detail)
@@ -130,6 +150,13 @@ class IssuesView(QWidget):
         """Where the pair's folder is (for Show in folder) and its name in the list."""
         self._roots[pair_id] = local_root
         self.model.set_pair_label(pair_id, label or os.path.basename(local_root.rstrip(os.sep)))
+
+    def set_notice(self, text: str) -> None:
+        """Say what stops a pair besides its items ("" hides it)."""
+        if text != self.notice.text():
+            self.notice.setText(text)
+            self.notice.setVisible(bool(text))
+            self._refresh()
 
     def remove_pair(self, pair_id: str) -> None:
         """Drop a pair's issues after it was removed."""
@@ -169,7 +196,11 @@ class IssuesView(QWidget):
         total = self.model.rowCount()
         conflicts = self.model.conflict_count()
         if total == 0:
-            self.summary.setText("Nothing needs your attention.")
+            self.summary.setText(
+                "No items need your attention."
+                if self.notice.text()
+                else "Nothing needs your attention."
+            )
         else:
             words = f"{total} item{'s' if total != 1 else ''} need{'s' if total == 1 else ''} "
             words += "your attention"
@@ -177,10 +208,15 @@ class IssuesView(QWidget):
                 words += f" ({conflicts} conflict{'s' if conflicts != 1 else ''})"
             self.summary.setText(words + ". Select an item to see what you can do.")
         self.retry_button.setEnabled(bool(selected))
-        self.retry_all_button.setEnabled(total > 0)
+        self.retry_all_button.setEnabled(
+            any(r.issue.kind is not IssueKind.CONFLICT for r in self.model.rows())
+        )
         all_conflicts = bool(selected) and all(row.is_conflict for row in selected)
         for btn in (self.keep_mine_button, self.take_theirs_button, self.keep_both_button):
             btn.setEnabled(all_conflicts)
+        self.ignore_button.setEnabled(
+            bool(selected) and not any(r.issue.kind is IssueKind.CONFLICT for r in selected)
+        )
         self.show_in_folder_button.setEnabled(
             len(selected) == 1 and selected[0].pair_id in self._roots
         )
@@ -211,12 +247,20 @@ class IssuesView(QWidget):
 
     @Slot()
     def _on_retry_all(self) -> None:
-        self._emit(self.model.rows(), Resolution.RETRY)
+        # Conflicts stay until the user chooses: retrying cannot settle them.
+        rows = [r for r in self.model.rows() if r.issue.kind is not IssueKind.CONFLICT]
+        self._emit(rows, Resolution.RETRY)
 
     def _emit_conflict(self, resolution: Resolution) -> None:
         rows = self.selected_rows()
         if rows and all(row.is_conflict for row in rows):
             self._emit(rows, resolution)
+
+    @Slot()
+    def _on_ignore(self) -> None:
+        rows = self.selected_rows()
+        if rows and not any(r.issue.kind is IssueKind.CONFLICT for r in rows):
+            self._emit(rows, Resolution.IGNORE)
 
     @Slot()
     def _on_keep_mine(self) -> None:
@@ -236,8 +280,36 @@ class IssuesView(QWidget):
         if len(rows) != 1:
             return
         folder = self.folder_of(rows[0])
-        if folder is not None:
-            self.url_opener(QUrl.fromLocalFile(folder))
+        if folder is not None and not self.url_opener(QUrl.fromLocalFile(folder)):
+            # A desktop without a file manager: say so, and where the item is.
+            self.detail.setText(
+                f"No file manager could open the folder. The item is in {_escape(folder)}."
+            )
+
+    def context_menu(self) -> QMenu:
+        """The right-click menu: the buttons' actions for the selection."""
+        menu = QMenu(self)
+        for btn in (
+            self.retry_button,
+            self.keep_mine_button,
+            self.take_theirs_button,
+            self.keep_both_button,
+            self.ignore_button,
+            self.show_in_folder_button,
+        ):
+            act = QAction(btn.text(), menu)
+            act.setEnabled(btn.isEnabled())
+            act.triggered.connect(btn.click)
+            menu.addAction(act)
+        return menu
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.table.selectionModel().isRowSelected(index.row()):
+            self.table.selectRow(index.row())
+        self.context_menu().popup(self.table.viewport().mapToGlobal(pos))
 
     def _on_double_clicked(self, *_: object) -> None:
         self._on_show_in_folder()

@@ -6,16 +6,22 @@ they are signals the main window answers.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QMenu,
     QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
+
+from blobsync.core.app.status import PairState
 
 from ..controller import Controller
 from ..models.pairs_model import PairsModel
@@ -27,6 +33,9 @@ class PairsView(QWidget):
     add_requested = Signal()
     edit_requested = Signal(str)
     remove_requested = Signal(str)
+    locate_requested = Signal(str)  # the folder is missing: where did it go?
+    review_requested = Signal(str)  # stopped for safety: open the deletion review
+    open_folder_requested = Signal(str)
     selection_changed = Signal(str)  # pair_id, "" when none
 
     def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
@@ -44,13 +53,15 @@ class PairsView(QWidget):
         header.setStretchLastSection(True)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.doubleClicked.connect(lambda _i: self._emit_edit())
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
 
-        self.add_button = self._button("Add folder…", "addPairButton", self.add_requested.emit)
-        self.sync_button = self._button("Sync now", "syncNowButton", self._sync_selected)
-        self.preview_button = self._button("Preview", "previewButton", self._preview_selected)
-        self.pause_button = self._button("Pause", "pausePairButton", self._toggle_pause)
-        self.edit_button = self._button("Edit…", "editPairButton", self._emit_edit)
-        self.remove_button = self._button("Remove", "removePairButton", self._emit_remove)
+        self.add_button = self._button("A&dd folder…", "addPairButton", self.add_requested.emit)
+        self.sync_button = self._button("Sync &now", "syncNowButton", self._sync_selected)
+        self.preview_button = self._button("Pre&view", "previewButton", self.preview_selected)
+        self.pause_button = self._button("Pa&use", "pausePairButton", self._toggle_pause)
+        self.edit_button = self._button("Ed&it…", "editPairButton", self._emit_edit)
+        self.remove_button = self._button("&Remove", "removePairButton", self._emit_remove)
 
         buttons = QHBoxLayout()
         for btn in (self.add_button, self.sync_button, self.preview_button, self.pause_button):
@@ -102,7 +113,7 @@ class PairsView(QWidget):
         self.preview_button.setEnabled(has and not busy)
         self.pause_button.setEnabled(has)
         self.pause_button.setText(
-            "Resume" if pair and self.controller.is_paused(pair.pair_id) else "Pause"
+            "Res&ume" if pair and self.controller.is_paused(pair.pair_id) else "Pa&use"
         )
         self.edit_button.setEnabled(has and not busy)
         self.remove_button.setEnabled(has)
@@ -116,12 +127,58 @@ class PairsView(QWidget):
         self.update_buttons()
         self.selection_changed.emit(self.selected_pair_id() or "")
 
+    def context_menu(self, pair_id: str) -> QMenu:
+        """The right-click menu of a pair (what fits its state)."""
+        ctl = self.controller
+        state = ctl.pair_state(pair_id)
+        status = ctl.status(pair_id)
+        paused = ctl.is_paused(pair_id)
+        menu = QMenu(self)
+
+        def add(text: str, slot: Callable[[], object], enabled: bool = True) -> None:
+            act = QAction(text, menu)
+            act.setEnabled(enabled)
+            act.triggered.connect(lambda _checked=False: slot())
+            menu.addAction(act)
+
+        if state is PairState.MISSING:
+            add("&Locate the folder…", lambda: self.locate_requested.emit(pair_id))
+        if state is PairState.REVIEW:
+            add("Review &deletions…", lambda: self.review_requested.emit(pair_id))
+        add(
+            "Sync &now",
+            lambda: ctl.sync_now(pair_id),
+            not status.syncing and not paused and not ctl.everything_paused(),
+        )
+        add("Pre&view", lambda: ctl.preview(pair_id), not status.syncing)
+        add(
+            "Res&ume" if paused else "Pa&use",
+            lambda: ctl.set_pair_paused(pair_id, not paused),
+        )
+        menu.addSeparator()
+        add(
+            "&Open folder",
+            lambda: self.open_folder_requested.emit(pair_id),
+            state is not PairState.MISSING,
+        )
+        add("Ed&it…", lambda: self.edit_requested.emit(pair_id), not status.syncing)
+        add("&Remove…", lambda: self.remove_requested.emit(pair_id))
+        return menu
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        pair_id = self.model.pair_id_at(index.row()) if index.isValid() else None
+        if pair_id is None:
+            return
+        self.select_pair(pair_id)
+        self.context_menu(pair_id).popup(self.table.viewport().mapToGlobal(pos))
+
     def _sync_selected(self) -> None:
         pair_id = self.selected_pair_id()
         if pair_id:
             self.controller.sync_now(pair_id)
 
-    def _preview_selected(self) -> None:
+    def preview_selected(self) -> None:
         pair_id = self.selected_pair_id()
         if pair_id:
             self.controller.preview(pair_id)

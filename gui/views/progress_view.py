@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from blobsync.core.app.progress import ProgressSnapshot
+from blobsync.core.app.progress import ProgressSnapshot, human_bytes
 from blobsync.core.models import ActionKind
 
 from ..controller import Controller
@@ -41,15 +41,6 @@ KIND_WORDS = {
     ActionKind.DELETE_REMOTE: "Deleting (remote)",
     ActionKind.CONFLICT: "Keeping both",
 }
-
-
-def human_bytes(n: float) -> str:
-    """1536 -> '1.5 KiB'."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 def human_duration(seconds: float) -> str:
@@ -102,7 +93,7 @@ class ProgressView(QWidget):
         self.speed_label.setObjectName("speedLabel")
         self.counts_label = QLabel("", self)
         self.counts_label.setObjectName("countsLabel")
-        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button = QPushButton("&Cancel", self)
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self._cancel)
@@ -190,8 +181,14 @@ class ProgressView(QWidget):
         if snap.running:
             what = "Preview of" if snap.dry_run else "Syncing"
             self.title.setText(f"{what} {name} — {snap.phase_words}")
+        elif snap.dry_run:
+            self.title.setText(f"Preview of {name}: done")
+        elif snap.cancelled:
+            self.title.setText(f"Last sync of {name}: stopped before the end")
+        elif snap.failed:
+            self.title.setText(f"Last sync of {name}: failed")
         else:
-            self.title.setText(f"{'Preview of' if snap.dry_run else 'Last sync of'} {name}: done")
+            self.title.setText(f"Last sync of {name}: done")
         if snap.bytes_total > 0:
             fraction = snap.bytes_done / snap.bytes_total
         elif snap.files_total > 0:
@@ -199,10 +196,15 @@ class ProgressView(QWidget):
         else:
             fraction = 0.0 if snap.running else 1.0
         self.bar.setValue(round(1000 * min(fraction, 1.0)))
-        self.bar.setFormat(f"%p% — {snap.files_done:,} of {snap.files_total:,} files")
-        self.bytes_label.setText(
-            f"{human_bytes(snap.bytes_done)} of {human_bytes(snap.bytes_total)}"
-        )
+        # The percent is of the bytes when there are bytes to move: say so, and give the
+        # file count beside it, not as if it were the same measure.
+        if snap.bytes_total > 0:
+            self.bar.setFormat(f"%p% of the data — {snap.files_words}")
+        elif snap.files_total == 0 and not snap.running:
+            self.bar.setFormat("Nothing needed changing")
+        else:
+            self.bar.setFormat(snap.files_words)
+        self.bytes_label.setText(snap.bytes_words)
         if snap.running and snap.speed_bps > 0:
             eta = f", {human_duration(snap.eta_s)} left" if snap.eta_s is not None else ""
             self.speed_label.setText(f"{human_bytes(snap.speed_bps)}/s{eta}")
@@ -211,6 +213,11 @@ class ProgressView(QWidget):
         self.counts_label.setText(
             f"Uploaded {snap.uploaded:,} · Downloaded {snap.downloaded:,} · "
             f"Deleted {snap.deleted:,} · Skipped {snap.skipped:,} · Conflicts {snap.conflicts:,}"
+        )
+        self.counts_label.setToolTip(
+            "What this run has done so far: files uploaded to the container, downloaded "
+            "into the folder, deleted on either side, skipped (see Issues) and kept "
+            "twice because both sides changed (conflicts)."
         )
         self._render_transfers(snap)
 

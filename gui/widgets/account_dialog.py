@@ -1,10 +1,13 @@
-"""Dialog to add a storage account: connection string, name + key, SAS URL, local Azurite,
-or *Sign in with Microsoft* (Entra ID; :mod:`.entra_signin`, no secret stored).
+"""Dialog to add (or edit) a storage account: connection string, name + key, SAS URL,
+local Azurite, or *Sign in with Microsoft* (Entra ID; :mod:`.entra_signin`, no secret
+stored).
 
 **Test connection** runs ``check_connection`` off the GUI thread and says in one
 sentence what is wrong; with a container named (a container SAS names its own) it
 runs the permission check there instead and shows what is missing
-(:mod:`.permissions`). **Save** puts the secret in the OS keyring
+(:mod:`.permissions`). Saving fields whose test just failed needs a second, explicit
+"Save anyway". Editing (``editing=``) can rename the account and give it a new secret
+(an empty secret field keeps the current one). **Save** puts the secret in the OS keyring
 (:mod:`blobsync.core.app.secrets`) and adds an :class:`AccountConfig` (no secret) to
 ``config.accounts``; the caller saves the config. When no keyring is usable the dialog
 says so, and saving is refused unless the user ticks the plaintext-file opt-in, which
@@ -26,6 +29,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -114,6 +118,9 @@ _KEYRING_WORDS = {
 #: Saves an account: (label, credentials, allow_plaintext) -> the saved account.
 #: Raises ConfigError (the dialog shows it) or OSError.
 AccountSaver = Callable[[str, Credentials, bool], AccountConfig]
+#: Saves an edited account: (old label, new label, new credentials or None to keep
+#: the secret, allow_plaintext) -> the saved account. Raises ConfigError or OSError.
+AccountEditor = Callable[[str, str, Credentials | None, bool], AccountConfig]
 
 _SECRET_KIND = {
     AccountKind.CONNECTION_STRING: SecretKind.CONNECTION_STRING,
@@ -153,15 +160,26 @@ class AccountDialog(QDialog):
         azurite_url: str = AZURITE_DEFAULT_URL,
         signer: Signer | None = None,
         prober: Prober = check_permissions,
+        editing: AccountConfig | None = None,
+        save_edit: AccountEditor | None = None,
+        current: Callable[[str], Credentials] | None = None,
     ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Add storage account")
+        self.editing = editing
+        self.setWindowTitle(
+            f"Edit storage account — {editing.name}" if editing else "Add storage account"
+        )
         self.config = config
         self._save_account = save_account
+        self._save_edit = save_edit
+        self._current = current  # the saved credentials of an edited account
         self.saved_account: AccountConfig | None = None
         self._checker = checker
-        self._azurite_url = azurite_url
+        self._azurite_url = editing.account_url if editing else azurite_url
         self._testing = False
+        #: The fields whose connection test failed, and why (saving them needs a yes).
+        self._failed: tuple[tuple[str, ...], str] | None = None
+        self._save_anyway = False
         self._keyring_usable, backend, reason = secrets.keyring_status()
 
         self.kind_combo = named(QComboBox(), "kindCombo")
@@ -236,6 +254,8 @@ class AccountDialog(QDialog):
         self.buttons = dialog_buttons(self)
 
         layout = QVBoxLayout(self)
+        # Grow with a long message instead of squeezing the fields.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addLayout(form)
         layout.addLayout(test_row)
         layout.addWidget(self.permission_check)
@@ -246,7 +266,31 @@ class AccountDialog(QDialog):
         self.resize(560, self.sizeHint().height())
 
         self.kind_combo.currentIndexChanged.connect(self._on_kind_changed)
+        if editing is not None:
+            self._fill_from(editing)
         self._on_kind_changed()
+        for edit in (self.name_edit, self.url_edit, self.secret_edit):
+            edit.textChanged.connect(self._on_fields_edited)
+        self.kind_combo.currentIndexChanged.connect(self._on_fields_edited)
+
+    def _fill_from(self, account: AccountConfig) -> None:
+        from blobsync.core.app.accounts import uses_published_key
+
+        if uses_published_key(account):
+            kind = AccountKind.AZURITE
+        else:
+            kind = {
+                SecretKind.CONNECTION_STRING: AccountKind.CONNECTION_STRING,
+                SecretKind.ACCOUNT_KEY: AccountKind.KEY,
+                SecretKind.SAS: AccountKind.SAS,
+            }[account.kind]
+        self.set_kind(kind)
+        self.name_edit.setText(account.name)
+        self.url_edit.setText(account.account_url)
+
+    def focus_secret(self) -> None:
+        """Start with the secret field (Change secret…)."""
+        self.secret_edit.setFocus()
 
     # ---- state -------------------------------------------------------------------
 
@@ -260,7 +304,11 @@ class AccountDialog(QDialog):
     def _on_kind_changed(self) -> None:
         kind = self.kind()
         self.secret_label.setText(_SECRET_LABEL[kind])
-        self.secret_edit.setPlaceholderText(_SECRET_HINT[kind])
+        self.secret_edit.setPlaceholderText(
+            "unchanged: type a new one to replace it"
+            if self.editing is not None and kind is not AccountKind.AZURITE
+            else _SECRET_HINT[kind]
+        )
         self.url_edit.setPlaceholderText(_URL_HINT[kind])
         uses_url = kind in (AccountKind.KEY, AccountKind.AZURITE, AccountKind.ENTRA)
         self.url_edit.setEnabled(uses_url)
@@ -283,9 +331,9 @@ class AccountDialog(QDialog):
         else:
             if self.secret_edit.text() == AZURITE_KEY:
                 self.secret_edit.clear()
-            if self.name_edit.text() == self._free_label(AZURITE_LABEL):
+            if self.editing is None and self.name_edit.text() == self._free_label(AZURITE_LABEL):
                 self.name_edit.clear()
-            if not uses_url:
+            if not uses_url and self.editing is None:
                 self.url_edit.clear()
             self.secret_edit.setEnabled(True)
         self._set_status("", "idle")
@@ -307,8 +355,32 @@ class AccountDialog(QDialog):
         self.status_label.setText(text)
         self.status_label.setProperty("state", state)
         self.status_label.setStyleSheet(f"color: {colours[state]};")
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow to show a long message whole instead of squeezing the fields."""
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        need = (
+            layout.totalHeightForWidth(self.width())
+            if layout.hasHeightForWidth()
+            else layout.totalSizeHint().height()
+        )
+        if need > self.height():
+            self.resize(self.width(), need)
 
     # ---- credentials -------------------------------------------------------------
+
+    def keeps_secret(self) -> bool:
+        """Editing, with the secret left as it was (empty field, same kind and URL)."""
+        old = self.editing
+        if old is None or self.secret_edit.text().strip() or self.kind() is AccountKind.AZURITE:
+            return False
+        if self.kind() is AccountKind.KEY and self.url_edit.text().strip() != old.account_url:
+            return False  # a new URL needs its key typed again
+        return _SECRET_KIND[self.kind()] is old.kind
 
     def credentials(self) -> Credentials:
         """The credentials the fields describe. Raises ConfigError (never echoing the secret)."""
@@ -317,6 +389,8 @@ class AccountDialog(QDialog):
         url = self.url_edit.text().strip()
         if kind is AccountKind.ENTRA:
             return self._entra_credentials()
+        if self.keeps_secret() and self._current is not None and self.editing is not None:
+            return self._current(self.editing.name)
         if kind is AccountKind.AZURITE:
             secret, url = AZURITE_KEY, url or self._azurite_url
         if not secret:
@@ -373,6 +447,7 @@ class AccountDialog(QDialog):
         self._testing = False
         self.test_button.setEnabled(True)
         if error is None:
+            self._failed = None
             try:
                 name = self.credentials().account_name
             except ConfigError:
@@ -381,7 +456,33 @@ class AccountDialog(QDialog):
             if isinstance(_result, PermissionReport):
                 self.permission_check.show_report(_result)
         else:
-            self._set_status(describe_error(error, self.secret_edit.text()), "error")
+            sentence = describe_error(error, self.secret_edit.text())
+            self._failed = (self._fields(), sentence)
+            self._set_status(sentence, "error")
+
+    def _fields(self) -> tuple[str, ...]:
+        return (
+            self.kind().value,
+            self.url_edit.text().strip(),
+            self.secret_edit.text().strip(),
+        )
+
+    @Slot()
+    def _on_fields_edited(self, *_: object) -> None:
+        if self._save_anyway:
+            self._save_anyway = False
+            self._save_button().setText("Save")
+
+    def _save_button(self) -> QPushButton:
+        from PySide6.QtWidgets import QDialogButtonBox
+
+        button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        assert button is not None
+        return button
+
+    def test_failed(self) -> bool:
+        """The connection test of exactly these fields failed."""
+        return self._failed is not None and self._failed[0] == self._fields()
 
     def is_testing(self) -> bool:
         return self._testing
@@ -389,8 +490,18 @@ class AccountDialog(QDialog):
     # ---- save --------------------------------------------------------------------
 
     def accept(self) -> None:
-        """Save the account, or say why not (the dialog stays open)."""
+        """Save the account, or say why not (the dialog stays open). Fields whose test
+        just failed are saved only after a second, explicit "Save anyway"."""
         secret_text = self.secret_edit.text()
+        if self.test_failed() and not self._save_anyway and self._failed is not None:
+            self._save_anyway = True
+            self._save_button().setText("Save anyway")
+            self._set_status(
+                f"The connection test failed ({self._failed[1]}). Save these settings "
+                "anyway? Choose “Save anyway” to keep them, or correct them and test again.",
+                "error",
+            )
+            return
         try:
             account = self._save()
         except BlobSyncError as exc:
@@ -403,6 +514,8 @@ class AccountDialog(QDialog):
         super().accept()
 
     def _save(self) -> AccountConfig:
+        if self.editing is not None:
+            return self._save_edited(self.editing)
         creds = self.credentials()
         kind = self.kind()
         label = self.name_edit.text().strip()
@@ -418,6 +531,24 @@ class AccountDialog(QDialog):
         allow_plaintext = self.plaintext_check.isChecked() and kind is not AccountKind.ENTRA
         try:
             return self._save_account(label, creds, allow_plaintext)
+        except secrets.NoUsableKeyring:
+            raise ConfigError(
+                "No usable OS keyring, so the secret cannot be saved safely. Tick "
+                "'Store the secret in a plain text file' to save it anyway (not recommended)."
+            ) from None
+
+    def _save_edited(self, old: AccountConfig) -> AccountConfig:
+        label = self.name_edit.text().strip() or old.name
+        problem = label_problem(label)
+        if problem:
+            raise ConfigError(problem)
+        if label != old.name and label in self.config.accounts:
+            raise ConfigError(f"An account named '{label}' already exists; choose another name.")
+        creds = None if self.keeps_secret() else self.credentials()
+        if self._save_edit is None:
+            raise ConfigError("This account cannot be edited here.")
+        try:
+            return self._save_edit(old.name, label, creds, self.plaintext_check.isChecked())
         except secrets.NoUsableKeyring:
             raise ConfigError(
                 "No usable OS keyring, so the secret cannot be saved safely. Tick "

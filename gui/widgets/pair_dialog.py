@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -148,14 +149,17 @@ class PairDialog(QDialog):
         form.addRow("Mode:", self.mode_combo)
         form.addRow("", self.beacon_check)
 
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.buttons = dialog_buttons(self)
         layout = QVBoxLayout(self)
+        # The dialog grows with a long error instead of clipping it.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.addLayout(form)
         layout.addWidget(self.permission_check)
         layout.addWidget(self.filters, 1)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
-        self.resize(640, self.sizeHint().height())
+        self.resize(680, self.sizeHint().height())
 
         self._fill_accounts(pair.account if pair else None)
         self.account_combo.currentIndexChanged.connect(self._on_account_changed)
@@ -166,6 +170,15 @@ class PairDialog(QDialog):
         if pair is not None:
             self.picker.set_selected(pair.container)
         self._setup_filters(pair)
+        # A message shown after Save goes (or changes) as soon as the fields change.
+        self.folder_edit.textChanged.connect(self._recheck)
+        self.picker.container_changed.connect(self._recheck)
+        self.mode_combo.currentIndexChanged.connect(self._recheck)
+
+    @Slot()
+    def _recheck(self, *_: object) -> None:
+        if self.error_label.text():
+            self.error_label.setText(self.problem() or "")
 
     # ---- fields ------------------------------------------------------------------
 

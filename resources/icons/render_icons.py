@@ -26,7 +26,18 @@ from pathlib import Path
 ICON_DIR = Path(__file__).resolve().parent
 APP_SVG = "blobsync.svg"
 APP_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
-TRAY_STATES = ("idle", "syncing", "paused", "offline", "error", "attention")
+TRAY_STATES = (
+    "idle",
+    "syncing",
+    "paused",
+    "offline",
+    "error",
+    "attention",
+    "unfinished",
+    "new",
+    "review",
+    "missing",
+)
 TRAY_SIZES = (16, 22, 24, 32, 48, 64)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 # ICNS element types holding PNG data, by pixel size (Apple's icns format).

@@ -376,7 +376,7 @@ def test_ctrl_c_cancels_the_engine_and_exits_130(
         timer.cancel()
     assert code == 130
     assert "Cancelling" in err and "Traceback" not in err
-    assert 0 < len(store.names()) < 40  # stopped part-way, cleanly
+    assert 0 < len(store.synced_names()) < 40  # stopped part-way, cleanly
 
 
 def test_json_mode_failure_is_one_error_object_on_stdout(
@@ -401,3 +401,112 @@ def test_json_mode_failure_is_one_error_object_on_stdout(
 )
 def test_verbose_flag_works_before_and_after_the_subcommand(argv: list[str], verbose: bool) -> None:
     assert cli.build_parser().parse_args(argv).verbose is verbose
+
+
+def test_pairs_says_not_finished_after_a_cancelled_run_like_the_app(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from blobsync.core.app.emulator import demo_account
+    from blobsync.core.app.engines import open_engine
+    from blobsync.core.app.settings import AppConfig, PairConfig, save_config
+    from blobsync.core.credentials import azurite
+    from blobsync.core.engine import SyncOptions
+    from blobsync.core.errors import Cancelled
+    from blobsync.core.remote.base import CancelToken
+
+    for i in range(6):
+        (folder / f"f{i}.txt").write_text(str(i))
+    account = demo_account(10999)
+    save_config(
+        AppConfig(
+            accounts={account.name: account},
+            pairs=[PairConfig(str(folder), account.name, "docs", name="docs")],
+        )
+    )
+    assert cli.main(["pairs"]) == 0
+    assert "\tNot synced yet; last sync: never" in capsys.readouterr().out
+
+    store = MemoryStore("docs")
+    cancel = CancelToken()
+    store.before_write = lambda op, name: cancel.cancel() if store.writes >= 2 else None
+    engine = open_engine(folder, azurite(10999), "docs", store=store)
+    with pytest.raises(Cancelled):
+        engine.sync(SyncOptions(workers=1), cancel)
+    waiting = engine.run_record().waiting
+    engine.close()
+    assert waiting and waiting >= 6 - len(store.synced_names()) > 0
+    assert cli.main(["pairs"]) == 0
+    line = capsys.readouterr().out
+    assert f"\tNot finished — {waiting} changes waiting; last sync: never" in line
+    assert cli.main(["pairs", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["pairs"][0]
+    assert listed["state"] == "unfinished" and listed["waiting"] == waiting
+    folder.rename(folder.with_name("moved"))
+    assert cli.main(["pairs"]) == 0
+    assert "\tFolder missing; last sync: never" in capsys.readouterr().out
+
+
+def test_an_emptied_container_stops_lists_what_would_go_and_restore_fixes_it(
+    capsys: pytest.CaptureFixture[str], stores: dict[str, MemoryStore], folder: Path
+) -> None:
+    assert run(capsys, "sync", str(folder), "box")[0] == 0
+    for name in stores["box"].names():
+        stores["box"].remove_raw(name)
+    code, out, err = run(capsys, "sync", str(folder), "box")
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert lines[0].startswith("blobsync: Sync stopped for safety: The container 'box' is empty")
+    assert "--restore-deleted" in lines[0] and "--allow-mass-delete" in lines[0]
+    assert lines[1] == "It would delete 2 files (10 B): 2 in the folder."
+    assert lines[2:] == ["  a.txt", "  sub/b.txt"]
+    assert (folder / "a.txt").exists()
+    code, out, err = run(capsys, "sync", str(folder), "box", "--restore-deleted")
+    assert (code, err) == (0, "") and "Uploaded 2," in out
+    assert stores["box"].synced_names() == ["a.txt", "sub/b.txt"]
+
+
+def test_accounts_can_be_shown_rekeyed_renamed_and_removed_with_their_pairs(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    dict_keyring: MemoryKeyring,
+    folder: Path,
+) -> None:
+    from blobsync.core.app.emulator import demo_account
+    from blobsync.core.app.settings import AppConfig, PairConfig, load_config, save_config
+    from blobsync.core.credentials import AZURITE_KEY
+
+    emulator = demo_account(10123)
+    save_config(
+        AppConfig(
+            accounts={emulator.name: emulator},
+            pairs=[PairConfig(str(folder), emulator.name, "docs", name="docs")],
+        )
+    )
+    code, out, _ = run(capsys, "account", "show", emulator.name)
+    assert code == 0 and "Pairs:   docs" in out
+    assert f"AccountKey={AZURITE_KEY};BlobEndpoint=http://127.0.0.1:10123/devstoreaccount1" in out
+
+    # An account that pairs use is not removed without a word.
+    code, out, err = run(capsys, "account", "remove", emulator.name)
+    assert code == 2 and "used by 1 folder pair (docs)" in err
+    assert emulator.name in load_config().accounts
+
+    code, out, err = run(capsys, "account", "rename", emulator.name, "emu")
+    assert (code, err) == (0, "") and "1 folder pair follow" in out.replace("pairs", "pair")
+    assert [p.account for p in load_config().pairs] == ["emu"]
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(FAKE_KEY + "\n"))
+    code, out, err = run(
+        capsys, "account", "rekey", "emu", "--key", "--url", "https://acct.blob.core.windows.net"
+    )
+    assert (code, err) == (0, "") and "new secret saved (OS keyring)" in out
+    assert dict_keyring.items[("blobsync", "emu")] == FAKE_KEY
+    assert load_config().accounts["emu"].account_url == "https://acct.blob.core.windows.net"
+    code, out, _ = run(capsys, "account", "show", "emu")
+    assert "Connection string" not in out and FAKE_KEY not in out  # a real secret: never shown
+
+    code, out, err = run(capsys, "account", "remove", "emu", "--with-pairs")
+    assert (code, err) == (0, "") and "folder pair docs" in out and "removed too" in out
+    assert load_config().accounts == {} and load_config().pairs == []
+    assert dict_keyring.items == {}
+    assert (folder / "a.txt").exists()

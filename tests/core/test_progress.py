@@ -94,3 +94,24 @@ def test_a_cancelled_run_is_not_complete() -> None:
     snap = model.snapshot()
     assert snap.cancelled and snap.files_done == 1 and snap.files_total == 3
     assert snap.fraction < 1.0
+
+
+def test_one_wording_for_every_client() -> None:
+    from blobsync.core.app.progress import ProgressSnapshot
+    from blobsync.core.events import Phase
+
+    snap = ProgressSnapshot(
+        running=True,
+        phase=Phase.TRANSFERRING,
+        files_done=12,
+        files_total=2001,
+        bytes_done=150 * 1024 * 1024,
+        bytes_total=300 * 1024 * 1024,
+    )
+    assert snap.files_words == "12 of 2,001 files"
+    assert snap.bytes_words == "150.0 MiB of 300.0 MiB"
+    # The percent is the bytes', and says so; the file count stands apart.
+    assert snap.summary_words == "50% of 300.0 MiB · 12 of 2,001 files"
+    one = ProgressSnapshot(running=True, files_done=0, files_total=1)
+    assert one.files_words == "0 of 1 file" and one.summary_words == "0 of 1 file"
+    assert one.bytes_words == ""

@@ -16,7 +16,8 @@ from blobsync.core.app.emulator import Azurite
 from blobsync.core.app.secrets import store_secret
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import SecretKind, parse_connection_string
-from blobsync.core.engine import Resolution, SyncOptions
+from blobsync.core.engine import Resolution, RunRecord, SyncOptions
+from blobsync.core.errors import Cancelled
 from blobsync.core.events import (
     EventSink,
     ItemFinished,
@@ -103,7 +104,10 @@ class FakeEngine:
         self.threads: list[int] = []
         self.syncs = 0
         self.closed = False
-        self.last_time: float | None = None
+        self.last_time: float | None = None  # the last run that left nothing pending
+        self.completed_time: float | None = None  # the last run that went to the end
+        self.stopped = False
+        self.waiting: int | None = 0
         self.progress_events_per_item = progress_events_per_item
 
     def sync(
@@ -116,9 +120,10 @@ class FakeEngine:
         size = 1000
         self.sink(PlanReady(self.files, 0, 0, 0, 0, self.files, self.files * size))
         for i in range(self.files):
-            if cancel is not None and cancel.cancelled:
-                result.cancelled = True
-                break
+            if cancel is not None and cancel.cancelled and not options.dry_run:
+                # As the real engine does: a cancelled run raises, and is recorded.
+                self.stopped, self.waiting = True, self.files - i
+                raise Cancelled("The sync was cancelled.")
             rel = f"f{i}.txt"
             if options.dry_run:
                 continue
@@ -133,8 +138,11 @@ class FakeEngine:
             result.uploaded += 1
         result.issues = list(self.issues)
         result.skipped = len(self.issues)
-        if not result.cancelled and not options.dry_run:
-            self.last_time = time.time()
+        if not options.dry_run:
+            self.completed_time = time.time()
+            self.stopped, self.waiting = False, 0
+            if not self.issues:
+                self.last_time = self.completed_time
         return result
 
     def pending_issues(self) -> list[Issue]:
@@ -148,6 +156,9 @@ class FakeEngine:
 
     def last_sync_time(self) -> float | None:
         return self.last_time
+
+    def run_record(self) -> RunRecord:
+        return RunRecord(self.last_time, self.completed_time, self.stopped, self.waiting)
 
     def close(self) -> None:
         self.closed = True

@@ -6,8 +6,9 @@
 ``account_dialog_entra.png`` (Sign in with Microsoft, the device code shown),
 ``permission_check.png`` (Test connection with a SAS that may not delete),
 ``pair_dialog.png``, ``progress.png``, ``issues.png``, ``archived.png`` (archived blobs
-with Rehydrate), ``tray_menu.png``, the "what syncs" pictures of
-``screenshot_filters.py`` and ``manifest.json`` (per image:
+with Rehydrate), ``not_finished.png`` (a cancelled sync), ``deletion_review.png`` (an
+emptied folder), ``folder_missing.png``, ``accounts.png``, ``tray_menu.png``, the
+"what syncs" pictures of ``screenshot_filters.py`` and ``manifest.json`` (per image:
 the size it must have and every text visible in it, so the test can prove no secret
 is shown). Exits non-zero with one line on stderr if a step times out.
 """
@@ -167,7 +168,8 @@ def visible_texts(root: QWidget) -> list[str]:
                     value = model.data(model.index(row, col))
                     if value is not None:
                         texts.append(str(value))
-    return [t for t in texts if t]
+    # What a person reads: mnemonic markers ("&Remove") are drawn as an underline.
+    return [t.replace("&&", "\0").replace("&", "").replace("\0", "&") for t in texts if t]
 
 
 def write_files(root: Path, files: dict[str, int]) -> None:
@@ -196,7 +198,17 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="blobsync-shots-"))
     with Azurite(in_memory=True) as azurite:
         account = AccountConfig(
-            DEMO_ACCOUNT_NAME, azurite.blob_endpoint, "devstoreaccount1", SecretKind.ACCOUNT_KEY
+            DEMO_ACCOUNT_NAME,
+            azurite.blob_endpoint,
+            "devstoreaccount1",
+            SecretKind.ACCOUNT_KEY,
+            has_secret=False,  # as the app makes it: the published key, nothing stored
+        )
+        work = AccountConfig(
+            "work",
+            "https://contoso.blob.core.windows.net",
+            "contoso",
+            SecretKind.CONNECTION_STRING,
         )
         docs = home / "Documents"
         photos = home / "Photos"
@@ -204,7 +216,7 @@ def main() -> int:
         write_files(docs, {"notes.txt": 400, "budget.csv": 5200, "letters/landlord.txt": 900})
         write_files(photos, {f"holiday/IMG_{i:04d}.jpg": 40_000 + i * 1500 for i in range(24)})
         config = AppConfig(
-            accounts={account.name: account},
+            accounts={account.name: account, work.name: work},
             pairs=[
                 PairConfig(str(docs), account.name, "documents", SyncMode.TWO_WAY),
                 PairConfig(str(photos), account.name, "photos", SyncMode.UPLOAD),
@@ -416,7 +428,7 @@ def main() -> int:
         settle(app)
         save("issues.png", window.grab(), visible_texts(window), WINDOW_SIZE)
 
-        # 4b. blobs archived in the container: a state of their own, with Rehydrate
+        # 4a. blobs archived in the container: a state of their own, with Rehydrate
         sdk = BlobServiceClient.from_connection_string(azurite.connection_string)
         docs_container = sdk.get_container_client("documents")
         for name, size in (
@@ -433,6 +445,89 @@ def main() -> int:
         issues_view.table.clearSelection()
         settle(app)
         save("archived.png", window.grab(), visible_texts(window), WINDOW_SIZE)
+
+        # 4b. a sync cancelled mid-upload: "Not finished — N changes waiting"
+        GATE.release = threading.Event()
+        GATE.waiting = 0
+        write_files(photos, {f"video/clip-{i}.mp4": 4 * MiB + i for i in range(2)})
+        write_files(photos, {f"holiday/IMG_{i:04d}.jpg": 30_000 + i for i in range(24, 44)})
+        GATE.armed = True
+        controller.sync_now(pair_ids[1])
+        wait_until(app, lambda: GATE.waiting >= 1, "an upload held half way")
+        controller.cancel(pair_ids[1])
+        GATE.armed = False
+        GATE.release.set()
+        wait_until(app, lambda: not controller.status(pair_ids[1]).syncing, "the cancel")
+        window.pairs_view.select_pair(pair_ids[1])
+        window.tabs.setCurrentWidget(window.progress_view)
+        settle(app)
+        save("not_finished.png", window.grab(), visible_texts(window), WINDOW_SIZE)
+        run(pair_ids[1])
+
+        # 4c. the folder emptied by mistake: the deletion review instead of a mass delete
+        photo_files = sorted(p for p in photos.rglob("*") if p.is_file())
+        for path in photo_files:
+            path.unlink()
+        controller.sync_now(pair_ids[1])
+        wait_until(
+            app,
+            lambda: (controller.status(pair_ids[1]).failure or None) is not None,
+            "the safety stop",
+        )
+        settle(app)
+        window.review_deletions(pair_ids[1])
+        review = window.review_dialog
+        assert review is not None
+        review.move(60, 60)
+        wait_until(app, review.isVisible, "the deletion review")
+        settle(app, 0.6)
+        save(
+            "deletion_review.png",
+            review.grab(),
+            visible_texts(review),
+            (review.width(), review.height()),
+        )
+        from blobsync.gui.widgets.deletion_review import DeletionReview
+
+        assert isinstance(review, DeletionReview)
+        review.restore_button.click()
+        wait_until(app, lambda: all(p.exists() for p in photo_files), "the restore", 120)
+        wait_until(app, lambda: not controller.status(pair_ids[1]).syncing, "the restore's end")
+
+        # 4d. the folder moved away: "Folder missing" with Locate… and Remove pair
+        moved = home / "Documents (old)"
+        docs.rename(moved)
+        controller.sync_now(pair_ids[0])
+        wait_until(
+            app, lambda: (controller.status(pair_ids[0]).failure or None) is not None, "missing"
+        )
+        window.pairs_view.select_pair(pair_ids[0])
+        window.tabs.setCurrentWidget(window.issues_view)
+        settle(app)
+        save("folder_missing.png", window.grab(), visible_texts(window), WINDOW_SIZE)
+        moved.rename(docs)
+        run(pair_ids[0])
+        window.tabs.setCurrentWidget(window.progress_view)
+
+        # 4e. the Accounts view, the emulator selected (its connection string to copy)
+        accounts = window.show_accounts()
+        accounts.move(80, 80)
+        from blobsync.gui.widgets.accounts_dialog import AccountsDialog
+
+        assert isinstance(accounts, AccountsDialog)
+        accounts.select(DEMO_ACCOUNT_NAME)
+        accounts.test()
+        wait_until(app, lambda: not accounts.is_testing(), "the account test")
+        wait_until(app, accounts.isVisible, "the accounts view")
+        settle(app, 0.6)
+        save(
+            "accounts.png",
+            accounts.grab(),
+            visible_texts(accounts),
+            (accounts.width(), accounts.height()),
+        )
+        accounts.close()
+        run(pair_ids[0])  # the issues again, for the tray below
 
         # 5. the tray menu, open, on the whole screen
         screen = QGuiApplication.primaryScreen()

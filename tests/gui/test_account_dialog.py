@@ -269,3 +269,48 @@ def test_azurite_preset_needs_no_keyring_and_follows_the_one_emulator_rule(
     assert not account.has_secret and not account.plaintext_secret_file
     assert not secrets.plaintext_file().exists()
     assert account_credentials(account).secret == AZURITE_KEY
+
+
+def test_an_account_whose_test_just_failed_is_not_saved_without_a_word(
+    qtbot, azurite: Azurite, gui_keyring: Any
+) -> None:  # type: ignore[no-untyped-def]
+    config = AppConfig()
+    dialog = make_dialog(qtbot, config)
+    fill(dialog, AccountKind.KEY, "typo", azurite.blob_endpoint, WRONG_KEY)
+    assert "Authentication failed" in test_connection(qtbot, dialog)
+    save(qtbot, dialog)
+    assert dialog.isVisible() and config.accounts == {}
+    assert "The connection test failed" in dialog.status_label.text()
+    save_button = dialog.buttons.button(QDialogButtonBox.StandardButton.Save)
+    assert save_button.text() == "Save anyway"
+    # Correcting a field takes the question back; the corrected fields test fine.
+    dialog.secret_edit.setText(AZURITE_KEY)
+    assert save_button.text() == "Save"
+    assert "Connection works" in test_connection(qtbot, dialog)
+    save(qtbot, dialog)
+    assert not dialog.isVisible() and "typo" in config.accounts
+
+
+def test_saving_anyway_after_a_failed_test_takes_a_second_click(qtbot, gui_keyring: Any) -> None:  # type: ignore[no-untyped-def]
+    config = AppConfig()
+    dialog = make_dialog(qtbot, config)
+    url = f"http://127.0.0.1:{free_port()}/devstoreaccount1"
+    fill(dialog, AccountKind.KEY, "later", url, WRONG_KEY)  # not reachable yet
+    assert "Connection failed" in test_connection(qtbot, dialog)
+    save(qtbot, dialog)
+    assert config.accounts == {}
+    save(qtbot, dialog)  # "Save anyway"
+    assert not dialog.isVisible() and "later" in config.accounts
+
+
+def test_a_long_message_never_squeezes_the_fields(qtbot, gui_keyring: Any) -> None:  # type: ignore[no-untyped-def]
+    dialog = make_dialog(qtbot, AppConfig())
+    before = dialog.secret_edit.height()
+    url = f"http://127.0.0.1:{free_port()}/devstoreaccount1"
+    fill(dialog, AccountKind.KEY, "offline", url, WRONG_KEY)
+    test_connection(qtbot, dialog)
+    save(qtbot, dialog)  # the long "Save anyway?" message
+    qtbot.wait(50)
+    assert dialog.secret_edit.height() >= before
+    label = dialog.status_label
+    assert label.height() >= label.heightForWidth(label.width())

@@ -135,8 +135,8 @@ def test_resolve_requested_args(view: IssuesView, qtbot) -> None:  # type: ignor
 
     seen.clear()
     qtbot.mouseClick(view.retry_all_button, _left())
-    assert seen == [
-        ("p1", ["docs/report.txt", "secret/c.txt"], "retry"),
+    assert seen == [  # the conflict stays until the user chooses
+        ("p1", ["secret/c.txt"], "retry"),
         ("p2", ["b.txt", "bad\\name"], "retry"),
     ]
 
@@ -253,17 +253,82 @@ def test_conflict_resolved_from_the_issues_list(  # type: ignore[no-untyped-def]
     expected = {"notes.txt": CONTENT[expected_name]}
     if copy_kept:
         expected[copy] = CONTENT["mine"]
+    pending = 1 if resolution == "retry" else 0  # retrying does not settle a conflict
     qtbot.waitUntil(
         lambda: (
-            view.model.rowCount() == 0
+            view.model.rowCount() == pending
             and not ctl.status(pair.pair_id).syncing
             and local_files(root) == expected
             and blob_files(sdk, container_name) == expected
         ),
         timeout=60000,
     )
-    assert "Nothing needs your attention" in view.summary.text()
+    if pending:
+        assert view.model.row_at(0).issue.kind is IssueKind.CONFLICT
+    else:
+        assert "Nothing needs your attention" in view.summary.text()
     # a further sync is quiet: both sides agree
     run_sync()
     result = ctl.status(pair.pair_id).last_result
     assert result is not None and result.writes == 0 and not result.issues
+
+
+def test_retry_all_leaves_conflicts_for_the_user(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from blobsync.core.models import Issue, IssueKind
+    from blobsync.gui.views.issues_view import IssuesView
+
+    view = IssuesView()
+    qtbot.addWidget(view)
+    view.set_issues(
+        "p",
+        [
+            Issue("a.txt", IssueKind.CONFLICT, "both changed", conflict_copy="a (conflict).txt"),
+            Issue("b.txt", IssueKind.CONCURRENT_CHANGE, "raced"),
+            Issue("c.txt", IssueKind.VANISHED, "gone"),
+        ],
+    )
+    asked: list[tuple[str, list[str], str]] = []
+    view.resolve_requested.connect(lambda pid, paths, res: asked.append((pid, paths, res)))
+    view.retry_all_button.click()
+    assert asked == [("p", ["b.txt", "c.txt"], "retry")]
+    view.set_issues("p", [Issue("a.txt", IssueKind.CONFLICT, "both changed")])
+    assert not view.retry_all_button.isEnabled()
+
+
+def test_ignore_this_item_dismisses_a_symlink_for_good(qtbot, make_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
+    from blobsync.core.app.status import PairState
+    from blobsync.core.credentials import SecretKind
+    from blobsync.core.engine import SyncEngine
+    from blobsync.core.remote.memory import MemoryStore
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "a.txt").write_text("a")
+    (root / "link").symlink_to("a.txt")
+    store = MemoryStore("docs")
+    account = AccountConfig("acc", "http://127.0.0.1:9/x", "x", SecretKind.ACCOUNT_KEY)
+    config = AppConfig(accounts={"acc": account}, pairs=[PairConfig(str(root), "acc", "docs")])
+    window = make_window(
+        config,
+        engine_factory=lambda pair, sink: SyncEngine(
+            pair.local_root, store, tmp_path / "state.sqlite3", sink
+        ),
+        save=lambda _c: None,
+    )
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    assert ctl.sync_now(pair_id)
+    view = window.issues_view
+    qtbot.waitUntil(lambda: view.model.rowCount() == 1, timeout=20000)
+    assert ctl.pair_state(pair_id) is PairState.ATTENTION
+    view.select_rel_paths(["link"])
+    assert view.ignore_button.isEnabled()
+    qtbot.mouseClick(view.ignore_button, _left())
+    qtbot.waitUntil(
+        lambda: view.model.rowCount() == 0 and ctl.pair_state(pair_id) is PairState.IDLE,
+        timeout=20000,
+    )
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(lambda: not ctl.status(pair_id).syncing, timeout=20000)
+    assert view.model.rowCount() == 0 and ctl.pair_state(pair_id) is PairState.IDLE

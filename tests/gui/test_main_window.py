@@ -244,13 +244,8 @@ def test_version_flag_prints_and_exits_before_any_window() -> None:
     assert out.stdout.strip() == "blobsync 0.1.0"
 
 
-def test_a_safety_stop_can_be_overridden_once_from_the_banner(
-    qtbot, make_window, fake_engines, tmp_path
-):  # type: ignore[no-untyped-def]
-    from blobsync.core.errors import SafetyReason, SafetyStop
-
-    seen_options: list[object] = []
-    base = fake_engines(files=2)
+def _stopping_factory(base, seen_options, stop):  # type: ignore[no-untyped-def]
+    """Fake engines that raise ``stop`` unless the run restores or confirms enough."""
 
     def factory(pair, sink):  # type: ignore[no-untyped-def]
         engine = base(pair, sink)
@@ -258,34 +253,112 @@ def test_a_safety_stop_can_be_overridden_once_from_the_banner(
 
         def sync(options=None, cancel=None):  # type: ignore[no-untyped-def]
             seen_options.append(options)
-            if not options.allow_mass_delete:
-                raise SafetyStop(SafetyReason.MASS_DELETE, tracked=10, deletes=9)
+            confirmed = options.confirmed_deletes or 0
+            if not options.restore_deleted and confirmed < stop.deletes:
+                raise stop
             return real_sync(options, cancel)
 
         engine.sync = sync
         return engine
 
+    return factory
+
+
+def _stop(deletes: int = 30):  # type: ignore[no-untyped-def]
+    from blobsync.core.errors import SafetyReason, SafetyStop
+
+    paths = tuple(f"photos/img{i:03d}.jpg" for i in range(deletes))
+    return SafetyStop(
+        SafetyReason.FOLDER_EMPTIED,
+        tracked=deletes,
+        deletes=deletes,
+        deletes_remote=deletes,
+        nbytes=deletes * 2 * 1024 * 1024,
+        paths=paths,
+        local_root="/home/me/Photos",
+        container="photos",
+    )
+
+
+def test_a_safety_stop_opens_a_deletion_review_and_restore_is_one_click(
+    qtbot, make_window, fake_engines, tmp_path
+):  # type: ignore[no-untyped-def]
+    from blobsync.gui.widgets.deletion_review import DeletionReview
+
+    seen: list[object] = []
+    factory = _stopping_factory(fake_engines(files=2), seen, _stop())
     window = make_window(config_with(tmp_path), engine_factory=factory, save=lambda _c: None)
     ctl = window.controller
     pair_id = ctl.pairs()[0].pair_id
     assert ctl.sync_now(pair_id)
     qtbot.waitUntil(lambda: window.banner_button.isVisible(), timeout=20000)
-    assert "would delete 9 of 10" in window.banner_label.text()
+    assert window.banner_button.text() == "Review deletions…"
+    assert "Sync anyway" not in window.banner_label.text()
     assert "--" not in window.banner_label.text()  # no CLI words in the app
-    assert "Sync anyway" in window.banner_label.text()
-    assert ctl.pair_state(pair_id) is PairState.ERROR
+    assert ctl.pair_state(pair_id) is PairState.REVIEW
+    row = window.pairs_view.model.data(window.pairs_view.model.index(0, 3))
+    assert row == "Stopped for safety: deletions to review"
 
     qtbot.mouseClick(window.banner_button, Qt.MouseButton.LeftButton)
+    review = window.review_dialog
+    assert isinstance(review, DeletionReview) and review.isVisible()
+    assert "30 files (60.0 MiB) would be deleted in the container" in review.summary.text()
+    assert "/home/me/Photos is empty" in review.headline.text()
+    listed = [review.paths.item(i).text() for i in range(review.paths.count())]
+    assert listed[0] == "photos/img000.jpg" and listed[-1] == "… and 18 more files"
+    qtbot.mouseClick(review.show_all_button, Qt.MouseButton.LeftButton)
+    assert review.paths.count() == 30
+    assert review.restore_button.text() == "&Restore the files from the container"
+    assert not review.delete_button.isEnabled()
+
+    qtbot.mouseClick(review.restore_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: ctl.status(pair_id).last_result is not None, timeout=20000)
-    assert [o.allow_mass_delete for o in seen_options] == [False, True]
+    assert [o.restore_deleted for o in seen] == [False, True]
     assert not window.banner.isVisible()
-    assert ctl.pair_state(pair_id) is PairState.IDLE
-    # The override was for one run only.
+    # The answer was for one run only.
     assert ctl.sync_now(pair_id)
-    qtbot.waitUntil(
-        lambda: len(seen_options) == 3 and not ctl.status(pair_id).syncing, timeout=20000
-    )
-    assert seen_options[-1].allow_mass_delete is False
+    qtbot.waitUntil(lambda: len(seen) == 3 and not ctl.status(pair_id).syncing, timeout=20000)
+    assert not seen[-1].restore_deleted and seen[-1].confirmed_deletes is None
+
+
+def test_deleting_on_the_other_side_needs_the_number_typed(
+    qtbot, make_window, fake_engines, tmp_path
+):  # type: ignore[no-untyped-def]
+    seen: list[object] = []
+    factory = _stopping_factory(fake_engines(files=2), seen, _stop(12))
+    window = make_window(config_with(tmp_path), engine_factory=factory, save=lambda _c: None)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(lambda: ctl.pair_state(pair_id) is PairState.REVIEW, timeout=20000)
+    window.review_deletions(pair_id)
+    review = window.review_dialog
+    assert review.delete_button.text() == "&Delete 12 files in the container"
+    for wrong in ("", "1", "120", "all"):
+        review.confirm_edit.setText(wrong)
+        assert not review.delete_button.isEnabled()
+    qtbot.mouseClick(review.delete_button, Qt.MouseButton.LeftButton)  # disabled: nothing
+    assert review.isVisible() and len(seen) == 1
+    review.confirm_edit.setText("12")
+    assert review.delete_button.isEnabled() and review.delete_button.isDefault()
+    qtbot.mouseClick(review.delete_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(seen) == 2 and not ctl.status(pair_id).syncing, timeout=20000)
+    assert seen[-1].confirmed_deletes == 12 and not seen[-1].restore_deleted
+    assert ctl.pair_state(pair_id) is not PairState.REVIEW
+
+
+def test_leave_it_paused_pauses_the_pair(qtbot, make_window, fake_engines, tmp_path):  # type: ignore[no-untyped-def]
+    seen: list[object] = []
+    factory = _stopping_factory(fake_engines(files=2), seen, _stop(3))
+    window = make_window(config_with(tmp_path), engine_factory=factory, save=lambda _c: None)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(lambda: ctl.pair_state(pair_id) is PairState.REVIEW, timeout=20000)
+    window.review_deletions(pair_id)
+    qtbot.mouseClick(window.review_dialog.pause_button, Qt.MouseButton.LeftButton)
+    assert ctl.is_paused(pair_id) and len(seen) == 1
+    assert not ctl.sync_now(pair_id)
 
 
 def test_removing_a_syncing_pair_does_not_block_and_closes_its_engine(
@@ -408,3 +481,30 @@ def test_an_account_added_inside_the_pair_dialog_is_saved_and_usable_at_once(
     assert pairs.selected_account() == "second"
     # ...and usable at once: the picker lists that account's containers.
     qtbot.waitUntil(lambda: container_name in pairs.picker.container_names(), timeout=20000)
+
+
+def test_the_row_counts_every_file_of_a_big_sync_and_explains_its_counters(
+    qtbot, make_window, fake_engines, tmp_path
+):  # type: ignore[no-untyped-def]
+    factory = fake_engines(files=2001, item_delay=0.001)
+    window = make_window(config_with(tmp_path), engine_factory=factory, save=lambda _c: None)
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    model = window.pairs_view.model
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(
+        lambda: (
+            (ctl.status(pair_id).progress or None) is not None
+            and ctl.status(pair_id).progress.files_done > 0
+        ),
+        timeout=20000,
+    )
+    row = model.data(model.index(0, 5))
+    assert "of 2,001 files" in row and row.startswith(tuple("0123456789"))
+    assert "% of " in row  # the percent says what it is a percent of
+    bar = window.progress_view.bar.format()
+    assert bar.startswith("%p% of the data — ") and bar.endswith("of 2,001 files")
+    qtbot.waitUntil(lambda: not ctl.status(pair_id).syncing, timeout=60000)
+    assert model.data(model.index(0, 5)).startswith("↑2,001 ↓0 ✕0")
+    tip = model.data(model.index(0, 5), Qt.ItemDataRole.ToolTipRole)
+    assert "↑ 2,001 files uploaded" in tip and "✕ 0 files deleted" in tip

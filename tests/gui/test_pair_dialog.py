@@ -247,3 +247,27 @@ def test_browse_uses_the_native_folder_picker(
     qtbot.mouseClick(dialog.browse_button, Qt.MouseButton.LeftButton)
     assert asked == [str(tmp_path)]
     assert dialog.folder_edit.text() == str(tmp_path / "Picked")
+
+
+def test_an_error_goes_once_it_is_fixed_and_is_never_clipped(
+    qtbot, azurite: Azurite, container_name: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    create_container(azurite.credentials, container_name)
+    config = emulator_config(azurite)
+    config.pairs.append(PairConfig(str(tmp_path / "A"), "emu", "other", name="A"))
+    dialog = make_dialog(qtbot, config)
+    wait_listed(qtbot, dialog.picker)
+    dialog.picker.set_selected(container_name)
+    deep = tmp_path / "A" / ("a-rather-long-folder-name-" * 4) / "inner"
+    dialog.folder_edit.setText(str(deep))
+    press(qtbot, dialog.buttons, QDialogButtonBox.StandardButton.Save)
+    error = dialog.error_label
+    assert "overlaps" in error.text()
+    qtbot.wait(50)
+    # The whole message fits: the label is as tall as its wrapped text needs.
+    assert error.height() >= error.heightForWidth(error.width())
+    dialog.folder_edit.setText(str(tmp_path / "B"))  # fixed: the message goes at once
+    assert error.text() == ""
+    dialog.folder_edit.setText(str(tmp_path / "A"))  # wrong again: said at the next Save
+    press(qtbot, dialog.buttons, QDialogButtonBox.StandardButton.Save)
+    assert "overlaps" in error.text() and dialog.result_pair is None

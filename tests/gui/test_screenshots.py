@@ -11,6 +11,7 @@ leaves the checkout clean. ``bash packaging/dev.sh screenshots`` runs this test 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -43,6 +44,10 @@ SHOTS = (
     "progress.png",
     "issues.png",
     "archived.png",
+    "not_finished.png",
+    "deletion_review.png",
+    "folder_missing.png",
+    "accounts.png",
     "tray_menu.png",
     "selective_sync.png",
     "patterns_editor.png",
@@ -73,13 +78,20 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 @pytest.fixture
 def xdisplay(tmp_path: Path) -> Iterator[str]:
     """A private Xvfb with trayer running on it; yields the DISPLAY value."""
+    with _xvfb(tmp_path, SCREEN) as display:
+        yield display
+
+
+@contextlib.contextmanager
+def _xvfb(tmp_path: Path, screen: tuple[int, int]) -> Iterator[str]:
+    """Xvfb with a ``screen`` (width, height) and trayer on it; yields DISPLAY."""
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (apt-get install xvfb)")
     number = _free_display()
     display = f":{number}"
     log = (tmp_path / "xvfb.log").open("wb")
     xvfb = subprocess.Popen(
-        ["Xvfb", display, "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24", "-nolisten", "tcp"],
+        ["Xvfb", display, "-screen", "0", f"{screen[0]}x{screen[1]}x24", "-nolisten", "tcp"],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -211,9 +223,67 @@ def test_screenshots(xdisplay: str, tmp_path: Path, qapp) -> None:  # type: igno
     assert "archive/scans-2018.zip" in archived_texts and "Rehydrate…" in archived_texts
     assert "Archived in the container — not synced" in archived_texts
     check_filter_shots(manifest)
+    unfinished = " ".join(manifest["not_finished.png"]["texts"])
+    assert "Not finished — " in unfinished and "changes waiting" in unfinished
+    assert (
+        "stopped before the end" in unfinished and "Up to date" not in unfinished.split("Photos")[0]
+    )
+    review = manifest["deletion_review.png"]["texts"]
+    assert "Restore the files from the container" in review and "Leave it paused" in review
+    assert any(t.startswith("Delete 46 files in the container") for t in review)
+    missing = manifest["folder_missing.png"]["texts"]
+    assert "Locate…" in missing and "Remove pair" in missing and "Folder missing" in missing
+    accounts = manifest["accounts.png"]["texts"]
+    assert "Copy connection string" in accounts and "OS keyring" in accounts
+    assert any("Connection works" in t for t in accounts)
 
     target = os.environ.get(COPY_TO_ENV)
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
         for name in SHOTS:
             shutil.copyfile(out / name, Path(target) / name)
+
+
+LAPTOP = (1366, 850)
+SCALE_SHOTS = {"1": "scale_100.png", "1.5": "scale_150.png", "2": "scale_200.png"}
+
+
+@pytest.mark.parametrize("factor", list(SCALE_SHOTS))
+def test_the_first_window_fits_the_screen_at_every_scale_factor(
+    tmp_path: Path, factor: str, qapp
+) -> None:  # type: ignore[no-untyped-def]
+    png, data = tmp_path / SCALE_SHOTS[factor], tmp_path / "scale.json"
+    with _xvfb(tmp_path, LAPTOP) as display:
+        env = {
+            **os.environ,
+            "DISPLAY": display,
+            "QT_QPA_PLATFORM": "xcb",
+            "QT_SCALE_FACTOR": factor,
+            "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+            "XDG_STATE_HOME": str(tmp_path / "state"),
+        }
+        env.pop("WAYLAND_DISPLAY", None)
+        child = subprocess.run(
+            [sys.executable, str(SCRIPT.with_name("scale_script.py")), str(png), str(data)],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    assert child.returncode == 0, (child.stdout + child.stderr).decode(errors="replace")[-3000:]
+    manifest = json.loads(data.read_text())
+    ax, ay, aw, ah = manifest["available"]
+    fx, fy, fw, fh = manifest["frame"]
+    assert ax <= fx and ay <= fy and fx + fw <= ax + aw and fy + fh <= ay + ah, manifest
+    buttons = manifest["buttons"]
+    for name in ("removePairButton", "cancelButton", "syncNowButton", "addPairButton"):
+        bx, by, bw, bh = buttons[name]["rect"]
+        assert ax <= bx and ay <= by and bx + bw <= ax + aw and by + bh <= ay + ah, (name, manifest)
+    assert buttons["cancelButton"]["enabled"]
+    image = QImage(str(png))
+    assert (image.width(), image.height()) == LAPTOP
+    target = os.environ.get(COPY_TO_ENV)
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, Path(target) / SCALE_SHOTS[factor])

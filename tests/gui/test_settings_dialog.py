@@ -77,3 +77,24 @@ def test_settings_action_opens_the_dialog(qtbot, make_window, tmp_path):
 
     QTimer.singleShot(200, close_it)
     assert window.edit_settings() is False
+
+
+def test_a_new_check_interval_applies_at_once(qtbot, make_window, fake_engines, tmp_path):
+    (tmp_path / "docs").mkdir()
+    from blobsync.core.app.settings import AccountConfig
+    from blobsync.core.credentials import SecretKind
+
+    account = AccountConfig("acc", "http://127.0.0.1:9/x", "x", SecretKind.ACCOUNT_KEY)
+    config = AppConfig(
+        accounts={"acc": account},
+        pairs=[PairConfig(str(tmp_path / "docs"), "acc", "c1", interval_s=3600)],
+    )
+    factory = fake_engines(files=0)
+    window = make_window(config, engine_factory=factory, schedule=True, save=lambda _c: None)
+    ctl = window.controller
+    qtbot.waitUntil(lambda: factory.made and factory.made[0].syncs == 1, timeout=10000)
+    qtbot.wait(1500)
+    assert factory.made[0].syncs == 1  # the next check is an hour away
+    config.pairs[0].interval_s = 1  # what the dialog's Save does, then:
+    ctl.settings_changed()
+    qtbot.waitUntil(lambda: factory.made[0].syncs >= 2, timeout=5000)  # not in an hour

@@ -160,6 +160,14 @@ def test_cancel_stops_cleanly_and_the_next_sync_finishes(
     assert 0 < len(uploaded) < len(files)
     # Every blob that exists is complete: nothing partial.
     assert all(files[name] == data for name, data in uploaded.items())
+    # The screen tells the truth: not "Up to date", and how much is left.
+    waiting = len(files) - len(uploaded)
+    assert ctl.pair_state(pair_id) is PairState.UNFINISHED
+    row = window.pairs_view.model.data(window.pairs_view.model.index(0, 3))
+    assert row == f"Not finished — {waiting} changes waiting"
+    assert "Up to date" not in window.windowTitle() and "Not finished" in window.windowTitle()
+    assert ctl.overview().state() is PairState.UNFINISHED
+    assert "stopped before the end" in window.progress_view.title.text()
 
     qtbot.mouseClick(button(window, "syncNowButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: ctl.status(pair_id).syncing, timeout=5000)
@@ -323,3 +331,37 @@ def test_unreadable_settings_are_kept_aside_not_overwritten(qtbot, qapp, monkeyp
         assert len(kept) == 1 and kept[0].read_text() == "{ not json"
     finally:
         session.close()
+
+
+@pytest.mark.parametrize("side", ["folder", "container"])
+def test_an_emptied_side_is_reviewed_and_restored_through_the_window(
+    qtbot, make_window, azurite_account, sdk, container_name, tmp_path, side
+):  # type: ignore[no-untyped-def]
+    from blobsync.gui.widgets.deletion_review import DeletionReview
+
+    root = tmp_path / "folder"
+    files = make_files(root, 4)
+    window = make_window(one_pair_config(azurite_account, root, container_name))
+    ctl = window.controller
+    pair_id = ctl.pairs()[0].pair_id
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(lambda: ctl.pair_state(pair_id) is PairState.IDLE, timeout=30000)
+    if side == "folder":
+        for rel in files:
+            (root / rel).unlink()
+    else:
+        client = sdk.get_container_client(container_name)
+        for blob in list(client.list_blobs()):
+            client.delete_blob(blob.name)
+    assert ctl.sync_now(pair_id)
+    qtbot.waitUntil(lambda: ctl.pair_state(pair_id) is PairState.REVIEW, timeout=30000)
+    qtbot.mouseClick(window.banner_button, Qt.MouseButton.LeftButton)
+    review = window.review_dialog
+    assert isinstance(review, DeletionReview)
+    other = "container" if side == "folder" else "folder"
+    assert f"4 files (400 B) would be deleted in the {other}" in review.summary.text()
+    assert review.restore_button.text() == f"&Restore the files from the {other}"
+    qtbot.mouseClick(review.restore_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ctl.pair_state(pair_id) is PairState.IDLE, timeout=30000)
+    assert container_blobs(sdk, container_name) == files
+    assert {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} == set(files)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.app.status import Overview, PairState
 from blobsync.core.credentials import SecretKind
+from blobsync.core.engine import RunRecord
 from blobsync.core.models import Issue, IssueKind
 from blobsync.gui.controller import Controller
 from blobsync.gui.icons import icon_path
@@ -88,7 +89,13 @@ def _controller(qtbot, tmp_path, issues: int = 0) -> Controller:  # type: ignore
         save=lambda _c: None,
     )
     try:
-        qtbot.waitUntil(lambda: len(ctl.status(pairs[0].pair_id).issues) == issues, timeout=20000)
+        qtbot.waitUntil(
+            lambda: (
+                len(ctl.status(pairs[0].pair_id).issues) == issues
+                and all(ctl.status(p.pair_id).record is not None for p in pairs)
+            ),
+            timeout=20000,
+        )
     except BaseException:
         ctl.shutdown()
         raise
@@ -112,6 +119,9 @@ class _NoEngine:
 
     def last_sync_time(self):  # type: ignore[no-untyped-def]
         return None
+
+    def run_record(self) -> RunRecord:
+        return RunRecord(1.0, 1.0)  # synced before, nothing left over
 
     def close(self) -> None:
         pass
@@ -156,5 +166,28 @@ def test_no_attention_item_when_nothing_is_pending(qtbot, tmp_path) -> None:  # 
         assert not any("attention" in t for t in _menu_texts(tray))
         assert tray.look.state is PairState.IDLE
         assert tray.icon.toolTip() == tray.look.tooltip
+    finally:
+        ctl.shutdown()
+
+
+def test_the_menu_offers_the_deletion_review_and_the_missing_folder(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from blobsync.core.app.status import Failure, SafetyFacts
+    from blobsync.core.errors import SafetyReason
+
+    ctl = _controller(qtbot, tmp_path, issues=0)
+    try:
+        first, second = (p.pair_id for p in ctl.pairs())
+        ctl.status(first).failure = Failure(
+            "Sync stopped for safety", "…", safety=SafetyFacts(SafetyReason.FOLDER_EMPTIED, 3, 3)
+        )
+        ctl.status(second).folder_missing = True
+        tray = Tray(ctl)
+        texts = _menu_texts(tray)
+        assert "Review deletions…" in texts and "Folder missing: locate it…" in texts
+        tray.update_look(ctl.overview())
+        assert tray.look.state is PairState.REVIEW
+        assert "1 pair: folder missing" in tray.look.tooltip
+        with qtbot.waitSignal(tray.review_requested, timeout=1000):
+            next(a for a in tray.menu.actions() if a.text() == "Review deletions…").trigger()
     finally:
         ctl.shutdown()

@@ -239,7 +239,7 @@ def test_blobsync_pause_pauses_the_app_and_resume_restarts_it(
         qtbot.wait(3000)
         assert _blob(azurite, container_name, "c.txt") is None
         listed = _cli("pairs")
-        assert "docs" in listed.stdout and "paused" in listed.stdout
+        assert "docs" in listed.stdout and "\tPaused" in listed.stdout
         resumed = _cli("resume", "docs")
         assert resumed.returncode == 0, resumed.stderr
         qtbot.waitUntil(
@@ -248,3 +248,39 @@ def test_blobsync_pause_pauses_the_app_and_resume_restarts_it(
         assert ctl.pair_state(pair.pair_id) is not PairState.PAUSED
     finally:
         ctl.shutdown()
+
+
+@pytest.mark.azurite
+def test_blobsync_watch_says_the_folder_is_missing_and_waits_for_it(
+    azurite, container_name, tmp_path
+):  # type: ignore[no-untyped-def]
+    root = tmp_path / "docs"
+    _shared_pair(azurite, container_name, root)
+    (root / "a.txt").write_text("a")
+    env = {k: v for k, v in os.environ.items() if k != "AZURE_STORAGE_CONNECTION_STRING"}
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "blobsync.core.cli", "watch", "--pair", "docs", "--debounce", "0.2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while _blob(azurite, container_name, "a.txt") != b"a" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        root.rename(tmp_path / "away")
+        time.sleep(2.0)
+        (tmp_path / "away" / "b.txt").write_text("b")
+        (tmp_path / "away").rename(root)
+        deadline = time.monotonic() + 30
+        while _blob(azurite, container_name, "b.txt") != b"b" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _blob(azurite, container_name, "b.txt") == b"b"
+        assert _blob(azurite, container_name, "a.txt") == b"a"  # never read as deleted
+    finally:
+        watch.send_signal(signal.SIGINT)
+        out, _ = watch.communicate(timeout=30)
+    assert watch.returncode == 0, out
+    assert f"The folder {root} is missing" in out and f"The folder {root} is back." in out
+    assert "sync failed" not in out and "Traceback" not in out

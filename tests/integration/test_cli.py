@@ -302,7 +302,7 @@ def test_progress_bar_on_a_terminal_only(
     stdout = proc.stdout.read().decode() if proc.stdout else ""
     assert proc.wait(60) == 0
     drawn = b"".join(chunks).decode(errors="replace")
-    assert "/4 files" in drawn  # the bar's file counter
+    assert " of 4 files" in drawn  # the bar's file counter, in the words the app uses
     assert "B/s" in drawn  # a transfer rate
     assert "Traceback" not in drawn
     assert "Uploaded 4," in stdout  # the summary still goes to stdout

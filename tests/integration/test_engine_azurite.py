@@ -217,3 +217,46 @@ def test_blob_escaping_the_folder_is_never_written(sdk, container_name, engine_f
     assert tree(sandbox) == {"root/fine.txt": b"ok"}
     kinds = {i.rel_path: i.kind for i in result.issues}
     assert set(kinds.values()) == {IssueKind.NAME_NOT_ALLOWED} and len(kinds) == 2
+
+
+def test_an_emptied_container_stops_then_restore_uploads_it_again(
+    engine_for, sdk, container_name, tmp_path
+):  # type: ignore[no-untyped-def]
+    from blobsync.core.errors import SafetyReason, SafetyStop
+
+    root = tmp_path / "root"
+    for i in range(3):
+        write(root, f"d/f{i}.txt", f"content {i}")
+    engine = engine_for(root)
+    assert engine.sync().uploaded == 3
+    cc = sdk.get_container_client(container_name)
+    for blob in list(cc.list_blobs()):
+        cc.delete_blob(blob.name)  # the container stays, empty
+    with pytest.raises(SafetyStop) as stop:
+        engine.sync()
+    assert stop.value.reason is SafetyReason.CONTAINER_EMPTIED
+    assert stop.value.paths == ("d/f0.txt", "d/f1.txt", "d/f2.txt")
+    assert len(tree(root)) == 3  # nothing deleted locally
+    assert engine.sync(SyncOptions(restore_deleted=True)).uploaded == 3
+    assert container_blobs(sdk, container_name) == tree(root)
+    assert engine.sync().writes == 0
+
+
+def test_an_emptied_folder_stops_then_restore_downloads_it_again(
+    engine_for, sdk, container_name, tmp_path
+):  # type: ignore[no-untyped-def]
+    from blobsync.core.errors import SafetyReason, SafetyStop
+
+    root = tmp_path / "root"
+    write(root, "a.txt", "a")
+    write(root, "b/c.txt", "c")
+    engine = engine_for(root)
+    engine.sync()
+    for path in (root / "a.txt", root / "b" / "c.txt"):
+        path.unlink()
+    with pytest.raises(SafetyStop) as stop:
+        engine.sync()
+    assert stop.value.reason is SafetyReason.FOLDER_EMPTIED and stop.value.deletes_remote == 2
+    assert engine.sync(SyncOptions(restore_deleted=True)).downloaded == 2
+    assert tree(root) == {"a.txt": b"a", "b/c.txt": b"c"}
+    assert len(container_blobs(sdk, container_name)) == 2
