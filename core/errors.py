@@ -113,20 +113,21 @@ class SafetyStop(FatalError):
         self.nbytes = nbytes
         self.paths = paths
         files = f"{tracked} file{'s' if tracked != 1 else ''}"
+        were = "were" if tracked != 1 else "was"
         if reason is SafetyReason.FOLDER_EMPTIED:
             message = (
-                f"The folder {local_root} is empty but {files} were synced from it before; "
+                f"The folder {local_root} is empty but {files} {were} synced from it before; "
                 "nothing was deleted."
             )
         elif reason is SafetyReason.CONTAINER_GONE:
             message = (
-                f"The container '{container}' no longer exists although {files} were synced "
-                "to it; nothing was deleted."
+                f"The container '{container}' no longer exists although {files} {were} "
+                "synced to it; nothing was deleted."
             )
         elif reason is SafetyReason.CONTAINER_EMPTIED:
             message = (
-                f"The container '{container}' is empty but {files} were synced to it "
-                "before; nothing was deleted."
+                f"The container '{container}' is empty but {files} {were} synced to "
+                "it before; nothing was deleted."
             )
         else:
             message = f"This sync would delete {deletes} of {files} synced; nothing was deleted."

@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +30,8 @@ from typing import TYPE_CHECKING
 
 from ..credentials import CredentialExpiry, Credentials, ExpiryState, SecretKind
 from ..engine import RunRecord, SyncEngine, SyncOptions
-from ..errors import ConfigError
+from ..engine.recovery import ConflictSides, FileVersion, RecoveryResult
+from ..errors import ConfigError, ItemError
 from ..events import EventSink, ignore_event
 from ..models import AccessTier, ArchivedBlob, Issue, RehydratePriority
 from ..remote.base import LinkDuration, RemoteStore, ShareLink
@@ -47,6 +49,7 @@ from .pairs import (
     unique_name,
 )
 from .pause import PauseStore
+from .recovery import HistoryReader, history_path
 from .secrets import delete_secret, load_secret
 from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore
 from .status import PairState, PairStatus
@@ -432,6 +435,11 @@ class AppService:
             remote_deletes=pair.remote_deletes,
             filters=pair.filter_rules(),
             beacon=pair.beacon,
+            hostname=self.machine_name(),
+            conflict_rule=pair.conflict_rule,
+            bin_days=float(max(1, self.config.bin_days)),
+            bin_max_bytes=max(1, self.config.bin_max_gib) << 30,
+            expired_to_system_trash=self.config.expired_to_system_trash,
         )
         if workers is not None:
             options.workers = workers
@@ -562,7 +570,118 @@ class AppService:
         finally:
             engine.close()
 
+    # ---- who changed what: machine name, history, versions, restore, undo ---------
+
+    def machine_name(self) -> str:
+        """The name other machines see in history and conflicts (the host name unless
+        set in Settings)."""
+        return self.config.machine_name.strip() or socket.gethostname()
+
+    def set_machine_name(self, name: str) -> None:
+        """Set the machine name ("" for the host name). Raises ConfigError for a name
+        with control characters or longer than 64 characters, OSError on saving."""
+        name = name.strip()
+        if len(name) > 64 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise ConfigError(
+                "A machine name is at most 64 characters, without control characters."
+            )
+        self.config.machine_name = name
+        self.save()
+
+    def history(self, extra: PairConfig | None = None) -> HistoryReader:
+        """The machine's history of applied changes, every configured pair (and
+        ``extra``, the CLI's FOLDER CONTAINER pair that is not configured) by name."""
+        keys: dict[str, PairConfig] = {}
+        for pair in [*self.pairs(), *([extra] if extra is not None else [])]:
+            try:
+                keys[self.key(pair)] = pair
+            except ConfigError:  # its account is gone: its rows show as a removed pair
+                continue
+        return HistoryReader(history_path(), keys)
+
+    def versions(
+        self, pair: PairConfig, rel_path: str, *, creds: Credentials | None = None
+    ) -> list[FileVersion]:
+        """The previous versions of one file kept in either recycle bin (or the
+        account's blob versions), newest first: ``--version N`` is the N-th. Raises
+        ConfigError, AuthError, ConnectionFailure."""
+        engine = self._engine(pair, creds)
+        try:
+            return engine.versions(rel_path)
+        finally:
+            engine.close()
+
+    def restore(
+        self,
+        pair: PairConfig,
+        rel_path: str,
+        number: int | None = None,
+        *,
+        dry_run: bool = False,
+        creds: Credentials | None = None,
+    ) -> RecoveryResult:
+        """Put the ``number``-th previous version (1 = newest, the default) of one file
+        back, then sync it to the other side; what it replaces goes to a recycle bin.
+        Raises ItemError (no such file or version), ConfigError, FatalError."""
+        engine = self._engine(pair, creds)
+        try:
+            return restore_on(engine, self.options(pair), rel_path, number, dry_run=dry_run)
+        finally:
+            engine.close()
+
+    def undo(
+        self,
+        pair: PairConfig,
+        run_id: str,
+        *,
+        dry_run: bool = False,
+        creds: Credentials | None = None,
+    ) -> RecoveryResult:
+        """Reverse one run on both sides; items changed since become issues. Raises
+        ItemError (unknown run), ConfigError, FatalError."""
+        engine = self._engine(pair, creds)
+        try:
+            return engine.undo(run_id, options=self.options(pair), dry_run=dry_run)
+        finally:
+            engine.close()
+
+    def conflict_sides(
+        self, pair: PairConfig, rel_path: str, *, creds: Credentials | None = None
+    ) -> ConflictSides | None:
+        """Both versions of one kept-both conflict (no network: the state DB and the
+        folder)."""
+        if creds is not None:
+            url, name = creds.account_url, creds.account_name
+        else:
+            account = self.account_of(pair)
+            url, name = account.account_url, account.account_name
+        engine = open_offline_engine(pair.local_root, url, name, pair.container, pair.prefix)
+        try:
+            return engine.conflict_sides(rel_path)
+        finally:
+            engine.close()
+
     def _engine(self, pair: PairConfig, creds: Credentials | None) -> SyncEngine:
         if creds is None:
             return self.open_engine(pair)
         return open_engine(pair.local_root, creds, pair.container, prefix=pair.prefix)
+
+
+def restore_on(
+    engine: SyncEngine,
+    options: SyncOptions,
+    rel_path: str,
+    number: int | None = None,
+    *,
+    dry_run: bool = False,
+) -> RecoveryResult:
+    """Restore the ``number``-th previous version (1 = newest) of ``rel_path`` with an
+    open engine (the app calls this on the pair's engine thread). Raises ItemError when
+    there is no such version."""
+    version = None
+    if number is not None:
+        versions = engine.versions(rel_path)
+        if not 1 <= number <= len(versions):
+            raise ItemError(f"There is no version {number} of {rel_path}: {len(versions)} kept.")
+        version = versions[number - 1]
+    return engine.restore(rel_path, version, options=options, dry_run=dry_run)

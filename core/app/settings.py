@@ -28,7 +28,7 @@ from platformdirs import user_config_dir, user_data_dir
 from ..credentials import SecretKind
 from ..errors import ConfigError
 from ..filters import FilterRules
-from ..models import RemoteDeletePolicy, SyncMode
+from ..models import ConflictRule, RemoteDeletePolicy, SyncMode
 from ..names import normalize_prefix
 from .schedule import DEFAULT_BEACON_INTERVAL_S, DEFAULT_INTERVAL_S
 
@@ -103,6 +103,9 @@ class PairConfig:
     patterns: list[str] = field(default_factory=list)
     use_defaults: bool = True
     excluded_folders: list[str] = field(default_factory=list)
+    #: Both sides changed: keep both (the default), newer wins, mine wins, theirs wins.
+    #: Every loser goes to its side's recycle bin first.
+    conflict_rule: ConflictRule = ConflictRule.KEEP_BOTH
 
     def __post_init__(self) -> None:
         self.prefix = normalize_prefix(self.prefix)
@@ -147,6 +150,13 @@ class AppConfig:
     upload_limit_kbps: int = 0  # 0 = unlimited
     download_limit_kbps: int = 0
     start_at_login: bool = False
+    #: The name other machines see ("changed on laptop-2"); "" means the host name.
+    machine_name: str = ""
+    #: Recycle bins (both sides): how long replaced and deleted versions are kept, and
+    #: the local bin's size cap per pair; expired local versions to the desktop trash.
+    bin_days: int = 30
+    bin_max_gib: int = 10
+    expired_to_system_trash: bool = False
 
     def find_pair(self, local_root: str, container: str, prefix: str = "") -> PairConfig | None:
         """The pair for this folder and container (and path in it), if configured."""
@@ -199,6 +209,7 @@ def _load() -> tuple[AppConfig, LegacyPause]:
             fields = {k: v for k, v in p.items() if k != "paused"}
             fields["mode"] = SyncMode(p["mode"])
             fields["remote_deletes"] = RemoteDeletePolicy(p.get("remote_deletes", "apply"))
+            fields["conflict_rule"] = ConflictRule(p.get("conflict_rule", "keep_both"))
             pair = PairConfig(**fields)
             pairs.append(pair)
             if p.get("paused"):
