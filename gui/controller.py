@@ -176,23 +176,22 @@ class Controller(QObject):
         self.accounts_changed.emit()
         return account
 
-    def replace_account(
-        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
-    ) -> AccountConfig:
-        """New credentials for a saved account (a new SAS, a new sign-in) of the same
-        storage account: its pairs get fresh engines with them. Raises ConfigError or
-        OSError."""
-        account = self.service.replace_account(label, creds, allow_plaintext=allow_plaintext)
-        self._reopen_pairs(label)
-        self.accounts_changed.emit()
-        return account
-
     def update_account(
-        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
+        self,
+        label: str,
+        creds: Credentials,
+        *,
+        allow_plaintext: bool = False,
+        same_storage_account: bool = False,
     ) -> AccountConfig:
-        """New credentials for an account; its pairs get new engines.
-        Raises ConfigError or OSError."""
-        account = self.service.update_account(label, creds, allow_plaintext=allow_plaintext)
+        """New credentials for an account (see AppService.update_account); its pairs
+        get new engines with them. Raises ConfigError or OSError."""
+        account = self.service.update_account(
+            label,
+            creds,
+            allow_plaintext=allow_plaintext,
+            same_storage_account=same_storage_account,
+        )
         self._reopen_pairs(label)
         self.accounts_changed.emit()
         return account

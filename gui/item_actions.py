@@ -166,7 +166,9 @@ class ItemActions(QObject):
         ctl = self.controller
 
         def replace(label: str, creds: Credentials, plain: bool) -> Any:
-            return ctl.replace_account(label, creds, allow_plaintext=plain)
+            return ctl.update_account(
+                label, creds, allow_plaintext=plain, same_storage_account=True
+            )
 
         dialog = AccountDialog(others, replace, self.pairs.window(), **self.dialog_kwargs)
         dialog.setWindowTitle(f"Update the account {account.name}")

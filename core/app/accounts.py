@@ -271,14 +271,9 @@ def rename_account(settings: SettingsStore, label: str, new_label: str) -> Accou
     if account.has_secret:
         secret = load_secret(label)
         plaintext = store_secret(new_label, secret, allow_plaintext=account.plaintext_secret_file)
-    renamed = AccountConfig(
-        name=new_label,
-        account_url=account.account_url,
-        account_name=account.account_name,
-        kind=account.kind,
-        plaintext_secret_file=plaintext,
-        has_secret=account.has_secret,
-    )
+    # Everything else follows the account: its Entra ID sign-in record, tenant and
+    # client, its SAS's validity window and container.
+    renamed = dataclasses.replace(account, name=new_label, plaintext_secret_file=plaintext)
     settings.config.accounts = {
         (new_label if name == label else name): (renamed if name == label else acc)
         for name, acc in settings.config.accounts.items()

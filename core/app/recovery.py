@@ -21,7 +21,7 @@ thread, the CLI in its own process.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from ..engine.recovery import FileVersion, RecoveryResult, VersionSource
 from ..models import BinReason, ConflictRule, Writer
 from .pairs import state_dir
 from .settings import PairConfig
+from .status import plural
 
 #: What a change did, as a short label (the Activity view's "What" column, the CLI).
 KIND_WORDS: dict[ChangeKind, str] = {
@@ -129,26 +130,21 @@ def recovery_words(result: RecoveryResult, what: str) -> list[str]:
     would = "would be " if result.dry_run else ""
     lines: list[str] = []
     if result.restored:
-        lines.append(f"{len(result.restored):,} {_files(result.restored)} {would}put back")
+        lines.append(f"{plural(len(result.restored), 'file')} {would}put back")
     if result.removed:
         lines.append(
-            f"{len(result.removed):,} {_files(result.removed)} {would}taken away "
-            "(kept in the recycle bin)"
+            f"{plural(len(result.removed), 'file')} {would}taken away (kept in the recycle bin)"
         )
     for issue in result.issues:
         lines.append(f"Left alone: {issue.rel_path}: {issue.message}")
     if result.skipped_conflicts:
         lines.append(
-            f"{len(result.skipped_conflicts):,} conflict(s) left to the conflict list: "
+            f"{plural(len(result.skipped_conflicts), 'conflict')} left to the conflict list: "
             + ", ".join(result.skipped_conflicts[:5])
         )
     if not lines:
         lines.append(f"Nothing to {what}.")
     return lines
-
-
-def _files(paths: Sequence[str]) -> str:
-    return "file" if len(paths) == 1 else "files"
 
 
 @dataclass(frozen=True)

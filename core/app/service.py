@@ -50,7 +50,7 @@ from .pairs import (
 )
 from .pause import PauseStore
 from .recovery import HistoryReader, history_path
-from .secrets import delete_secret, load_secret
+from .secrets import load_secret
 from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore
 from .status import PairState, PairStatus
 
@@ -139,29 +139,6 @@ class AppService:
                 self._signed_in[label] = creds.token_credential
         return account
 
-    def replace_account(
-        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
-    ) -> AccountConfig:
-        """New credentials for a saved account (a new SAS before or after the old one
-        expired, a new Entra ID sign-in); its pairs keep their state. Raises ConfigError
-        (another storage account, no such account, keyring unusable) or OSError."""
-        old = accounts.get_account(self.config, label)
-        if creds.account_name != old.account_name:
-            raise ConfigError(
-                f"These credentials are for the storage account {creds.account_name}, not "
-                f"{old.account_name}; add them as a new account instead."
-            )
-        account = accounts.add_account(
-            self.settings, label, creds, allow_plaintext=allow_plaintext, replace=True
-        )
-        if old.has_secret and not account.has_secret:
-            delete_secret(label)  # e.g. a SAS replaced by an Entra ID sign-in
-        with self._signed_in_lock:
-            self._signed_in.pop(label, None)
-            if creds.kind is SecretKind.ENTRA and creds.token_credential is not None:
-                self._signed_in[label] = creds.token_credential
-        return account
-
     def accounts(self) -> list[AccountConfig]:
         return list(self.config.accounts.values())
 
@@ -170,11 +147,33 @@ class AppService:
         return accounts.pairs_using(self.config, label)
 
     def update_account(
-        self, label: str, creds: Credentials, *, allow_plaintext: bool = False
+        self,
+        label: str,
+        creds: Credentials,
+        *,
+        allow_plaintext: bool = False,
+        same_storage_account: bool = False,
     ) -> AccountConfig:
-        """New credentials for a saved account (re-key, another URL).
-        Raises ConfigError, OSError."""
-        return accounts.update_account(self.settings, label, creds, allow_plaintext=allow_plaintext)
+        """New credentials for a saved account: a new key, SAS or connection string,
+        another URL, a new Entra ID sign-in. The new secret replaces the old one where
+        it was kept; its pairs keep their state while the storage account stays the
+        same. ``same_storage_account`` (renewing a SAS, signing in again) refuses
+        credentials for another storage account. Raises ConfigError (no such account,
+        another storage account, keyring unusable) or OSError."""
+        old = accounts.get_account(self.config, label)
+        if same_storage_account and creds.account_name != old.account_name:
+            raise ConfigError(
+                f"These credentials are for the storage account {creds.account_name}, not "
+                f"{old.account_name}; add them as a new account instead."
+            )
+        account = accounts.update_account(
+            self.settings, label, creds, allow_plaintext=allow_plaintext
+        )
+        with self._signed_in_lock:
+            self._signed_in.pop(label, None)
+            if creds.kind is SecretKind.ENTRA and creds.token_credential is not None:
+                self._signed_in[label] = creds.token_credential
+        return account
 
     def rename_account(self, label: str, new_label: str) -> AccountConfig:
         """Rename an account; its secret and pairs follow. Raises ConfigError, OSError."""

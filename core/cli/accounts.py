@@ -63,8 +63,10 @@ def _add_entra(args: argparse.Namespace, service: AppService) -> int:
     url = account_url_from(args.url)
     if args.kind == _ENTRA_DEFAULT:
         creds = entra.default_credentials(url, client_id=args.client_id or "")
-        account = (service.replace_account if args.replace else service.add_account)(
-            args.name, creds
+        account = (
+            service.add_account(args.name, creds)
+            if not args.replace
+            else service.update_account(args.name, creds, same_storage_account=True)
         )
         out(
             f"Account {account.name} saved: {account.account_url}; it signs in with "
@@ -88,8 +90,12 @@ def _add_entra(args: argparse.Namespace, service: AppService) -> int:
     from ..remote.azure import TokenCacheMode
 
     plaintext = done.cache.mode is TokenCacheMode.PLAINTEXT
-    save = service.replace_account if args.replace else service.add_account
-    account = save(args.name, creds, allow_plaintext=plaintext)
+    if args.replace:
+        account = service.update_account(
+            args.name, creds, allow_plaintext=plaintext, same_storage_account=True
+        )
+    else:
+        account = service.add_account(args.name, creds, allow_plaintext=plaintext)
     who = done.username or "your Microsoft account"
     out(f"Signed in as {who}. Account {account.name} saved: {account.account_url}.")
     out(entra.cache_words(done.cache))
@@ -107,7 +113,9 @@ def cmd_account_add(args: argparse.Namespace, service: AppService) -> int:
     secret = _read_secret(kind, args.secret_stdin)
     creds = credentials_from_secret(kind, secret, args.url or "")
     if args.replace:
-        account = service.replace_account(args.name, creds, allow_plaintext=args.plaintext_secret)
+        account = service.update_account(
+            args.name, creds, allow_plaintext=args.plaintext_secret, same_storage_account=True
+        )
     else:
         account = service.add_account(args.name, creds, allow_plaintext=args.plaintext_secret)
     if not account.has_secret:

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from ..app.expiry import expiry_words
 from ..app.progress import ProgressModel, ProgressSnapshot
 from ..app.secrets import NoUsableKeyring
+from ..app.status import plural
 from ..credentials import Credentials, ExpiryState, credential_expiry
 from ..errors import FatalError, SafetyReason, SafetyStop
 from ..events import Event, OverallProgress, PhaseChanged, PlanReady
@@ -298,11 +299,6 @@ class ProgressDisplay:
             if self._bar is not None:
                 self._bar.close()
                 self._bar = None
-
-
-def plural(n: int, word: str) -> str:
-    """``1 file``, ``2 files``."""
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 #: What to do about each safety stop, in the CLI's words (the app has its own).

@@ -15,9 +15,10 @@ This package never imports ``core.app``, ``core.cli`` or any GUI code
 (``tests/test_architecture.py`` checks it).
 """
 
-from .facade import Resolution, RunRecord, SyncEngine, SyncOptions
+from .facade import RunRecord, SyncEngine, SyncOptions
 from .history import Change, ChangeKind, History, Run, RunKind
 from .recovery import ConflictSides, FileVersion, RecoveryResult, SideInfo, VersionSource
+from .resolution import Resolution
 
 __all__ = [
     "Change",

@@ -22,13 +22,20 @@ Nothing a run deletes or replaces is lost: local files go to the pair's versions
 the history database (``history_path``). :meth:`SyncEngine.versions`,
 :meth:`SyncEngine.restore` and :meth:`SyncEngine.undo` (in :mod:`.recovery`) work from
 those; both restore through an ordinary sync, so the result reaches other machines.
+
+Why this module is over 800 lines: :class:`SyncEngine` is one object holding one run's
+state (the state DB, the run's filter and name folding, the pair lock, the beacon and
+bin bookkeeping), and its planning stream reads that state item by item. Everything
+with no state of its own is already elsewhere: the decisions (:mod:`.planner`,
+:mod:`.moves`, :mod:`.valves`, :mod:`.filtering`), applying them (:mod:`.executor`),
+resolutions (:mod:`.resolution`), restore and undo (:mod:`.recovery`), the bins
+(:mod:`.keeping`), the log lines (:mod:`.runlog`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import enum
 import json
 import logging
 import os
@@ -50,7 +57,6 @@ from ..errors import (
     FolderMissing,
     ItemError,
     LinkNotPossible,
-    SafetyStop,
 )
 from ..filters import FilterRules, PathFilter
 from ..local import fs
@@ -101,6 +107,8 @@ from .merge import OutOfOrder, merge3
 from .moves import pair_moves
 from .planner import plan_item
 from .recovery import ConflictSides, FileVersion, Recovery, RecoveryResult
+from .resolution import Resolution, Resolver
+from .runlog import log_result, log_stop
 from .state import StateDB
 from .throttle import TokenBucket
 from .valves import check_valves, restore_instead
@@ -186,16 +194,6 @@ class RunRecord:
     @property
     def synced_before(self) -> bool:
         return self.last_completed is not None
-
-
-class Resolution(enum.StrEnum):
-    """What the user chose for a pending issue."""
-
-    RETRY = "retry"
-    KEEP_MINE = "keep_mine"
-    TAKE_THEIRS = "take_theirs"
-    KEEP_BOTH = "keep_both"
-    IGNORE = "ignore"  # leave this item alone from now on (remembered, see SyncEngine.ignore)
 
 
 class SyncEngine:
@@ -305,12 +303,12 @@ class SyncEngine:
             if isinstance(exc, Cancelled):
                 result.cancelled = True
             result.duration_s = time.monotonic() - started
-            _log_stop(where, exc, result)
+            log_stop(where, exc, result)
             self.events(ev.SyncFailed(exc.title, exc.message, exc.exit_code))
             raise
         finally:
             result.duration_s = time.monotonic() - started
-        _log_result(where, result)
+        log_result(where, result)
         self.events(ev.PhaseChanged(ev.Phase.FINISHED))
         self.events(ev.SyncFinished(result))
         return result
@@ -344,38 +342,10 @@ class SyncEngine:
         )
 
     def resolve(self, rel_path: str, resolution: Resolution) -> None:
-        """Apply the user's choice for one pending item; the caller syncs afterwards.
-
-        Conflicts (both copies already kept): KEEP_MINE puts our copy back under the
-        name, TAKE_THEIRS drops our copy, KEEP_BOTH keeps both; RETRY leaves the
-        conflict pending (there is nothing to retry until the user chooses). IGNORE
-        leaves the item alone from now on. Race skips:
-        KEEP_MINE uploads ours over the blob's *current* version (If-Match its current
-        ETag), TAKE_THEIRS downloads theirs over ours (after a re-check), KEEP_BOTH and
-        RETRY leave it to the next sync. Raises ItemError, FatalError.
-        """
-        if resolution is Resolution.IGNORE:
-            self.ignore(rel_path)
-            return
-        issue = next((i for i in self.state.issues() if i.rel_path == rel_path), None)
-        with self._pair_lock():
-            if issue is not None and issue.kind is IssueKind.CONFLICT and issue.conflict_copy:
-                if resolution is Resolution.RETRY:
-                    return  # nothing to retry: the conflict waits for the user's choice
-                self._resolve_conflict(issue, resolution)
-            elif issue is not None and issue.kind is IssueKind.MOVED_OUT_OF_SYNC:
-                # Moved to an excluded place: KEEP_MINE makes the move a deletion in the
-                # container; TAKE_THEIRS and KEEP_BOTH bring the container's copy back.
-                if resolution is Resolution.KEEP_MINE:
-                    self._delete_moved_out(rel_path)
-                elif resolution is not Resolution.RETRY:
-                    self._force_download(rel_path)
-            elif resolution is Resolution.KEEP_MINE:
-                self._force_upload(rel_path)
-            elif resolution is Resolution.TAKE_THEIRS:
-                self._force_download(rel_path)
-            if issue is not None:
-                self.state.remove_issue(rel_path)
+        """Apply the user's choice for one pending item; the caller syncs afterwards
+        (:meth:`.resolution.Resolver.resolve` says what each choice does). Raises
+        ItemError, FatalError."""
+        Resolver(self).resolve(rel_path, resolution)
 
     def ignored(self) -> list[str]:
         """The items the user chose to leave alone (relative paths; a folder covers
@@ -1047,85 +1017,6 @@ class SyncEngine:
                 self._lock_depth = 0
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
-    # ---- resolutions ---------------------------------------------------------------
-
-    def _resolve_conflict(self, issue: Issue, resolution: Resolution) -> None:
-        assert issue.conflict_copy is not None
-        copy_path = fs.confined_path(self.local_root, issue.conflict_copy, make_parents=False)
-        target = fs.confined_path(self.local_root, issue.rel_path, make_parents=True)
-        if self.on_local_write is not None:
-            self.on_local_write(issue.rel_path)
-            self.on_local_write(issue.conflict_copy)
-        if resolution is Resolution.KEEP_MINE:
-            if not copy_path.exists():
-                raise ItemError(
-                    "Your copy is no longer there; nothing was changed.", IssueKind.VANISHED
-                )
-            os.replace(copy_path, target)  # the next sync uploads it and removes the copy's blob
-        elif resolution is Resolution.TAKE_THEIRS:
-            # the next sync deletes the copy's blob (into the container bin); the copy
-            # itself goes to the versions folder, in case it never reached the container
-            with contextlib.suppress(FileNotFoundError):
-                self.versions_folder.keep(
-                    copy_path, issue.conflict_copy, move=True, reason=BinReason.DELETED
-                )
-
-    def _delete_moved_out(self, rel_path: str) -> None:
-        """The user confirms a move out of the sync: delete the container's copy, if it
-        is still the version last synced. It goes through the executor like any remote
-        delete, so the blob lands in the container's bin first and the history has it."""
-        snap = self.state.get_snapshot(rel_path)
-        current = self.store.get_entry(rel_path)
-        if current is not None:
-            if snap is not None and current.etag != snap.etag:
-                raise ItemError(
-                    "It changed in the container since it was synced; nothing was deleted.",
-                    IssueKind.CONCURRENT_CHANGE,
-                )
-            self._run_one(
-                Action(
-                    ActionKind.DELETE_REMOTE,
-                    rel_path,
-                    remote=current,
-                    snapshot=snap,
-                    if_match=current.etag,
-                )
-            )
-        self.state.delete_snapshot(rel_path)
-        self.state.commit()
-
-    def _force_upload(self, rel_path: str) -> None:
-        path = fs.confined_path(self.local_root, rel_path, make_parents=False)
-        st = os.lstat(path)
-        current = self.store.get_entry(rel_path)
-        local = LocalEntry(rel_path, st.st_size, st.st_mtime_ns, st.st_ino)
-        action = Action(
-            ActionKind.UPLOAD, rel_path, local, current, if_match=current.etag if current else None
-        )
-        self._run_one(action)
-
-    def _force_download(self, rel_path: str) -> None:
-        current = self.store.get_entry(rel_path)
-        if current is None:
-            raise ItemError("Their version no longer exists in the container.", IssueKind.VANISHED)
-        path = fs.confined_path(self.local_root, rel_path, make_parents=False)
-        state = fs.local_state(path)
-        local = LocalEntry(rel_path, state[0], state[1]) if state else None
-        self._run_one(Action(ActionKind.DOWNLOAD, rel_path, local, current, if_match=current.etag))
-
-    def _run_one(self, action: Action) -> None:
-        result = SyncResult()
-        options = self._identity_options()
-        run_id = self.history.start_run(self.pair_id, RunKind.RESOLVE, self.writer(options))
-        ctx = self._context(options, CancelToken(), run_id)
-        try:
-            Executor(ctx, result).run([action])
-        finally:
-            self.history.finish_run(run_id)
-        if result.issues:
-            issue = result.issues[0]
-            raise ItemError(issue.message, issue.kind)
-
 
 def _archived(action: Action) -> ArchivedBlob:
     remote = action.remote
@@ -1159,61 +1050,6 @@ def _collision(rel_path: str) -> Action:
             "this one was not synced so neither overwrites the other.",
         ),
     )
-
-
-#: Issues logged per run; a run with more says how many were left out.
-LOGGED_ISSUES = 1000
-
-
-def _counts(result: SyncResult) -> str:
-    return (
-        f"{result.uploaded} up, {result.downloaded} down, {result.deleted_local} deleted "
-        f"locally, {result.deleted_remote} deleted remotely, {result.moved} moved, "
-        f"{result.conflicts} conflicts, {result.skipped} skipped, "
-        f"{result.bytes_uploaded + result.bytes_downloaded} bytes in {result.duration_s:.1f} s"
-    )
-
-
-def _log_issues(where: str, result: SyncResult) -> None:
-    for issue in result.issues[:LOGGED_ISSUES]:
-        log.info("%s: issue: %s: %s: %s", where, issue.rel_path, issue.describe(), issue.message)
-    if len(result.issues) > LOGGED_ISSUES:
-        log.info("%s: %d more issues not logged", where, len(result.issues) - LOGGED_ISSUES)
-
-
-def _log_result(where: str, result: SyncResult) -> None:
-    if result.dry_run:
-        log.info("preview of %s: %d actions planned", where, len(result.planned))
-        return
-    _log_issues(where, result)
-    log.info(
-        "sync %s finished%s: %s",
-        where,
-        "" if result.in_sync else " with items pending",
-        _counts(result),
-    )
-
-
-def _log_stop(where: str, exc: FatalError, result: SyncResult) -> None:
-    """A run that stopped: why, and what it did before (issues included)."""
-    _log_issues(where, result)
-    if isinstance(exc, Cancelled):
-        log.info("sync %s cancelled: %s", where, _counts(result))
-    elif isinstance(exc, SafetyStop):
-        log.warning(
-            "sync %s stopped for safety (%s): would delete %d of %d synced files "
-            "(%d locally, %d remotely, %d bytes), first: %s",
-            where,
-            exc.reason.value,
-            exc.deletes,
-            exc.tracked,
-            exc.deletes_local,
-            exc.deletes_remote,
-            exc.nbytes,
-            ", ".join(exc.paths[:5]),
-        )
-    else:
-        log.warning("sync %s stopped: %s: %s (%s)", where, exc.title, exc.message, _counts(result))
 
 
 class _Ignored:

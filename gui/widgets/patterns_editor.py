@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core.app.selection import ExclusionPreview, preview_exclusions
+from blobsync.core.app.status import plural
 from blobsync.core.engine.filtering import read_ignore_file
 from blobsync.core.errors import BlobSyncError
 from blobsync.core.filters import (
@@ -45,10 +46,6 @@ from .background import run_in_background
 COUNT_DELAY_MS = 350
 MUTED = "color: #555555;"
 ERROR = "color: #b00020;"
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def preview_words(preview: ExclusionPreview) -> str:

@@ -307,14 +307,30 @@ def test_replacing_an_account_keeps_its_name_and_refuses_another_storage_account
         service = AppService(store, secret_loader=loader)
         service.add_account("shared", from_sas_url(f"https://acct.blob.core.windows.net/box?{SAS}"))
         newer = SAS.replace("2031-05-01", "2032-05-01")
-        service.replace_account(
-            "shared", from_sas_url(f"https://acct.blob.core.windows.net/box?{newer}")
+        service.update_account(
+            "shared",
+            from_sas_url(f"https://acct.blob.core.windows.net/box?{newer}"),
+            same_storage_account=True,
         )
         assert store.config.accounts["shared"].sas_expires.startswith("2032-05-01")
         assert kept["shared"] == newer
         with pytest.raises(ConfigError, match="not acct"):
-            service.replace_account(
-                "shared", from_sas_url(f"https://other.blob.core.windows.net/box?{SAS}")
+            service.update_account(
+                "shared",
+                from_sas_url(f"https://other.blob.core.windows.net/box?{SAS}"),
+                same_storage_account=True,
             )
+        # A rename keeps what the settings know about the SAS (its expiry warning).
+        original_load = accounts.load_secret
+        original_delete = accounts.delete_secret
+        accounts.load_secret = loader  # type: ignore[assignment]
+        accounts.delete_secret = kept.pop  # type: ignore[assignment]
+        try:
+            renamed = service.rename_account("shared", "team")
+        finally:
+            accounts.load_secret = original_load  # type: ignore[assignment]
+            accounts.delete_secret = original_delete  # type: ignore[assignment]
+        assert renamed.sas_expires.startswith("2032-05-01") and renamed.sas_container == "box"
+        assert kept == {"team": newer}
     finally:
         accounts.store_secret = original  # type: ignore[assignment]
