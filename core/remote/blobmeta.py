@@ -10,6 +10,7 @@ rclone and AzCopy set it, so a browser shows a synced photo instead of downloadi
 
 from __future__ import annotations
 
+import base64
 import mimetypes
 import re
 from datetime import UTC, datetime
@@ -140,6 +141,16 @@ def block_size_for(size: int, minimum: int = 8 * MiB) -> int:
     if needed <= minimum:
         return minimum
     return min(-(-needed // MiB) * MiB, MAX_BLOCK_SIZE)
+
+
+def resumable_block_id(md5: bytes, block_size: int, index: int) -> str:
+    """The ID of block ``index`` of a staged upload of the content ``md5`` cut into
+    ``block_size`` blocks: the same for the same content, block size and place, so an
+    upload that stopped midway finds the blocks it already staged (Get Block List) and
+    sends only the rest. Forty characters before base64, like the random IDs used
+    before (every block ID of one blob must have the same length:
+    https://learn.microsoft.com/rest/api/storageservices/put-block#uri-parameters)."""
+    return base64.b64encode(f"{md5.hex()[:24]}{block_size:08x}{index:08d}".encode()).decode()
 
 
 def format_mtime(mtime_ns: int) -> str:
