@@ -306,6 +306,8 @@ class SyncResult:
     moved: int = 0  # renames done without a transfer (either side)
     bytes_uploaded: int = 0
     bytes_downloaded: int = 0
+    #: Of those, bytes a resumed download found already in its partial file.
+    bytes_resumed: int = 0
     container_created: bool = False
     dry_run: bool = False
     cancelled: bool = False

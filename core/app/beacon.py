@@ -5,7 +5,7 @@ The engine rewrites the beacon (``.blobsync/beacon`` under the pair's root) once
 the end of every run that changed the container (:mod:`blobsync.core.engine.beacon`).
 While a pair is live, :class:`~.live.LivePair` reads it every ``interval_s`` (5 s by
 default; every ``idle_interval_s``, 30 s, after ``idle_after_s``, 10 min, with no
-change on either side) with ``If-None-Match`` on the last ETag it knows: unchanged, the
+change on either side, and while the machine runs on battery, :mod:`.power`) with ``If-None-Match`` on the last ETag it knows: unchanged, the
 service answers 304 with no body; a new ETag means another machine changed the
 container, and the pair syncs at once (:attr:`SyncReason.BEACON
 <blobsync.core.app.schedule.SyncReason.BEACON>`). The periodic full check stays, for
@@ -101,6 +101,10 @@ class BeaconCheck:
     notice: Notice | None = None
 
 
+def _on_mains() -> bool:
+    return False
+
+
 class BeaconWatch:
     """One pair's beacon bookkeeping (see the module docstring)."""
 
@@ -111,8 +115,11 @@ class BeaconWatch:
         idle_after_s: float = BEACON_IDLE_AFTER_S,
         *,
         now: float = 0.0,
+        on_battery: Callable[[], bool] = _on_mains,
     ) -> None:
         self.interval_s = interval_s
+        #: On battery the beacon is read at the idle interval even while active.
+        self.on_battery = on_battery
         self.idle_interval_s = idle_interval_s
         self.idle_after_s = idle_after_s
         self.etag: str | None = None  # the last known ETag (None: no beacon)
@@ -130,7 +137,7 @@ class BeaconWatch:
         return now - self.last_activity >= self.idle_after_s
 
     def current_interval(self, now: float) -> float:
-        if self.idle(now):
+        if self.idle(now) or self.on_battery():
             return max(self.interval_s, self.idle_interval_s)
         return self.interval_s
 

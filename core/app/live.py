@@ -43,6 +43,7 @@ from ..models import SyncResult
 from ..remote.base import CancelToken, RemoteStore
 from .beacon import BeaconThread, BeaconView, BeaconWatch, notice_message
 from .pause import PauseStore
+from .power import PowerState
 from .schedule import (
     DEFAULT_BEACON_INTERVAL_S,
     DEFAULT_DEBOUNCE_S,
@@ -53,6 +54,9 @@ from .schedule import (
 )
 
 log = logging.getLogger(__name__)
+
+#: The machine's power state, shared by every live pair (read at most once a minute).
+POWER = PowerState()
 
 WATCH_STOPPED = "Watching the folder stopped working; BlobSync checks it periodically instead."
 
@@ -123,7 +127,9 @@ class LivePair:
         self._start_watcher = start_watcher
         self._clock = clock
         #: Reads the change beacon every ``beacon_s`` seconds while live; None: off.
-        self.beacon = BeaconWatch(beacon_s or DEFAULT_BEACON_INTERVAL_S, now=clock())
+        self.beacon = BeaconWatch(
+            beacon_s or DEFAULT_BEACON_INTERVAL_S, now=clock(), on_battery=POWER.on_battery
+        )
         self.beacon_on = beacon_s is not None
         self._beacon_thread_wanted = beacon_thread
         self._beacon_thread: BeaconThread | None = None

@@ -33,6 +33,7 @@ from ..errors import (
     AuthReason,
     BlobNotFound,
     Cancelled,
+    ConnectionFailure,
     FatalError,
     ItemError,
     PreconditionFailed,
@@ -511,14 +512,38 @@ class Executor:
         """Download ``remote`` (pinned to its ETag) into a temp file beside ``target``;
         verify its MD5; fsync unless ``fsync`` is False (the caller then makes it durable
         before renaming it). Returns (temp path, md5)."""
-        tmp, fh = fs.open_temp_beside(target)
+        # A large blob with a known MD5 goes into a partial file that the next try
+        # continues (a range request pinned to the same ETag): what it already holds is
+        # hashed again, so the whole file is still checked against the blob's MD5.
+        resumable = remote.size >= fs.RESUME_MIN and remote.md5 is not None
+        offset = 0
+        if resumable:
+            tmp, fh, hasher, offset = fs.open_partial(target, remote.etag)
+            if offset >= remote.size:  # not a prefix of this version: start again
+                fh.seek(0)
+                fh.truncate()
+                hasher, offset = None, 0
+        else:
+            tmp, fh = fs.open_temp_beside(target)
+            hasher = None
         try:
             with fh:
-                writer = fs.HashingWriter(fh, self._item_progress(remote.rel_path, remote.size))
+                progress = self._item_progress(remote.rel_path, remote.size)
+                if offset:
+                    progress(offset)
+                    with self._lock:
+                        self.result.bytes_resumed += offset
+                writer = fs.HashingWriter(fh, progress, md5=hasher)
                 sink: object = writer
                 if self.ctx.download_limit is not None:
                     sink = ThrottledWriter(writer, self.ctx.download_limit)  # type: ignore[arg-type]
-                self.ctx.store.download(remote.rel_path, remote.etag, sink, cancel=self.ctx.cancel)  # type: ignore[arg-type]
+                self.ctx.store.download(
+                    remote.rel_path,
+                    remote.etag,
+                    sink,  # type: ignore[arg-type]
+                    cancel=self.ctx.cancel,
+                    offset=offset,
+                )
                 crash_point("mid_download")
                 fh.flush()
                 if fsync:
@@ -532,6 +557,10 @@ class Executor:
             if remote.mtime_ns is not None:
                 fs.set_mtime(tmp, remote.mtime_ns)
             return tmp, md5
+        except (Cancelled, ConnectionFailure):
+            if not resumable:  # a partial file stays for the next try
+                tmp.unlink(missing_ok=True)
+            raise
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

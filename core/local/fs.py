@@ -12,11 +12,11 @@ import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..errors import ItemError
 from ..models import IssueKind
-from .scanner import TEMP_PREFIX, TEMP_SUFFIX
+from .scanner import PARTIAL_PREFIX, TEMP_PREFIX, TEMP_SUFFIX
 
 CHUNK = 1024 * 1024
 #: Coarsest mtime tick we expect (FAT/exFAT: 2 s). A file whose stamp is younger than
@@ -107,9 +107,14 @@ def local_state(path: Path) -> tuple[int, int] | None:
 class HashingWriter:
     """A file-like sink that hashes what passes through and reports progress."""
 
-    def __init__(self, fh: BinaryIO, progress: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        fh: BinaryIO,
+        progress: Callable[[int], None] | None = None,
+        md5: Any = None,
+    ) -> None:
         self._fh = fh
-        self._md5 = hashlib.md5()
+        self._md5 = md5 if md5 is not None else hashlib.md5()  # a resumed file's so far
         self._progress = progress
         self.written = 0
 
@@ -140,6 +145,43 @@ def open_temp_beside(target: Path) -> tuple[Path, BinaryIO]:
             continue
         return tmp, os.fdopen(fd, "wb")
     raise OSError(errno.EEXIST, "could not create a temporary file")
+
+
+#: Downloads at least this large resume into their partial file after a cancel, a
+#: pause, a crash or a lost connection (smaller ones simply start again).
+RESUME_MIN = 8 * 1024 * 1024
+
+
+def partial_path(target: Path, etag: str) -> Path:
+    """The partial file a download of ``target``'s blob at ``etag`` goes into: the same
+    name on every try of that version (so it can resume), another for another version.
+    Skipped by the scanner like every BlobSync temp file."""
+    return target.parent / f"{PARTIAL_PREFIX}{_digest(target.name)}-{_digest(etag)}{TEMP_SUFFIX}"
+
+
+def open_partial(target: Path, etag: str) -> tuple[Path, BinaryIO, Any, int]:
+    """Open (or create) the partial file for ``target`` at ``etag``: returns its path,
+    a handle positioned at its end, an MD5 of what it holds, and that size. Partial
+    files of other versions of the same file are removed. Raises OSError."""
+    path = partial_path(target, etag)
+    for other in target.parent.glob(f"{PARTIAL_PREFIX}{_digest(target.name)}-*{TEMP_SUFFIX}"):
+        if other != path:
+            other.unlink(missing_ok=True)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    fh = os.fdopen(os.open(path, flags, 0o644), "r+b")
+    md5 = hashlib.md5()
+    try:
+        while chunk := fh.read(1024 * 1024):
+            md5.update(chunk)
+        size = fh.tell()
+    except BaseException:
+        fh.close()
+        raise
+    return path, fh, md5, size
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
 def set_mtime(path: Path, mtime_ns: int) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +27,21 @@ TEMP_PREFIX = ".blobsync-"
 TEMP_SUFFIX = ".tmp"
 
 
+PARTIAL_PREFIX = TEMP_PREFIX + "part-"
+#: A large download's partial file is kept this long for the next try to continue it
+#: (a week, like the uncommitted blocks Azure keeps for an upload); other temp files
+#: are leftovers of a stopped run and go at the next scan.
+PARTIAL_KEEP_S = 7 * 86400.0
+
+
 def is_temp_name(name: str) -> bool:
     """True for BlobSync's own in-progress download files."""
     return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def _stale_temp(name: str, mtime: float) -> bool:
+    """A temp file the scan may remove (a recent partial download is kept)."""
+    return not name.startswith(PARTIAL_PREFIX) or time.time() - mtime > PARTIAL_KEEP_S
 
 
 @dataclass
@@ -111,7 +124,7 @@ def _walk(
             keyed.append((name + "/", entry, True))
         elif stat.S_ISREG(mode):
             if is_temp_name(name):
-                if clean_temp:
+                if clean_temp and _stale_temp(name, st.st_mtime):
                     try:
                         os.unlink(entry.path)
                         report.removed_temp += 1

@@ -166,8 +166,11 @@ class RemoteStore(Protocol):
         sink: BinaryIO,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        *,
+        offset: int = 0,
     ) -> int:
-        """Write the blob's content into ``sink`` if its ETag is still ``if_match``.
+        """Write the blob's content into ``sink`` if its ETag is still ``if_match``,
+        from byte ``offset`` on (a download resumed into a partial file).
 
         Returns the number of bytes written. Raises PreconditionFailed, BlobNotFound.
         """

@@ -404,6 +404,8 @@ class MemoryStore:
         sink: BinaryIO,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        *,
+        offset: int = 0,
     ) -> int:
         check_blob_name(blob_name)
         self._maybe_fail("download")
@@ -415,7 +417,7 @@ class MemoryStore:
                 raise BlobNotFound(f"'{blob_name}' no longer exists in the container.")
             self._check_condition(blob_name, blob, if_match)
             self._check_online(blob_name, blob)
-            data = blob.data
+            data = blob.data[offset:]
         for start in range(0, len(data), self.chunk_size):
             if cancel is not None and cancel.cancelled:
                 raise Cancelled("The download was cancelled.")

@@ -73,6 +73,8 @@ class OfflineStore:
         sink: BinaryIO,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        *,
+        offset: int = 0,
     ) -> int:
         raise self._refuse()
 

@@ -130,8 +130,12 @@ class PrefixedStore:
         sink: BinaryIO,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        *,
+        offset: int = 0,
     ) -> int:
-        return self.inner.download(self._full(blob_name), if_match, sink, progress, cancel)
+        return self.inner.download(
+            self._full(blob_name), if_match, sink, progress, cancel, offset=offset
+        )
 
     def delete(self, blob_name: str, if_match: str) -> None:
         self.inner.delete(self._full(blob_name), if_match)

@@ -262,7 +262,7 @@ def test_just_above_default_threshold_goes_in_blocks_with_md5(
     result = store.upload(
         "big.bin", io.BytesIO(data), len(data), hashlib.md5(data).digest(), MTIME, None
     )
-    assert policy.attempts == 4  # 3 blocks of 8 MiB (8 + 8 + 1 byte) + commit
+    assert policy.attempts == 5  # Get Block List (resume), 3 blocks (8 + 8 + 1 byte), commit
     entry = azure_store.get_entry("big.bin")
     assert entry is not None
     assert (entry.size, entry.md5, entry.etag) == (

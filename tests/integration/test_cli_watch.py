@@ -60,6 +60,18 @@ def test_watch_syncs_and_stops_cleanly_mid_download(azurite, container_name, tmp
             proc.kill()
     assert proc.returncode == 0, err
     assert "Traceback" not in out + err
-    assert temp_files(root) == []  # nothing half-written left behind
+    # Nothing half-written under a real name; what arrived stays in the one partial file
+    # a resumed download continues (and removes once the file is in place).
+    [partial] = temp_files(root)
+    assert partial.name.startswith(".blobsync-part-") and partial.stat().st_size > 0
     assert not (root / "big.bin").exists()  # never visible partially under its real name
     assert sdk.get_blob_client(container_name, "local.txt").download_blob().readall() == b"up"
+    done = subprocess.run(
+        [sys.executable, "-m", "blobsync.core.cli", "sync", str(root), container_name],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (root / "big.bin").read_bytes() == big and temp_files(root) == []

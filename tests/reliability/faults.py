@@ -406,9 +406,11 @@ class HookedStore:
         sink: BinaryIO,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        *,
+        offset: int = 0,
     ) -> int:
         self._hook("download", blob_name)
-        n: int = self.inner.download(blob_name, if_match, sink, progress, cancel)
+        n: int = self.inner.download(blob_name, if_match, sink, progress, cancel, offset=offset)
         return n
 
     def delete(self, blob_name: str, if_match: str) -> None:

@@ -688,6 +688,8 @@ class AzureBlobStore:
         sink: BinaryIO,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        *,
+        offset: int = 0,
     ) -> int:
         """One conditional Get Blob streamed into ``sink``, sent through the client's
         pipeline (auth, retries, timeouts) without the SDK's downloader, which cost ~1 ms
@@ -697,8 +699,20 @@ class AzureBlobStore:
         ranges, ``download_threads`` at a time, every one pinned to the ETag, written
         into ``sink`` in order (``sink`` only ever sees sequential writes)."""
         check_blob_name(blob_name)
-        response = self._get(blob_name, if_match, 0, None)
+        response = self._get(blob_name, if_match, offset, None)
         total = int(response.headers.get("Content-Length", 0))
+        if offset:  # a resumed download: the rest in one ranged request
+            return self._stream(
+                blob_name,
+                if_match,
+                response,
+                offset,
+                offset + total,
+                sink,
+                progress,
+                cancel,
+                open_end=True,
+            )
         if total < self.parallel_download_min:
             return self._stream(
                 blob_name, if_match, response, 0, total, sink, progress, cancel, open_end=True

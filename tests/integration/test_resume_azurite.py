@@ -1,7 +1,8 @@
-"""A large upload stopped midway (cancel, pause, crash) resumes with the blocks it had
-already staged: Azure keeps uncommitted blocks for a week, and the block IDs name the
-content's MD5, the block size and the index, so the next try finds them (Get Block
-List) and sends only the rest. Against Azurite."""
+"""Large transfers stopped midway (cancel, pause, crash) resume against Azurite: an
+upload with the blocks it already staged (Azure keeps uncommitted blocks for a week;
+the block IDs name the content's MD5, the block size and the index, so the next try
+finds them with Get Block List and sends only the rest), a download from an offset
+pinned to the same ETag."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from blobsync.core.app.emulator import Azurite
-from blobsync.core.errors import Cancelled
+from blobsync.core.errors import Cancelled, PreconditionFailed
 from blobsync.core.remote.azure import AzureBlobStore, open_store
 from blobsync.core.remote.base import CancelToken
 from blobsync.core.remote.blobmeta import resumable_block_id
@@ -124,3 +125,22 @@ def test_block_ids_name_content_block_size_and_place() -> None:
     assert (
         len({len(resumable_block_id(md5, b, i)) for b in (1, 4000 << 20) for i in (0, 49999)}) == 1
     )
+
+
+def test_a_download_resumes_from_an_offset_pinned_to_the_same_version(
+    azure_store: AzureBlobStore,
+) -> None:
+    data = os.urandom(SIZE)
+    result = azure_store.upload(
+        "d.bin", io.BytesIO(data), SIZE, hashlib.md5(data).digest(), MTIME, None
+    )
+    azure_store.parallel_download_min = 2 * BLOCK  # the resumed part is one ranged request
+    sink = io.BytesIO()
+    assert azure_store.download("d.bin", result.etag, sink, offset=3 * BLOCK) == SIZE - 3 * BLOCK
+    assert sink.getvalue() == data[3 * BLOCK :]
+    newer = os.urandom(SIZE)
+    azure_store.upload(
+        "d.bin", io.BytesIO(newer), SIZE, hashlib.md5(newer).digest(), MTIME, result.etag
+    )
+    with pytest.raises(PreconditionFailed):  # another version: no mixing of the two
+        azure_store.download("d.bin", result.etag, io.BytesIO(), offset=3 * BLOCK)
