@@ -114,11 +114,9 @@ class SettingsDialog(QDialog):
         machine_form = QFormLayout(machine_box)
         machine_form.addRow("Machine name:", self.machine_edit)
         machine_form.addRow("", self.machine_error)
-        machine_hint = QLabel(
-            "Other machines see it in their history and conflicts (\u201cdeleted on "
-            f"{socket.gethostname()}\u201d). Leave it empty to use the computer's name.",
-            machine_box,
-        )
+        machine_hint = named(QLabel(machine_box), "machineNameHint")
+        self.machine_edit.textChanged.connect(lambda text: self._show_example(machine_hint, text))
+        self._show_example(machine_hint, self.machine_edit.text())
         machine_hint.setWordWrap(True)
         machine_form.addRow(machine_hint)
 
@@ -190,6 +188,15 @@ class SettingsDialog(QDialog):
         else:
             autostart.disable()
         super().accept()
+
+    @staticmethod
+    def _show_example(hint: QLabel, name: str) -> None:
+        # A non-breaking hyphen: "my-laptop" wraps as a whole.
+        shown = (name.strip() or socket.gethostname()).replace("-", "\u2011")
+        hint.setText(
+            "Other machines see it in their history and conflicts (\u201cdeleted on "
+            f"{shown}\u201d). Leave it empty to use the computer's name."
+        )
 
     def _refuse_name(self, message: str) -> None:
         self.machine_error.setText(message)
