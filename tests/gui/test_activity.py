@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMenu
 
 from blobsync.core.app import engines
@@ -360,3 +360,77 @@ def test_the_toolbar_and_ctrl_h_lead_to_the_activity_tab(qtbot, make_window, sto
     view = window.activity_view
     _settled(qtbot, view)
     assert view.summary.text().startswith("No changes yet")
+
+
+def test_undo_leaves_alone_an_item_changed_since_and_says_so(qtbot, make_window, stores, tmp_path):  # type: ignore[no-untyped-def]
+    root = tmp_path / "docs"
+    root.mkdir()
+    for name in ("a.txt", "b.txt", "keep.txt"):
+        (root / name).write_text(f"{name} as it was")
+    window = _window(make_window, [root])
+    view = window.activity_view
+    _sync(qtbot, window, root)
+    other = OtherMachine(tmp_path / "b", stores["docs"], tmp_path / "b-home", "laptop-2")
+    other.sync()
+    (other.root / "a.txt").unlink()
+    (other.root / "b.txt").unlink()
+    other.sync()
+    _sync(qtbot, window, root)
+    (root / "b.txt").write_text("b.txt written again here")  # changed since that sync
+    qtbot.waitUntil(lambda: ("a.txt", "Deleted here: deleted on laptop-2") in _rows(view),
+                    timeout=WAIT)  # fmt: skip
+    assert view.select_path("a.txt")
+    dialog = view.undo_selected()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.preview is not None, timeout=WAIT)
+    plan = dialog.plan.text()
+    assert "1 file would be put back" in plan
+    assert "Left alone: b.txt: Not restored: the file changed here since" in plan
+    dialog.undo_button.click()
+    qtbot.waitUntil(lambda: "1 file put back" in view.status.text(), timeout=WAIT)
+    assert (root / "a.txt").read_text() == "a.txt as it was"
+    assert (root / "b.txt").read_text() == "b.txt written again here"  # not overwritten
+    assert "Left alone: b.txt" in view.status.text()
+    other.engine.close()
+
+
+def test_f5_reads_the_history_again(qtbot, make_window, stores, tmp_path):  # type: ignore[no-untyped-def]
+    window = _window(make_window, [])
+    view = window.activity_view
+    _settled(qtbot, view)
+    with qtbot.waitSignal(window.controller.history_changed, timeout=WAIT):
+        window.menu_actions.refresh.trigger()
+    assert view.loading
+    _settled(qtbot, view)
+
+
+def test_the_model_alone_words_each_column(qtbot, tmp_path):  # type: ignore[no-untyped-def]
+    from blobsync.core.app.recovery import HistoryReader, PairChange, when_words
+    from blobsync.core.engine.history import Change
+
+    pair = PairConfig(str(tmp_path / "docs"), "acct", "docs")  # no name: the folder's
+    change = Change(
+        run_id="r1",
+        pair="k",
+        time=1_800_000_000.0,
+        kind=ChangeKind.DOWNLOADED,
+        rel_path="sub/x.txt",
+        size=1536,
+        writer=None,
+    )
+    model = ActivityModel()
+    model.set_rows([PairChange(change, pair), PairChange(change, None)])
+    cell = lambda r, c: model.data(model.index(r, c))  # noqa: E731
+    assert model.columnCount() == 5 and model.rowCount() == 2
+    assert cell(0, ActivityModel.WHEN) == when_words(change.time)  # a date: not today
+    assert cell(0, ActivityModel.PAIR) == "docs"
+    assert cell(1, ActivityModel.PAIR) == "(removed pair)"
+    assert cell(0, ActivityModel.WHAT) == "Downloaded: changed by another app"
+    assert (cell(0, ActivityModel.PATH), cell(0, ActivityModel.SIZE)) == ("sub/x.txt", "1.5 KiB")
+    tip = model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole)
+    assert str(tmp_path / "docs" / "sub" / "x.txt") in tip
+    assert model.data(model.index(0, 0), ActivityModel.RowRole).change is change
+    # A query for a pair the reader does not know reads nothing at all.
+    reader = HistoryReader(tmp_path / "missing.sqlite3", {"k": pair})
+    assert ActivityQuery(pair_id="elsewhere").read(reader) == []
+    assert ActivityQuery().read(reader) == []  # no history yet
