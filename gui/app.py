@@ -315,6 +315,7 @@ def start_app(app: QApplication, instance: SingleInstance, hidden: bool = False)
         tray.show_window_requested.connect(window.bring_to_front)
         tray.show_issues_requested.connect(window.show_issues)
         tray.review_requested.connect(window.review_first)
+        tray.show_activity_requested.connect(window.show_activity)
         tray.quit_requested.connect(app.quit)
         tray.show()
         window.keep_in_tray = True

@@ -25,8 +25,10 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from blobsync.core.app.progress import ProgressModel
+from blobsync.core.app.service import restore_on
 from blobsync.core.app.status import Failure
-from blobsync.core.engine import Resolution, RunRecord, SyncOptions
+from blobsync.core.engine import Resolution, RunRecord, SyncEngine, SyncOptions
+from blobsync.core.engine.recovery import FileVersion, RecoveryResult
 from blobsync.core.errors import (
     BlobSyncError,
     FatalError,
@@ -86,6 +88,23 @@ class JobKind(enum.Enum):
     ISSUES = enum.auto()
     RESOLVE = enum.auto()
     CLOSE = enum.auto()
+    VERSIONS = enum.auto()  # the previous versions of one file (answered by recovered)
+    RESTORE = enum.auto()  # put one previous version back (recovered)
+    UNDO = enum.auto()  # reverse one run, or say what that would do (recovered)
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryOutcome:
+    """What a versions, restore or undo job hands back. ``subject`` is the file
+    (versions, restore) or the run id (undo); exactly one of ``versions`` / ``result``
+    / ``failure`` is set."""
+
+    kind: JobKind
+    subject: str
+    dry_run: bool = False
+    versions: list[FileVersion] | None = None
+    result: RecoveryResult | None = None
+    failure: Failure | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +155,8 @@ class EngineBridge(QObject):
     ``started(bool dry_run)``, ``plan_ready(PlanReady)``, ``progress(ProgressSnapshot)``,
     ``issue_raised(Issue)``, ``finished(SyncOutcome)``,
     ``issues_loaded((list[Issue], RunRecord) | Failure)``,
-    ``resolved(list[tuple[str, str]])`` (rel_path, error sentence) and ``busy_changed(bool)``.
+    ``resolved(list[tuple[str, str]])`` (rel_path, error sentence), ``busy_changed(bool)``
+    and ``recovered(RecoveryOutcome)`` (versions, restore, undo).
     """
 
     started = Signal(object)  # dry_run: bool
@@ -148,6 +168,7 @@ class EngineBridge(QObject):
     resolved = Signal(object)
     busy_changed = Signal(object)
     stopped = Signal()  # the worker thread has ended (after shutdown)
+    recovered = Signal(object)  # RecoveryOutcome
 
     _submit = Signal(object)
     _engine_event = Signal(object)
@@ -251,6 +272,47 @@ class EngineBridge(QObject):
 
         self._enqueue(_Job(JobKind.RESOLVE, run))
 
+    def versions(self, rel_path: str) -> None:
+        """List the previous versions of one file (both recycle bins); answered by
+        ``recovered``."""
+
+        def run(engine: EngineLike) -> RecoveryOutcome:
+            try:
+                found = _recovering(engine).versions(rel_path)
+            except BlobSyncError as exc:
+                return RecoveryOutcome(JobKind.VERSIONS, rel_path, failure=_failure(exc))
+            return RecoveryOutcome(JobKind.VERSIONS, rel_path, versions=found)
+
+        self._enqueue(_Job(JobKind.VERSIONS, run))
+
+    def restore(
+        self, options: SyncOptions, rel_path: str, number: int | None, dry_run: bool = False
+    ) -> None:
+        """Put the ``number``-th previous version (1 = newest) of a file back and sync
+        it; answered by ``recovered``. Waits for a running sync (one engine thread)."""
+
+        def run(engine: EngineLike) -> RecoveryOutcome:
+            try:
+                done = restore_on(_recovering(engine), options, rel_path, number, dry_run=dry_run)
+            except BlobSyncError as exc:
+                return RecoveryOutcome(JobKind.RESTORE, rel_path, dry_run, failure=_failure(exc))
+            return RecoveryOutcome(JobKind.RESTORE, rel_path, dry_run, result=done)
+
+        self._enqueue(_Job(JobKind.RESTORE, run))
+
+    def undo(self, options: SyncOptions, run_id: str, dry_run: bool = False) -> None:
+        """Reverse one run on both sides (``dry_run``: only say what it would do);
+        answered by ``recovered``."""
+
+        def run(engine: EngineLike) -> RecoveryOutcome:
+            try:
+                done = _recovering(engine).undo(run_id, options=options, dry_run=dry_run)
+            except BlobSyncError as exc:
+                return RecoveryOutcome(JobKind.UNDO, run_id, dry_run, failure=_failure(exc))
+            return RecoveryOutcome(JobKind.UNDO, run_id, dry_run, result=done)
+
+        self._enqueue(_Job(JobKind.UNDO, run))
+
     def shutdown(self, timeout_ms: int = 15000) -> bool:
         """Cancel, close the engine on its thread and stop the thread.
 
@@ -321,5 +383,22 @@ class EngineBridge(QObject):
             if isinstance(value, Failure):
                 value = [("", value.message)]
             self.resolved.emit(value)
+        elif kind in (JobKind.VERSIONS, JobKind.RESTORE, JobKind.UNDO):
+            if isinstance(value, Failure):  # the engine could not be opened
+                value = RecoveryOutcome(kind, "", failure=value)
+            self.recovered.emit(value)
         if self._pending == 0:
             self.busy_changed.emit(False)
+
+
+def _recovering(engine: EngineLike) -> SyncEngine:
+    """The engine itself: only the real one keeps recycle bins and a history."""
+    if not isinstance(engine, SyncEngine):
+        raise BlobSyncError("This folder pair keeps no previous versions.")
+    return engine
+
+
+def _failure(exc: BlobSyncError) -> Failure:
+    if not isinstance(exc, FatalError):
+        log.info("recovery item problem: %s", exc.message)
+    return Failure.from_exception(exc)

@@ -21,6 +21,7 @@ from blobsync.core.app.accounts import SecretLoader
 from blobsync.core.app.beacon import BeaconView
 from blobsync.core.app.pause import PauseStore
 from blobsync.core.app.progress import ProgressSnapshot
+from blobsync.core.app.recovery import HistoryReader, recovery_words
 from blobsync.core.app.schedule import SyncReason
 from blobsync.core.app.secrets import load_secret
 from blobsync.core.app.service import AppService
@@ -38,7 +39,7 @@ from blobsync.core.errors import ConfigError
 from blobsync.core.events import BeaconStatus, EventSink
 from blobsync.core.models import Issue
 
-from .bridge import EngineBridge, EngineLike, SyncOutcome
+from .bridge import EngineBridge, EngineLike, JobKind, RecoveryOutcome, SyncOutcome
 from .live import LiveScheduler
 from .notices import Notices
 
@@ -64,6 +65,8 @@ class Controller(QObject):
     preview_ready = Signal(str, object)  # pair_id, SyncResult (dry run)
     notify = Signal(str, str, bool)  # title, message, is_error
     overview_changed = Signal(object)  # Overview
+    history_changed = Signal()  # a run, restore or undo may have recorded changes (or F5)
+    recovery = Signal(str, object)  # pair_id, RecoveryOutcome (versions, restore, undo)
 
     def __init__(
         self,
@@ -380,11 +383,67 @@ class Controller(QObject):
         for pair in self.pairs():
             self.refresh_issues(pair.pair_id)
         self._refresh()
+        self.history_changed.emit()
 
     def refresh_issues(self, pair_id: str) -> None:
         bridge = self._bridges.get(pair_id)
         if bridge is not None:
             bridge.load_issues()
+
+    # ---- history, previous versions, restore, undo (the Activity view) ----------------
+
+    def history(self) -> HistoryReader:
+        """Every pair's applied changes (reading it is quick, but callers on the GUI
+        thread should read it off that thread: gui/models/activity_model.py)."""
+        return self.service.history()
+
+    def versions(self, pair_id: str, rel_path: str) -> bool:
+        """List a file's previous versions on the pair's engine thread; answered by
+        ``recovery`` (False: no such pair)."""
+        bridge = self._bridges.get(pair_id)
+        if bridge is None:
+            return False
+        bridge.versions(rel_path)
+        return True
+
+    def restore(self, pair_id: str, rel_path: str, number: int | None = None) -> bool:
+        """Put the ``number``-th previous version (1 = newest) of a file back and sync it
+        to the other side, on the pair's engine thread (after a running sync). The
+        outcome comes as a notification and through ``recovery``."""
+        pair = self.pair(pair_id)
+        bridge = self._bridges.get(pair_id)
+        if pair is None or bridge is None:
+            return False
+        bridge.restore(self.service.options(pair, workers=self._workers), rel_path, number)
+        return True
+
+    def undo(self, pair_id: str, run_id: str, *, dry_run: bool = False) -> bool:
+        """Reverse one run on both sides (``dry_run``: only find out what it would put
+        back and take away); answered through ``recovery``."""
+        pair = self.pair(pair_id)
+        bridge = self._bridges.get(pair_id)
+        if pair is None or bridge is None:
+            return False
+        options = self.service.options(pair, dry_run=dry_run, workers=self._workers)
+        bridge.undo(options, run_id, dry_run)
+        return True
+
+    def _on_recovered(self, pair_id: str, outcome: RecoveryOutcome) -> None:
+        if pair_id not in self._bridges:
+            return  # removed meanwhile
+        acting = outcome.kind in (JobKind.RESTORE, JobKind.UNDO) and not outcome.dry_run
+        if acting:
+            what = "restore" if outcome.kind is JobKind.RESTORE else "undo"
+            title = "Restore" if outcome.kind is JobKind.RESTORE else "Undo this sync"
+            if outcome.failure is not None:
+                self.notify.emit(f"{title}: failed", outcome.failure.message, True)
+            elif outcome.result is not None:
+                lines = recovery_words(outcome.result, what)
+                problem = bool(outcome.result.issues)
+                self.notify.emit(f"{title}: done", "\n".join(lines), problem)
+            self.refresh_issues(pair_id)
+            self.history_changed.emit()
+        self.recovery.emit(pair_id, outcome)
 
     def shutdown(self, timeout_ms: int = 15000) -> None:
         """Stop the live loop and every engine thread (cancels running syncs); blocks at
@@ -420,6 +479,7 @@ class Controller(QObject):
         bridge.finished.connect(lambda out, pid=pair_id: self._on_finished(pid, out))
         bridge.issues_loaded.connect(lambda val, pid=pair_id: self._on_issues_loaded(pid, val))
         bridge.resolved.connect(lambda errs, pid=pair_id: self._on_resolved(pid, errs))
+        bridge.recovered.connect(lambda out, pid=pair_id: self._on_recovered(pid, out))
         self._bridges[pair_id] = bridge
         self._status[pair_id] = PairStatus()
         self._update_live(pair)
@@ -572,6 +632,8 @@ class Controller(QObject):
         status.dry_run = False
         self.pair_updated.emit(pair_id)
         self._emit_overview()
+        if not was_dry_run:
+            self.history_changed.emit()
 
     def _notify_failure(self, pair_id: str, failure: Failure) -> None:
         pair = self.pair(pair_id)

@@ -45,6 +45,7 @@ from .controller import Controller
 from .icons import app_icon
 from .item_actions import attach_item_actions
 from .tray import tray_look
+from .views.activity_view import ActivityView
 from .views.issues_view import IssuesView
 from .views.pairs_view import PairsView
 from .views.progress_view import ProgressView
@@ -138,10 +139,17 @@ class MainWindow(QMainWindow):
         self.pause_action.triggered.connect(self.toggle_pause)
         self.settings_action = QAction("Settings…", self)
         self.settings_action.triggered.connect(lambda _checked=False: self.edit_settings())
+        self.activity_action = QAction("Activity", self)
+        self.activity_action.setToolTip(
+            "What changed in every pair, and who changed it; restore or undo (Ctrl+H)"
+        )
+        self.activity_action.setShortcut("Ctrl+H")
+        self.activity_action.triggered.connect(lambda _checked=False: self.show_activity())
         for action, name in (
             (self.accounts_action, "accountsButton"),
             (self.sync_all_action, "syncAllButton"),
             (self.pause_action, "pauseButton"),
+            (self.activity_action, "activityButton"),
             (self.settings_action, "settingsButton"),
         ):
             toolbar.addAction(action)
@@ -187,6 +195,9 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("bottomTabs")
         self.tabs.addTab(self.progress_view, "Progress")
         self.tabs.addTab(self.issues_view, "Issues")
+        self.activity_view = ActivityView(controller, self)
+        self.activity_view.opener = functools.partial(menus.open_folder, self)
+        self.tabs.addTab(self.activity_view, "Activity")
 
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.pairs_view)
@@ -313,10 +324,13 @@ class MainWindow(QMainWindow):
     # ---- app-wide --------------------------------------------------------------------
 
     def edit_settings(self) -> bool:
-        """Bandwidth limits, check interval, start at login; True if saved."""
+        """Bandwidth limits, check interval, start at login, machine name, recycle bins;
+        True if saved."""
         from blobsync.gui.widgets.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.controller.config, self)
+        dialog = SettingsDialog(
+            self.controller.config, self, set_machine_name=self.controller.service.set_machine_name
+        )
         self.settings_dialog = dialog
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return False
@@ -414,6 +428,11 @@ class MainWindow(QMainWindow):
                 self.pairs_view.select_pair(pair.pair_id)
                 break
         self.tabs.setCurrentWidget(self.issues_view)
+
+    def show_activity(self) -> None:
+        """Bring the window forward on the Activity tab (toolbar, Ctrl+H, the tray)."""
+        self.bring_to_front()
+        self.tabs.setCurrentWidget(self.activity_view)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

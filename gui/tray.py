@@ -4,13 +4,18 @@
 offline, error, attention). Rule: whenever items are pending, the state is never
 "idle"; the tooltip always says how many items need attention. :class:`Tray` wraps
 ``QSystemTrayIcon``: its menu is rebuilt each time it is shown (Sync now, Pause/Resume,
-Open BlobSync, Open folder, "N items need attention…", Quit) and it shows notifications
-the controller asks for (new conflicts, errors).
+Open BlobSync, Open folder, "N items need attention…", the five latest changes under
+"Recent changes" — each opens its file, or the folder it was in when it is gone — and
+"All activity…", Quit) and it shows notifications the controller asks for (new
+conflicts, errors, what a restore or undo did). The latest changes are read off the GUI
+thread after every finished sync, so opening the menu never waits for the database.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +23,7 @@ from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from blobsync.core.app.recovery import PairChange, change_words
 from blobsync.core.app.status import (
     Overview,
     PairState,
@@ -28,6 +34,10 @@ from blobsync.core.app.status import (
 
 from .controller import Controller
 from .icons import load_icon
+from .models.activity_model import ActivityQuery, HistoryLoader
+
+#: How many of the latest changes the tray menu lists.
+RECENT_IN_MENU = 5
 
 #: One icon per state; states without one of their own borrow one ("Checking…" the
 #: "not synced yet" one, an expiring SAS the warning, an expired sign-in the error).
@@ -113,12 +123,16 @@ class Tray(QObject):
     show_window_requested = Signal()
     show_issues_requested = Signal()
     review_requested = Signal()  # a pair stopped for safety: open its deletion review
+    show_activity_requested = Signal()
     quit_requested = Signal()
 
     def __init__(self, controller: Controller, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.icon = QSystemTrayIcon(self)
+        #: Opens a file or folder in the desktop's handler; False when none could (tests
+        #: replace it).
+        self.url_opener: Callable[[QUrl], bool] = lambda url: bool(QDesktopServices.openUrl(url))
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self.icon.setContextMenu(self.menu)
@@ -126,8 +140,14 @@ class Tray(QObject):
         self.look = tray_look(controller.overview())
         controller.overview_changed.connect(self.update_look)
         controller.notify.connect(self.show_notification)
+        #: The latest changes (every pair), as last read; the menu lists them.
+        self.recent: list[PairChange] = []
+        self.recent_loader = HistoryLoader(controller.history, self)
+        self.recent_loader.loaded.connect(self._on_recent)
+        controller.history_changed.connect(self.load_recent)
         self.update_look(controller.overview())
         self.rebuild_menu()
+        self.load_recent()
 
     @staticmethod
     def available() -> bool:
@@ -197,19 +217,66 @@ class Tray(QObject):
             attention = QAction(attention_words(ov.pending) + "…", menu)
             attention.triggered.connect(self.show_issues_requested)
             menu.addAction(attention)
+        self._add_recent(menu)
         menu.addSeparator()
         quit_action = QAction("Quit", menu)
         quit_action.triggered.connect(self.quit_requested)
         menu.addAction(quit_action)
 
+    def load_recent(self) -> None:
+        """Read the latest changes again (off the GUI thread)."""
+        self.recent_loader.load(ActivityQuery(limit=RECENT_IN_MENU))
+
+    def _on_recent(self, _number: int, rows: object) -> None:
+        if isinstance(rows, list):
+            self.recent = rows[:RECENT_IN_MENU]
+            if not self.menu.isVisible():
+                self.rebuild_menu()
+
+    def _add_recent(self, menu: QMenu) -> None:
+        """The "Recent changes" section: one entry per change, "name — what happened",
+        then a way to the whole Activity view."""
+        if not self.recent:
+            return
+        menu.addSeparator()
+        head = QAction("Recent changes", menu)
+        head.setEnabled(False)
+        menu.addAction(head)
+        for row in self.recent:
+            name = Path(row.change.rel_path).name or row.change.rel_path
+            act = QAction(f"{name} — {change_words(row.change)}", menu)
+            where = row.local_path()
+            act.setToolTip(str(where) if where is not None else row.change.rel_path)
+            act.setEnabled(where is not None)
+            act.triggered.connect(lambda _=False, r=row: self.open_change(r))
+            menu.addAction(act)
+        everything = QAction("All activity…", menu)
+        everything.triggered.connect(self.show_activity_requested)
+        menu.addAction(everything)
+
+    def open_change(self, row: PairChange) -> bool:
+        """Open the changed file; when it is gone, the folder it was in."""
+        where = row.local_path()
+        if where is None or row.pair is None:
+            return False
+        if where.is_file():
+            return self._open(str(where))
+        folder = str(where.parent)
+        while not os.path.isdir(folder) and len(folder) > len(row.pair.local_root):
+            folder = os.path.dirname(folder)
+        return self._open(folder)
+
     def _toggle_pause(self) -> None:
         self.controller.set_paused(not self.controller.everything_paused())
 
     def _open_folder(self, local_root: str) -> None:
-        if not QDesktopServices.openUrl(QUrl.fromLocalFile(local_root)):
-            self.show_notification(
-                "No file manager", f"No file manager could open {local_root}.", True
-            )
+        self._open(local_root)
+
+    def _open(self, path: str) -> bool:
+        if not self.url_opener(QUrl.fromLocalFile(path)):
+            self.show_notification("No file manager", f"No file manager could open {path}.", True)
+            return False
+        return True
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (

@@ -7,7 +7,9 @@
 ``permission_check.png`` (Test connection with a SAS that may not delete),
 ``pair_dialog.png``, ``progress.png``, ``issues.png``, ``archived.png`` (archived blobs
 with Rehydrate), ``not_finished.png`` (a cancelled sync), ``deletion_review.png`` (an
-emptied folder), ``folder_missing.png``, ``accounts.png``, ``tray_menu.png``, the
+emptied folder), ``folder_missing.png``, ``accounts.png``, ``activity.png`` (another
+machine's changes, with who made them), ``undo_dialog.png``, ``settings.png``,
+``tray_menu.png`` (with the latest changes), the
 "what syncs" pictures of ``screenshot_filters.py`` and ``manifest.json`` (per image:
 the size it must have and every text visible in it, so the test can prove no secret
 is shown). Exits non-zero with one line on stderr if a step times out.
@@ -48,6 +50,7 @@ from blobsync.core.app.emulator import DEMO_ACCOUNT_NAME, Azurite
 from blobsync.core.app.engines import open_engine
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import AZURITE_KEY, SecretKind, from_sas_url
+from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.errors import AuthError, AuthReason
 from blobsync.core.models import SyncMode
 from blobsync.core.remote.azure import AzureBlobStore, DeviceCodePrompt
@@ -180,6 +183,72 @@ def write_files(root: Path, files: dict[str, int]) -> None:
         path.write_bytes(block[:size])
 
 
+def shoot_activity(
+    app: QApplication,
+    config: AppConfig,
+    controller: Controller,
+    window: MainWindow,
+    home: Path,
+    save: Callable[[str, QPixmap, list[str], tuple[int, int]], None],
+    pair_id: str,
+    run: Callable[[str], None],
+) -> None:
+    """``activity.png`` (the Activity tab after another machine's changes arrived) and
+    ``settings.png`` (machine name and recycle bins)."""
+    creds = account_credentials(config.accounts[DEMO_ACCOUNT_NAME], lambda _l: AZURITE_KEY)
+    office_root = home / "office-pc" / "Documents"
+    office_root.mkdir(parents=True)
+    office = SyncEngine(
+        office_root,
+        AzureBlobStore(creds, "documents"),
+        home / "office-pc" / "state.sqlite3",
+        history_path=home / "office-pc" / "history.sqlite3",
+    )
+    options = SyncOptions(hostname="office-pc")
+    office.sync(options)
+    (office_root / "reports" / "2026-q2.txt").write_text("Q2, revised on the office PC\n" * 90)
+    (office_root / "letters" / "landlord.txt").unlink()
+    write_files(office_root, {"minutes/2026-11-30.txt": 2400, "minutes/2026-12-01.txt": 1800})
+    office.sync(options)
+    office.close()
+    run(pair_id)
+    view = window.activity_view
+    window.tabs.setCurrentWidget(view)
+    wait_until(
+        app,
+        lambda: any(
+            "deleted on office-pc" in str(view.model.data(view.model.index(r, 2)))
+            for r in range(view.model.rowCount())
+        ),
+        "the other machine's deletion in the Activity view",
+    )
+    view.select_path("letters/landlord.txt")
+    settle(app)
+    save("activity.png", window.grab(), visible_texts(window), WINDOW_SIZE)
+
+    undo = view.undo_selected()
+    assert undo is not None
+    wait_until(app, undo.undo_button.isEnabled, "the undo's dry run")
+    undo.move(80, 80)
+    settle(app, 0.6)
+    listed = [undo.changes.item(i).text() for i in range(undo.changes.count())]
+    save(
+        "undo_dialog.png", undo.grab(), visible_texts(undo) + listed, (undo.width(), undo.height())
+    )
+    undo.reject()
+
+    from blobsync.gui.widgets.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(config, window, set_machine_name=controller.service.set_machine_name)
+    dialog.move(60, 60)
+    dialog.show()
+    wait_until(app, dialog.isVisible, "the settings dialog")
+    settle(app, 0.6)
+    save("settings.png", dialog.grab(), visible_texts(dialog), (dialog.width(), dialog.height()))
+    dialog.reject()
+    window.tabs.setCurrentWidget(window.progress_view)
+
+
 def main() -> int:
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
@@ -221,6 +290,7 @@ def main() -> int:
                 PairConfig(str(docs), account.name, "documents", SyncMode.TWO_WAY),
                 PairConfig(str(photos), account.name, "photos", SyncMode.UPLOAD),
             ],
+            machine_name="my-laptop",  # what other machines see (not the Xvfb host's name)
         )
 
         def engine_factory(pair: PairConfig, sink: Any) -> Any:
@@ -528,6 +598,11 @@ def main() -> int:
         )
         accounts.close()
         run(pair_ids[0])  # the issues again, for the tray below
+
+        # 4f. Activity: another machine ("office-pc") edits, adds and deletes; this one
+        # syncs, and the list says who did what. Its own state and history, as on a
+        # machine of its own.
+        shoot_activity(app, config, controller, window, home, save, pair_ids[0], run)
 
         # 5. the tray menu, open, on the whole screen
         screen = QGuiApplication.primaryScreen()

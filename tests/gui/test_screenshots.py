@@ -48,6 +48,9 @@ SHOTS = (
     "deletion_review.png",
     "folder_missing.png",
     "accounts.png",
+    "activity.png",
+    "undo_dialog.png",
+    "settings.png",
     "tray_menu.png",
     "selective_sync.png",
     "patterns_editor.png",
@@ -236,6 +239,15 @@ def test_screenshots(xdisplay: str, tmp_path: Path, qapp) -> None:  # type: igno
     accounts = manifest["accounts.png"]["texts"]
     assert "Copy connection string" in accounts and "OS keyring" in accounts
     assert any("Connection works" in t for t in accounts)
+    activity = manifest["activity.png"]["texts"]
+    assert "Deleted here: deleted on office-pc" in activity
+    assert "Downloaded: changed on office-pc" in activity and "Activity" in activity
+    undo = " ".join(manifest["undo_dialog.png"]["texts"])
+    assert "2 files would be put back" in undo and "2 files would be taken away" in undo
+    assert "letters/landlord.txt — Deleted here: deleted on office-pc" in undo
+    settings = manifest["settings.png"]["texts"]
+    assert "my-laptop" in settings and "30 days" in settings
+    assert "Recent changes" in tray_texts and "All activity…" in tray_texts
 
     target = os.environ.get(COPY_TO_ENV)
     if target:
