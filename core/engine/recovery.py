@@ -97,6 +97,7 @@ class ConflictSides:
     theirs: SideInfo
     synced: bool  # theirs is recorded as synced here
     found_at: float | None = None  # when the sync kept both (epoch seconds; the history)
+    mine_synced: bool = False  # the conflict copy is recorded as synced (uploaded) too
 
 
 def _local_side(root: Path, rel_path: str, writer: Writer | None) -> SideInfo | None:
@@ -383,6 +384,7 @@ class Recovery:
         local_theirs = _local_side(self.engine.local_root, rel_path, None)
         synced = self.engine.state.get_snapshot(rel_path)
         found_at = record.time if record is not None else None
+        copy_synced = self.engine.state.get_snapshot(issue.conflict_copy) is not None
         if offline:
             theirs = SideInfo(
                 rel_path,
@@ -391,7 +393,7 @@ class Recovery:
                 record.writer if record is not None else None,
                 local_theirs is not None,
             )
-            return ConflictSides(rel_path, mine, theirs, synced is not None, found_at)
+            return ConflictSides(rel_path, mine, theirs, synced is not None, found_at, copy_synced)
         remote = self.engine.store.get_entry(rel_path)
         theirs = SideInfo(
             rel_path,
@@ -402,7 +404,7 @@ class Recovery:
             remote.writer if remote else None,
             remote is not None,
         )
-        return ConflictSides(rel_path, mine, theirs, synced is not None, found_at)
+        return ConflictSides(rel_path, mine, theirs, synced is not None, found_at, copy_synced)
 
     # ---- undo ----------------------------------------------------------------------
 

@@ -67,7 +67,7 @@ def test_conflict_sides_offline_name_both_machines(store: MemoryStore, tmp_path:
     assert sides.mine.size == 6 and (root_a / sides.mine.rel_path).read_bytes() == b"mine!\n"
     assert sides.theirs.writer is not None and sides.theirs.writer.machine == "desk-b"
     assert sides.theirs.size == 15 and sides.theirs.present and sides.theirs.mtime_ns
-    assert sides.synced and sides.found_at is not None
+    assert sides.synced and sides.mine_synced and sides.found_at is not None
     assert a.conflict_sides(pair_a, "nothing.txt") is None
 
     # The history says the same: theirs came from desk-b, yours is the conflict copy.
