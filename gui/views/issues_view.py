@@ -5,7 +5,8 @@ The view never touches the engine: it asks for a resolution with the
 which the controller turns into ``SyncEngine.resolve`` calls off the GUI thread.
 Buttons follow the selection: Retry for any selected item, Keep mine / Take theirs /
 Keep both only when every selected item is a conflict (any number of them, across
-pairs), Show in folder for one item, Compare… for one kept-both conflict: the conflict
+pairs), Show in folder for one item, Compare versions… (beside the item's details) for
+one kept-both conflict: the conflict
 center (:class:`~..widgets.conflict_center.ConflictCenter`: both versions side by side,
 a diff for text), fed by ``sides_provider`` (the controller's ``conflict_sides``).
 Keep mine and Take theirs each send one version to a recycle bin, so they ask first
@@ -161,7 +162,7 @@ class IssuesView(QWidget):
         )
         self.compare_button = button(
             "compareButton",
-            "&Compare…",
+            "&Compare versions…",
             "Both versions side by side: size, time, machine, and a diff for text",
         )
         self.compare_button.clicked.connect(self._on_compare)
@@ -177,12 +178,7 @@ class IssuesView(QWidget):
         for btn in (self.retry_button, self.retry_all_button):
             buttons.addWidget(btn)
         buttons.addSpacing(8)
-        for btn in (
-            self.compare_button,
-            self.keep_mine_button,
-            self.take_theirs_button,
-            self.keep_both_button,
-        ):
+        for btn in (self.keep_mine_button, self.take_theirs_button, self.keep_both_button):
             buttons.addWidget(btn)
         buttons.addStretch(1)
         buttons.addWidget(self.ignore_button)
@@ -193,7 +189,15 @@ class IssuesView(QWidget):
         layout.addWidget(self.notice)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.detail)
+        # The selected item's details, with Compare… beside them for a kept-both
+        # conflict (shown only then: the button row keeps its width on small screens).
+        self.detail_row = named(QWidget(), "issueDetailRow")
+        detail_layout = QHBoxLayout(self.detail_row)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.addWidget(self.detail, 1)
+        detail_layout.addWidget(self.compare_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.detail_row.setMinimumHeight(self.compare_button.sizeHint().height())
+        layout.addWidget(self.detail_row)
         layout.addLayout(buttons)
         self._refresh()
 
@@ -285,7 +289,9 @@ class IssuesView(QWidget):
         self.show_in_folder_button.setEnabled(
             len(selected) == 1 and selected[0].pair_id in self._roots
         )
-        self.compare_button.setEnabled(len(selected) == 1 and self._comparable(selected[0]))
+        comparable = len(selected) == 1 and self._comparable(selected[0])
+        self.compare_button.setEnabled(comparable)
+        self.compare_button.setVisible(comparable)
         if len(selected) == 1:
             issue = selected[0].issue
             text = f"<b>{_escape(issue.rel_path)}</b> — {_escape(issue.describe())}<br>"

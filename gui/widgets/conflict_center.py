@@ -27,7 +27,9 @@ from PySide6.QtGui import (
     QFontDatabase,
     QSyntaxHighlighter,
     QTextCharFormat,
+    QTextCursor,
     QTextDocument,
+    QTextFormat,
 )
 from PySide6.QtWidgets import (
     QDialog,
@@ -38,6 +40,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -66,31 +69,59 @@ def machine_words(side: SideInfo, mine: bool) -> str:
     return words + " (this computer)" if mine else words
 
 
+#: (background, text colour) per kind of diff line: only in yours, only in theirs, a
+#: hunk header, the file names.
+DIFF_COLOURS = {
+    "-": ("#ffebe9", "#82071e"),
+    "+": ("#dafbe1", "#116329"),
+    "@": ("#ddf4ff", "#0a3069"),
+    "h": ("#f0f0f0", "#57606a"),
+}
+
+
+def _line_kind(text: str) -> str:
+    if text.startswith(("---", "+++")):
+        return "h"
+    return text[:1] if text[:1] in ("-", "+", "@") else ""
+
+
 class DiffHighlighter(QSyntaxHighlighter):
-    """Colours a unified diff: red for lines only in yours, green only in theirs."""
+    """Colours the text of a unified diff's lines (their backgrounds span the whole
+    width: :func:`line_backgrounds`)."""
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
         self._formats: dict[str, QTextCharFormat] = {}
-        for key, background, foreground in (
-            ("-", "#ffebe9", "#82071e"),
-            ("+", "#dafbe1", "#116329"),
-            ("@", "#ddf4ff", "#0a3069"),
-            ("h", "#f0f0f0", "#57606a"),
-        ):
+        for key, (_background, foreground) in DIFF_COLOURS.items():
             fmt = QTextCharFormat()
-            fmt.setBackground(QColor(background))
             fmt.setForeground(QColor(foreground))
             self._formats[key] = fmt
 
     def highlightBlock(self, text: str) -> None:
-        if text.startswith(("---", "+++")):
-            key = "h"
-        elif text[:1] in ("-", "+", "@"):
-            key = text[:1]
-        else:
-            return
-        self.setFormat(0, len(text), self._formats[key])
+        key = _line_kind(text)
+        if key:
+            self.setFormat(0, len(text), self._formats[key])
+
+
+def line_backgrounds(document: QTextDocument) -> list[QTextEdit.ExtraSelection]:
+    """One full-width background per coloured diff line."""
+    formats: dict[str, QTextCharFormat] = {}
+    for key, (background, _foreground) in DIFF_COLOURS.items():
+        fmt = QTextCharFormat()
+        fmt.setBackground(QColor(background))
+        fmt.setProperty(QTextFormat.Property.FullWidthSelection, True)
+        formats[key] = fmt
+    selections: list[QTextEdit.ExtraSelection] = []
+    block = document.begin()
+    while block.isValid():
+        key = _line_kind(block.text())
+        if key:
+            selection = QTextEdit.ExtraSelection()
+            selection.cursor = QTextCursor(block)
+            selection.format = formats[key]
+            selections.append(selection)
+        block = block.next()
+    return selections
 
 
 class ConflictCenter(QDialog):
@@ -150,6 +181,7 @@ class ConflictCenter(QDialog):
         self.comparison = self._compare()
         self.diff_note.setText(self.comparison.sentence)
         self.diff_view.setPlainText("\n".join(self.comparison.lines))
+        self.diff_view.setExtraSelections(line_backgrounds(self.diff_view.document()))
         self.diff_view.setVisible(self.comparison.kind is DiffKind.TEXT)
 
         self.open_both_button = named(QPushButton("&Open both"), "openBothButton")
