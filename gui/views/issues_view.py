@@ -189,14 +189,14 @@ class IssuesView(QWidget):
         layout.addWidget(self.notice)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
-        # The selected item's details, with Compare… beside them for a kept-both
-        # conflict (shown only then: the button row keeps its width on small screens).
+        # The selected item's details, with Compare versions… beside them for a
+        # kept-both conflict (shown only then, so the button row below keeps its width
+        # on small screens; a conflict's details take two lines, as high as the button).
         self.detail_row = named(QWidget(), "issueDetailRow")
         detail_layout = QHBoxLayout(self.detail_row)
         detail_layout.setContentsMargins(0, 0, 0, 0)
         detail_layout.addWidget(self.detail, 1)
         detail_layout.addWidget(self.compare_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.detail_row.setMinimumHeight(self.compare_button.sizeHint().height())
         layout.addWidget(self.detail_row)
         layout.addLayout(buttons)
         self._refresh()
