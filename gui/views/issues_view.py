@@ -100,8 +100,9 @@ class IssuesView(QWidget):
         self.sides_provider: SidesProvider | None = None
         #: Asks (title, text) before a choice that sends versions to a bin; tests replace it.
         self.confirm: Callable[[str, str], bool] = lambda title, text: _ask(self, title, text)
-        #: The open conflict center, if any.
+        #: The open conflict center, if any, and the (pair_id, rel_path) it shows.
         self.conflict_center: ConflictCenter | None = None
+        self._center_key: tuple[str, str] | None = None
 
         self.summary = named(QLabel(), "issuesSummary")
         self.summary.setWordWrap(True)
@@ -214,6 +215,7 @@ class IssuesView(QWidget):
         if keep:
             self._select(keep)
         self._refresh()
+        self._check_center()
 
     def set_pair_info(self, pair_id: str, local_root: str, label: str | None = None) -> None:
         """Where the pair's folder is (for Show in folder) and its name in the list."""
@@ -232,6 +234,7 @@ class IssuesView(QWidget):
         self.model.remove_pair(pair_id)
         self._roots.pop(pair_id, None)
         self._refresh()
+        self._check_center()
 
     # ---- selection ---------------------------------------------------------------
 
@@ -406,6 +409,28 @@ class IssuesView(QWidget):
 
     # ---- the conflict center -----------------------------------------------------
 
+    def _pending(self, row: IssueRow) -> IssueRow | None:
+        """The row's conflict as it is pending now, or None once it is settled."""
+        key = (row.pair_id, row.issue.rel_path)
+        return next(
+            (
+                r
+                for r in self.model.rows()
+                if (r.pair_id, r.issue.rel_path) == key and r.is_conflict
+            ),
+            None,
+        )
+
+    def _check_center(self) -> None:
+        """The open conflict center's conflict went away: nothing is left to choose."""
+        center, key = self.conflict_center, self._center_key
+        if center is None or key is None:
+            return
+        if not any(
+            (r.pair_id, r.issue.rel_path) == key and r.is_conflict for r in self.model.rows()
+        ):
+            center.settled()
+
     def _comparable(self, row: IssueRow) -> bool:
         """A kept-both conflict of a pair whose folder is known."""
         issue = row.issue
@@ -445,14 +470,20 @@ class IssuesView(QWidget):
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.conflict_center = dialog
+        self._center_key = (row.pair_id, row.issue.rel_path)
 
         def chosen(resolution: Resolution) -> None:
-            if self.resolve_rows([row], resolution):
+            # Settled meanwhile (another machine, a sync): a choice would act on a file
+            # that is no conflict any more.
+            if self._pending(row) is None:
+                dialog.settled()
+            elif self.resolve_rows([row], resolution):
                 dialog.accept()
 
         def gone(_result: int) -> None:
             if self.conflict_center is dialog:
                 self.conflict_center = None
+                self._center_key = None
 
         dialog.chosen.connect(chosen)
         dialog.finished.connect(gone)

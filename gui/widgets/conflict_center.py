@@ -296,6 +296,13 @@ class ConflictCenter(QDialog):
         button.clicked.connect(lambda _checked=False, r=resolution: self.chosen.emit(r))
         return button
 
+    def settled(self) -> None:
+        """The conflict was settled elsewhere meanwhile: no choice is left to make."""
+        for button in (self.keep_mine_button, self.take_theirs_button, self.keep_both_button):
+            button.setEnabled(False)
+        self.status.setText("This conflict has been settled meanwhile: nothing left to choose.")
+        self.status.show()
+
     @Slot()
     def open_both(self) -> bool:
         """Open both local files; say so when no app could (True if both opened)."""

@@ -366,3 +366,17 @@ def test_open_both_says_so_when_no_app_opens_them(qtbot, tmp_path: Path) -> None
     assert "gone" in dialog.headline.text()
     assert dialog.comparison.kind is DiffKind.TEXT  # the two files are still compared
     assert label(dialog, "mineMissing") == "Not known (see above)."
+
+
+def test_a_conflict_settled_meanwhile_leaves_nothing_to_choose(machines: TwoMachines) -> None:
+    machines.conflicts({"s.txt": (b"s\n", b"s mine\n", b"s theirs\n")})
+    view = machines.view
+    view.select_rel_paths(["s.txt"])
+    dialog = view.open_conflict_center(view.selected_rows()[0])
+    seen: list[object] = []
+    view.resolve_requested.connect(lambda *args: seen.append(args))
+    view.set_issues(machines.pair.pair_id, [])  # e.g. settled from another window
+    assert not dialog.keep_mine_button.isEnabled() and not dialog.take_theirs_button.isEnabled()
+    assert "settled meanwhile" in dialog.status.text()
+    dialog.chosen.emit(Resolution.KEEP_MINE)  # a click that raced the refresh
+    assert seen == [] and machines.asked == []
