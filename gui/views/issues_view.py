@@ -6,9 +6,9 @@ which the controller turns into ``SyncEngine.resolve`` calls off the GUI thread.
 Buttons follow the selection: Retry for any selected item, Keep mine / Take theirs /
 Keep both only when every selected item is a conflict (any number of them, across
 pairs), Show in folder for one item, Compare versions… (beside the item's details) for
-one kept-both conflict: the conflict
-center (:class:`~..widgets.conflict_center.ConflictCenter`: both versions side by side,
-a diff for text), fed by ``sides_provider`` (the controller's ``conflict_sides``).
+one kept-both conflict: the conflict center
+(:class:`~..widgets.conflict_center.ConflictCenter`: both versions side by side, a diff
+for text), fed by ``sides_provider`` (the controller's ``conflict_sides``).
 Keep mine and Take theirs each send one version to a recycle bin, so they ask first
 (``confirm``), naming how many items and the first of them.
 """
@@ -73,11 +73,8 @@ def confirm_words(resolution: Resolution, rel_paths: list[str]) -> tuple[str, st
     else:
         title = "Take their version?"
         what = f"Take their version of {items}?" if count > 1 else "Take their version?"
-    what += (
-        " The other version goes to the recycle bin"
-        + (" each time" if count > 1 else "")
-        + ", where you can restore it from."
-    )
+    what += " For each, the other" if count > 1 else " The other"
+    what += " version goes to the recycle bin, where you can restore it from."
     names = "\n".join(f"  {path}" for path in rel_paths[:FIRST_PATHS])
     if count > FIRST_PATHS:
         names += f"\n  … and {plural(count - FIRST_PATHS, 'more', 'more')}"
@@ -409,26 +406,17 @@ class IssuesView(QWidget):
 
     # ---- the conflict center -----------------------------------------------------
 
-    def _pending(self, row: IssueRow) -> IssueRow | None:
-        """The row's conflict as it is pending now, or None once it is settled."""
-        key = (row.pair_id, row.issue.rel_path)
-        return next(
-            (
-                r
-                for r in self.model.rows()
-                if (r.pair_id, r.issue.rel_path) == key and r.is_conflict
-            ),
-            None,
+    def _pending(self, pair_id: str, rel_path: str) -> bool:
+        """Whether this conflict is still pending (not settled meanwhile)."""
+        return any(
+            (r.pair_id, r.issue.rel_path) == (pair_id, rel_path) and r.is_conflict
+            for r in self.model.rows()
         )
 
     def _check_center(self) -> None:
         """The open conflict center's conflict went away: nothing is left to choose."""
         center, key = self.conflict_center, self._center_key
-        if center is None or key is None:
-            return
-        if not any(
-            (r.pair_id, r.issue.rel_path) == key and r.is_conflict for r in self.model.rows()
-        ):
+        if center is not None and key is not None and not self._pending(*key):
             center.settled()
 
     def _comparable(self, row: IssueRow) -> bool:
@@ -475,7 +463,7 @@ class IssuesView(QWidget):
         def chosen(resolution: Resolution) -> None:
             # Settled meanwhile (another machine, a sync): a choice would act on a file
             # that is no conflict any more.
-            if self._pending(row) is None:
+            if not self._pending(row.pair_id, row.issue.rel_path):
                 dialog.settled()
             elif self.resolve_rows([row], resolution):
                 dialog.accept()
