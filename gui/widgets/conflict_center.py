@@ -182,7 +182,7 @@ class ConflictCenter(QDialog):
         self.diff_note.setText(self.comparison.sentence)
         self.diff_view.setPlainText("\n".join(self.comparison.lines))
         self.diff_view.setExtraSelections(line_backgrounds(self.diff_view.document()))
-        self.diff_view.setVisible(self.comparison.kind is DiffKind.TEXT)
+        self.diff_view.setVisible(self.comparison.kind is DiffKind.TEXT)  # else a sentence
 
         self.open_both_button = named(QPushButton("&Open both"), "openBothButton")
         self.open_both_button.setToolTip("Open your version and theirs in the apps for them")
@@ -218,9 +218,13 @@ class ConflictCenter(QDialog):
         layout.addLayout(boxes)
         layout.addLayout(actions)
         layout.addWidget(self.diff_view, 1)
+        showing_diff = self.comparison.kind is DiffKind.TEXT
+        if not showing_diff:
+            layout.addStretch(1)  # the space the diff would take, below the facts
         layout.addWidget(self.status)
         layout.addWidget(buttons)
-        self.resize(880, 600 if self.diff_view.isVisibleTo(self) else 380)
+        # Without a diff, as high as the facts need at this width (wrapped labels).
+        self.resize(880, 600 if showing_diff else max(layout.totalHeightForWidth(880), 240))
 
     # ---- the two sides -------------------------------------------------------------
 
