@@ -35,6 +35,7 @@ from blobsync.core.app.settings import (
 from blobsync.core.app.status import CONFLICT_KINDS, Failure, Overview, PairState, PairStatus
 from blobsync.core.credentials import Credentials
 from blobsync.core.engine import Resolution
+from blobsync.core.engine.recovery import ConflictSides
 from blobsync.core.errors import ConfigError
 from blobsync.core.events import BeaconStatus, EventSink
 from blobsync.core.models import Issue
@@ -377,6 +378,13 @@ class Controller(QObject):
         if bridge is None or not rel_paths:
             return
         bridge.resolve(list(rel_paths), Resolution(resolution))
+
+    def conflict_sides(self, pair_id: str, rel_path: str) -> ConflictSides | None:
+        """Both versions of one of a pair's kept-both conflicts, for the conflict center
+        (no network: the pair's state, history and folder). None for an unknown pair or
+        no such conflict. Raises ConfigError (the pair's account is gone)."""
+        pair = self.pair(pair_id)
+        return self.service.conflict_sides(pair, rel_path) if pair is not None else None
 
     def refresh_all(self) -> None:
         """Re-read every pair's record and issues, and the pause flags (F5)."""

@@ -75,7 +75,7 @@ class ItemActions(QObject):
         if isinstance(layout, QBoxLayout):
             # The status line under the issue's details; the archived blobs below the
             # issues' buttons (they are a state of their own, with their own action).
-            layout.insertWidget(layout.indexOf(issues.detail) + 1, self.status)
+            layout.insertWidget(layout.indexOf(issues.detail_row) + 1, self.status)
             layout.addWidget(self.archived)
 
         issues.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)

@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
     def _make_issues_view(self) -> IssuesView:
         view = IssuesView(self)
         view.resolve_requested.connect(self.controller.resolve)
+        view.sides_provider = self.controller.conflict_sides  # the conflict center's facts
         # Copy link, and the archived blobs with Rehydrate (gui/item_actions.py).
         self.item_actions = attach_item_actions(view, self.pairs_view, self.controller)
         return view

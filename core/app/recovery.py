@@ -98,7 +98,7 @@ def change_words(change: Change) -> str:
         words += f" from {change.old_path}"
     if change.kind is ChangeKind.CONFLICT:
         mine = change.old_path or "a conflict copy"
-        theirs = who(change.other)
+        theirs = who(change.writer)  # the blob's writer; ``other`` is this machine
         return f"{words}: yours is {mine}, theirs {theirs}"
     if change.kind is ChangeKind.DELETED_LOCAL:
         by = change.writer

@@ -647,8 +647,9 @@ class AppService:
     def conflict_sides(
         self, pair: PairConfig, rel_path: str, *, creds: Credentials | None = None
     ) -> ConflictSides | None:
-        """Both versions of one kept-both conflict (no network: the state DB and the
-        folder)."""
+        """Both versions of one kept-both conflict (no network: the state DB, the
+        history and the folder); None if ``rel_path`` is no kept-both conflict. Raises
+        ConfigError (the pair's account is gone)."""
         if creds is not None:
             url, name = creds.account_url, creds.account_name
         else:
@@ -656,7 +657,7 @@ class AppService:
             url, name = account.account_url, account.account_name
         engine = open_offline_engine(pair.local_root, url, name, pair.container, pair.prefix)
         try:
-            return engine.conflict_sides(rel_path)
+            return engine.conflict_sides(rel_path, offline=True)
         finally:
             engine.close()
 

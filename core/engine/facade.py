@@ -445,11 +445,12 @@ class SyncEngine:
         become issues. Raises ItemError (unknown run), FatalError."""
         return Recovery(self).undo(run_id, options, dry_run)
 
-    def conflict_sides(self, rel_path: str) -> ConflictSides | None:
+    def conflict_sides(self, rel_path: str, *, offline: bool = False) -> ConflictSides | None:
         """Both versions of a pending conflict, for a side-by-side view: size, mtime and
-        writer of each (one request for theirs). None if ``rel_path`` is no conflict.
-        Raises FatalError."""
-        return Recovery(self).conflict_sides(rel_path)
+        writer of each (one request for theirs; ``offline``: none, theirs is the local
+        file the sync downloaded, with its writer from the history). None if
+        ``rel_path`` is no conflict. Raises FatalError."""
+        return Recovery(self).conflict_sides(rel_path, offline)
 
     def close(self) -> None:
         """Release the databases and the store's connections."""

@@ -96,6 +96,8 @@ class ConflictSides:
     mine: SideInfo | None  # None if the conflict copy is gone
     theirs: SideInfo
     synced: bool  # theirs is recorded as synced here
+    found_at: float | None = None  # when the sync kept both (epoch seconds; the history)
+    mine_synced: bool = False  # the conflict copy is recorded as synced (uploaded) too
 
 
 def _local_side(root: Path, rel_path: str, writer: Writer | None) -> SideInfo | None:
@@ -359,18 +361,40 @@ class Recovery:
 
     # ---- conflict center -------------------------------------------------------------
 
-    def conflict_sides(self, rel_path: str) -> ConflictSides | None:
-        """Both versions of a pending conflict (see :class:`ConflictSides`)."""
+    def conflict_sides(self, rel_path: str, offline: bool = False) -> ConflictSides | None:
+        """Both versions of a pending conflict (see :class:`ConflictSides`). Online,
+        theirs is the blob as it is now (one request); ``offline``, it is the local file
+        the sync downloaded, with the writer the history recorded for it then."""
         issue = next(
             (i for i in self.engine.state.issues() if i.rel_path == rel_path and i.conflict_copy),
             None,
         )
         if issue is None or issue.conflict_copy is None:
             return None
-        mine = _local_side(self.engine.local_root, issue.conflict_copy, self.engine.writer())
-        remote = self.engine.store.get_entry(rel_path)
+        # The history's record of the conflict: when, and who wrote each side.
+        found = self.engine.history.changes(
+            pair=self.engine.pair_id, kinds=[ChangeKind.CONFLICT], rel_path=rel_path, limit=1
+        )
+        record = found[0] if found else None
+        ours = self.engine.writer()
+        if offline and record is not None and record.other is not None:
+            # an offline engine has not run: the machine name is the one of that run
+            ours = Writer(record.other.machine, ours.installation_id)
+        mine = _local_side(self.engine.local_root, issue.conflict_copy, ours)
         local_theirs = _local_side(self.engine.local_root, rel_path, None)
         synced = self.engine.state.get_snapshot(rel_path)
+        found_at = record.time if record is not None else None
+        copy_synced = self.engine.state.get_snapshot(issue.conflict_copy) is not None
+        if offline:
+            theirs = SideInfo(
+                rel_path,
+                local_theirs.size if local_theirs else 0,
+                local_theirs.mtime_ns if local_theirs else None,
+                record.writer if record is not None else None,
+                local_theirs is not None,
+            )
+            return ConflictSides(rel_path, mine, theirs, synced is not None, found_at, copy_synced)
+        remote = self.engine.store.get_entry(rel_path)
         theirs = SideInfo(
             rel_path,
             remote.size if remote else (local_theirs.size if local_theirs else 0),
@@ -380,7 +404,7 @@ class Recovery:
             remote.writer if remote else None,
             remote is not None,
         )
-        return ConflictSides(rel_path, mine, theirs, synced is not None)
+        return ConflictSides(rel_path, mine, theirs, synced is not None, found_at, copy_synced)
 
     # ---- undo ----------------------------------------------------------------------
 

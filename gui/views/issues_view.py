@@ -4,7 +4,13 @@ The view never touches the engine: it asks for a resolution with the
 ``resolve_requested(pair_id, rel_paths, resolution)`` signal (one emission per pair),
 which the controller turns into ``SyncEngine.resolve`` calls off the GUI thread.
 Buttons follow the selection: Retry for any selected item, Keep mine / Take theirs /
-Keep both only when every selected item is a conflict, Show in folder for one item.
+Keep both only when every selected item is a conflict (any number of them, across
+pairs), Show in folder for one item, Compare versions… (beside the item's details) for
+one kept-both conflict: the conflict center
+(:class:`~..widgets.conflict_center.ConflictCenter`: both versions side by side, a diff
+for text), fed by ``sides_provider`` (the controller's ``conflict_sides``).
+Keep mine and Take theirs each send one version to a recycle bin, so they ask first
+(``confirm``), naming how many items and the first of them.
 """
 
 from __future__ import annotations
@@ -21,18 +27,58 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMenu,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
+from blobsync.core.app.status import plural
 from blobsync.core.engine import Resolution
+from blobsync.core.engine.recovery import ConflictSides
+from blobsync.core.errors import BlobSyncError
 from blobsync.core.models import Issue, IssueKind
 
 from ..models.issues_model import IssueRow, IssuesModel
 from ..qt_helpers import named
+from ..widgets.conflict_center import ConflictCenter
 from .moved_out_actions import MovedOutActions
+
+#: Paths named in the confirmation of a resolution that sends versions to a bin.
+FIRST_PATHS = 5
+
+#: (pair_id, rel_path) -> both versions of a kept-both conflict, or None.
+SidesProvider = Callable[[str, str], ConflictSides | None]
+
+
+def _ask(parent: QWidget, title: str, text: str) -> bool:
+    answer = QMessageBox.question(
+        parent,
+        title,
+        text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def confirm_words(resolution: Resolution, rel_paths: list[str]) -> tuple[str, str]:
+    """(title, text) of the question before Keep mine / Take theirs on these items."""
+    count = len(rel_paths)
+    items = plural(count, "conflict")
+    if resolution is Resolution.KEEP_MINE:
+        title = "Keep your version?"
+        what = f"Keep your version of {items}?" if count > 1 else "Keep your version?"
+    else:
+        title = "Take their version?"
+        what = f"Take their version of {items}?" if count > 1 else "Take their version?"
+    what += " For each, the other" if count > 1 else " The other"
+    what += " version goes to the recycle bin, where you can restore it from."
+    names = "\n".join(f"  {path}" for path in rel_paths[:FIRST_PATHS])
+    if count > FIRST_PATHS:
+        names += f"\n  … and {plural(count - FIRST_PATHS, 'more', 'more')}"
+    return title, f"{what}\n\n{names}"
 
 
 class IssuesView(QWidget):
@@ -47,6 +93,13 @@ class IssuesView(QWidget):
         self._roots: dict[str, str] = {}
         #: Opens a folder in the file manager; tests replace it.
         self.url_opener: Callable[[QUrl], Any] = QDesktopServices.openUrl
+        #: Both versions of a conflict (the main window gives the controller's).
+        self.sides_provider: SidesProvider | None = None
+        #: Asks (title, text) before a choice that sends versions to a bin; tests replace it.
+        self.confirm: Callable[[str, str], bool] = lambda title, text: _ask(self, title, text)
+        #: The open conflict center, if any, and the (pair_id, rel_path) it shows.
+        self.conflict_center: ConflictCenter | None = None
+        self._center_key: tuple[str, str] | None = None
 
         self.summary = named(QLabel(), "issuesSummary")
         self.summary.setWordWrap(True)
@@ -105,6 +158,12 @@ class IssuesView(QWidget):
         self.show_in_folder_button = button(
             "showInFolderButton", "Show in f&older", "Open the folder that holds this item"
         )
+        self.compare_button = button(
+            "compareButton",
+            "&Compare versions…",
+            "Both versions side by side: size, time, machine, and a diff for text",
+        )
+        self.compare_button.clicked.connect(self._on_compare)
         self.retry_button.clicked.connect(self._on_retry)
         self.retry_all_button.clicked.connect(self._on_retry_all)
         self.keep_mine_button.clicked.connect(self._on_keep_mine)
@@ -128,7 +187,15 @@ class IssuesView(QWidget):
         layout.addWidget(self.notice)
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.detail)
+        # The selected item's details, with Compare versions… beside them for a
+        # kept-both conflict (shown only then, so the button row below keeps its width
+        # on small screens; a conflict's details take two lines, as high as the button).
+        self.detail_row = named(QWidget(), "issueDetailRow")
+        detail_layout = QHBoxLayout(self.detail_row)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.addWidget(self.detail, 1)
+        detail_layout.addWidget(self.compare_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.detail_row)
         layout.addLayout(buttons)
         self._refresh()
 
@@ -145,6 +212,7 @@ class IssuesView(QWidget):
         if keep:
             self._select(keep)
         self._refresh()
+        self._check_center()
 
     def set_pair_info(self, pair_id: str, local_root: str, label: str | None = None) -> None:
         """Where the pair's folder is (for Show in folder) and its name in the list."""
@@ -163,6 +231,7 @@ class IssuesView(QWidget):
         self.model.remove_pair(pair_id)
         self._roots.pop(pair_id, None)
         self._refresh()
+        self._check_center()
 
     # ---- selection ---------------------------------------------------------------
 
@@ -220,6 +289,9 @@ class IssuesView(QWidget):
         self.show_in_folder_button.setEnabled(
             len(selected) == 1 and selected[0].pair_id in self._roots
         )
+        comparable = len(selected) == 1 and self._comparable(selected[0])
+        self.compare_button.setEnabled(comparable)
+        self.compare_button.setVisible(comparable)
         if len(selected) == 1:
             issue = selected[0].issue
             text = f"<b>{_escape(issue.rel_path)}</b> — {_escape(issue.describe())}<br>"
@@ -228,7 +300,10 @@ class IssuesView(QWidget):
                 text += f"<br>Your version was kept as <i>{_escape(issue.conflict_copy)}</i>."
             self.detail.setText(text)
         elif selected:
-            self.detail.setText(f"{len(selected)} items selected.")
+            text = f"{len(selected)} items selected."
+            if all_conflicts:
+                text += " Keep mine, Take theirs or Keep both applies to all of them."
+            self.detail.setText(text)
         else:
             self.detail.setText("")
 
@@ -254,7 +329,17 @@ class IssuesView(QWidget):
     def _emit_conflict(self, resolution: Resolution) -> None:
         rows = self.selected_rows()
         if rows and all(row.is_conflict for row in rows):
-            self._emit(rows, resolution)
+            self.resolve_rows(rows, resolution)
+
+    def resolve_rows(self, rows: list[IssueRow], resolution: Resolution) -> bool:
+        """Ask for ``resolution`` of these conflicts, after a confirmation when it sends
+        one version of each to a recycle bin; False if the user said no."""
+        if resolution in (Resolution.KEEP_MINE, Resolution.TAKE_THEIRS):
+            title, text = confirm_words(resolution, [r.issue.rel_path for r in rows])
+            if not self.confirm(title, text):
+                return False
+        self._emit(rows, resolution)
+        return True
 
     @Slot()
     def _on_ignore(self) -> None:
@@ -291,6 +376,7 @@ class IssuesView(QWidget):
         menu = QMenu(self)
         for btn in (
             self.retry_button,
+            self.compare_button,
             self.keep_mine_button,
             self.take_theirs_button,
             self.keep_both_button,
@@ -312,7 +398,86 @@ class IssuesView(QWidget):
         self.context_menu().popup(self.table.viewport().mapToGlobal(pos))
 
     def _on_double_clicked(self, *_: object) -> None:
-        self._on_show_in_folder()
+        rows = self.selected_rows()
+        if len(rows) == 1 and self._comparable(rows[0]):
+            self.open_conflict_center(rows[0])
+        else:
+            self._on_show_in_folder()
+
+    # ---- the conflict center -----------------------------------------------------
+
+    def _pending(self, pair_id: str, rel_path: str) -> bool:
+        """Whether this conflict is still pending (not settled meanwhile)."""
+        return any(
+            (r.pair_id, r.issue.rel_path) == (pair_id, rel_path) and r.is_conflict
+            for r in self.model.rows()
+        )
+
+    def _check_center(self) -> None:
+        """The open conflict center's conflict went away: nothing is left to choose."""
+        center, key = self.conflict_center, self._center_key
+        if center is not None and key is not None and not self._pending(*key):
+            center.settled()
+
+    def _comparable(self, row: IssueRow) -> bool:
+        """A kept-both conflict of a pair whose folder is known."""
+        issue = row.issue
+        return (
+            issue.kind is IssueKind.CONFLICT
+            and bool(issue.conflict_copy)
+            and row.pair_id in self._roots
+        )
+
+    @Slot()
+    def _on_compare(self) -> None:
+        rows = self.selected_rows()
+        if len(rows) == 1 and self._comparable(rows[0]):
+            self.open_conflict_center(rows[0])
+
+    def open_conflict_center(self, row: IssueRow) -> ConflictCenter:
+        """Both versions of this conflict side by side (non-modal); its choice comes
+        back here, through the same confirmation as the buttons."""
+        sides: ConflictSides | None = None
+        problem = ""
+        if self.sides_provider is not None:
+            try:
+                sides = self.sides_provider(row.pair_id, row.issue.rel_path)
+            except (BlobSyncError, OSError) as exc:
+                problem = f"The details could not be read: {exc}"
+            if sides is None and not problem:
+                problem = "The details of this conflict are not recorded any more."
+        if self.conflict_center is not None:
+            self.conflict_center.close()
+        dialog = ConflictCenter(
+            row.issue,
+            self._roots.get(row.pair_id, ""),
+            sides,
+            problem=problem,
+            parent=self,
+            url_opener=self.url_opener,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.conflict_center = dialog
+        self._center_key = (row.pair_id, row.issue.rel_path)
+
+        def chosen(resolution: Resolution) -> None:
+            # Settled meanwhile (another machine, a sync): a choice would act on a file
+            # that is no conflict any more.
+            if not self._pending(row.pair_id, row.issue.rel_path):
+                dialog.settled()
+            elif self.resolve_rows([row], resolution):
+                dialog.accept()
+
+        def gone(_result: int) -> None:
+            if self.conflict_center is dialog:
+                self.conflict_center = None
+                self._center_key = None
+
+        dialog.chosen.connect(chosen)
+        dialog.finished.connect(gone)
+        dialog.setWindowModality(Qt.WindowModality.NonModal)
+        dialog.show()
+        return dialog
 
     def folder_of(self, row: IssueRow) -> str | None:
         """The local folder that holds the item (its parent), or None if unknown."""

@@ -1,5 +1,7 @@
 """Dialog to set up (or edit) one folder pair: local folder, account, container (and a
-path inside it), mode, and what syncs (selective sync and patterns, :class:`PairFilters`).
+path inside it), mode, what happens on a conflict (``PairConfig.conflict_rule``: keep
+both unless the user picks a winner; only two-way pairs have conflicts), and what syncs
+(selective sync and patterns, :class:`PairFilters`).
 
 The folder comes from the native folder picker or is typed; the account from the
 configured ones (or a new one through :class:`AccountDialog`); the container from
@@ -42,12 +44,13 @@ from PySide6.QtWidgets import (
 
 from blobsync.core.app.accounts import create_container, list_containers
 from blobsync.core.app.pairs import new_pair_problem
+from blobsync.core.app.recovery import RULE_WORDS
 from blobsync.core.app.schedule import DEFAULT_BEACON_INTERVAL_S, DEFAULT_INTERVAL_S
 from blobsync.core.app.selection import container_folders, pair_folders
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import Credentials
 from blobsync.core.errors import ConfigError
-from blobsync.core.models import RemoteDeletePolicy, SyncMode
+from blobsync.core.models import ConflictRule, RemoteDeletePolicy, SyncMode
 from blobsync.core.names import container_name_problem
 from blobsync.core.remote.probe import PermissionReport
 
@@ -123,6 +126,16 @@ class PairDialog(QDialog):
         self.mode_combo = named(QComboBox(), "modeCombo")
         for mode, text in MODE_TEXT.items():
             self.mode_combo.addItem(text, mode.value)
+        self.conflict_combo = named(QComboBox(), "conflictRuleCombo")
+        for rule, text in RULE_WORDS.items():
+            self.conflict_combo.addItem(text, rule.value)
+        self.conflict_combo.setToolTip(
+            "When a file changed here and in the container since the last sync. Keep "
+            "both keeps yours as a conflict copy for you to decide; the others pick a "
+            "winner at once, and the version that loses goes to the recycle bin."
+        )
+        rule = pair.conflict_rule if pair is not None else ConflictRule.KEEP_BOTH
+        self.conflict_combo.setCurrentIndex(self.conflict_combo.findData(rule.value))
         self.permission_check = named(PermissionCheck(self, prober=prober), "pairPermission")
         self._checked_for: tuple[str, str] | None = None
         self.picker.container_changed.connect(self._on_container_changed)
@@ -147,6 +160,7 @@ class PairDialog(QDialog):
         form.addRow("Container:", self.picker)
         form.addRow("Path in container:", self.path_picker)
         form.addRow("Mode:", self.mode_combo)
+        form.addRow("On conflict:", self.conflict_combo)
         form.addRow("", self.beacon_check)
 
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -174,6 +188,8 @@ class PairDialog(QDialog):
         self.folder_edit.textChanged.connect(self._recheck)
         self.picker.container_changed.connect(self._recheck)
         self.mode_combo.currentIndexChanged.connect(self._recheck)
+        self.mode_combo.currentIndexChanged.connect(self._on_mode_changed)
+        self._on_mode_changed()
 
     @Slot()
     def _recheck(self, *_: object) -> None:
@@ -197,6 +213,15 @@ class PairDialog(QDialog):
 
     def selected_mode(self) -> SyncMode:
         return SyncMode(self.mode_combo.currentData())
+
+    def selected_conflict_rule(self) -> ConflictRule:
+        return ConflictRule(self.conflict_combo.currentData())
+
+    @Slot()
+    def _on_mode_changed(self, *_: object) -> None:
+        # A mirror never has conflicts: one side always wins. The rule is kept for
+        # when the pair becomes two-way again.
+        self.conflict_combo.setEnabled(self.selected_mode() is SyncMode.TWO_WAY)
 
     @Slot()
     def _on_account_changed(self, *_: object) -> None:
@@ -361,6 +386,7 @@ class PairDialog(QDialog):
             use_defaults=self.filters.use_defaults(),
             excluded_folders=self.filters.excluded_folders(),
             beacon=self.beacon_check.isChecked(),
+            conflict_rule=self.selected_conflict_rule(),
             beacon_interval_s=(
                 self.pair.beacon_interval_s if self.pair else int(DEFAULT_BEACON_INTERVAL_S)
             ),

@@ -5,7 +5,8 @@
 ``QT_QPA_PLATFORM=xcb``. Writes ``main_window.png``, ``account_dialog.png``,
 ``account_dialog_entra.png`` (Sign in with Microsoft, the device code shown),
 ``permission_check.png`` (Test connection with a SAS that may not delete),
-``pair_dialog.png``, ``progress.png``, ``issues.png``, ``archived.png`` (archived blobs
+``pair_dialog.png``, ``progress.png``, ``issues.png``, ``conflict_center.png`` (both
+versions of a conflict side by side, with the diff), ``archived.png`` (archived blobs
 with Rehydrate), ``not_finished.png`` (a cancelled sync), ``deletion_review.png`` (an
 emptied folder), ``folder_missing.png``, ``accounts.png``, ``activity.png`` (another
 machine's changes, with who made them), ``undo_dialog.png``, ``settings.png``,
@@ -52,8 +53,9 @@ from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.credentials import AZURITE_KEY, SecretKind, from_sas_url
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.errors import AuthError, AuthReason
-from blobsync.core.models import SyncMode
+from blobsync.core.models import SyncMode, Writer
 from blobsync.core.remote.azure import AzureBlobStore, DeviceCodePrompt
+from blobsync.core.remote.blobmeta import metadata_for
 from blobsync.gui.controller import Controller
 from blobsync.gui.main_window import MainWindow
 from blobsync.gui.tray import Tray
@@ -478,16 +480,24 @@ def main() -> int:
         GATE.release.set()
         wait_until(app, lambda: not controller.status(pair_ids[0]).syncing, "the held sync")
 
-        # 4. the issues list with a conflict: both sides changed notes.txt
+        # 4. the issues list with a conflict: both sides changed notes.txt and budget.csv,
+        # theirs on another machine running BlobSync (its writer in the blob's metadata)
         sdk = BlobServiceClient.from_connection_string(azurite.connection_string)
+        office = metadata_for(time.time_ns(), Writer("office-pc", "c" * 32))
         sdk.get_blob_client("documents", "notes.txt").upload_blob(
-            b"Edited on the office PC\n", overwrite=True
+            b"Edited on the office PC\n", overwrite=True, metadata=office
         )
         (docs / "notes.txt").write_bytes(b"Edited on this laptop, with more words\n")
         sdk.get_blob_client("documents", "budget.csv").upload_blob(
-            b"month,amount\n1,20\n", overwrite=True
+            b"month,category,amount\n2026-01,rent,1200\n2026-01,power,80\n"
+            b"2026-02,rent,1200\n2026-02,power,91\n2026-02,internet,35\n2026-03,rent,1250\n",
+            overwrite=True,
+            metadata=office,
         )
-        (docs / "budget.csv").write_bytes(b"month,amount\n1,25\n2,30\n")
+        (docs / "budget.csv").write_bytes(
+            b"month,category,amount\n2026-01,rent,1200\n2026-01,power,84\n"
+            b"2026-02,rent,1200\n2026-02,power,91\n2026-03,rent,1250\n2026-03,power,77\n"
+        )
         sdk.close()
         run(pair_ids[0])
         issues_view = window.issues_view
@@ -497,6 +507,22 @@ def main() -> int:
         issues_view.select_rel_paths(["notes.txt"])
         settle(app)
         save("issues.png", window.grab(), visible_texts(window), WINDOW_SIZE)
+
+        # 4-. the conflict center: both versions of budget.csv side by side, the diff
+        issues_view.select_rel_paths(["budget.csv"])
+        [budget] = issues_view.selected_rows()
+        center = issues_view.open_conflict_center(budget)
+        center.move(70, 70)
+        wait_until(app, center.isVisible, "the conflict center")
+        settle(app, 0.6)
+        save(
+            "conflict_center.png",
+            center.grab(),
+            visible_texts(center) + center.diff_view.toPlainText().splitlines(),
+            (center.width(), center.height()),
+        )
+        center.close()
+        issues_view.select_rel_paths(["notes.txt"])
 
         # 4a. blobs archived in the container: a state of their own, with Rehydrate
         sdk = BlobServiceClient.from_connection_string(azurite.connection_string)

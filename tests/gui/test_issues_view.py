@@ -109,6 +109,8 @@ def test_buttons_follow_selection(view: IssuesView) -> None:
 def test_resolve_requested_args(view: IssuesView, qtbot) -> None:  # type: ignore[no-untyped-def]
     view.set_issues("p1", [CONFLICT, DENIED])
     view.set_issues("p2", [RACE, NAME])
+    asked: list[str] = []
+    view.confirm = lambda title, text: asked.append(title) or True  # Keep mine / Take theirs
     seen: list[tuple[str, list[str], str]] = []
     view.resolve_requested.connect(lambda pid, paths, res: seen.append((pid, paths, res)))
 
@@ -121,6 +123,7 @@ def test_resolve_requested_args(view: IssuesView, qtbot) -> None:  # type: ignor
         ("p1", ["docs/report.txt"], "take_theirs"),
         ("p1", ["docs/report.txt"], "keep_both"),
     ]
+    assert asked == ["Keep your version?", "Take their version?"]  # Keep both is not asked
 
     seen.clear()
     view.select_rel_paths(["docs/report.txt", "b.txt"])  # two pairs: one request per pair
@@ -245,6 +248,7 @@ def test_conflict_resolved_from_the_issues_list(  # type: ignore[no-untyped-def]
     assert local_files(root) == {"notes.txt": CONTENT["theirs"], copy: CONTENT["mine"]}
 
     view.select_rel_paths(["notes.txt"])
+    view.confirm = lambda title, text: True  # the question before Keep mine / Take theirs
     target = window.findChild(QPushButton, BUTTON[resolution])
     assert target is not None and target.isEnabled()
     qtbot.mouseClick(target, _left())

@@ -43,6 +43,7 @@ SHOTS = (
     "pair_dialog.png",
     "progress.png",
     "issues.png",
+    "conflict_center.png",
     "archived.png",
     "not_finished.png",
     "deletion_review.png",
@@ -222,6 +223,10 @@ def test_screenshots(xdisplay: str, tmp_path: Path, qapp) -> None:  # type: igno
     assert "delete ✗" in permission_texts and "may not delete in 'shared-photos'" in (
         permission_texts
     )
+    center = manifest["conflict_center.png"]["texts"]
+    assert "Changed on my-laptop (this computer)" in center and "Changed on office-pc" in center
+    assert "-2026-01,power,84" in center and "+2026-02,internet,35" in center
+    assert "Open both" in center and "Take theirs" in center
     archived_texts = manifest["archived.png"]["texts"]
     assert "archive/scans-2018.zip" in archived_texts and "Rehydrate…" in archived_texts
     assert "Archived in the container — not synced" in archived_texts
