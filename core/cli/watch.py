@@ -27,7 +27,13 @@ from ..models import SyncMode
 from . import sync as cli_sync
 from .filters import add_filter_arguments
 from .output import expiry_warning, format_issue
-from .sync import add_target_arguments, add_transfer_arguments, options_for, targets
+from .sync import (
+    add_conflict_rule_argument,
+    add_target_arguments,
+    add_transfer_arguments,
+    options_for,
+    targets,
+)
 
 
 class _Printer:
@@ -156,6 +162,7 @@ def add_watch_parser(
     )
     add_target_arguments(watch, many=False)
     watch.add_argument("--mode", choices=[m.value for m in SyncMode], default=None)
+    add_conflict_rule_argument(watch)
     watch.add_argument(
         "--interval",
         type=float,
