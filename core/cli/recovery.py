@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 
 from ..app.pairs import pair_key
@@ -147,7 +148,7 @@ def _address(args: argparse.Namespace, pair: PairConfig | None) -> str:
     if pair is not None and pair.name:
         return f"--pair {pair.name}"
     if pair is not None:
-        return f"{args.local_dir} {args.container}"
+        return f"{shlex.quote(args.local_dir)} {shlex.quote(args.container)}"
     return "--pair NAME"
 
 

@@ -7,9 +7,11 @@ tests/integration/test_cli_recovery_azurite.py runs the real command against Azu
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 
@@ -117,6 +119,13 @@ def put(root: Path, rel: str, text: str) -> None:
     path.write_text(text)
 
 
+def next_second() -> None:
+    """Wait until the wall clock's second changes."""
+    start = int(time.time())
+    while int(time.time()) == start:
+        time.sleep(0.02)
+
+
 def assert_one_sentence(err: str) -> None:
     assert err.startswith("blobsync: ") and err.count("\n") == 1, err
     assert "Traceback" not in err
@@ -208,6 +217,9 @@ def test_restore_lists_numbered_versions_and_puts_the_chosen_one_back_on_both_si
 ) -> None:
     a, b = machines
     for text in ("first", "second, longer", "third"):
+        # The container's bin names carry a stamp to the second: versions kept within
+        # one second have no order between them, so each replacement gets its own.
+        next_second()
         put(a.folder, "n.txt", text)
         a.sync()
     code, out, _ = a.on("restore", "n.txt", "--list")
@@ -306,7 +318,6 @@ def test_a_saved_pair_by_name_its_conflict_rule_and_history_of_all_pairs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     a = Machine("laptop-a", tmp_path, monkeypatch, capsys)
-    a.run("pairs")  # settings exist from here (config machine-name saved them)
     account = AccountConfig(
         "emu", EMU_URL, "devstoreaccount1", SecretKind.ACCOUNT_KEY, has_secret=False
     )
@@ -358,5 +369,7 @@ def test_a_folder_container_sync_takes_a_conflict_rule(
     assert code == 0, err
     assert a.files() == {"c.txt": "mine, from a"}  # no conflict copy: mine won
     assert store.content("c.txt") == b"mine, from a"
-    theirs = a.json("restore", "c.txt", "--list")["versions"]
-    assert theirs and theirs[0]["size"] == len("theirs, from b")  # the loser is kept
+    kept = a.json("restore", "c.txt", "--list")["versions"]
+    losers = [v for v in kept if v["writer"] == {"machine": "desk-b", "installation_id": ANY}]
+    assert [v["size"] for v in losers] == [len("theirs, from b")]  # the loser is kept
+    assert losers[0]["removed_by"]["machine"] == "laptop-a"
