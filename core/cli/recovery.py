@@ -134,13 +134,15 @@ def _runs(
     """The runs to list with their pair's name, newest first: the recent ones (of
     ``pair``, or of every pair), or with --run that one, or with --kind/--text those of
     the changes shown."""
-    runs = reader.runs(pair, limit=args.limit)
+    filtered = bool(args.run or args.kind or args.text)
+    # filtered: look through all the runs kept (a few thousand rows in 90 days at most)
+    runs = reader.runs(pair, limit=1_000_000 if filtered else args.limit)
     if args.run:
         runs = [run for run in runs if run.run_id == args.run]
     elif args.kind or args.text:
         ids = {c.change.run_id for c in shown}
         runs = [run for run in runs if run.run_id in ids]
-    return [(run, reader.name_of(run.pair)) for run in runs]
+    return [(run, reader.name_of(run.pair)) for run in runs[: args.limit]]
 
 
 def _address(args: argparse.Namespace, pair: PairConfig | None) -> str:

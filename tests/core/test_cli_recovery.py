@@ -183,6 +183,11 @@ def test_a_folder_deleted_on_b_is_undone_on_a_on_both_sides_and_b_gets_it_back(
     assert b.files() == a.files()
     undo_run = a.json("history", "--limit", "1")["runs"][0]
     assert (undo_run["kind"], undo_run["undoes"]) == ("undo", run_id)
+    oldest = a.json("history")["runs"][-1]["run_id"]  # the first sync
+    assert oldest != run_id
+    only = a.json("history", "--run", oldest, "--limit", "1")
+    assert [r["run_id"] for r in only["runs"]] == [oldest]
+    assert [c["run_id"] for c in only["changes"]] == [oldest]
 
 
 def test_undo_leaves_an_item_changed_since_alone_and_undoes_the_rest(
