@@ -378,3 +378,47 @@ def test_a_folder_container_sync_takes_a_conflict_rule(
     losers = [v for v in kept if v["writer"] == {"machine": "desk-b", "installation_id": ANY}]
     assert [v["size"] for v in losers] == [len("theirs, from b")]  # the loser is kept
     assert losers[0]["removed_by"]["machine"] == "laptop-a"
+
+
+def upload_pair_with_a_run_to_undo(a: Machine, store: MemoryStore) -> str:
+    """An upload-only FOLDER CONTAINER pair leaving build/ out; its last run replaced
+    doc.txt in the container and deleted a blob only the container had."""
+    put(a.folder, "doc.txt", "v1")
+    put(a.folder, "build/out.o", "object")
+    assert a.on("sync", "--mode", "upload", "--exclude", "build/")[0] == 0
+    store.put_raw("elsewhere.txt", b"only in the container")
+    put(a.folder, "doc.txt", "version two")
+    assert a.on("sync", "--mode", "upload", "--exclude", "build/")[0] == 0
+    assert "elsewhere.txt" not in store.synced_names()  # the container mirrors the folder
+    run_id: str = a.json("history", "--kind", "uploads")["changes"][0]["run_id"]
+    return run_id
+
+
+def test_undo_of_a_folder_container_pair_syncs_with_its_mode_and_excludes(
+    machines: tuple[Machine, Machine], store: MemoryStore
+) -> None:
+    a, _b = machines
+    run_id = upload_pair_with_a_run_to_undo(a, store)
+    code, out, err = a.on("undo", run_id, "--mode", "upload", "--exclude", "build/", "--json")
+    assert (code, err) == (0, "")
+    result = json.loads(out)
+    assert sorted(result["restored"]) == ["doc.txt", "elsewhere.txt"]
+    assert result["sync"]["downloaded"] == 0  # an upload-only sync: nothing comes down
+    assert "elsewhere.txt" not in a.files()
+    assert "build/out.o" not in store.synced_names()  # still left out
+    code, _out, err = a.run("undo", "--pair", "x", run_id, "--mode", "upload")
+    assert code == 2 and "No folder pair named x" in err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: the undo puts the container's previous versions back, then the "
+    "pair's own upload-only sync mirrors the folder over them again",
+)
+def test_undo_of_an_upload_only_run_stays_undone(
+    machines: tuple[Machine, Machine], store: MemoryStore
+) -> None:
+    a, _b = machines
+    run_id = upload_pair_with_a_run_to_undo(a, store)
+    assert a.on("undo", run_id, "--mode", "upload", "--exclude", "build/")[0] == 0
+    assert store.content("doc.txt") == b"v1"
