@@ -77,6 +77,10 @@ SOURCE_WORDS: dict[VersionSource, str] = {
     VersionSource.AZURE_VERSION: "the account's blob versions",
 }
 
+#: The pair of a history row that is not among the saved pairs: removed since, or
+#: synced from the command line as FOLDER CONTAINER without being saved.
+UNSAVED_PAIR = "(not a saved pair)"
+
 #: Changes an undo or a restore can act on (the rest are records only).
 UNDOABLE = frozenset(ChangeKind) - {ChangeKind.CONFLICT}
 
@@ -156,7 +160,7 @@ class PairChange:
 
     @property
     def pair_name(self) -> str:
-        return self.pair.name if self.pair is not None else "(removed pair)"
+        return self.pair.name if self.pair is not None else UNSAVED_PAIR
 
     def local_path(self) -> Path | None:
         """Where the file is (or was) in the pair's folder."""
@@ -194,15 +198,21 @@ class HistoryReader:
             history.close()
         return [PairChange(c, self.keys.get(c.pair)) for c in rows]
 
-    def runs(self, pair: PairConfig, limit: int = 100) -> list[Run]:
-        key = self._key_of(pair)
-        if key is None or not self.path.exists():
+    def runs(self, pair: PairConfig | None = None, limit: int = 100) -> list[Run]:
+        """Runs that changed something, newest first: of ``pair``, or of every pair."""
+        key = self._key_of(pair) if pair is not None else None
+        if (pair is not None and key is None) or not self.path.exists():
             return []
         history = History(self.path)
         try:
             return history.runs(pair=key, limit=limit)
         finally:
             history.close()
+
+    def name_of(self, key: str) -> str:
+        """The name of the pair whose machine-wide key a row carries."""
+        pair = self.keys.get(key)
+        return pair.name if pair is not None else UNSAVED_PAIR
 
     def _key_of(self, pair: PairConfig) -> str | None:
         for key, known in self.keys.items():

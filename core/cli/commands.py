@@ -30,14 +30,17 @@ from ..app.settings import SettingsStore
 from ..errors import BlobSyncError, FatalError, SafetyStop
 from ..models import SyncMode
 from .accounts import add_account_parser
+from .config import add_config_parsers
 from .filters import add_filter_arguments
 from .items import add_item_parsers
 from .output import deletion_lines, failure_line, failure_sentence
 from .pairs import add_pairs_parsers
+from .recovery import add_recovery_parsers
 from .sync import (
     EXIT_INTERRUPTED,
     EXIT_ISSUES,
     Interrupted,
+    add_conflict_rule_argument,
     add_target_arguments,
     add_transfer_arguments,
     cmd_issues,
@@ -85,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="two-way (default), upload or download (FOLDER CONTAINER only)",
     )
+    add_conflict_rule_argument(sync)
     sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     sync.add_argument(
         "--allow-mass-delete",
@@ -119,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_pairs_parsers(sub, common)
     add_account_parser(sub, common)
     add_item_parsers(sub, common)
+    add_recovery_parsers(sub, common)
+    add_config_parsers(sub, common)
     return parser
 
 

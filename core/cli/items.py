@@ -35,29 +35,38 @@ TIERS = {"hot": AccessTier.HOT, "cool": AccessTier.COOL}
 PRIORITIES = {"standard": RehydratePriority.STANDARD, "high": RehydratePriority.HIGH}
 
 
-def _item(
-    args: argparse.Namespace, service: AppService
+def pair_and_word(
+    args: argparse.Namespace, service: AppService, what: str = "PATH"
 ) -> tuple[PairConfig, str, Credentials | None]:
-    """The pair, the item's relative path, and credentials overriding the pair's account
-    (FOLDER CONTAINER form) or None. Raises ConfigError."""
+    """``FOLDER CONTAINER WORD`` or ``--pair NAME WORD`` (``args.words``): the pair, the
+    last word as given (``what`` names it in errors: PATH, RUN_ID), and credentials
+    overriding the pair's account (FOLDER CONTAINER form) or None. Raises ConfigError."""
     words: list[str] = list(args.words)
     if args.pair:
         if len(words) != 1:
-            raise ConfigError("With --pair NAME give only the item's PATH.")
+            raise ConfigError(f"With --pair NAME give only the {what}.")
         if args.account:
             raise ConfigError("--account goes with FOLDER CONTAINER; a pair has its account.")
-        pair = service.find_pair(args.pair)
-        return pair, _rel_path(Path(pair.local_root), words[0]), None
+        return service.find_pair(args.pair), words[0], None
     if len(words) != 3:
-        raise ConfigError("Give FOLDER CONTAINER PATH, or --pair NAME PATH.")
-    folder, remote, path = words
+        raise ConfigError(f"Give FOLDER CONTAINER {what}, or --pair NAME {what}.")
+    folder, remote, word = words
     container, prefix = split_container(remote)
     local = Path(folder).expanduser().absolute()
     if not local.is_dir():
         raise ConfigError(f"The folder {local} does not exist.")
     creds = service.resolve_credentials(args.account)
     pair = PairConfig(str(local), args.account or "", container, prefix=prefix)
-    return pair, _rel_path(local, path), creds
+    return pair, word, creds
+
+
+def item_of(
+    args: argparse.Namespace, service: AppService
+) -> tuple[PairConfig, str, Credentials | None]:
+    """The pair, the item's relative path, and credentials overriding the pair's account
+    (FOLDER CONTAINER form) or None. Raises ConfigError."""
+    pair, path, creds = pair_and_word(args, service)
+    return pair, _rel_path(Path(pair.local_root), path), creds
 
 
 def _rel_path(root: Path, path: str) -> str:
@@ -74,7 +83,7 @@ def _rel_path(root: Path, path: str) -> str:
     return rel_path
 
 
-def _warn(service: AppService, pair: PairConfig, creds: Credentials | None) -> None:
+def warn_expiry(service: AppService, pair: PairConfig, creds: Credentials | None) -> None:
     if creds is None:
         creds = service.credentials(pair.account)
     warning = expiry_warning(creds, pair.account or None)
@@ -83,8 +92,8 @@ def _warn(service: AppService, pair: PairConfig, creds: Credentials | None) -> N
 
 
 def cmd_link(args: argparse.Namespace, service: AppService) -> int:
-    pair, rel_path, creds = _item(args, service)
-    _warn(service, pair, creds)
+    pair, rel_path, creds = item_of(args, service)
+    warn_expiry(service, pair, creds)
     link = service.share_link(pair, rel_path, EXPIRES[args.expires], creds=creds)
     if args.json:
         out(json.dumps({"url": link.url, "expires": link.expires.isoformat(), "kind": link.kind}))
@@ -99,8 +108,8 @@ def cmd_link(args: argparse.Namespace, service: AppService) -> int:
 
 
 def cmd_rehydrate(args: argparse.Namespace, service: AppService) -> int:
-    pair, rel_path, creds = _item(args, service)
-    _warn(service, pair, creds)
+    pair, rel_path, creds = item_of(args, service)
+    warn_expiry(service, pair, creds)
     tier, priority = TIERS[args.tier], PRIORITIES[args.priority]
     service.rehydrate(pair, rel_path, tier, priority, creds=creds)
     wait = "about an hour" if priority is RehydratePriority.HIGH else "up to 15 hours"
@@ -112,9 +121,10 @@ def cmd_rehydrate(args: argparse.Namespace, service: AppService) -> int:
     return EXIT_OK
 
 
-def _add_item_arguments(parser: argparse.ArgumentParser) -> None:
+def add_item_arguments(parser: argparse.ArgumentParser, what: str = "PATH") -> None:
+    """``FOLDER CONTAINER WHAT`` / ``--pair NAME WHAT`` and ``--account``."""
     parser.add_argument(
-        "words", nargs="+", metavar="FOLDER CONTAINER PATH", help="the pair and the item"
+        "words", nargs="+", metavar=f"FOLDER CONTAINER {what}", help=f"the pair and the {what}"
     )
     parser.add_argument(
         "--pair", metavar="NAME", help="a folder pair set up in the app; then only PATH"
@@ -130,7 +140,7 @@ def add_item_parsers(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
 ) -> None:
     link = sub.add_parser("link", parents=[common], help="print a read-only link to a synced file")
-    _add_item_arguments(link)
+    add_item_arguments(link)
     link.add_argument(
         "--expires", choices=list(EXPIRES), default="1d", help="how long the link works"
     )
@@ -139,7 +149,7 @@ def add_item_parsers(
     rehydrate = sub.add_parser(
         "rehydrate", parents=[common], help="bring an archived blob back to an online tier"
     )
-    _add_item_arguments(rehydrate)
+    add_item_arguments(rehydrate)
     rehydrate.add_argument("--tier", choices=list(TIERS), default="hot")
     rehydrate.add_argument("--priority", choices=list(PRIORITIES), default="standard")
     rehydrate.set_defaults(handler=cmd_rehydrate)

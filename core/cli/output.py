@@ -1,4 +1,5 @@
-"""What the ``blobsync`` CLI prints: summaries, plans, issues, JSON, the progress bar.
+"""What the ``blobsync`` CLI prints: summaries, plans, issues, history, JSON, the progress
+bar.
 
 Kept apart from :mod:`.cli` (argument handling) so the formatting can be unit-tested on
 plain :class:`~blobsync.core.models.SyncResult` objects. The progress bar is a tqdm
@@ -14,9 +15,20 @@ from typing import Any, TextIO
 
 from ..app.expiry import expiry_words
 from ..app.progress import ProgressModel, ProgressSnapshot
+from ..app.recovery import (
+    RUN_WORDS,
+    PairChange,
+    change_words,
+    recovery_words,
+    version_words,
+    when_words,
+)
 from ..app.secrets import NoUsableKeyring
+from ..app.settings import PairConfig
 from ..app.status import plural
 from ..credentials import Credentials, ExpiryState, credential_expiry
+from ..engine.history import Run
+from ..engine.recovery import FileVersion, RecoveryResult
 from ..errors import FatalError, SafetyReason, SafetyStop
 from ..events import Event, OverallProgress, PhaseChanged, PlanReady
 from ..models import (
@@ -27,6 +39,7 @@ from ..models import (
     ExclusionCounts,
     Issue,
     SyncResult,
+    Writer,
 )
 
 #: Words for each planned action in a dry run; RECORD/FORGET change no data and are not shown.
@@ -360,3 +373,150 @@ def failure_sentence(exc: FatalError) -> str:
             "with --plaintext-secret."
         )
     return exc.message
+
+
+# ---- history, previous versions, restore, undo ----------------------------------------
+# The sentences are core/app/recovery.py's (the app shows the same); only the layout and
+# the JSON shapes are the CLI's. The JSON fields are listed in the README's CLI section.
+
+
+def writer_dict(writer: Writer | None) -> dict[str, str] | None:
+    """Who wrote or changed something, as JSON (None: another app, or unknown)."""
+    if writer is None:
+        return None
+    return {"machine": writer.machine, "installation_id": writer.installation_id}
+
+
+def _pair_name(pair: PairConfig | None) -> str | None:
+    """A saved pair's name; None for one that is not saved (FOLDER CONTAINER, removed)."""
+    return pair.name or None if pair is not None else None
+
+
+def run_dict(run: Run, pair: PairConfig | None) -> dict[str, Any]:
+    """One run of ``blobsync history --json``."""
+    return {
+        "run_id": run.run_id,
+        "pair": _pair_name(pair),
+        "kind": run.kind.value,
+        "machine": run.machine,
+        "started": run.started,
+        "finished": run.finished,
+        "changes": run.changes,
+        "undoes": run.undoes,
+    }
+
+
+def change_dict(item: PairChange) -> dict[str, Any]:
+    """One change of ``blobsync history --json``."""
+    change = item.change
+    local = item.local_path()
+    return {
+        "time": change.time,
+        "pair": _pair_name(item.pair),
+        "run_id": change.run_id,
+        "kind": change.kind.value,
+        "words": change_words(change),
+        "path": change.rel_path,
+        "old_path": change.old_path,
+        "size": change.size,
+        "writer": writer_dict(change.writer),
+        "other": writer_dict(change.other),
+        "local_path": str(local) if local is not None else None,
+    }
+
+
+def format_runs(runs: list[tuple[Run, str]], show_pair: bool) -> list[str]:
+    """One line per run: its id (what ``undo`` takes), when, (pair,) what, on which
+    machine, how many changes."""
+    if not runs:
+        return []
+    width = max(len(RUN_WORDS[run.kind]) for run, _name in runs)
+    times = [when_words(run.started) for run, _name in runs]
+    time_width = max(len(t) for t in times)
+    pair_width = max(len(name) for _run, name in runs)
+    lines = []
+    for (run, name), when in zip(runs, times, strict=True):
+        pair = f"  {name:<{pair_width}}" if show_pair else ""
+        line = (
+            f"  {run.run_id}  {when:<{time_width}}{pair}  {RUN_WORDS[run.kind]:<{width}}"
+            f"  on {run.machine}  {plural(run.changes, 'change')}"
+        )
+        if run.undoes:
+            line += f", undoing {run.undoes}"
+        lines.append(line)
+    return lines
+
+
+def format_changes(items: list[PairChange], show_pair: bool) -> list[str]:
+    """One line per change: when, (pair,) what happened and who, path, size, run."""
+    if not items:
+        return []
+    words = [change_words(item.change) for item in items]
+    times = [when_words(item.change.time) for item in items]
+    width = max(len(w) for w in words)
+    time_width = max(len(t) for t in times)
+    pair_width = max(len(item.pair_name) for item in items)
+    lines = []
+    for item, said, when in zip(items, words, times, strict=True):
+        change = item.change
+        pair = f"  {item.pair_name:<{pair_width}}" if show_pair else ""
+        lines.append(
+            f"  {when:<{time_width}}{pair}  {said:<{width}}  {change.rel_path}"
+            f"  ({human_size(change.size)}, run {change.run_id})"
+        )
+    return lines
+
+
+def version_dict(number: int, version: FileVersion) -> dict[str, Any]:
+    """One previous version of ``blobsync restore --list --json``."""
+    return {
+        "number": number,
+        "path": version.rel_path,
+        "size": version.size,
+        "kept_at": version.kept_at,
+        "reason": version.reason.value if version.reason is not None else None,
+        "source": version.source.value,
+        "writer": writer_dict(version.writer),
+        "removed_by": writer_dict(version.removed_by),
+        "run_id": version.run_id or None,
+        "words": version_words(number, version),
+    }
+
+
+def recovery_dict(result: RecoveryResult) -> dict[str, Any]:
+    """What ``restore``/``undo --json`` report (the sync that carried it included)."""
+    return {
+        "run_id": result.run_id or None,
+        "dry_run": result.dry_run,
+        "restored": list(result.restored),
+        "removed": list(result.removed),
+        "issues": [issue_dict(i) for i in result.issues],
+        "skipped_conflicts": list(result.skipped_conflicts),
+        "sync": result_dict(result.sync) if result.sync is not None else None,
+    }
+
+
+def format_recovery(result: RecoveryResult, what: str) -> list[str]:
+    """What a restore or an undo did, then what its sync did (its own issues too)."""
+    lines = recovery_words(result, what)
+    sync = result.sync
+    if sync is None:
+        return lines
+    lines.append("Then synced: " + format_summary(sync)[0])
+    told = {(i.rel_path, i.kind) for i in result.issues}
+    more = [i for i in sync.issues if (i.rel_path, i.kind) not in told]
+    if more:
+        lines.append(
+            f"{plural(len(more), 'item')} of the pair need{'s' if len(more) == 1 else ''} attention:"
+        )
+        lines += [format_issue(i) for i in more]
+    return lines
+
+
+def recovery_troubled(result: RecoveryResult) -> bool:
+    """True when a restore or an undo left something undone (exit code 1)."""
+    sync = result.sync
+    synced_badly = sync is not None and (
+        bool(sync.issues) or bool(sync.conflicts) or not sync.in_sync
+    )
+    return bool(result.issues or result.skipped_conflicts) or synced_badly

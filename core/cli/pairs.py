@@ -16,7 +16,7 @@ from ..app.expiry import expiry_words
 from ..app.service import AppService, PairSummary
 from ..credentials import ExpiryState
 from ..errors import ConfigError
-from .sync import EXIT_OK, out
+from .sync import EXIT_OK, out, rule_word
 
 
 def _state_words(s: PairSummary) -> str:
@@ -56,6 +56,7 @@ def cmd_pairs(args: argparse.Namespace, service: AppService) -> int:
                 "use_defaults": s.pair.use_defaults,
                 "excluded_folders": sorted(s.pair.excluded_folders),
                 "mode": s.pair.mode.value,
+                "conflict_rule": rule_word(s.pair.conflict_rule),
                 "paused": s.paused,
                 "state": s.state.value,
                 "words": s.words,

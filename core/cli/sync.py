@@ -30,10 +30,10 @@ from ..app.pairs import pair_key, state_path
 from ..app.service import AppService
 from ..app.settings import PairConfig, remote_label
 from ..credentials import Credentials
-from ..engine import SyncOptions
+from ..engine import SyncEngine, SyncOptions
 from ..errors import ConfigError, ContainerNotFound
 from ..events import EventSink, ignore_event
-from ..models import SyncMode, SyncResult
+from ..models import ConflictRule, SyncMode, SyncResult
 from ..remote.base import CancelToken
 from .filters import rules_for, split_container
 from .output import (
@@ -79,6 +79,7 @@ class Target:
     account_label: str | None  # --account, or the saved pair's account
     pair: PairConfig | None = None  # set when named with --pair / --all
     prefix: str = ""  # the path inside the container ("projects/x/"; "" for all of it)
+    conflict_rule: ConflictRule = ConflictRule.KEEP_BOTH  # --conflict-rule, or the pair's
 
     @property
     def remote(self) -> str:
@@ -88,6 +89,20 @@ class Target:
     @property
     def label(self) -> str:
         return self.pair.name if self.pair is not None else f"{self.local} <-> {self.remote}"
+
+    def pair_config(self) -> PairConfig:
+        """The saved pair, or for FOLDER CONTAINER one that is not saved anywhere (the
+        application layer takes either)."""
+        if self.pair is not None:
+            return self.pair
+        return PairConfig(
+            str(self.local),
+            self.account_label or "",
+            self.container,
+            mode=self.mode,
+            prefix=self.prefix,
+            conflict_rule=self.conflict_rule,
+        )
 
 
 def targets(args: argparse.Namespace, service: AppService) -> list[Target]:
@@ -104,16 +119,52 @@ def targets(args: argparse.Namespace, service: AppService) -> list[Target]:
         container, prefix = split_container(args.container)
         local = Path(args.local_dir).expanduser().absolute()
         mode = SyncMode(args.mode) if getattr(args, "mode", None) else SyncMode.TWO_WAY
-        return [Target(local, container, mode, args.account, prefix=prefix)]
+        rule = getattr(args, "conflict_rule", None)
+        return [
+            Target(
+                local,
+                container,
+                mode,
+                args.account,
+                prefix=prefix,
+                conflict_rule=RULES[rule] if rule else ConflictRule.KEEP_BOTH,
+            )
+        ]
     pairs = [service.find_pair(by_name)] if by_name else service.pairs()
     if not pairs:
         raise ConfigError("No folder pairs are set up yet (add one in the app).")
     if getattr(args, "mode", None):
         raise ConfigError("--mode applies to FOLDER CONTAINER; a saved pair has its own mode.")
+    if getattr(args, "conflict_rule", None):
+        raise ConfigError(
+            "--conflict-rule applies to FOLDER CONTAINER; a saved pair has its own rule "
+            "(blobsync config conflict-rule NAME RULE)."
+        )
     return [
         Target(Path(p.local_root), p.container, p.mode, p.account, pair=p, prefix=p.prefix)
         for p in pairs
     ]
+
+
+#: ``--conflict-rule`` words (also ``blobsync config conflict-rule``).
+RULES: dict[str, ConflictRule] = {rule.value.replace("_", "-"): rule for rule in ConflictRule}
+
+
+def rule_word(rule: ConflictRule) -> str:
+    """``keep-both``: a rule as the command line spells it."""
+    return rule.value.replace("_", "-")
+
+
+def open_pair_engine(
+    pair: PairConfig, creds: Credentials, events: EventSink = ignore_event
+) -> SyncEngine:
+    """The pair's engine on the container's store from :func:`open_store`, the way every
+    online command of the CLI opens one (tests swap ``open_store`` for an in-memory
+    store). Raises ConfigError for an invalid path."""
+    store = open_store(creds, pair.container)
+    return open_engine(
+        pair.local_root, creds, pair.container, events, store=store, prefix=pair.prefix
+    )
 
 
 def credentials_for(target: Target, service: AppService) -> Credentials:
@@ -170,17 +221,18 @@ def run_cancellable(run: Callable[[CancelToken], SyncResult]) -> SyncResult:
 def transfer_options(args: argparse.Namespace, options: SyncOptions) -> SyncOptions:
     """``options`` with ``--workers``/``--bwlimit-up``/``--bwlimit-down`` applied (a
     saved pair's app-wide limits stay unless the flag is given)."""
-    if not 1 <= args.workers <= 64:
+    workers = getattr(args, "workers", options.workers)  # restore/undo have no flags
+    if not 1 <= workers <= 64:
         raise ConfigError("--workers must be between 1 and 64.")
-    for flag in ("bwlimit_up", "bwlimit_down"):
-        value = getattr(args, flag)
+    limits = {flag: getattr(args, flag, None) for flag in ("bwlimit_up", "bwlimit_down")}
+    for flag, value in limits.items():
         if value is not None and value < 0:
             raise ConfigError(f"--{flag.replace('_', '-')} cannot be negative.")
-    options.workers = args.workers
-    if args.bwlimit_up is not None:
-        options.upload_limit_bps = args.bwlimit_up * 1024
-    if args.bwlimit_down is not None:
-        options.download_limit_bps = args.bwlimit_down * 1024
+    options.workers = workers
+    if limits["bwlimit_up"] is not None:
+        options.upload_limit_bps = limits["bwlimit_up"] * 1024
+    if limits["bwlimit_down"] is not None:
+        options.download_limit_bps = limits["bwlimit_down"] * 1024
     return options
 
 
@@ -207,10 +259,11 @@ def add_transfer_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options_for(target: Target, args: argparse.Namespace, service: AppService) -> SyncOptions:
-    if target.pair is not None:
-        options = service.options(target.pair)
-    else:
-        options = SyncOptions(mode=target.mode)
+    options = service.options(target.pair_config())
+    if target.pair is None:
+        # FOLDER CONTAINER: the machine's settings (its name, the recycle bins), but the
+        # app's bandwidth limits are for its saved pairs (--bwlimit-* set them here).
+        options.upload_limit_bps = options.download_limit_bps = 0
     options.dry_run = bool(getattr(args, "dry_run", False))
     options.allow_mass_delete = bool(getattr(args, "allow_mass_delete", False))
     options.filters = rules_for(target.pair, args)
@@ -323,7 +376,7 @@ def cmd_issues(args: argparse.Namespace, service: AppService) -> int:
         raise ConfigError("Name one pair: FOLDER CONTAINER or --pair NAME.")
     target = chosen[0]
     local, container = target.local, target.container
-    account_url, account_name = _account_of(target, service)
+    account_url, account_name = account_of(target, service)
     issues = []
     archived = []
     ignored: list[str] = []
@@ -375,7 +428,7 @@ def cmd_issues(args: argparse.Namespace, service: AppService) -> int:
     return EXIT_ISSUES if issues else EXIT_OK
 
 
-def _account_of(target: Target, service: AppService) -> tuple[str, str]:
+def account_of(target: Target, service: AppService) -> tuple[str, str]:
     """The account URL and name, from the settings when they say (no keyring needed)."""
     if target.account_label:
         account = service.config.accounts.get(target.account_label)
@@ -386,6 +439,17 @@ def _account_of(target: Target, service: AppService) -> tuple[str, str]:
         return account.account_url, account.account_name
     creds = credentials_for(target, service)
     return creds.account_url, creds.account_name
+
+
+def add_conflict_rule_argument(parser: argparse.ArgumentParser) -> None:
+    """``--conflict-rule`` for FOLDER CONTAINER (``sync``, ``watch``)."""
+    parser.add_argument(
+        "--conflict-rule",
+        choices=list(RULES),
+        default=None,
+        help="when both sides changed a file: keep both (default), the newer, mine or "
+        "theirs; the loser goes to its side's recycle bin (FOLDER CONTAINER only)",
+    )
 
 
 def add_target_arguments(parser: argparse.ArgumentParser, *, many: bool) -> None:

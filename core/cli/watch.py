@@ -17,7 +17,6 @@ import threading
 from types import FrameType
 
 from .. import events as ev
-from ..app.engines import open_engine, open_store
 from ..app.pairs import pair_key
 from ..app.schedule import DEFAULT_BEACON_INTERVAL_S, DEFAULT_INTERVAL_S
 from ..app.service import AppService
@@ -27,7 +26,13 @@ from ..models import SyncMode
 from . import sync as cli_sync
 from .filters import add_filter_arguments
 from .output import expiry_warning, format_issue
-from .sync import add_target_arguments, add_transfer_arguments, options_for, targets
+from .sync import (
+    add_conflict_rule_argument,
+    add_target_arguments,
+    add_transfer_arguments,
+    options_for,
+    targets,
+)
 
 
 class _Printer:
@@ -76,11 +81,8 @@ def cmd_watch(args: argparse.Namespace, service: AppService) -> int:
     warning = expiry_warning(creds, target.account_label)
     if warning:
         cli_sync.err(warning)
-    store = open_store(creds, target.container)
     printer = _Printer(quiet=args.quiet)
-    engine = open_engine(
-        target.local, creds, target.container, printer, store=store, prefix=target.prefix
-    )
+    engine = cli_sync.open_pair_engine(target.pair_config(), creds, printer)
     from ..app.live import LiveSync, PauseFlag  # watchdog: imported only by `watch`
 
     key = pair_key(
@@ -156,6 +158,7 @@ def add_watch_parser(
     )
     add_target_arguments(watch, many=False)
     watch.add_argument("--mode", choices=[m.value for m in SyncMode], default=None)
+    add_conflict_rule_argument(watch)
     watch.add_argument(
         "--interval",
         type=float,

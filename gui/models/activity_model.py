@@ -29,6 +29,7 @@ from PySide6.QtCore import (
 from blobsync.core.app.progress import human_bytes
 from blobsync.core.app.recovery import (
     KIND_GROUPS,
+    UNSAVED_PAIR,
     HistoryReader,
     PairChange,
     change_words,
@@ -53,7 +54,7 @@ KIND_CHOICES: tuple[tuple[str, str | None], ...] = (
 def pair_label(pair: PairConfig | None) -> str:
     """What the Activity view calls a pair: its name, or its folder's."""
     if pair is None:
-        return "(removed pair)"
+        return UNSAVED_PAIR
     return pair.name or Path(pair.local_root).name or pair.local_root
 
 

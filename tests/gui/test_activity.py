@@ -424,7 +424,7 @@ def test_the_model_alone_words_each_column(qtbot, tmp_path):  # type: ignore[no-
     assert model.columnCount() == 5 and model.rowCount() == 2
     assert cell(0, ActivityModel.WHEN) == when_words(change.time)  # a date: not today
     assert cell(0, ActivityModel.PAIR) == "docs"
-    assert cell(1, ActivityModel.PAIR) == "(removed pair)"
+    assert cell(1, ActivityModel.PAIR) == "(not a saved pair)"
     assert cell(0, ActivityModel.WHAT) == "Downloaded: changed by another app"
     assert (cell(0, ActivityModel.PATH), cell(0, ActivityModel.SIZE)) == ("sub/x.txt", "1.5 KiB")
     tip = model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole)
