@@ -8,6 +8,7 @@ tray when a tray exists (``keep_in_tray``); otherwise closing quits.
 from __future__ import annotations
 
 import functools
+import html
 import logging
 import os
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from blobsync.core import __version__
+from blobsync.core.app.selection import exclusion_summary, exclusions_by_rule
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
 from blobsync.core.app.status import Overview, PairState, plural
 from blobsync.core.credentials import Credentials
@@ -83,6 +85,20 @@ class PreviewDialog(QDialog):
             self,
         )
         summary.setObjectName("previewSummary")
+        summary.setWordWrap(True)
+        # What the filter rules kept out, rule by rule (most items first).
+        left_out = exclusion_summary(result.excluded)
+        ranked = exclusions_by_rule(result.excluded)
+        self.exclusions = QLabel(
+            html.escape(left_out)
+            + "".join(f"<br>&nbsp;&nbsp;{n:,} — {html.escape(rule)}" for rule, n in ranked[:8])
+            + (f"<br>&nbsp;&nbsp;… and {len(ranked) - 8:,} more rules" if len(ranked) > 8 else ""),
+            self,
+        )
+        self.exclusions.setObjectName("previewExclusions")
+        self.exclusions.setTextFormat(Qt.TextFormat.RichText)
+        self.exclusions.setWordWrap(True)
+        self.exclusions.setVisible(bool(left_out))
         self.table = QTableWidget(len(actions), 2, self)
         self.table.setObjectName("previewTable")
         self.table.setHorizontalHeaderLabels(["Action", "Item"])
@@ -101,6 +117,7 @@ class PreviewDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(summary)
+        layout.addWidget(self.exclusions)
         layout.addWidget(self.table)
         layout.addWidget(buttons)
         self.resize(640, 420)

@@ -34,9 +34,10 @@ from ..engine.filtering import local_path_filter
 from ..errors import ContainerNotFound
 from ..filters import FilterRules, PathFilter
 from ..local.scanner import is_temp_name
-from ..models import ExclusionCounts
+from ..models import ExcludedBy, ExclusionCounts
 from ..names import RESERVED_DIR, normalize_prefix
 from .engines import open_store, pair_store
+from .status import plural
 
 #: A preview stops counting after this many entries (a count, not a promise).
 PREVIEW_LIMIT = 200_000
@@ -324,3 +325,31 @@ def _folders_of(store: object, prefix: str) -> list[str]:
         return list(lister(prefix))
     except ContainerNotFound:
         return []
+
+
+#: Each rule, in the words of a summary line ("3 by the built-in list").
+EXCLUDED_BY_WORDS: dict[ExcludedBy, str] = {
+    ExcludedBy.DEFAULTS: "by the built-in list",
+    ExcludedBy.IGNORE_FILE: "by .blobsyncignore",
+    ExcludedBy.PATTERN: "by your patterns",
+    ExcludedBy.FOLDER: "left out as folders of selective sync",
+}
+
+
+def exclusion_summary(counts: ExclusionCounts) -> str:
+    """``Left out by the filter rules: 12 items (9 by the built-in list, 3 by your
+    patterns).`` ("" when nothing was left out): a run's or a preview's line, in both
+    clients."""
+    if not counts.total:
+        return ""
+    parts = [
+        f"{getattr(counts, by.value):,} {words}"
+        for by, words in EXCLUDED_BY_WORDS.items()
+        if getattr(counts, by.value)
+    ]
+    return f"Left out by the filter rules: {plural(counts.total, 'item')} ({', '.join(parts)})."
+
+
+def exclusions_by_rule(counts: ExclusionCounts) -> list[tuple[str, int]]:
+    """(deciding pattern line or folder, items it kept out), most items first."""
+    return sorted(counts.by_pattern.items(), key=lambda kv: (-kv[1], kv[0]))

@@ -24,6 +24,7 @@ from ..app.recovery import (
     when_words,
 )
 from ..app.secrets import NoUsableKeyring
+from ..app.selection import exclusion_summary, exclusions_by_rule
 from ..app.settings import PairConfig
 from ..app.status import plural
 from ..credentials import Credentials, ExpiryState, credential_expiry
@@ -152,28 +153,15 @@ def exclusions_dict(counts: ExclusionCounts) -> dict[str, Any]:
     }
 
 
-#: Each rule, in the words of a summary line ("3 by the built-in list").
-EXCLUDED_BY_WORDS: dict[ExcludedBy, str] = {
-    ExcludedBy.DEFAULTS: "by the built-in list",
-    ExcludedBy.IGNORE_FILE: "by .blobsyncignore",
-    ExcludedBy.PATTERN: "by your patterns",
-    ExcludedBy.FOLDER: "left out as folders of selective sync",
-}
-
-
 def format_exclusions(counts: ExclusionCounts, per_pattern: bool) -> list[str]:
     """How many items the rules kept out (nothing if none); ``per_pattern`` adds one
     line per deciding pattern, most items first (dry runs)."""
-    if not counts.total:
+    summary = exclusion_summary(counts)
+    if not summary:
         return []
-    parts = [
-        f"{getattr(counts, by.value):,} {words}"
-        for by, words in EXCLUDED_BY_WORDS.items()
-        if getattr(counts, by.value)
-    ]
-    lines = [f"Left out by the filter rules: {plural(counts.total, 'item')} ({', '.join(parts)})."]
+    lines = [summary]
     if per_pattern:
-        ranked = sorted(counts.by_pattern.items(), key=lambda kv: (-kv[1], kv[0]))
+        ranked = exclusions_by_rule(counts)
         width = max(len(f"{n:,}") for _p, n in ranked)
         lines += [f"  {n:>{width},}  {pattern}" for pattern, n in ranked]
     return lines

@@ -14,6 +14,12 @@ replaced gets its previous version back, what it brought (new files) goes to the
 An item is only touched if it is still exactly as the run left it on both sides (content
 MD5 locally, ETag remotely); otherwise it becomes an issue and the rest is undone.
 Conflicts the run kept both of are left to the conflict center (both versions exist).
+
+Mirror modes: in an upload-only pair the folder is the source, so a version put back in
+the container is brought into the folder as well (the replaced file to the versions
+folder), or the pair's own sync would upload the folder's file over it again. A
+download-only pair never writes to the container and its folder mirrors it, so restore
+and undo are refused there with a sentence saying where the versions are kept.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from typing import TYPE_CHECKING
 from ..crashpoints import crash_point
 from ..errors import BlobNotFound, ItemError
 from ..local import fs
-from ..models import BinReason, Issue, IssueKind, RemoteEntry, SyncResult, Writer
+from ..models import BinReason, Issue, IssueKind, RemoteEntry, SyncMode, SyncResult, Writer
 from ..names import is_reserved
 from ..remote.blobmeta import metadata_for
 from .history import Change, ChangeKind, RunKind
@@ -196,6 +202,7 @@ class Recovery:
         from .facade import SyncOptions
 
         options = options or SyncOptions()
+        self._refuse_mirror_of_container(options)
         if is_reserved(rel_path):
             raise ItemError(
                 "That name is BlobSync's own and is never synced.", IssueKind.NAME_NOT_ALLOWED
@@ -216,7 +223,7 @@ class Recovery:
             result.run_id = engine.history.start_run(engine.pair_id, RunKind.RESTORE, writer)
             try:
                 try:
-                    self._put_back(version, result.run_id, writer)
+                    self._put_back(version, result.run_id, writer, options.mode)
                 except ItemError as exc:
                     result.restored = []
                     result.issues.append(Issue(rel_path, exc.kind, exc.message))
@@ -225,7 +232,19 @@ class Recovery:
                 engine.history.finish_run(result.run_id)  # also when the sync stopped
         return result
 
-    def _put_back(self, version: FileVersion, run_id: str, writer: Writer) -> None:
+    def _refuse_mirror_of_container(self, options: SyncOptions) -> None:
+        """Restore and undo would be reverted by a download-only pair's next sync (its
+        folder mirrors the container, which it never writes to). Raises ItemError."""
+        if options.mode is SyncMode.DOWNLOAD:
+            raise ItemError(
+                "This pair only downloads: its folder mirrors the container, so a restored "
+                "version would be replaced by the container's at the next sync. Previous "
+                f"versions of its files are kept in {self.engine.versions_folder.folder}; "
+                "make the pair two-way to restore them here.",
+                IssueKind.NAME_NOT_ALLOWED,
+            )
+
+    def _put_back(self, version: FileVersion, run_id: str, writer: Writer, mode: SyncMode) -> None:
         if version.source is VersionSource.LOCAL_BIN:
             local = self.engine.versions_folder.get(version.version_id)
             if local is None:
@@ -235,7 +254,28 @@ class Recovery:
             self._write_local(version.rel_path, local.data_path, local.mtime_ns, run_id, writer)
         else:
             current = self.engine.store.get_entry(version.rel_path)
-            self._copy_remote(version, current, run_id, writer)
+            etag = self._copy_remote(version, current, run_id, writer)
+            if mode is SyncMode.UPLOAD:
+                self._bring_to_folder(version.rel_path, etag, run_id, writer)
+
+    def _bring_to_folder(
+        self, rel_path: str, etag: str, run_id: str, writer: Writer, expect_absent: bool = False
+    ) -> None:
+        """An upload-only pair: the version just put back in the container goes into the
+        folder too (the folder is what the pair's sync mirrors). Raises ItemError."""
+        engine = self.engine
+        target = fs.confined_path(engine.local_root, rel_path, make_parents=True)
+        tmp, fh = fs.open_temp_beside(target)
+        try:
+            with fh:
+                engine.store.download(rel_path, etag, fh)
+            blob = engine.store.get_entry(rel_path)
+            mtime = blob.mtime_ns if blob is not None else None
+            self._write_local(rel_path, tmp, mtime, run_id, writer, expect_absent=expect_absent)
+        except OSError as exc:
+            raise fs.item_error(exc, rel_path, "restoring it") from None
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def _write_local(
         self,
@@ -303,10 +343,11 @@ class Recovery:
         current: RemoteEntry | None,
         run_id: str,
         writer: Writer,
-    ) -> None:
+    ) -> str:
         """Server-side copy of a kept version over the blob (If-Match its current ETag,
-        create-only when absent); the current blob goes to the bin first. Raises
-        ItemError (PreconditionFailed when the blob changed meanwhile)."""
+        create-only when absent); the current blob goes to the bin first. Returns the
+        blob's new ETag. Raises ItemError (PreconditionFailed when the blob changed
+        meanwhile)."""
         engine = self.engine
         store = engine.store
         kept = None
@@ -353,6 +394,7 @@ class Recovery:
                 after_etag=copied.etag,
             )
         )
+        return copied.etag
 
     def _notify(self, rel_path: str) -> None:
         notify = self.engine.on_local_write
@@ -417,6 +459,7 @@ class Recovery:
         from .facade import SyncOptions
 
         options = options or SyncOptions()
+        self._refuse_mirror_of_container(options)
         engine = self.engine
         run = engine.history.run(run_id)
         if run is None or run.pair != engine.pair_id:
@@ -450,7 +493,7 @@ class Recovery:
         engine = self.engine
         for change in changes:
             try:
-                self._undo_one(change, listed, writer, result)
+                self._undo_one(change, listed, writer, result, options.mode)
             except ItemError as exc:
                 result.issues.append(Issue(change.rel_path, exc.kind, exc.message))
         # a run may touch one path twice (the local and the remote half of a change)
@@ -508,6 +551,7 @@ class Recovery:
         listed: dict[str, RemoteEntry],
         writer: Writer,
         result: RecoveryResult,
+        mode: SyncMode = SyncMode.TWO_WAY,
     ) -> None:
         kind, rel = change.kind, change.rel_path
         if kind is ChangeKind.CONFLICT:
@@ -560,7 +604,11 @@ class Recovery:
                 bin_entry.mtime_ns,
                 0.0,
             )
-            self._copy_remote(version, listed.get(rel), result.run_id, writer)
+            etag = self._copy_remote(version, listed.get(rel), result.run_id, writer)
+            if mode is SyncMode.UPLOAD:
+                self._bring_to_folder(
+                    rel, etag, result.run_id, writer, expect_absent=self._local_md5(rel) is None
+                )
             result.restored.append(rel)
         elif change.before_md5 is not None and kind in (
             ChangeKind.UPLOADED,
@@ -570,7 +618,11 @@ class Recovery:
         ):
             # replaced or deleted without a bin copy: the account's versions keep it
             version = self._azure_version(rel, change.before_md5)
-            self._copy_remote(version, listed.get(rel), result.run_id, writer)
+            etag = self._copy_remote(version, listed.get(rel), result.run_id, writer)
+            if mode is SyncMode.UPLOAD:
+                self._bring_to_folder(
+                    rel, etag, result.run_id, writer, expect_absent=self._local_md5(rel) is None
+                )
             result.restored.append(rel)
         else:
             self._remove_local(rel, result.run_id, writer)

@@ -54,6 +54,9 @@ REASON_KEY = "blobsync_trash_reason"
 RUN_KEY = "blobsync_trash_run"
 ORIG_MACHINE_KEY = "blobsync_orig_machine"
 ORIG_ID_KEY = "blobsync_orig_install"
+#: When it went to the bin, to the microsecond (the name's stamp is to the second, so two
+#: versions kept within one second are still told apart and numbered newest first).
+TIME_KEY = "blobsync_trash_time"
 _STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 _STAMP_LEN = 16  # 20261201T090455Z
 #: Above this many characters the original path goes into metadata as base64 of its
@@ -137,7 +140,7 @@ def _decode_path(value: str) -> str:
 
 
 def trash_metadata(
-    entry: RemoteEntry, reason: BinReason, run_id: str, by: Writer | None
+    entry: RemoteEntry, reason: BinReason, run_id: str, by: Writer | None, at: float | None = None
 ) -> dict[str, str]:
     """The metadata of the bin copy of ``entry`` (see the module docstring)."""
     meta: dict[str, str] = {}
@@ -156,7 +159,18 @@ def trash_metadata(
     meta[REASON_KEY] = reason.value
     if run_id.isalnum():
         meta[RUN_KEY] = run_id
+    if at is not None:
+        meta[TIME_KEY] = f"{at:.6f}"
     return meta
+
+
+def _precise(named: float, text: str) -> float:
+    """The bin time from metadata when it agrees with the name's second, else the name's."""
+    try:
+        value = float(text)
+    except ValueError:
+        return named
+    return value if named <= value < named + 1 else named
 
 
 def _lower(metadata: dict[str, str]) -> dict[str, str]:
@@ -185,7 +199,7 @@ def entry_from(remote: RemoteEntry, metadata: dict[str, str] | None) -> TrashEnt
     return TrashEntry(
         blob_name=remote.rel_path,
         rel_path=rel_path,
-        trashed_at=at,
+        trashed_at=_precise(at, meta.get(TIME_KEY, "")),
         size=remote.size,
         md5=remote.md5,
         mtime_ns=mtime_from_metadata(metadata) if metadata else remote.mtime_ns,
@@ -221,7 +235,7 @@ class ContainerBin:
             entry.rel_path,
             name,
             entry.etag,
-            metadata=trash_metadata(entry, reason, run_id, by),
+            metadata=trash_metadata(entry, reason, run_id, by, when),
         )
         return name
 

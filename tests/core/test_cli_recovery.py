@@ -404,21 +404,21 @@ def test_undo_of_a_folder_container_pair_syncs_with_its_mode_and_excludes(
     result = json.loads(out)
     assert sorted(result["restored"]) == ["doc.txt", "elsewhere.txt"]
     assert result["sync"]["downloaded"] == 0  # an upload-only sync: nothing comes down
-    assert "elsewhere.txt" not in a.files()
+    # The folder is what an upload-only pair mirrors: what the undo put back in the
+    # container is in the folder too, or the next sync would delete it again.
+    assert a.files()["elsewhere.txt"] == "only in the container"
+    assert store.content("elsewhere.txt") == b"only in the container"
     assert "build/out.o" not in store.synced_names()  # still left out
     code, _out, err = a.run("undo", "--pair", "x", run_id, "--mode", "upload")
     assert code == 2 and "No folder pair named x" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: the undo puts the container's previous versions back, then the "
-    "pair's own upload-only sync mirrors the folder over them again",
-)
 def test_undo_of_an_upload_only_run_stays_undone(
     machines: tuple[Machine, Machine], store: MemoryStore
 ) -> None:
     a, _b = machines
     run_id = upload_pair_with_a_run_to_undo(a, store)
     assert a.on("undo", run_id, "--mode", "upload", "--exclude", "build/")[0] == 0
-    assert store.content("doc.txt") == b"v1"
+    assert store.content("doc.txt") == b"v1" and a.files()["doc.txt"] == "v1"
+    assert a.on("sync", "--mode", "upload", "--exclude", "build/")[0] == 0  # and it stays
+    assert store.content("doc.txt") == b"v1" and a.files()["doc.txt"] == "v1"

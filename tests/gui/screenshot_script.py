@@ -542,6 +542,26 @@ def main() -> int:
         settle(app)
         save("archived.png", window.grab(), visible_texts(window), WINDOW_SIZE)
 
+        # 4a'. Preview: the plan, and what each filter rule leaves out
+        write_files(docs, {"~$budget.xlsx": 160, ".DS_Store": 6148, "draft.txt": 700})
+        window.pairs_view.select_pair(pair_ids[0])
+        controller.preview(pair_ids[0])
+        wait_until(app, lambda: window.preview_dialog is not None, "the preview")
+        preview = window.preview_dialog
+        assert preview is not None
+        preview.move(60, 60)
+        settle(app)
+        save(
+            "preview.png",
+            preview.grab(),
+            visible_texts(preview),
+            (preview.width(), preview.height()),
+        )
+        preview.reject()
+        for name in ("~$budget.xlsx", ".DS_Store", "draft.txt"):
+            (docs / name).unlink()
+        settle(app)
+
         # 4b. a sync cancelled mid-upload: "Not finished — N changes waiting"
         GATE.release = threading.Event()
         GATE.waiting = 0

@@ -45,6 +45,7 @@ SHOTS = (
     "issues.png",
     "conflict_center.png",
     "archived.png",
+    "preview.png",
     "not_finished.png",
     "deletion_review.png",
     "folder_missing.png",
@@ -224,6 +225,9 @@ def test_screenshots(xdisplay: str, tmp_path: Path, qapp) -> None:  # type: igno
         permission_texts
     )
     center = manifest["conflict_center.png"]["texts"]
+    preview = " ".join(manifest["preview.png"]["texts"])
+    assert "A sync would make" in preview and "draft.txt" in preview
+    assert "Left out by the filter rules: 2 items (2 by the built-in list)." in preview
     assert "Changed on my-laptop (this computer)" in center and "Changed on office-pc" in center
     assert "-2026-01,power,84" in center and "+2026-02,internet,35" in center
     assert "Open both" in center and "Take theirs" in center

@@ -117,6 +117,30 @@ def test_preview_shows_the_plan_and_changes_nothing(
     qtbot.waitUntil(lambda: container_blobs(sdk, container_name) == files, timeout=60000)
 
 
+def test_preview_says_what_each_filter_rule_left_out(
+    qtbot, make_window, azurite_account, sdk, container_name, tmp_path
+):  # type: ignore[no-untyped-def]
+    root = tmp_path / "folder"
+    make_files(root, 3)
+    for name in ("a.log", "b.log", "Thumbs.db", "build/out.o"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("x")
+    config = one_pair_config(azurite_account, root, container_name)
+    config.pairs[0].patterns = ["*.log", "build/"]
+    window = make_window(config)
+    qtbot.mouseClick(button(window, "previewButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.preview_dialog is not None, timeout=30000)
+    dialog = window.preview_dialog
+    assert dialog is not None and dialog.table.rowCount() == 3
+    text = dialog.exclusions.text()
+    assert (
+        "Left out by the filter rules: 4 items (1 by the built-in list, 3 by your patterns)."
+        in text
+    )
+    assert "2 — *.log" in text and "1 — build/" in text and "1 — Thumbs.db" in text
+    assert not dialog.exclusions.isHidden()
+
+
 def test_cancel_stops_cleanly_and_the_next_sync_finishes(
     qtbot, make_window, azurite_account, sdk, container_name, tmp_path
 ):  # type: ignore[no-untyped-def]

@@ -182,3 +182,19 @@ def test_azure_versions_listing_is_parsed_as_the_rest_docs_show(
     assert current.is_current and current.size == 4
     assert store.protection().versioning is True  # a listed VersionId means versioning on
     store.close()
+
+
+def test_two_versions_kept_within_one_second_are_told_apart(store: RemoteStore) -> None:
+    put(store, "n.txt", b"first", None)
+    first = store.get_entry("n.txt")
+    assert first is not None
+    bin_ = ContainerBin(store)
+    bin_.keep(first, BinReason.REPLACED, "r1", None, now=1_800_000_000.7)
+    put(store, "n.txt", b"second", None, if_match=first.etag)
+    second = store.get_entry("n.txt")
+    assert second is not None
+    # later in the same second, and with a random part that may sort either way
+    bin_.keep(second, BinReason.REPLACED, "r2", None, now=1_800_000_000.9)
+    kept = sorted(bin_.entries("n.txt"), key=lambda e: e.trashed_at, reverse=True)
+    assert [e.run_id for e in kept] == ["r2", "r1"]
+    assert kept[0].trashed_at == pytest.approx(1_800_000_000.9)
