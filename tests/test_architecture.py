@@ -246,3 +246,27 @@ def test_every_python_file_starts_with_a_docstring() -> None:
         if not has_module_docstring(path.read_text(encoding="utf-8"))
     ]
     assert missing == [], f"files without a module docstring: {missing}"
+
+
+def test_no_file_keeps_merge_conflict_markers() -> None:
+    """A merge left unresolved in a README or a module would ship as is."""
+    import subprocess
+
+    tracked = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True, check=False
+    )
+    if tracked.returncode != 0:  # not a checkout (an unpacked source tree): read them all
+        names = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file()]
+    else:
+        names = tracked.stdout.splitlines()
+    marked = []
+    for name in names:
+        if not name.endswith((".py", ".md", ".toml", ".sh", ".txt", ".cfg", ".json", ".desktop")):
+            continue
+        try:
+            lines = (ROOT / name).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in lines):
+            marked.append(name)
+    assert marked == []
