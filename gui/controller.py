@@ -21,7 +21,7 @@ from blobsync.core.app.accounts import SecretLoader
 from blobsync.core.app.beacon import BeaconView
 from blobsync.core.app.pause import PauseStore
 from blobsync.core.app.progress import ProgressSnapshot
-from blobsync.core.app.recovery import HistoryReader, recovery_words
+from blobsync.core.app.recovery import HistoryReader, history_path, recovery_words
 from blobsync.core.app.schedule import SyncReason
 from blobsync.core.app.secrets import load_secret
 from blobsync.core.app.service import AppService
@@ -107,6 +107,7 @@ class Controller(QObject):
             self._attach(pair)
         # "Last sync: 5 min ago" ages, and a pause set by another client shows up: look
         # again every few seconds.
+        self._history_seen = self._history_stamp()
         self._clock = QTimer(self)
         self._clock.setInterval(5_000)
         self._clock.timeout.connect(self._refresh)
@@ -420,18 +421,39 @@ class Controller(QObject):
         outcome comes as a notification and through ``recovery``."""
         pair = self.pair(pair_id)
         bridge = self._bridges.get(pair_id)
-        if pair is None or bridge is None:
+        if pair is None or bridge is None or self.recovery_problem(pair_id):
             return False
+        self._recovering(pair_id, True)
         bridge.restore(self.service.options(pair, workers=self._workers), rel_path, number)
         return True
+
+    def recovery_problem(self, pair_id: str) -> str | None:
+        """Why a restore or an undo cannot run now, in a sentence (None: it can). The
+        CLI refuses a paused pair the same way."""
+        pair = self.pair(pair_id)
+        if pair is None or pair_id not in self._bridges:
+            return "This folder pair is not running."
+        name = pair.name or pair.local_root
+        if self._everything_paused or self.is_paused(pair_id):
+            return f"{name} is paused: resume it, then restore or undo."
+        if self.status(pair_id).folder_missing:
+            return f"The folder of {name} is missing: locate it first."
+        return None
+
+    def _recovering(self, pair_id: str, running: bool) -> None:
+        self.status(pair_id).recovering = running
+        self.pair_updated.emit(pair_id)
+        self._emit_overview()
 
     def undo(self, pair_id: str, run_id: str, *, dry_run: bool = False) -> bool:
         """Reverse one run on both sides (``dry_run``: only find out what it would put
         back and take away); answered through ``recovery``."""
         pair = self.pair(pair_id)
         bridge = self._bridges.get(pair_id)
-        if pair is None or bridge is None:
+        if pair is None or bridge is None or (not dry_run and self.recovery_problem(pair_id)):
             return False
+        if not dry_run:
+            self._recovering(pair_id, True)
         options = self.service.options(pair, dry_run=dry_run, workers=self._workers)
         bridge.undo(options, run_id, dry_run)
         return True
@@ -441,6 +463,7 @@ class Controller(QObject):
             return  # removed meanwhile
         acting = outcome.kind in (JobKind.RESTORE, JobKind.UNDO) and not outcome.dry_run
         if acting:
+            self._recovering(pair_id, False)
             what = "restore" if outcome.kind is JobKind.RESTORE else "undo"
             title = "Restore" if outcome.kind is JobKind.RESTORE else "Undo this sync"
             if outcome.failure is not None:
@@ -586,8 +609,26 @@ class Controller(QObject):
         )
         self.pair_updated.emit(pair_id)
 
+    def _history_stamp(self) -> tuple[int, ...]:
+        """Size and mtime of the history database and its WAL (another process, e.g.
+        ``blobsync sync`` or ``undo``, recorded changes when they move)."""
+        stamp: list[int] = []
+        path = history_path()
+        for part in (path, path.with_name(path.name + "-wal")):
+            try:
+                st = part.stat()
+            except OSError:
+                stamp += [0, 0]
+            else:
+                stamp += [st.st_size, st.st_mtime_ns]
+        return tuple(stamp)
+
     @Slot()
     def _refresh(self) -> None:
+        stamp = self._history_stamp()
+        if stamp != self._history_seen:
+            self._history_seen = stamp
+            self.history_changed.emit()  # the Activity view and the tray read it again
         everything = self.service.everything_paused()
         if everything != self._everything_paused:
             self._apply_everything_paused(everything)

@@ -164,6 +164,8 @@ class PairStatus:
 
     syncing: bool = False
     dry_run: bool = False
+    #: A restore or an undo is running (it ends with a sync of its own).
+    recovering: bool = False
     record: RunRecord | None = None  # None until read from the state database
     last_result: SyncResult | None = None
     failure: Failure | None = None
@@ -208,7 +210,7 @@ class PairStatus:
         return self.record.waiting if self.record is not None else None
 
     def state(self, paused: bool) -> PairState:
-        if self.syncing and not self.dry_run:
+        if (self.syncing and not self.dry_run) or self.recovering:
             return PairState.SYNCING
         failure = self.failure
         if self.folder_missing or (failure is not None and failure.folder_missing):

@@ -263,8 +263,12 @@ class ActivityView(QWidget):
 
         def chosen() -> None:
             number = dialog.number
-            if number is not None and self.controller.restore(pair_id, rel_path, number):
+            if number is None:
+                return
+            if self.controller.restore(pair_id, rel_path, number):
                 self._say(f"Restoring {rel_path}…")
+            else:
+                self._say(self.controller.recovery_problem(pair_id) or "Nothing was restored.")
 
         dialog.accepted.connect(chosen)
         dialog.open()
@@ -292,6 +296,8 @@ class ActivityView(QWidget):
         def confirmed() -> None:
             if self.controller.undo(pair_id, run_id):
                 self._say("Undoing the sync…")
+            else:
+                self._say(self.controller.recovery_problem(pair_id) or "Nothing was undone.")
 
         dialog.accepted.connect(confirmed)
         dialog.open()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QMenu
 
 from blobsync.core.app import engines
 from blobsync.core.app.settings import AccountConfig, AppConfig, PairConfig
+from blobsync.core.app.status import PairState
 from blobsync.core.credentials import SecretKind
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.engine.history import ChangeKind
@@ -434,3 +435,62 @@ def test_the_model_alone_words_each_column(qtbot, tmp_path):  # type: ignore[no-
     reader = HistoryReader(tmp_path / "missing.sqlite3", {"k": pair})
     assert ActivityQuery(pair_id="elsewhere").read(reader) == []
     assert ActivityQuery().read(reader) == []  # no history yet
+
+
+def test_changes_another_process_records_appear_without_f5(qtbot, make_window, stores, tmp_path):  # type: ignore[no-untyped-def]
+    root = tmp_path / "shared"
+    root.mkdir()
+    (root / "a.txt").write_text("a")
+    window = _window(make_window, [root])
+    view = window.activity_view
+    _sync(qtbot, window, root)
+    qtbot.waitUntil(lambda: len(_rows(view)) == 1, timeout=WAIT)
+    # e.g. `blobsync sync --pair shared` in a terminal: its own engine, the same history
+    ctl = window.controller
+    pair = ctl.pairs()[0]
+    (root / "b.txt").write_text("b")
+    engine = ctl.service.open_engine(pair)
+    try:
+        engine.sync(ctl.service.options(pair))
+    finally:
+        engine.close()
+    ctl._refresh()  # the controller's 5-second check
+    qtbot.waitUntil(lambda: ("b.txt", "Uploaded: changed on laptop-1") in _rows(view), timeout=WAIT)
+
+
+def test_restore_and_undo_of_a_paused_pair_say_so_and_change_nothing(
+    qtbot, make_window, stores, tmp_path
+):  # type: ignore[no-untyped-def]
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "n.txt").write_text("one")
+    window = _window(make_window, [root])
+    ctl = window.controller
+    view = window.activity_view
+    _sync(qtbot, window, root)
+    (root / "n.txt").write_text("two")
+    _sync(qtbot, window, root)
+    pair_id = ctl.pairs()[0].pair_id
+    ctl.set_pair_paused(pair_id, True)
+    assert ctl.recovery_problem(pair_id) == "notes is paused: resume it, then restore or undo."
+    assert not ctl.restore(pair_id, "n.txt", 1)
+    run_id = ctl.history().changes(limit=1)[0].change.run_id
+    assert not ctl.undo(pair_id, run_id)
+    assert (root / "n.txt").read_text() == "two" and stores["notes"].content("n.txt") == b"two"
+    qtbot.waitUntil(lambda: len(_rows(view)) == 2, timeout=WAIT)
+    assert view.select_path("n.txt")
+    dialog = view.restore_selected()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.list.count() >= 1, timeout=WAIT)
+    dialog.restore_button.click()
+    assert "paused: resume it" in view.status.text()
+
+    # Resumed: the restore runs, and the pair says Syncing meanwhile (never Up to date).
+    ctl.set_pair_paused(pair_id, False)
+    states: list[object] = []
+    ctl.pair_updated.connect(lambda pid: states.append(ctl.pair_state(pid)))
+    assert ctl.restore(pair_id, "n.txt", 1)
+    assert ctl.pair_state(pair_id) is PairState.SYNCING
+    qtbot.waitUntil(lambda: (root / "n.txt").read_text() == "one", timeout=WAIT)
+    qtbot.waitUntil(lambda: not ctl.status(pair_id).recovering, timeout=WAIT)
+    assert PairState.SYNCING in states and ctl.pair_state(pair_id) is not PairState.SYNCING
