@@ -17,10 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     QThreadPool,
     Signal,
@@ -37,9 +34,10 @@ from blobsync.core.app.recovery import (
 )
 from blobsync.core.app.settings import PairConfig
 
+from .rows import RowsModel
+
 log = logging.getLogger(__name__)
 
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 #: At most this many changes in the view (the newest); the filters narrow it down.
 ACTIVITY_LIMIT = 500
@@ -128,14 +126,11 @@ class HistoryLoader(QObject):
         self.answered = max(self.answered, number)
 
 
-class ActivityModel(QAbstractTableModel):
+class ActivityModel(RowsModel[PairChange]):
     """Changes, newest first: When, Pair, What, Path, Size."""
 
     COLUMNS = ("When", "Pair", "What", "Path", "Size")
     WHEN, PAIR, WHAT, PATH, SIZE = range(5)
-
-    #: Role returning the :class:`PairChange` of a row.
-    RowRole = Qt.ItemDataRole.UserRole + 1
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -155,27 +150,8 @@ class ActivityModel(QAbstractTableModel):
 
     # ---- QAbstractTableModel -------------------------------------------------------
 
-    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
+    def cell(self, row: PairChange, column: int, role: int) -> Any:
         change = row.change
-        column = index.column()
-        if role == self.RowRole:
-            return row
         if role == Qt.ItemDataRole.DisplayRole:
             if column == self.WHEN:
                 return when_words(change.time)

@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QStyle
 
 from blobsync.core.models import Issue, IssueKind
 
+from .rows import RowsModel
+
 #: Issue kinds for which Keep mine / Take theirs / Keep both make sense.
 CONFLICT_KINDS = frozenset({IssueKind.CONFLICT, IssueKind.CONCURRENT_CHANGE})
-
-_ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +33,11 @@ class IssueRow:
         return self.issue.kind in CONFLICT_KINDS
 
 
-class IssuesModel(QAbstractTableModel):
+class IssuesModel(RowsModel[IssueRow]):
     """Pending issues of every pair, grouped by pair, in the order the engine gave them."""
 
     COLUMNS = ("Item", "Problem", "Details", "Folder")
     ITEM, PROBLEM, DETAILS, FOLDER = range(4)
-
-    #: Role returning the :class:`IssueRow` of a row.
-    RowRole = Qt.ItemDataRole.UserRole + 1
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -106,27 +103,8 @@ class IssuesModel(QAbstractTableModel):
 
     # ---- QAbstractTableModel -------------------------------------------------------
 
-    def rowCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: _ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
+    def cell(self, row: IssueRow, column: int, role: int) -> Any:
         issue = row.issue
-        column = index.column()
-        if role == self.RowRole:
-            return row
         if role == Qt.ItemDataRole.DisplayRole:
             if column == self.ITEM:
                 return issue.rel_path

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from blobsync.core.app.recovery import recovery_words, version_words
 from blobsync.core.engine.recovery import FileVersion, RecoveryResult
 
-from ..qt_helpers import named
+from ..qt_helpers import dialog_buttons, named
 
 
 def _escape(text: str) -> str:
@@ -57,13 +57,9 @@ class VersionsDialog(QDialog):
             "version syncs to the other side like any other change."
         )
         note.setWordWrap(True)
-        buttons = QDialogButtonBox(self)
-        self.restore_button = named(QPushButton("Restore this version"), "restoreVersionButton")
-        buttons.addButton(self.restore_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        self.restore_button.setEnabled(False)
+        buttons, self.restore_button = _confirm_row(
+            self, "Restore this version", "restoreVersionButton"
+        )
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addWidget(self.status)
@@ -126,13 +122,7 @@ class UndoDialog(QDialog):
             "bin first. An item changed since this sync is left alone."
         )
         note.setWordWrap(True)
-        buttons = QDialogButtonBox(self)
-        self.undo_button = named(QPushButton("Undo this sync"), "confirmUndoButton")
-        buttons.addButton(self.undo_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        self.undo_button.setEnabled(False)
+        buttons, self.undo_button = _confirm_row(self, "Undo this sync", "confirmUndoButton")
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addWidget(QLabel("This sync made these changes:"))
@@ -164,3 +154,12 @@ class UndoDialog(QDialog):
     def accept(self) -> None:
         if self.undo_button.isEnabled():
             super().accept()
+
+
+def _confirm_row(dialog: QDialog, label: str, name: str) -> tuple[QDialogButtonBox, QPushButton]:
+    """A Cancel row with one accept button (disabled until there is something to do)."""
+    buttons = dialog_buttons(dialog, QDialogButtonBox.StandardButton.Cancel)
+    button = named(QPushButton(label), name)
+    buttons.addButton(button, QDialogButtonBox.ButtonRole.AcceptRole)
+    button.setEnabled(False)
+    return buttons, button
