@@ -10,7 +10,6 @@ import io
 import json
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -366,14 +365,19 @@ def test_ctrl_c_cancels_the_engine_and_exits_130(
     for i in range(40):
         (root / f"f{i:02}.txt").write_text(str(i))
     store = MemoryStore("box", exists=True)
-    store.before_write = lambda op, name: time.sleep(0.05)
+    writes: list[str] = []
+
+    def before_write(_op: str, name: str) -> None:
+        # Ctrl-C once two uploads are done (not after a fixed time: a loaded machine may
+        # not have started uploading by then), then slowly, as a real upload would.
+        writes.append(name)
+        if len(writes) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+
+    store.before_write = before_write
     stores["box"] = store
-    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        code, _, err = run(capsys, "sync", str(root), "box", "--workers", "1")
-    finally:
-        timer.cancel()
+    code, _, err = run(capsys, "sync", str(root), "box", "--workers", "1")
     assert code == 130
     assert "Cancelling" in err and "Traceback" not in err
     assert 0 < len(store.synced_names()) < 40  # stopped part-way, cleanly
