@@ -201,6 +201,9 @@ class RunFilter:
         noted: set[str] = set()
         for action in tail:
             key = action.rel_path
+            if action.kind is ActionKind.FORGET:
+                actions.append(action)  # excluded already, and counted
+                continue
             verdict = self.filter.excluded(key)
             if verdict is None:
                 actions.append(action)

@@ -182,6 +182,23 @@ def test_a_container_only_file_judges_again_what_sorts_before_it(tmp_path, make_
     assert store.content("sub/-early.log") == b"changed elsewhere"  # nothing deleted
 
 
+def test_judging_again_leaves_what_was_excluded_already_as_it_was(tmp_path, make_engine) -> None:
+    store = MemoryStore("c")
+    root = tmp_path / "a"
+    write(root, "sub/-x.bak", "x")
+    store.put_raw("sub/-x.bak", b"x", MTIME)
+    engine = make_engine(root, store)
+    sync(engine)
+    store.put_raw(SUB_IGNORE, b"*.bak\n", MTIME)  # new in the container, same verdict
+    out = sync(engine, rules=FilterRules(patterns=("*.bak",), use_defaults=False), dry_run=True)
+    assert [(a.kind, a.rel_path) for a in out.planned] == [
+        (ActionKind.FORGET, "sub/-x.bak"),
+        (ActionKind.DOWNLOAD, SUB_IGNORE),
+    ]
+    assert out.excluded.by_pattern == {"*.bak": 1}
+    assert engine._filter.forgotten == 1  # what the mass-delete valve takes off, once
+
+
 def test_a_container_only_file_is_not_read_in_upload_mode_or_once_deleted_here(
     tmp_path, make_engine
 ) -> None:
