@@ -373,7 +373,7 @@ class PathFilter:
         self.active = bool(self._low or self._high or self._folders)
 
     @property
-    def nested(self) -> list[str]:
+    def nested_folders(self) -> list[str]:
         """The folders whose own ignore file is applied (sorted)."""
         return sorted(self._layers)
 

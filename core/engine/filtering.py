@@ -2,7 +2,8 @@
 safety rules around the boundary between synced and excluded items.
 
 - **The rules of a run are fixed when it starts**: the pair's :class:`FilterRules` plus
-  the folder's ``.blobsyncignore`` as it is on disk then. A ``.blobsyncignore`` that
+  the folder's ``.blobsyncignore`` as it is on disk then (nested ones: as the scan
+  reaches their folder, below). A ``.blobsyncignore`` that
   the run itself downloads (changed on another machine) takes effect from the next run,
   and the result says so (``SyncResult.ignore_file_changed``) so the client can run
   again at once. One exception: on a pair's first sync (empty snapshot) with no local

@@ -174,7 +174,7 @@ def test_a_replaced_or_emptied_file_replaces_the_folders_rules() -> None:
     assert rules.excluded("sub/x/a.tmp") is not None
     rules.add_ignore_file("sub", [])
     assert rules.excluded("sub/x/a.tmp") is None
-    assert rules.nested == []
+    assert rules.nested_folders == []
 
 
 def test_discover_finds_nested_files_as_folders_are_judged() -> None:
@@ -192,7 +192,7 @@ def test_discover_finds_nested_files_as_folders_are_judged() -> None:
     assert rules.excluded("a.log") is None
     assert rules.excluded("sub/deep/b.log") is not None
     assert asked == ["sub", "sub/deep"]  # once per folder; an excluded folder is not read
-    assert rules.nested == ["sub", "sub/deep"]
+    assert rules.nested_folders == ["sub", "sub/deep"]
 
 
 def test_a_filter_without_rules_becomes_active_with_a_nested_file() -> None:
