@@ -874,7 +874,7 @@ class SyncEngine:
             action = plan_item(
                 snap, loc, rem, options.mode, options.remote_deletes, self._blob_prefix
             )
-            if action is not None:
+            if action is not None and not (run_filter.held and run_filter.holds(key)):
                 actions.append(action)
         if options.mode is SyncMode.TWO_WAY:
             actions = pair_moves(actions, self._md5_or_none)

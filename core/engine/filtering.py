@@ -21,7 +21,9 @@ safety rules around the boundary between synced and excluded items.
   run, so a folder that arrives with its ignore file does not bring down what that
   file ignores (not in upload mode, where the folder is the only source). Items of its
   folder listed before it (names sorting before ``.blobsyncignore``) are judged again
-  then; an unchanged one among them is forgotten from the next run on.
+  then; an unchanged one among them is forgotten from the next run on. If it cannot be
+  read (the service fails, an archived blob), nothing in its folder changes in that
+  run (an issue says so); one too large or not text is an issue, as the root's is.
 - **Excluding never deletes**: an item that a rule keeps out is left alone on both
   sides; if it was synced before, only its snapshot row goes (``FORGET``), so it is not
   a deletion anywhere and counts for no safety valve.
@@ -114,6 +116,9 @@ class RunFilter:
         #: folder -> the text of its nested ignore file this run applies
         self.applied: dict[str, str] = {}
         self.issues: list[Issue] = []  # nested ignore files that could not be used fully
+        #: folders ("web/") whose new ignore file in the container could not be read:
+        #: nothing in them changes in this run
+        self.held: list[str] = []
         self.counts = ExclusionCounts()
         self.forgotten = 0  # snapshot rows dropped because their item is now excluded
         self.pruned: list[str] = []  # local folders not entered
@@ -176,11 +181,31 @@ class RunFilter:
             return
         try:
             text = _read_remote(store, remote)
-        except ItemError as exc:
+        except _NotReadNow as exc:
+            # Its rules are unknown: the folder waits rather than bring down (or send
+            # up, or delete) what they may keep out. The next run tries again.
+            self.held.append(rel_folder + "/")
+            self._hold(actions, rel_folder + "/")
+            self.issues.append(_ignore_issue(rel_folder, exc.message))
+            return
+        except ItemError as exc:  # too large, not text: what the root's would do
             self.issues.append(_ignore_issue(rel_folder, exc.message))
             return
         self._apply(rel_folder, text)
         self._judge_again(actions, rel_folder + "/")
+
+    def holds(self, rel_path: str) -> bool:
+        """True if ``rel_path`` lies in a folder that waits for its ignore file."""
+        return rel_path.startswith(tuple(self.held))
+
+    @staticmethod
+    def _hold(actions: list[Action], inside: str) -> None:
+        """Drop the changes planned so far under ``inside`` (the last ones, as keys come
+        in order); a FORGET writes nothing and stays."""
+        start = len(actions)
+        while start > 0 and actions[start - 1].rel_path.startswith(inside):
+            start -= 1
+        actions[start:] = [a for a in actions[start:] if a.kind is ActionKind.FORGET]
 
     def _apply(self, rel_folder: str, text: str) -> None:
         lines, problems = parse_ignore_text(text)
@@ -503,9 +528,13 @@ def _read_remote(store: RemoteStore, remote: RemoteEntry) -> str:
     try:
         store.download(remote.rel_path, remote.etag, sink)
     except ItemError as exc:
-        raise ItemError(
-            f"The ignore file in the container could not be read ({exc.message}), so its "
-            "rules apply only once it is here.",
+        raise _NotReadNow(
+            f"The ignore file in the container could not be read ({exc.message}); nothing "
+            "in its folder is synced until it can be.",
             IssueKind.IGNORE_FILE,
         ) from None
     return _decode(sink.getvalue())
+
+
+class _NotReadNow(ItemError):
+    """A nested ignore file in the container that could not be read this time."""

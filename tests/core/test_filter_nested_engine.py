@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from blobsync.core.engine import SyncEngine, SyncOptions
+from blobsync.core.errors import RemoteItemError
 from blobsync.core.filters import IGNORE_FILE, FilterRules
 from blobsync.core.models import ActionKind, IssueKind, SyncMode, SyncResult
 from blobsync.core.remote.memory import MemoryStore
@@ -197,6 +198,35 @@ def test_judging_again_leaves_what_was_excluded_already_as_it_was(tmp_path, make
     ]
     assert out.excluded.by_pattern == {"*.bak": 1}
     assert engine._filter.forgotten == 1  # what the mass-delete valve takes off, once
+
+
+def test_a_folder_waits_while_its_new_ignore_file_cannot_be_read(tmp_path, make_engine) -> None:
+    store = MemoryStore("c")
+    root = tmp_path / "a"
+    write(root, "sub/-a.log", "a1")
+    write(root, "sub/z.log", "z1")
+    for rel in ("sub/-a.log", "sub/z.log"):
+        store.put_raw(rel, (root / rel).read_bytes(), MTIME)
+    engine = make_engine(root, store)
+    sync(engine)
+    write(root, "sub/-a.log", "a2 (edited here)", MTIME + 10**9)  # before the file's name
+    store.remove_raw("sub/z.log")  # after it: a deletion that would reach this folder
+    store.put_raw("sub/new.log", b"n", MTIME)
+    store.put_raw("other.txt", b"o", MTIME)  # outside the folder: syncs as usual
+    store.put_raw(SUB_IGNORE, b"*.log\n", MTIME)
+    store.fail_next("download", RemoteItemError("The service is busy.", IssueKind.IO_ERROR))
+    out = sync(engine)
+    issue = next(i for i in out.issues if i.kind is IssueKind.IGNORE_FILE)
+    assert issue.rel_path == SUB_IGNORE and "nothing in its folder is synced" in issue.message
+    assert out.downloaded == 1 and (root / "other.txt").exists()
+    assert (root / "sub/z.log").exists() and not (root / "sub/new.log").exists()
+    assert store.content("sub/-a.log") == b"a1" and not (root / SUB_IGNORE).exists()
+    # the next run reads it: its rules apply, and nothing was deleted on either side
+    again = sync(engine)
+    assert again.downloaded == 1 and (root / SUB_IGNORE).exists()
+    assert again.deleted_local == again.deleted_remote == 0
+    assert (root / "sub/z.log").read_bytes() == b"z1" and not (root / "sub/new.log").exists()
+    assert store.content("sub/-a.log") == b"a1"
 
 
 def test_a_container_only_file_is_not_read_in_upload_mode_or_once_deleted_here(
