@@ -9,8 +9,16 @@ decides (``!pattern`` re-includes); a pattern ending in ``/`` matches folders on
 "it is not possible to re-include a file if a parent directory of that file is
 excluded": a folder that is excluded takes everything under it along, which lets the
 local scan skip it without entering it. An excluded folder of selective sync is
-excluded whatever the patterns say. The ``.blobsyncignore`` at the root is never
-excluded, so every machine reads the same rules.
+excluded whatever the patterns say. An ignore file is never excluded itself (unless
+its folder is), so every machine reads the same rules.
+
+A ``.blobsyncignore`` in a subfolder works as git's nested ``.gitignore`` does: its
+patterns apply to what lies under its folder, relative to that folder (a pattern with a
+slash is anchored there, one without matches at any depth below it), and they come
+after those of the folders above it, so a deeper file can re-include with ``!`` (not
+inside an excluded folder: that stays excluded, and its own ignore files are not read).
+The pair's own patterns still come last. Each folder with nested files gets its own
+compiled rule set (the ones above it plus its own), so folders without any pay nothing.
 
 ``pathspec`` (pinned) parses and translates the patterns; the matching itself is done
 here on the item's own path, file or folder, because ``pathspec`` judges paths only as
@@ -26,7 +34,7 @@ one without (bench/filters.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from pathspec.patterns.gitignore.base import GitIgnorePatternError
@@ -35,8 +43,11 @@ from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 from .errors import ConfigError
 from .models import ExcludedBy
 
-#: The ignore file at the root of a synced folder. It syncs like any other file.
+#: The ignore file, at the root of a synced folder or in any folder below it. It syncs
+#: like any other file.
 IGNORE_FILE = ".blobsyncignore"
+#: How the name of an ignore file below the root ends.
+NESTED_IGNORE_SUFFIX = "/" + IGNORE_FILE
 #: Larger ignore files are refused (nobody writes a megabyte of patterns by hand).
 MAX_IGNORE_FILE_BYTES = 1024 * 1024
 
@@ -129,6 +140,16 @@ def folder_problem(rel_folder: str) -> str | None:
     return None
 
 
+def is_ignore_file(rel_path: str) -> bool:
+    """True for the ignore file at the root or in any folder below it."""
+    return rel_path == IGNORE_FILE or rel_path.endswith(NESTED_IGNORE_SUFFIX)
+
+
+def ignore_file_folder(rel_path: str) -> str:
+    """The folder an ignore file's rules apply to ("" for the root's)."""
+    return rel_path[: -len(NESTED_IGNORE_SUFFIX)] if rel_path != IGNORE_FILE else ""
+
+
 def parse_ignore_text(text: str) -> tuple[list[str], list[PatternProblem]]:
     """The usable lines of an ignore file and the problems of the others (skipped)."""
     lines: list[str] = []
@@ -156,6 +177,7 @@ class _Rule:
     regex: re.Pattern[str]  # matched against the whole path (folders end with "/")
     basename: bool  # regex applies to the last segment only
     source: str  # the line as written
+    anchor: str  # the literal start of every path a many-segment rule can match
 
 
 def _one_segment(line: str) -> str:
@@ -226,44 +248,42 @@ def _compile_line(line: str) -> tuple[str, bool, bool] | None:
     return text, pattern.include, basename
 
 
-class PathFilter:
-    """The compiled rules of one run. ``excluded(rel_path)`` judges a file or blob,
-    ``folder_excluded(rel_folder)`` a folder; both return an :class:`Exclusion` or
-    None. Not thread-safe (the engine plans on one thread)."""
+def _compile_rules(
+    sources: Iterable[tuple[ExcludedBy, str]], folder: str = "", label: str = ""
+) -> list[_Rule]:
+    """Compiled rules for ``sources``; with ``folder``, as the lines of that folder's
+    ignore file (anchored there), counted under ``label`` + line. Raises _BadPattern."""
+    rules: list[_Rule] = []
+    base = folder + "/" if folder else ""
+    for by, line in sources:
+        compiled = _compile_line(line)
+        if compiled is None:
+            continue
+        text, exclude, basename = compiled
+        anchor = "" if basename else base + _anchor(line)
+        if base and not basename:
+            # Anchored to the ignore file's folder. A one-segment rule needs nothing:
+            # the rule set it joins only ever judges paths under that folder.
+            text = re.escape(base) + text.removeprefix("^")
+        rules.append(
+            _Rule(exclude, by, label + line.strip(), re.compile(text), basename, line, anchor)
+        )
+    return rules
 
-    def __init__(self, rules: FilterRules, ignore_lines: Iterable[str] = ()) -> None:
-        """Raises ConfigError if one of the pair's own patterns or excluded folders is
-        not valid (clients check them with :func:`pattern_problem` and
-        :func:`folder_problem` first); ``ignore_lines`` must already be valid
-        (:func:`parse_ignore_text`)."""
-        sources: list[tuple[ExcludedBy, str]] = []
-        if rules.use_defaults:
-            sources += [(ExcludedBy.DEFAULTS, line) for line in DEFAULT_PATTERNS]
-        sources += [(ExcludedBy.IGNORE_FILE, line) for line in ignore_lines]
-        sources += [(ExcludedBy.PATTERN, line) for line in rules.patterns]
-        self._rules: list[_Rule] = []
-        for by, line in sources:
-            try:
-                compiled = _compile_line(line)
-            except _BadPattern as exc:
-                raise ConfigError(f"The sync pattern {exc.message}") from None
-            if compiled is not None:
-                text, exclude, basename = compiled
-                self._rules.append(
-                    _Rule(exclude, by, line.strip(), re.compile(text), basename, line)
-                )
-        self._reversed = self._rules[::-1]
-        for folder in sorted(rules.excluded_folders):
-            problem = folder_problem(folder)
-            if problem is not None:
-                raise ConfigError(f"The excluded folder '{folder}' is not valid: {problem}")
-        self._folders = rules.excluded_folders
-        # The cheap test: a superset of the names some rule can match (see the docstring).
+
+class _RuleSet:
+    """Rules in order (the last match decides) and the cheap test for them (see the
+    module docstring)."""
+
+    __slots__ = ("anchors", "any_base", "any_full", "exact", "prefixes", "reversed", "tails")
+
+    def __init__(self, rules: list[_Rule]) -> None:
+        self.reversed = rules[::-1]
         exact: set[str] = set()
         suffixes: list[str] = []
         prefixes: list[str] = []
         base: list[str] = []
-        for rule in self._rules:
+        for rule in rules:
             if rule.basename:
                 kind, literal = _literal_form(rule.source)
                 if kind == "name":
@@ -274,17 +294,126 @@ class PathFilter:
                     prefixes.append(literal)
                 else:
                     base.append(rule.regex.pattern)
-        full = [r.regex.pattern for r in self._rules if not r.basename]
-        self._anchors = [_anchor(r.source) for r in self._rules if not r.basename]
-        self._exact = frozenset(exact)
+        full = [r.regex.pattern for r in rules if not r.basename]
+        self.anchors = [r.anchor for r in rules if not r.basename]
+        self.exact = frozenset(exact)
         # One endswith() covers "*suffix" patterns and plain names below the root.
-        self._tails = tuple(suffixes) + tuple("/" + name for name in exact)
-        self._prefixes = tuple(prefixes)
-        self._any_base = re.compile("|".join(f"(?:{t})" for t in base)) if base else None
-        self._any_full = re.compile("|".join(f"(?:{t})" for t in full)) if full else None
-        #: folder -> (its verdict, whether a many-segment rule may match a file in it)
-        self._folder_cache: dict[str, tuple[Exclusion | None, bool]] = {}
-        self.active = bool(self._rules or self._folders)
+        self.tails = tuple(suffixes) + tuple("/" + name for name in exact)
+        self.prefixes = tuple(prefixes)
+        self.any_base = re.compile("|".join(f"(?:{t})" for t in base)) if base else None
+        self.any_full = re.compile("|".join(f"(?:{t})" for t in full)) if full else None
+
+    def full_here(self, rel_folder: str) -> bool:
+        """Whether a many-segment rule may match a file directly in ``rel_folder``: it
+        matches only paths that start with its literal anchor."""
+        here = rel_folder + "/" if rel_folder else ""
+        return any(
+            here.startswith(a) or (a.startswith(here) and "/" not in a[len(here) :])
+            for a in self.anchors
+        )
+
+    def match(self, subject: str, start: int, top: str) -> Exclusion | None:
+        """The last rule matching ``subject`` (a path; folders end with "/") decides.
+        ``start`` is where its last segment begins."""
+        for rule in self.reversed:
+            hit = (
+                rule.regex.fullmatch(subject, start)
+                if rule.basename
+                else rule.regex.fullmatch(subject)
+            )
+            if hit is not None:
+                return Exclusion(top, rule.by, rule.line) if rule.exclude else None
+        return None
+
+
+#: ``discover(rel_folder)``: the lines of that folder's ignore file, or None if it has
+#: none (for filters used outside a run, which find nested ignore files as they go).
+Discover = Callable[[str], list[str] | None]
+
+
+class PathFilter:
+    """The compiled rules of one run. ``excluded(rel_path)`` judges a file or blob,
+    ``folder_excluded(rel_folder)`` a folder; both return an :class:`Exclusion` or
+    None. Nested ignore files join with :meth:`add_ignore_file` (the engine's scan, as
+    it lists each folder) or through ``discover``. Not thread-safe (the engine plans on
+    one thread)."""
+
+    def __init__(
+        self,
+        rules: FilterRules,
+        ignore_lines: Iterable[str] = (),
+        discover: Discover | None = None,
+    ) -> None:
+        """Raises ConfigError if one of the pair's own patterns or excluded folders is
+        not valid (clients check them with :func:`pattern_problem` and
+        :func:`folder_problem` first); ``ignore_lines`` must already be valid
+        (:func:`parse_ignore_text`)."""
+        low: list[tuple[ExcludedBy, str]] = []
+        if rules.use_defaults:
+            low += [(ExcludedBy.DEFAULTS, line) for line in DEFAULT_PATTERNS]
+        low += [(ExcludedBy.IGNORE_FILE, line) for line in ignore_lines]
+        try:
+            self._low = _compile_rules(low)
+            self._high = _compile_rules((ExcludedBy.PATTERN, line) for line in rules.patterns)
+        except _BadPattern as exc:
+            raise ConfigError(f"The sync pattern {exc.message}") from None
+        for folder in sorted(rules.excluded_folders):
+            problem = folder_problem(folder)
+            if problem is not None:
+                raise ConfigError(f"The excluded folder '{folder}' is not valid: {problem}")
+        self._folders = rules.excluded_folders
+        self._discover = discover
+        #: folder -> the compiled lines of its ignore file (nested ones only)
+        self._layers: dict[str, list[_Rule]] = {}
+        #: folder -> the rule set for what lies under it ("" and folders with a layer)
+        self._sets: dict[str, _RuleSet] = {"": _RuleSet(self._low + self._high)}
+        #: folder -> (its verdict, whether a many-segment rule may match a file in it,
+        #: the rule set for what lies in it)
+        self._folder_cache: dict[str, tuple[Exclusion | None, bool, _RuleSet]] = {}
+        self.active = bool(self._low or self._high or self._folders)
+
+    @property
+    def nested_folders(self) -> list[str]:
+        """The folders whose own ignore file is applied (sorted)."""
+        return sorted(self._layers)
+
+    def add_ignore_file(self, rel_folder: str, lines: Iterable[str]) -> None:
+        """Apply the ignore file of ``rel_folder`` (not the root) from now on, in place of
+        any the folder had; ``lines`` must be valid (:func:`parse_ignore_text`). Call it
+        before anything under the folder is judged (verdicts cached so far are
+        dropped)."""
+        self._set_layer(rel_folder, lines)
+        self._folder_cache.clear()
+
+    def _set_layer(self, rel_folder: str, lines: Iterable[str]) -> None:
+        label = f"{rel_folder}/{IGNORE_FILE}: "
+        try:
+            layer = _compile_rules(
+                ((ExcludedBy.IGNORE_FILE, line) for line in lines), rel_folder, label
+            )
+        except _BadPattern:  # pragma: no cover - the caller passes parsed lines
+            layer = []
+        inside = rel_folder + "/"
+        for folder in [f for f in self._sets if f == rel_folder or f.startswith(inside)]:
+            del self._sets[folder]
+        if layer:
+            self._layers[rel_folder] = layer
+        else:
+            self._layers.pop(rel_folder, None)
+        self.active = self.active or bool(layer)
+
+    def _set_of(self, rel_folder: str) -> _RuleSet:
+        """The rule set for a folder with a layer: the rules of every ignore file on the
+        way down, shallow to deep, then the pair's own patterns."""
+        known = self._sets.get(rel_folder)
+        if known is not None:
+            return known
+        rules = list(self._low)
+        parts = rel_folder.split("/")
+        for depth in range(1, len(parts) + 1):
+            rules += self._layers.get("/".join(parts[:depth]), ())
+        made = self._sets[rel_folder] = _RuleSet(rules + self._high)
+        return made
 
     def excluded(self, rel_path: str) -> Exclusion | None:
         """Why the file or blob ``rel_path`` is out of the sync, or None if it syncs."""
@@ -293,18 +422,22 @@ class PathFilter:
         cut = rel_path.rfind("/")
         folder = rel_path[:cut] if cut > 0 else ""
         known = self._folder_cache.get(folder)
-        above, full_here = known if known is not None else self._folder(folder)
+        above, full_here, rs = known if known is not None else self._folder(folder)
         if above is not None:
             return above
-        any_base = self._any_base
+        any_base = rs.any_base
         if (
-            rel_path.endswith(self._tails)
-            or rel_path.startswith(self._prefixes, cut + 1)
-            or (cut < 0 and rel_path in self._exact)
-            or (any_base is not None and any_base.fullmatch(rel_path, cut + 1))
-            or (full_here and self._any_full is not None and self._any_full.fullmatch(rel_path))
-        ) and rel_path != IGNORE_FILE:
-            return self._match(rel_path, cut + 1, rel_path)
+            (
+                rel_path.endswith(rs.tails)
+                or rel_path.startswith(rs.prefixes, cut + 1)
+                or (cut < 0 and rel_path in rs.exact)
+                or (any_base is not None and any_base.fullmatch(rel_path, cut + 1))
+                or (full_here and rs.any_full is not None and rs.any_full.fullmatch(rel_path))
+            )
+            and rel_path != IGNORE_FILE
+            and not rel_path.endswith(NESTED_IGNORE_SUFFIX)
+        ):
+            return rs.match(rel_path, cut + 1, rel_path)
         return None  # the common case: no pattern mentions this item at all
 
     def skips(self, rel_path: str, is_dir: bool) -> bool:
@@ -317,41 +450,30 @@ class PathFilter:
         """Why the folder ``rel_folder`` (and all below it) is out, or None."""
         return self._folder(rel_folder)[0] if rel_folder else None
 
-    def _folder(self, rel_folder: str) -> tuple[Exclusion | None, bool]:
+    def _folder(self, rel_folder: str) -> tuple[Exclusion | None, bool, _RuleSet]:
         cache = self._folder_cache
         known = cache.get(rel_folder)
         if known is not None:
             return known
         verdict: Exclusion | None = None
+        rs = self._sets[""]
         if rel_folder:
             cut = rel_folder.rfind("/")
-            verdict = self._folder(rel_folder[:cut])[0] if cut > 0 else None
+            verdict, _full, rs = self._folder(rel_folder[:cut]) if cut > 0 else self._folder("")
             if verdict is None:
                 if rel_folder in self._folders:
                     verdict = Exclusion(rel_folder, ExcludedBy.FOLDER, rel_folder + "/")
                 else:  # once per folder: no cheap test needed
-                    verdict = self._match(rel_folder + "/", cut + 1, rel_folder)
-        # A many-segment rule matches only paths that start with its literal anchor: can
-        # a file directly in this folder ("folder/name", or "name" at the root) do so?
-        here = rel_folder + "/" if rel_folder else ""
-        full_here = any(
-            here.startswith(a) or (a.startswith(here) and "/" not in a[len(here) :])
-            for a in self._anchors
-        )
+                    verdict = rs.match(rel_folder + "/", cut + 1, rel_folder)
+            if verdict is None:
+                if self._discover is not None:
+                    lines = self._discover(rel_folder)
+                    if lines is not None:
+                        self._set_layer(rel_folder, lines)
+                if rel_folder in self._layers:
+                    rs = self._set_of(rel_folder)
+        full_here = rs.full_here(rel_folder)
         if len(cache) > 200_000:  # bounded: a listing with millions of folders
             cache.clear()
-        cache[rel_folder] = (verdict, full_here)
-        return verdict, full_here
-
-    def _match(self, subject: str, start: int, top: str) -> Exclusion | None:
-        """The last rule matching ``subject`` (a path; folders end with "/") decides.
-        ``start`` is where its last segment begins."""
-        for rule in self._reversed:
-            hit = (
-                rule.regex.fullmatch(subject, start)
-                if rule.basename
-                else rule.regex.fullmatch(subject)
-            )
-            if hit is not None:
-                return Exclusion(top, rule.by, rule.line) if rule.exclude else None
-        return None
+        cache[rel_folder] = (verdict, full_here, rs)
+        return verdict, full_here, rs

@@ -7,11 +7,11 @@ the fallback to polling when the folder cannot be watched (told once, in words, 
 :class:`~blobsync.core.events.WatcherStatus`), the filter that keeps the engine's own
 writes from looking like local changes, the pair's filter rules (changes to excluded
 items, such as a build writing into an ignored folder, start no sync; the watcher's
-filter is rebuilt when the folder's ``.blobsyncignore`` changes, and a sync whose run
-changed it is followed by another at once, under the new rules), the shared pause
-flag (:mod:`.pause`: a pair paused in the app is paused for ``blobsync watch`` too), and
-the change beacon (:mod:`.beacon`: other machines' changes within seconds, read on a
-thread of its own once the driver hands over the pair's engine with
+filter is rebuilt when a ``.blobsyncignore`` changes, the root's or a nested one, and a
+sync whose run changed one is followed by another at once, under the new rules), the
+shared pause flag (:mod:`.pause`: a pair paused in the app is paused for ``blobsync
+watch`` too), and the change beacon (:mod:`.beacon`: other machines' changes within
+seconds, read on a thread of its own once the driver hands over the pair's engine with
 :meth:`LivePair.attach`).
 
 A driver calls :meth:`LivePair.poll` now and then and runs a sync when it says so:
@@ -37,7 +37,7 @@ from ..engine import SyncEngine, SyncOptions
 from ..engine.beacon import BeaconReport
 from ..engine.filtering import local_path_filter
 from ..errors import BlobSyncError, Cancelled, ConfigError, FatalError
-from ..filters import IGNORE_FILE, FilterRules, PathFilter
+from ..filters import FilterRules, PathFilter, is_ignore_file
 from ..local.watcher import ChangeWatcher, WatcherUnavailable
 from ..models import SyncResult
 from ..remote.base import CancelToken, RemoteStore
@@ -193,9 +193,9 @@ class LivePair:
 
     def skips(self, rel_path: str, is_dir: bool) -> bool:
         """The watcher's ``skip``: True for a change to an excluded item (watchdog's
-        thread). A change to the ignore file itself always counts, and the filter is
-        rebuilt at the next :meth:`poll`."""
-        if rel_path == IGNORE_FILE:
+        thread). A change to an ignore file itself (the root's or a nested one) always
+        counts, and the filter is rebuilt at the next :meth:`poll`."""
+        if is_ignore_file(rel_path):
             self._ignore_file_touched = True
             return False
         path_filter = self.path_filter

@@ -32,7 +32,7 @@ from pathlib import Path
 from ..credentials import Credentials
 from ..engine.filtering import local_path_filter
 from ..errors import ContainerNotFound
-from ..filters import FilterRules, PathFilter
+from ..filters import NESTED_IGNORE_SUFFIX, FilterRules, PathFilter
 from ..local.scanner import is_temp_name
 from ..models import ExcludedBy, ExclusionCounts
 from ..names import RESERVED_DIR, normalize_prefix
@@ -189,7 +189,8 @@ def preview_exclusions(
     cancelled: Callable[[], bool] = lambda: False,
     limit: int = PREVIEW_LIMIT,
 ) -> ExclusionPreview:
-    """Count what ``rules`` (with the folder's ignore file as it is now) leave out of
+    """Count what ``rules`` (with the folder's ignore files as they are now, nested ones
+    too: their rules are counted as "sub/.blobsyncignore: pattern") leave out of
     ``root``. A folder that does not exist counts nothing. Raises ConfigError for an
     invalid pattern among ``rules.patterns``."""
     path_filter = local_path_filter(root, rules)
@@ -353,3 +354,13 @@ def exclusion_summary(counts: ExclusionCounts) -> str:
 def exclusions_by_rule(counts: ExclusionCounts) -> list[tuple[str, int]]:
     """(deciding pattern line or folder, items it kept out), most items first."""
     return sorted(counts.by_pattern.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+#: What the rules of ignore files in subfolders are counted under start with their file.
+_NESTED_RULE = NESTED_IGNORE_SUFFIX + ": "
+
+
+def nested_file_rules(counts: ExclusionCounts) -> list[tuple[str, int]]:
+    """The rules of ignore files in subfolders among ``counts`` ("web/.blobsyncignore:
+    *.log"), with the items each kept out, most items first."""
+    return [(rule, n) for rule, n in exclusions_by_rule(counts) if _NESTED_RULE in rule]

@@ -58,7 +58,7 @@ from ..errors import (
     ItemError,
     LinkNotPossible,
 )
-from ..filters import FilterRules, PathFilter
+from ..filters import NESTED_IGNORE_SUFFIX, FilterRules, PathFilter
 from ..local import fs
 from ..local.folding import NameFolding, probe_name_folding
 from ..local.scanner import ScanReport, scan
@@ -634,6 +634,7 @@ class SyncEngine:
             self.events(ev.ContainerCreated(self.store.container))
         self._announce(actions)
         ignored = _Ignored(self.ignored())
+        filter_issues += self._filter.issues  # nested ignore files, met while planning
         scan_issues = filter_issues + [i for i in report.issues if not ignored.covers(i.rel_path)]
         if options.dry_run:
             result.planned = actions
@@ -672,7 +673,9 @@ class SyncEngine:
         result.archived = [_archived(a) for a in actions if a.kind is ActionKind.ARCHIVED]
         self._store_archived(result)
         if options.filters.use_ignore_file:
-            result.ignore_file_changed = self._filter.ignore_file_changed(self._ignore_text_now())
+            result.ignore_file_changed = self._filter.ignore_file_changed(
+                self._ignore_text_now()
+            ) or self._filter.nested_changed(self.local_root, actions)
         if options.keep_versions:
             self._prune_local_bin(options)
 
@@ -782,9 +785,17 @@ class SyncEngine:
 
     def _scan(self, report: ScanReport, options: SyncOptions) -> Iterator[LocalEntry]:
         run_filter = self._filter
-        skip = run_filter.skip_local if run_filter.active else None
+        nested = run_filter.reads_nested
+        skip = run_filter.skip_local if run_filter.active or nested else None
+        on_ignore_file = run_filter.local_ignore_file if nested else None
         try:
-            yield from scan(self.local_root, report, clean_temp=not options.dry_run, skip=skip)
+            yield from scan(
+                self.local_root,
+                report,
+                clean_temp=not options.dry_run,
+                skip=skip,
+                on_ignore_file=on_ignore_file,
+            )
         except OSError as exc:
             raise ConfigError(
                 f"Cannot read the folder {self.local_root}: {exc.strerror}."
@@ -807,8 +818,9 @@ class SyncEngine:
         self._remote_files = 0
         ignored = _Ignored(self.ignored())
         run_filter = self._filter
-        filtering = run_filter.active
-        excluded = run_filter.filter.excluded
+        path_filter = run_filter.filter  # gains rules as the scan meets nested ignore files
+        excluded = path_filter.excluded
+        from_container = run_filter.nested.from_container
         for n, (key, snap, loc, rem) in enumerate(merge3(snapshot, local, remote)):
             if n % 1024 == 0 and cancel.cancelled:
                 raise Cancelled("The sync was cancelled before anything changed.")
@@ -821,7 +833,15 @@ class SyncEngine:
             if ignored.covers(key):
                 continue  # an item the user chose to leave alone
             self._remote_files += rem is not None
-            if filtering and (verdict := excluded(key)) is not None:
+            if (
+                from_container
+                and loc is None
+                and snap is None
+                and rem is not None
+                and key.endswith(NESTED_IGNORE_SUFFIX)
+            ):
+                run_filter.remote_ignore_file(rem, self.store, actions)  # new in the container
+            if path_filter.active and (verdict := excluded(key)) is not None:
                 # Excluding never deletes: both sides stay as they are; a synced item's
                 # snapshot row goes, so it is merged afresh if it is ever included again.
                 run_filter.note(verdict, key, snap, loc)
@@ -854,11 +874,11 @@ class SyncEngine:
             action = plan_item(
                 snap, loc, rem, options.mode, options.remote_deletes, self._blob_prefix
             )
-            if action is not None:
+            if action is not None and not (run_filter.held and run_filter.holds(key)):
                 actions.append(action)
         if options.mode is SyncMode.TWO_WAY:
             actions = pair_moves(actions, self._md5_or_none)
-        if filtering:
+        if path_filter.active:
             actions = run_filter.hold_moved_out(
                 actions, self.local_root, self._md5_of_path, self._pending_moved_out
             )

@@ -2,7 +2,8 @@
 safety rules around the boundary between synced and excluded items.
 
 - **The rules of a run are fixed when it starts**: the pair's :class:`FilterRules` plus
-  the folder's ``.blobsyncignore`` as it is on disk then. A ``.blobsyncignore`` that
+  the folder's ``.blobsyncignore`` as it is on disk then (nested ones: as the scan
+  reaches their folder, below). A ``.blobsyncignore`` that
   the run itself downloads (changed on another machine) takes effect from the next run,
   and the result says so (``SyncResult.ignore_file_changed``) so the client can run
   again at once. One exception: on a pair's first sync (empty snapshot) with no local
@@ -10,6 +11,19 @@ safety rules around the boundary between synced and excluded items.
   every other machine ignores. An ignore file that cannot be read (not UTF-8, over
   1 MiB) is replaced by the last one that could, and invalid lines are skipped; both
   become an issue on the file.
+- **Nested ignore files** (``sub/.blobsyncignore``, git's semantics: see
+  :mod:`blobsync.core.filters`) are read as the scan lists their folder, before
+  anything in it is judged, so they cost no walk of their own and nothing when there
+  are none. The same two rules hold as for the root's: one changed on another machine
+  arrives like any file and applies from the next run (``ignore_file_changed``). One
+  that is new in the container (no local file, no snapshot row: not one deleted
+  here) is read from the container as the listing reaches it and applies in the same
+  run, so a folder that arrives with its ignore file does not bring down what that
+  file ignores (not in upload mode, where the folder is the only source). Items of its
+  folder listed before it (names sorting before ``.blobsyncignore``) are judged again
+  then; an unchanged one among them is forgotten from the next run on. If it cannot be
+  read (the service fails, an archived blob), nothing in its folder changes in that
+  run (an issue says so); one too large or not text is an issue, as the root's is.
 - **Excluding never deletes**: an item that a rule keeps out is left alone on both
   sides; if it was synced before, only its snapshot row goes (``FORGET``), so it is not
   a deletion anywhere and counts for no safety valve.
@@ -38,9 +52,12 @@ from ..errors import ItemError
 from ..filters import (
     IGNORE_FILE,
     MAX_IGNORE_FILE_BYTES,
+    NESTED_IGNORE_SUFFIX,
     Exclusion,
     FilterRules,
     PathFilter,
+    PatternProblem,
+    ignore_file_folder,
     parse_ignore_text,
 )
 from ..models import (
@@ -50,6 +67,7 @@ from ..models import (
     Issue,
     IssueKind,
     LocalEntry,
+    RemoteEntry,
     SnapshotEntry,
     SyncMode,
 )
@@ -63,6 +81,23 @@ log = logging.getLogger(__name__)
 _LAST_GOOD = "ignore_file_text"
 
 
+class NestedFiles:
+    """Where a run reads nested ignore files: ``root`` (None: not at all), the state DB
+    keeping the last readable text of each, and whether the container's new ones count
+    (``from_container``) and the texts are remembered (not in a dry run)."""
+
+    def __init__(
+        self, root: Path | None, state: StateDB | None, from_container: bool, dry_run: bool
+    ) -> None:
+        self.root = root
+        self.state = state
+        self.from_container = from_container and root is not None
+        self.dry_run = dry_run
+
+
+_NO_NESTED = NestedFiles(None, None, False, True)
+
+
 class RunFilter:
     """One run's compiled rules and what they kept out (counted once per item: a file,
     a blob, or a folder that is excluded as a whole)."""
@@ -72,20 +107,154 @@ class RunFilter:
         path_filter: PathFilter,
         ignore_text: str | None = None,
         ignore_on_disk: str | None = None,
+        nested: NestedFiles = _NO_NESTED,
     ) -> None:
         self.filter = path_filter
-        self.active = path_filter.active
         self.ignore_text = ignore_text  # the ignore file's text this run applies
         self.ignore_on_disk = ignore_on_disk  # the local file at the start (None: none/broken)
+        self.nested = nested
+        #: folder -> the text of its nested ignore file this run applies
+        self.applied: dict[str, str] = {}
+        self.issues: list[Issue] = []  # nested ignore files that could not be used fully
+        #: folders ("web/") whose new ignore file in the container could not be read:
+        #: nothing in them changes in this run
+        self.held: list[str] = []
         self.counts = ExclusionCounts()
         self.forgotten = 0  # snapshot rows dropped because their item is now excluded
         self.pruned: list[str] = []  # local folders not entered
         self._tops: set[str] = set()
         self._excluded_files: dict[int, list[str]] = {}  # size -> excluded local files
 
+    @property
+    def active(self) -> bool:
+        """Whether any rule applies (a nested ignore file may add some as the run goes)."""
+        return self.filter.active
+
+    @property
+    def reads_nested(self) -> bool:
+        """Whether the scan should report folders holding an ignore file."""
+        return self.nested.root is not None
+
     def fresh(self) -> RunFilter:
         """The same rules with nothing counted yet (for a second planning pass)."""
-        return RunFilter(self.filter, self.ignore_text, self.ignore_on_disk)
+        return RunFilter(self.filter, self.ignore_text, self.ignore_on_disk, self.nested)
+
+    # ---- nested ignore files ------------------------------------------------------
+
+    def local_ignore_file(self, rel_folder: str) -> None:
+        """For the scanner: ``rel_folder`` holds an ignore file; apply it to what lies
+        under it (the root's was read when the run started)."""
+        root = self.nested.root
+        if not rel_folder or root is None or is_reserved(rel_folder):
+            return
+        if self.filter.folder_excluded(rel_folder) is not None:
+            return  # not entered anyway; its rules would change nothing
+        key = f"{_LAST_GOOD}:{rel_folder}"
+        state = self.nested.state
+        try:
+            text = read_ignore_file(root, rel_folder)
+        except ItemError as exc:
+            text = state.get_meta(key) if state is not None else None
+            kept = " The rules it had before still apply." if text is not None else ""
+            self.issues.append(_ignore_issue(rel_folder, exc.message + kept))
+        else:
+            if (
+                text is not None
+                and state is not None
+                and not self.nested.dry_run
+                and state.get_meta(key) != text
+            ):
+                state.set_meta(key, text)
+        if text is not None:
+            self._apply(rel_folder, text)
+
+    def remote_ignore_file(
+        self, remote: RemoteEntry, store: RemoteStore, actions: list[Action]
+    ) -> None:
+        """The listing reached a nested ignore file that is new in the container (no
+        local file, no snapshot row): read it and apply it in this run, judging again
+        the ``actions`` already planned for its folder (see the module docstring)."""
+        rel_folder = ignore_file_folder(remote.rel_path)
+        if not self.nested.from_container or not rel_folder or is_reserved(rel_folder):
+            return
+        if self.filter.folder_excluded(rel_folder) is not None:
+            return
+        try:
+            text = _read_remote(store, remote)
+        except _NotReadNow as exc:
+            # Its rules are unknown: the folder waits rather than bring down (or send
+            # up, or delete) what they may keep out. The next run tries again.
+            self.held.append(rel_folder + "/")
+            self._hold(actions, rel_folder + "/")
+            self.issues.append(_ignore_issue(rel_folder, exc.message))
+            return
+        except ItemError as exc:  # too large, not text: what the root's would do
+            self.issues.append(_ignore_issue(rel_folder, exc.message))
+            return
+        self._apply(rel_folder, text)
+        self._judge_again(actions, rel_folder + "/")
+
+    def holds(self, rel_path: str) -> bool:
+        """True if ``rel_path`` lies in a folder that waits for its ignore file."""
+        return rel_path.startswith(tuple(self.held))
+
+    @staticmethod
+    def _hold(actions: list[Action], inside: str) -> None:
+        """Drop the changes planned so far under ``inside`` (the last ones, as keys come
+        in order); a FORGET writes nothing and stays."""
+        start = len(actions)
+        while start > 0 and actions[start - 1].rel_path.startswith(inside):
+            start -= 1
+        actions[start:] = [a for a in actions[start:] if a.kind is ActionKind.FORGET]
+
+    def _apply(self, rel_folder: str, text: str) -> None:
+        lines, problems = parse_ignore_text(text)
+        if problems:
+            self.issues.append(_ignore_issue(rel_folder, _problems_message(problems)))
+        self.applied[rel_folder] = text
+        self.filter.add_ignore_file(rel_folder, lines)
+
+    def _judge_again(self, actions: list[Action], inside: str) -> None:
+        """The actions at the end of ``actions`` for items under ``inside`` (a folder
+        with "/"; keys come in order, so they are the last ones) under the rules now."""
+        start = len(actions)
+        while start > 0 and actions[start - 1].rel_path.startswith(inside):
+            start -= 1
+        if start == len(actions):
+            return
+        tail = actions[start:]
+        del actions[start:]
+        noted: set[str] = set()
+        for action in tail:
+            key = action.rel_path
+            if action.kind is ActionKind.FORGET:
+                actions.append(action)  # excluded already, and counted
+                continue
+            verdict = self.filter.excluded(key)
+            if verdict is None:
+                actions.append(action)
+            elif key not in noted:
+                noted.add(key)
+                self.note(verdict, key, action.snapshot, action.local)
+                if action.snapshot is not None:
+                    actions.append(Action(ActionKind.FORGET, key, snapshot=action.snapshot))
+
+    def nested_changed(self, root: Path, actions: list[Action]) -> bool:
+        """True if the run changed a nested ignore file on disk (brought another
+        machine's version, removed it) so that it no longer says what this run
+        applied: its rules apply from the next run."""
+        for action in actions:
+            key = action.rel_path
+            if action.kind is ActionKind.FORGET or not key.endswith(NESTED_IGNORE_SUFFIX):
+                continue
+            folder = ignore_file_folder(key)
+            try:
+                now = read_ignore_file(root, folder)
+            except ItemError:
+                now = None
+            if now != self.applied.get(folder):
+                return True
+        return False
 
     def ignore_file_changed(self, now: str | None) -> bool:
         """True if the ignore file now on disk (``now``; None if none or unusable) is
@@ -193,6 +362,16 @@ def _moved_out(rel_path: str, where: str) -> Action:
     )
 
 
+def _ignore_issue(rel_folder: str, message: str) -> Issue:
+    return Issue(f"{rel_folder}/{IGNORE_FILE}", IssueKind.IGNORE_FILE, message)
+
+
+def _problems_message(problems: list[PatternProblem]) -> str:
+    first = problems[0]
+    more = f" ({len(problems) - 1} more such lines were skipped too)" if len(problems) > 1 else ""
+    return f"Line {first.line_no}: {first.message} The line was skipped{more}."
+
+
 def _is_file(root: Path, rel_path: str) -> bool:
     try:
         return stat.S_ISREG(os.lstat(root / rel_path).st_mode)
@@ -252,33 +431,32 @@ def build_run_filter(
                 text = _remote_ignore_text(store)
     lines, problems = parse_ignore_text(text or "")
     if problems:
-        first = problems[0]
-        more = (
-            f" ({len(problems) - 1} more such lines were skipped too)" if len(problems) > 1 else ""
-        )
-        issues.append(
-            Issue(
-                IGNORE_FILE,
-                IssueKind.IGNORE_FILE,
-                f"Line {first.line_no}: {first.message} The line was skipped{more}.",
-            )
-        )
-    return RunFilter(PathFilter(rules, lines), text, on_disk), issues
+        issues.append(Issue(IGNORE_FILE, IssueKind.IGNORE_FILE, _problems_message(problems)))
+    nested = (
+        NestedFiles(root, state, mode is not SyncMode.UPLOAD and container_exists, dry_run)
+        if rules.use_ignore_file
+        else _NO_NESTED
+    )
+    return RunFilter(PathFilter(rules, lines), text, on_disk, nested), issues
 
 
 def local_path_filter(root: Path, rules: FilterRules) -> PathFilter:
-    """The pair's rules with the folder's ignore file as it is now, for uses outside a
-    run (the file watcher's ``skip``, a live "this would exclude N files" count). An
-    ignore file that cannot be read counts as empty; invalid lines are left out. Raises
-    ConfigError for an invalid pattern among ``rules.patterns``."""
-    text = None
-    if rules.use_ignore_file:
+    """The pair's rules with the folder's ignore files as they are now, for uses outside
+    a run (the file watcher's ``skip``, a live "this would exclude N files" count):
+    nested ones are read as their folders are first judged. An ignore file that cannot
+    be read counts as empty; invalid lines are left out. Raises ConfigError for an
+    invalid pattern among ``rules.patterns``."""
+    if not rules.use_ignore_file:
+        return PathFilter(rules)
+
+    def usable_lines(rel_folder: str) -> list[str] | None:
         try:
-            text = read_ignore_file(root)
+            text = read_ignore_file(root, rel_folder)
         except ItemError:
-            text = None
-    lines, _problems = parse_ignore_text(text or "")
-    return PathFilter(rules, lines)
+            return None
+        return None if text is None else parse_ignore_text(text)[0]
+
+    return PathFilter(rules, usable_lines("") or (), discover=usable_lines)
 
 
 def _first_sync(state: StateDB, mode: SyncMode, container_exists: bool) -> bool:
@@ -287,10 +465,10 @@ def _first_sync(state: StateDB, mode: SyncMode, container_exists: bool) -> bool:
     return container_exists and mode is not SyncMode.UPLOAD and not state.has_snapshot()
 
 
-def read_ignore_file(root: Path) -> str | None:
-    """The text of ``root/.blobsyncignore``, or None if there is none (or it is not a
-    regular file). Raises ItemError(IGNORE_FILE) if it cannot be used."""
-    path = root / IGNORE_FILE
+def read_ignore_file(root: Path, rel_folder: str = "") -> str | None:
+    """The text of ``root/rel_folder/.blobsyncignore``, or None if there is none (or it
+    is not a regular file). Raises ItemError(IGNORE_FILE) if it cannot be used."""
+    path = (root / rel_folder if rel_folder else root) / IGNORE_FILE
     try:
         st = os.lstat(path)
         if not stat.S_ISREG(st.st_mode):
@@ -335,3 +513,28 @@ def _remote_ignore_text(store: RemoteStore) -> str | None:
     except ItemError as exc:
         log.info("the container's ignore file was not read: %s", exc.message)
         return None
+
+
+def _read_remote(store: RemoteStore, remote: RemoteEntry) -> str:
+    """The text of a nested ignore file in the container, read into memory (the run
+    downloads it as a file like any other). Raises ItemError(IGNORE_FILE)."""
+    if remote.size > MAX_IGNORE_FILE_BYTES:
+        raise ItemError(
+            f"The ignore file in the container is {remote.size:,} bytes; at most "
+            f"{MAX_IGNORE_FILE_BYTES:,} are read, so it was not used.",
+            IssueKind.IGNORE_FILE,
+        )
+    sink = io.BytesIO()
+    try:
+        store.download(remote.rel_path, remote.etag, sink)
+    except ItemError as exc:
+        raise _NotReadNow(
+            f"The ignore file in the container could not be read ({exc.message}); nothing "
+            "in its folder is synced until it can be.",
+            IssueKind.IGNORE_FILE,
+        ) from None
+    return _decode(sink.getvalue())
+
+
+class _NotReadNow(ItemError):
+    """A nested ignore file in the container that could not be read this time."""

@@ -9,7 +9,9 @@ directory that cannot be listed is recorded as *blind* so nothing under it is ta
 for deleted. Our own temporary files are skipped (and stale ones removed). A ``skip``
 callable (the pair's filter rules) names folders not to enter at all and links or
 special files to pass over in silence; regular files are always yielded (the engine
-judges and counts them).
+judges and counts them). An ``on_ignore_file`` callable hears of each folder holding a
+``.blobsyncignore`` as soon as the folder is listed, before anything in it is judged, so
+nested ignore files cost no walk of their own.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..filters import IGNORE_FILE
 from ..models import Issue, IssueKind, LocalEntry
 
 TEMP_PREFIX = ".blobsync-"
@@ -66,16 +69,22 @@ class ScanReport:
 #: ``skip(rel_path, is_dir)``: True for a folder not to enter, or a link or special file
 #: to pass over without reporting it.
 Skip = Callable[[str, bool], bool]
+#: ``on_ignore_file(rel_folder)``: the folder ("" for the root) holds an ignore file.
+OnIgnoreFile = Callable[[str], None]
 
 
 def scan(
-    root: Path, report: ScanReport, clean_temp: bool = True, skip: Skip | None = None
+    root: Path,
+    report: ScanReport,
+    clean_temp: bool = True,
+    skip: Skip | None = None,
+    on_ignore_file: OnIgnoreFile | None = None,
 ) -> Iterator[LocalEntry]:
     """Yield every regular file under ``root`` in code-point order of ``rel_path``.
 
     Raises OSError only if ``root`` itself cannot be listed.
     """
-    yield from _walk(os.fspath(root), "", report, clean_temp, skip, top=True)
+    yield from _walk(os.fspath(root), "", report, clean_temp, skip, on_ignore_file, top=True)
 
 
 def _walk(
@@ -84,6 +93,7 @@ def _walk(
     report: ScanReport,
     clean_temp: bool,
     skip: Skip | None,
+    on_ignore_file: OnIgnoreFile | None,
     top: bool = False,
 ) -> Iterator[LocalEntry]:
     try:
@@ -97,6 +107,8 @@ def _walk(
             Issue(rel_dir, IssueKind.UNREADABLE, f"Cannot list this folder: {exc.strerror}.")
         )
         return
+    if on_ignore_file is not None and any(e.name == IGNORE_FILE for e in children):
+        on_ignore_file(rel_dir)  # before the rules judge anything in this folder
     keyed: list[tuple[str, os.DirEntry[str], bool]] = []
     for entry in children:
         name = entry.name
@@ -148,7 +160,7 @@ def _walk(
     for _key, entry, is_dir in keyed:
         rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
         if is_dir:
-            yield from _walk(entry.path, rel, report, clean_temp, skip)
+            yield from _walk(entry.path, rel, report, clean_temp, skip, on_ignore_file)
         else:
             try:
                 st = entry.stat(follow_symlinks=False)

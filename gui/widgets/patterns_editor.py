@@ -27,7 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from blobsync.core.app.selection import ExclusionPreview, preview_exclusions
+from blobsync.core.app.selection import (
+    ExclusionPreview,
+    nested_file_rules,
+    preview_exclusions,
+)
 from blobsync.core.app.status import plural
 from blobsync.core.engine.filtering import read_ignore_file
 from blobsync.core.errors import BlobSyncError
@@ -60,6 +64,12 @@ def preview_words(preview: ExclusionPreview) -> str:
                 f"{plural(preview.files_in_folders, 'file')} in them)"
             )
         text += "."
+    nested = nested_file_rules(preview.counts)
+    if nested:
+        # per rule, as a sync counts (a folder left out as a whole is one item)
+        named = ", ".join(f"{rule} ({n:,})" for rule, n in nested[:3])
+        more = f" and {plural(len(nested) - 3, 'more rule')}" if len(nested) > 3 else ""
+        text += f" Among them, by {IGNORE_FILE} files in subfolders: {named}{more}."
     if preview.truncated:
         text += f" (Counted in the first {preview.scanned:,} items only.)"
     return text

@@ -220,6 +220,26 @@ def test_the_live_watcher_skips_excluded_items_and_follows_the_ignore_file(
     live.close()
 
 
+def test_the_live_watcher_follows_nested_ignore_files(tmp_path: Path) -> None:
+    root = tmp_path / "f"
+    write(root, "web/" + IGNORE_FILE, "*.log\n")
+    started = _Started()
+    live = LivePair(root, start_watcher=started, clock=lambda: 0.0, rules=FilterRules())
+    live.poll()
+    assert live.skips("web/x.log", False) and live.skips("web/deep/y.log", False)
+    assert not live.skips("x.log", False) and not live.skips("web/x.txt", False)
+    # a nested file's own changes count, and its new rules apply to the watcher next
+    write(root, "web/" + IGNORE_FILE, "*.txt\n")
+    assert not live.skips("web/" + IGNORE_FILE, False)
+    live.poll()
+    assert live.skips("web/x.txt", False) and not live.skips("web/x.log", False)
+    write(root, "new/" + IGNORE_FILE, "tmp/\n")  # a new one anywhere counts too
+    assert not live.skips("new/" + IGNORE_FILE, False)
+    live.poll()
+    assert live.skips("new/tmp", True)
+    live.close()
+
+
 def test_a_run_that_changed_the_ignore_file_is_followed_by_another_at_once(
     tmp_path: Path,
 ) -> None:

@@ -141,6 +141,24 @@ def test_excludes_from_flags_and_a_file_and_the_dry_run_counts_each_rule(
     assert sorted(stores["box"].synced_names()) == [IGNORE_FILE, "Thumbs.db", "a.txt"]
 
 
+def test_the_dry_run_names_the_rules_of_nested_ignore_files(
+    capsys: pytest.CaptureFixture[str],
+    stores: dict[str, MemoryStore],
+    folder: Path,
+) -> None:
+    write(folder, "web/" + IGNORE_FILE, "*.log\n!keep.log\n")
+    write(folder, "web/a.log", "a")
+    write(folder, "web/deep/b.log", "b")
+    write(folder, "web/keep.log", "k")
+    code, out, _ = run(capsys, "sync", str(folder), "box", "--dry-run")
+    lines = out.splitlines()
+    assert code == 0 and "  2  web/.blobsyncignore: *.log" in lines
+    assert "  upload  web/keep.log" in lines and "  upload  web/.blobsyncignore" in lines
+    code, out, _ = run(capsys, "sync", str(folder), "box", "--dry-run", "--json")
+    assert json.loads(out)["excluded"]["by_pattern"]["web/.blobsyncignore: *.log"] == 2
+    assert stores["box"].writes == 0
+
+
 def test_every_bad_pattern_gets_its_own_sentence_and_nothing_syncs(
     capsys: pytest.CaptureFixture[str],
     stores: dict[str, MemoryStore],

@@ -111,6 +111,30 @@ def test_the_preview_counts_what_each_rule_leaves_out(tmp_path: Path) -> None:
     assert stopped.files <= preview.files
 
 
+def test_the_preview_names_the_rules_of_nested_ignore_files(tmp_path: Path) -> None:
+    root = tmp_path / "f"
+    for rel in ("a.log", "web/x.log", "web/keep.log", "web/dist/app.js", "web/src/y.log"):
+        write(root, rel)
+    write(root, "out/" + IGNORE_FILE, "!*\n")  # in an excluded folder: not read
+    write(root, "out/z.txt")
+    write(root, IGNORE_FILE, "out/\n")
+    write(root, "web/" + IGNORE_FILE, "*.log\n!keep.log\n/dist\n")
+    preview = preview_exclusions(root, FilterRules(use_defaults=False))
+    assert preview.counts.by_pattern == {
+        "out/": 1,
+        "web/.blobsyncignore: *.log": 2,
+        "web/.blobsyncignore: /dist": 1,
+    }
+    assert (preview.files, preview.folders) == (5, 2)
+    store = MemoryStore("c")
+    engine = SyncEngine(root, store, tmp_path / "s.sqlite3")
+    try:
+        result = engine.sync(SyncOptions(dry_run=True, filters=FilterRules(use_defaults=False)))
+    finally:
+        engine.state.close()
+    assert result.excluded.by_pattern == preview.counts.by_pattern
+
+
 def test_local_and_container_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "f"
     write(root, "docs/a.txt")

@@ -13,12 +13,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from blobsync.core.app.emulator import Azurite
+from blobsync.core.app.selection import preview_exclusions
 from blobsync.core.credentials import Credentials, SecretKind
 from blobsync.core.errors import AuthError
-from blobsync.core.filters import DEFAULT_PATTERNS, IGNORE_FILE
+from blobsync.core.filters import DEFAULT_PATTERNS, IGNORE_FILE, FilterRules
 from blobsync.gui.widgets.pair_filters import PairFilters
 from blobsync.gui.widgets.path_picker import ContainerPathPicker, PathPickerDialog
-from blobsync.gui.widgets.patterns_editor import PatternsEditor
+from blobsync.gui.widgets.patterns_editor import PatternsEditor, preview_words
 from blobsync.gui.widgets.selective_sync import SelectiveSyncTree
 
 pytestmark = [pytest.mark.gui]
@@ -325,3 +326,15 @@ def test_tree_lists_the_containers_folders_of_the_pairs_path(
     assert tree.item("photos/2018").text(1) == "in the container"  # type: ignore[union-attr]
     assert tree.item("photos/2019").text(1) == "on this computer"  # type: ignore[union-attr]
     assert tree.status.text() == f"Folders on this computer and in {container_name}/team/x."
+
+
+def test_the_count_names_the_rules_of_nested_ignore_files(tmp_path: Path) -> None:
+    root = tmp_path / "f"
+    write(root, "web/a.log", "web/b.log", "web/dist/app.js", "web/index.html", "x.bak")
+    (root / "web" / IGNORE_FILE).write_text("*.log\n/dist\n")
+    preview = preview_exclusions(root, FilterRules(patterns=("*.bak",)))
+    assert preview_words(preview) == (
+        "These rules leave out 4 files in this folder (1 folder as a whole, with 1 file in "
+        "them). Among them, by .blobsyncignore files in subfolders: "
+        "web/.blobsyncignore: *.log (2), web/.blobsyncignore: /dist (1)."
+    )

@@ -259,3 +259,55 @@ def test_filters_on_azurite_exclude_without_deleting_and_merge_back(
     copies = [b.name for b in container.list_blobs() if "conflict" in b.name]
     assert len(copies) == 1
     assert container.download_blob(copies[0]).readall() == b"a2 (local, while excluded)"
+
+
+def test_a_nested_ignore_file_edited_on_b_takes_effect_on_a_and_deletes_nothing(
+    azurite, container, engine_at, tmp_path
+) -> None:
+    """Two machines on one container: B's edit to ``web/.blobsyncignore`` reaches A like
+    any file and applies there from A's next run; a folder that arrives from B with its
+    own ignore file applies it in A's same run (nothing it ignores comes down); nothing
+    is deleted on either side."""
+    store_a = open_store(azurite.credentials, container.container_name)
+    store_b = open_store(azurite.credentials, container.container_name)
+    a_root, b_root = tmp_path / "a", tmp_path / "b"
+    write(a_root, "web/.blobsyncignore", "# nothing yet\n")
+    write(a_root, "web/app.log", "log1")
+    write(a_root, "web/index.html", "<p>")
+    a = engine_at(a_root, store_a, "a")
+    b = engine_at(b_root, store_b, "b")
+    rules = FilterRules(use_defaults=False)
+    options = SyncOptions(workers=4, filters=rules)
+    a.sync(options)
+    b.sync(options)
+    assert tree(b_root) == tree(a_root)
+    write(b_root, "web/.blobsyncignore", "*.log\n")  # B starts ignoring web's logs
+    out_b = b.sync(options)
+    assert out_b.uploaded == 1 and out_b.excluded.by_pattern == {"web/.blobsyncignore: *.log": 1}
+    # A brings the edit down; its rules apply from A's next run (the result says so)
+    write(a_root, "web/debug.log", "d")
+    out_a = a.sync(options)
+    assert out_a.downloaded == 1 and out_a.ignore_file_changed
+    assert (a_root / "web/.blobsyncignore").read_text() == "*.log\n"
+    write(a_root, "web/app.log", "log2 (A's edit, now ignored)")
+    write(a_root, "web/later.log", "l")
+    out_a2 = a.sync(options)
+    assert out_a2.writes == 0 and out_a2.deleted_remote == out_a2.deleted_local == 0
+    assert out_a2.excluded.by_pattern == {"web/.blobsyncignore: *.log": 3}
+    names = {blob.name for blob in container.list_blobs()}
+    assert {"web/app.log", "web/debug.log"} <= names and "web/later.log" not in names
+    assert container.download_blob("web/app.log").readall() == b"log1"  # nothing replaced
+    # a new folder from B with its own ignore file: A applies it in the same run
+    write(b_root, "tools/.blobsyncignore", "cache/\n")
+    write(b_root, "tools/run.sh", "#!/bin/sh")
+    b.sync(options)
+    container.upload_blob("tools/cache/big.bin", b"x" * 1024)  # uploaded by some other tool
+    out_a3 = a.sync(options)
+    assert out_a3.downloaded == 2 and not out_a3.ignore_file_changed
+    assert out_a3.excluded.by_pattern == {
+        "web/.blobsyncignore: *.log": 3,
+        "tools/.blobsyncignore: cache/": 1,
+    }
+    assert not (a_root / "tools/cache").exists()
+    assert (a_root / "tools/run.sh").read_text() == "#!/bin/sh"
+    assert (b_root / "web/app.log").read_text() == "log1"
