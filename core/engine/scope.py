@@ -32,7 +32,11 @@ engine's fallback after planning):
 A targeted run never claims the pair is in sync: the run record's "last in sync",
 "completed", "stopped" and "waiting" are only written by full runs (a failed targeted
 run records that it stopped; the next full run clears it), and neither the racy-clean
-threshold nor the archived list or issues outside its folders change.
+threshold nor the archived list or issues outside its folders change. The container
+bin is not pruned by it (it does not list the bin, except to say who deleted a file it
+deletes locally). In the history it is a sync like any other: what it changed, it
+changed. Its own beacon write (after it wrote to the container) carries its own hint,
+pinned to the beacon whose hint it acted on.
 """
 
 from __future__ import annotations
