@@ -698,8 +698,12 @@ class SyncEngine:
             # the subtree's numbers are stricter than the pair's: the full run judges
             raise Widen(f"a safety valve stopped it ({stop.reason.value})") from None
         if targeted is not None and any(a.kind is ActionKind.DELETE_LOCAL for a in actions):
-            # who deleted each file, for the history (the bin is not under its folders)
-            self._bin_listed = list(scoping.bin_listing(self.store))
+            # who deleted each file, for the history (the bin is not under its folders);
+            # only that: a bin that cannot be listed now leaves "deleted by" unknown
+            try:
+                self._bin_listed = list(scoping.bin_listing(self.store))
+            except FatalError as exc:
+                log.info("could not list the container bin: %s", exc.message)
         if not exists and not options.dry_run:
             # Created only after the valves: a container that vanished after a sync is
             # a lost side to review, not an empty one to fill with deletions.

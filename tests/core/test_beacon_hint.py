@@ -14,7 +14,7 @@ import pytest
 
 from blobsync.core.app.live import LivePair
 from blobsync.core.app.schedule import SyncReason
-from blobsync.core.engine import SyncEngine, SyncOptions, SyncScope
+from blobsync.core.engine import ChangeKind, SyncEngine, SyncOptions, SyncScope
 from blobsync.core.engine.beacon import (
     MAX_BODY_BYTES,
     MAX_HINT_FOLDERS,
@@ -25,7 +25,7 @@ from blobsync.core.engine.beacon import (
     parse_beacon,
     parse_body,
 )
-from blobsync.core.errors import ConnectionFailure
+from blobsync.core.errors import ConnectionFailure, ListingError
 from blobsync.core.models import (
     Action,
     ActionKind,
@@ -222,11 +222,15 @@ def test_a_change_outside_the_hinted_folders_waits_for_the_full_run(ab) -> None:
     write(a.root, "y/f0.txt", "y changed")
     (a.root / "x/f3.txt").unlink()
     (a.root / "y/f3.txt").unlink()
-    a.engine.sync()
+    a.engine.sync(SyncOptions(hostname="desk-a"))
     result = targeted(b, store, {"x"})
     assert result.scope == {"x"} and result.deleted_local == 1 and result.downloaded == 1
     assert not (b.root / "x/f3.txt").exists()  # a deletion inside: applied (into the bin)
     assert [v.rel_path for v in b.engine.versions("x/f3.txt", remote=False)] == ["x/f3.txt"]
+    # the history still says who deleted it (the bin, listed for that, names a)
+    rows = b.engine.history.changes(pair="b", kinds=[ChangeKind.DELETED_LOCAL])
+    assert [(r.rel_path, r.writer and r.writer.machine) for r in rows] == [("x/f3.txt", "desk-a")]
+    assert store.list_prefixes == ["x/", TRASH_PREFIX]
     assert (b.root / "y/f3.txt").exists()  # outside: not judged
     assert (b.root / "y/f0.txt").read_text() == "y 0"
     full = b.engine.sync()
@@ -542,3 +546,15 @@ def test_a_failed_targeted_run_is_retried_as_a_full_one(live) -> None:
     assert b.due() is SyncReason.POLL
     result = b.sync()
     assert result.scope is None and (b.root / "x/f.txt").read_text() == "one"
+
+
+def test_a_bin_that_cannot_be_listed_only_leaves_who_deleted_unknown(ab) -> None:
+    store, a, b = ab
+    (a.root / "x/f0.txt").unlink()
+    a.engine.sync()
+    store.fail_next("list_page", ListingError("the bin's listing failed"), skip=1)
+    result = targeted(b, store, {"x"})
+    assert result.scope == {"x"} and result.deleted_local == 1
+    assert store.list_prefixes == ["x/", TRASH_PREFIX]  # asked, and it failed
+    rows = b.engine.history.changes(pair="b", kinds=[ChangeKind.DELETED_LOCAL])
+    assert [(r.rel_path, r.writer) for r in rows] == [("x/f0.txt", None)]
