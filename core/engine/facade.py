@@ -5,7 +5,9 @@ full-enumeration sync: fix the run's filter rules (:mod:`.filtering`), scan the 
 list the container, merge both with the snapshot (:mod:`.merge`, streaming), keep out
 what the rules exclude, plan each item (pure, :mod:`.planner`), pair renames
 (:mod:`.moves`), hold deletions of files moved out of the sync, check the safety
-valves, apply (:mod:`.executor`). It raises only
+valves, apply (:mod:`.executor`). ``sync(scope=SyncScope(...))`` (or what
+``scope_hook`` says: the live loop, for a change beacon's hint) runs the same pipeline
+on a few top-level folders only, a targeted run (:mod:`.scope`). It raises only
 :class:`~blobsync.core.errors.FatalError` subclasses; per-item problems become issues
 (in the result, kept in the state DB, retried next run). Events go to the ``events``
 callable, possibly from worker threads.

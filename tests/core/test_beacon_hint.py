@@ -379,6 +379,9 @@ def test_a_pair_on_a_container_path_lists_only_its_own_folder(tmp_path: Path) ->
     write(a.root, "x/f.txt", "two")
     a.engine.sync()
     assert BEACON_BLOB not in inner.names() and f"team/{BEACON_BLOB}" in inner.names()
+    body = parse_body(inner.content(f"team/{BEACON_BLOB}"))
+    assert body is not None and body.hint is not None
+    assert body.hint.folders == {"x"}  # relative to the pair's path: "team/" is not named
     inner.list_prefixes.clear()
     etag = store.read_beacon(None).etag
     result = b.engine.sync(scope=SyncScope(frozenset({"x"}), etag))
