@@ -325,6 +325,9 @@ class SyncResult:
     run_id: str = ""  # the history's id of this run ("" on dry runs)
     kept_local: int = 0  # versions kept in the local bin (deleted or replaced here)
     kept_remote: int = 0  # versions kept in the container's bin
+    #: A targeted run (the change beacon's hint): the only top-level folders it looked
+    #: at; None: a full run. A targeted run never says the whole pair is in sync.
+    scope: frozenset[str] | None = None
 
     @property
     def writes(self) -> int:

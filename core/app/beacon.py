@@ -21,6 +21,14 @@ other machine's write is missed:
   report is newer;
 - the very first read without a run's report only sets the baseline.
 
+A beacon with a hint (which top-level folders the writer changed, and which beacon it
+replaced) makes the next sync a targeted one (:class:`~blobsync.core.engine.SyncScope`:
+only those folders are scanned, listed and compared) when the hint is whole: it says it
+replaced the very beacon this watch last knew (no write in between went unseen), and
+every hint since the last run did so too; their folders add up. Anything else (a
+beacon without a hint, a skipped write, a garbled body) makes it a full sync, as
+before. The full check at its interval does not change.
+
 Problems are told once each, as :class:`~blobsync.core.events.BeaconStatus`: a beacon
 that may not be read (then only the full checks pick up remote changes; it is tried
 again after each of them), one that may not be written, one that vanished, one that is
@@ -41,7 +49,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import events as ev
-from ..engine.beacon import BeaconReport, is_permission_refusal, parse_beacon
+from ..engine.beacon import BeaconReport, is_permission_refusal, parse_body
+from ..engine.scope import SyncScope
 from ..errors import BlobSyncError
 from ..remote.base import BeaconRead
 from .schedule import BEACON_IDLE_AFTER_S, BEACON_IDLE_INTERVAL_S, DEFAULT_BEACON_INTERVAL_S
@@ -130,6 +139,10 @@ class BeaconWatch:
         self.unreadable = False
         self.reads = 0
         self._told: set[Notice] = set()  # told and still true
+        #: Folders other machines' news named since the last run (None: none yet);
+        #: ``_news_whole`` False once some news came without a usable hint.
+        self._news: frozenset[str] | None = None
+        self._news_whole = True
 
     # ---- timing ----------------------------------------------------------------------
 
@@ -172,6 +185,7 @@ class BeaconWatch:
             return BeaconCheck(notice=notice)
         first = not self.known
         had_one = self.etag is not None
+        before = self.etag
         self.known, self.etag = True, result.etag
         if result.etag is None:
             # Gone: nothing to sync (no file changed); the next write recreates it.
@@ -179,14 +193,33 @@ class BeaconWatch:
                 return BeaconCheck(notice=self._tell(Notice.MISSING) or notice)
             return BeaconCheck(notice=notice)
         self._told.discard(Notice.MISSING)
-        if result.too_large or parse_beacon(result.body) is None:
+        body = None if result.too_large else parse_body(result.body)
+        if body is None:
             notice = self._tell(Notice.GARBLED) or notice
         else:
             self._told.discard(Notice.GARBLED)
         if first:
             return BeaconCheck(notice=notice)  # a baseline, not news
+        hint = body.hint if body is not None else None
+        if hint is not None and hint.after == before:
+            self._news = (self._news or frozenset()) | hint.folders
+        else:
+            self._news_whole = False  # a write we did not see, or no hint: everything
         self.activity(now)
         return BeaconCheck(sync=True, notice=notice)
+
+    def take_scope(self) -> SyncScope | None:
+        """A run starts that the news alone asked for: the folders to target (None:
+        sync everything). The news is covered by that run either way."""
+        news, whole = self._news, self._news_whole
+        self._news, self._news_whole = None, True
+        if news is None or not whole or self.etag is None:
+            return None
+        return SyncScope(news, self.etag)
+
+    def forget_news(self) -> None:
+        """A full run starts: it covers every news so far."""
+        self._news, self._news_whole = None, True
 
     def failed(self, error: BlobSyncError, now: float) -> Notice | None:
         """A read failed: a missing permission stops reading until the next full check;

@@ -12,7 +12,12 @@ sync whose run changed one is followed by another at once, under the new rules),
 shared pause flag (:mod:`.pause`: a pair paused in the app is paused for ``blobsync
 watch`` too), and the change beacon (:mod:`.beacon`: other machines' changes within
 seconds, read on a thread of its own once the driver hands over the pair's engine with
-:meth:`LivePair.attach`).
+:meth:`LivePair.attach`). A sync that only the beacon's news asked for (no local change
+waiting, no request, the full check not due) is a targeted one when the news named its
+folders: :meth:`LivePair.started` decides, and the engine asks for the scope through
+``SyncEngine.scope_hook`` (both drivers get it without passing anything); the engine
+itself falls back to a full sync where a targeted one cannot do (:mod:`..engine.scope`),
+and a failed one is retried as a full sync (the schedule's retry is a full check).
 
 A driver calls :meth:`LivePair.poll` now and then and runs a sync when it says so:
 
@@ -36,6 +41,7 @@ from .. import events as ev
 from ..engine import SyncEngine, SyncOptions
 from ..engine.beacon import BeaconReport
 from ..engine.filtering import local_path_filter
+from ..engine.scope import SyncScope
 from ..errors import BlobSyncError, Cancelled, ConfigError, FatalError
 from ..filters import FilterRules, PathFilter, is_ignore_file
 from ..local.watcher import ChangeWatcher, WatcherUnavailable
@@ -152,6 +158,9 @@ class LivePair:
         self.refresh_filter()
         #: The local folder is not there: nothing syncs until it is back.
         self.folder_missing = False
+        #: The scope :meth:`started` chose for the sync starting now (None: everything),
+        #: until the engine takes it (:meth:`take_scope`).
+        self._next_scope: SyncScope | None = None
 
     # ---- state ---------------------------------------------------------------------
 
@@ -222,6 +231,7 @@ class LivePair:
         Call it on the thread that owns the engine, right after creating it."""
         engine.on_local_write = self.ignore
         engine.on_beacon = self.beacon_report
+        engine.scope_hook = self.take_scope
         pickup = engine.last_pickup_time()
         with self._lock:
             self._store = engine.store
@@ -273,11 +283,33 @@ class LivePair:
             self.beacon.activity(self._clock())
 
     def started(self) -> None:
-        """The driver started a (non-dry) sync: it covers every change seen so far."""
+        """The driver started a (non-dry) sync: it covers every change seen so far. If
+        only the beacon's news asked for it, and the news named its folders, it is a
+        targeted sync of those (see :meth:`take_scope`)."""
         with self._lock:
+            now = self._clock()
+            schedule = self.schedule
+            news_only = (
+                schedule.remote_changed
+                and not schedule.requested
+                and schedule.first_change is None
+                and schedule.next_poll > now
+            )
+            if news_only:
+                self._next_scope = self.beacon.take_scope()
+            else:
+                self._next_scope = None
+                self.beacon.forget_news()
             self._running = True
-            self.schedule.started()
+            schedule.started()
             self.beacon.run_started()
+
+    def take_scope(self) -> SyncScope | None:
+        """For ``engine.scope_hook``: the scope of the sync that :meth:`started` just
+        announced (None: everything); given once."""
+        with self._lock:
+            scope, self._next_scope = self._next_scope, None
+            return scope
 
     def finished(self, ok: bool, ignore_file_changed: bool = False) -> None:
         """The sync ended; a cancelled one counts as ok (nothing failed).
@@ -464,6 +496,7 @@ class LiveStats:
     triggered_by_change: int = 0
     triggered_by_poll: int = 0
     triggered_by_beacon: int = 0
+    targeted: int = 0  # syncs that looked only at the folders a beacon named
     failures: int = 0
     last_result: SyncResult | None = None
     last_error: str | None = None
@@ -596,6 +629,7 @@ class LiveSync:
             result = self.engine.sync(self._options(), cancel)
             self.stats.last_result = result
             self.stats.last_error = None
+            self.stats.targeted += result.scope is not None
             ignore_file_changed = result.ignore_file_changed
         except Cancelled:
             pass

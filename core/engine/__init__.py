@@ -19,6 +19,7 @@ from .facade import RunRecord, SyncEngine, SyncOptions
 from .history import Change, ChangeKind, History, Run, RunKind
 from .recovery import ConflictSides, FileVersion, RecoveryResult, SideInfo, VersionSource
 from .resolution import Resolution
+from .scope import SyncScope
 
 __all__ = [
     "Change",
@@ -34,5 +35,6 @@ __all__ = [
     "SideInfo",
     "SyncEngine",
     "SyncOptions",
+    "SyncScope",
     "VersionSource",
 ]

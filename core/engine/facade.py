@@ -5,7 +5,9 @@ full-enumeration sync: fix the run's filter rules (:mod:`.filtering`), scan the 
 list the container, merge both with the snapshot (:mod:`.merge`, streaming), keep out
 what the rules exclude, plan each item (pure, :mod:`.planner`), pair renames
 (:mod:`.moves`), hold deletions of files moved out of the sync, check the safety
-valves, apply (:mod:`.executor`). It raises only
+valves, apply (:mod:`.executor`). ``sync(scope=SyncScope(...))`` (or what
+``scope_hook`` says: the live loop, for a change beacon's hint) runs the same pipeline
+on a few top-level folders only, a targeted run (:mod:`.scope`). It raises only
 :class:`~blobsync.core.errors.FatalError` subclasses; per-item problems become issues
 (in the result, kept in the state DB, retried next run). Events go to the ``events``
 callable, possibly from worker threads.
@@ -57,11 +59,12 @@ from ..errors import (
     FolderMissing,
     ItemError,
     LinkNotPossible,
+    SafetyStop,
 )
 from ..filters import NESTED_IGNORE_SUFFIX, FilterRules, PathFilter
 from ..local import fs
 from ..local.folding import NameFolding, probe_name_folding
-from ..local.scanner import ScanReport, scan
+from ..local.scanner import ScanReport, scan, scan_folders
 from ..local.versions import DEFAULT_MAX_AGE_DAYS, DEFAULT_MAX_BYTES, VersionsFolder
 from ..models import (
     ONLINE_TIERS,
@@ -99,6 +102,7 @@ from ..remote.prefixed import store_prefix
 from ..remote.probe import PermissionReport, probe_permissions
 from ..remote.trash import TRASH_PREFIX, ContainerBin
 from . import beacon
+from . import scope as scoping
 from .executor import Executor, RunContext
 from .filtering import RunFilter, build_run_filter, read_ignore_file
 from .history import History, RunKind
@@ -109,6 +113,7 @@ from .planner import plan_item
 from .recovery import ConflictSides, FileVersion, Recovery, RecoveryResult
 from .resolution import Resolution, Resolver
 from .runlog import log_result, log_stop
+from .scope import SyncScope, Widen
 from .state import StateDB
 from .throttle import TokenBucket
 from .valves import check_valves, restore_instead
@@ -244,6 +249,10 @@ class SyncEngine:
         #: Told at the end of each run what it saw of and did to the change beacon.
         self.on_beacon: Callable[[beacon.BeaconReport], None] | None = None
         self._beacon_listed: str | None = None
+        #: Asked at the start of each sync called without a scope: the live loop's
+        #: targeted run for a change beacon's hint (:mod:`.scope`), or None (a full run).
+        self.scope_hook: Callable[[], SyncScope | None] | None = None
+        self._scope: SyncScope | None = None  # the running sync's, if targeted
         self._beacon_writer = beacon.new_writer_token()
         self._buckets: dict[str, tuple[int, TokenBucket]] = {}
         self._racy_after_ns = 0
@@ -258,10 +267,18 @@ class SyncEngine:
     # ---- public API ----------------------------------------------------------------
 
     def sync(
-        self, options: SyncOptions | None = None, cancel: CancelToken | None = None
+        self,
+        options: SyncOptions | None = None,
+        cancel: CancelToken | None = None,
+        scope: SyncScope | None = None,
     ) -> SyncResult:
-        """Run one sync. Raises FatalError subclasses only."""
-        return self._sync_as(RunKind.SYNC, options, cancel)
+        """Run one sync. ``scope`` (default: what ``scope_hook`` says, if set): only
+        those top-level folders, a targeted run (:mod:`.scope`); where one cannot be
+        targeted it is a full run, and ``SyncResult.scope`` says which it was. Raises
+        FatalError subclasses only."""
+        if scope is None and self.scope_hook is not None:
+            scope = self.scope_hook()
+        return self._sync_as(RunKind.SYNC, options, cancel, scope=scope)
 
     def _sync_as(
         self,
@@ -270,9 +287,11 @@ class SyncEngine:
         cancel: CancelToken | None = None,
         run_id: str = "",
         issues: list[Issue] | None = None,
+        scope: SyncScope | None = None,
     ) -> SyncResult:
         """A sync recorded in the history as ``kind`` (under ``run_id`` when a restore
-        or an undo started the run); ``issues`` are added to the result."""
+        or an undo started the run); ``issues`` are added to the result; ``scope``: a
+        targeted run where it can be one."""
         options = options or SyncOptions()
         cancel = cancel or CancelToken()
         started = time.monotonic()
@@ -298,7 +317,7 @@ class SyncEngine:
                 result.run_id = run_id
                 result.issues.extend(issues or [])
                 result.skipped += len(issues or [])
-                self._sync(options, cancel, result, kind)
+                self._sync(options, cancel, result, kind, scope)
         except FatalError as exc:
             if isinstance(exc, Cancelled):
                 result.cancelled = True
@@ -558,7 +577,12 @@ class SyncEngine:
     # ---- one run -------------------------------------------------------------------
 
     def _sync(
-        self, options: SyncOptions, cancel: CancelToken, result: SyncResult, kind: RunKind
+        self,
+        options: SyncOptions,
+        cancel: CancelToken,
+        result: SyncResult,
+        kind: RunKind,
+        scope: SyncScope | None = None,
     ) -> None:
         if options.remote_deletes is RemoteDeletePolicy.APPLY and self.state.get_meta(
             DELETE_REFUSED_KEY
@@ -568,25 +592,66 @@ class SyncEngine:
             # as issues until a permission check says delete works again.
             options = replace(options, remote_deletes=RemoteDeletePolicy.KEEP_AS_ISSUES)
         self._planned = None
+        self._scope = None
         try:
-            self._run(options, cancel, result, kind)
+            self._scope = self._targetable(scope, options, kind)
+            try:
+                self._run(options, cancel, result, kind)
+            except Widen as widen:
+                log.info("not a targeted run after all (%s): syncing everything", widen.why)
+                self._scope = None
+                self._planned = None
+                self._filter = self._filter.fresh()
+                self._run(options, cancel, result, kind)
         except FatalError:
             if not options.dry_run:
-                self._record_stopped(self._planned, result)
+                # a targeted run knows nothing of the rest: how much waits is unknown
+                self._record_stopped(None if self._scope else self._planned, result)
             raise
-        if not options.dry_run:
+        finally:
+            targeted, self._scope = self._scope, None
+        if targeted is not None:
+            result.scope = targeted.folders  # the record is only a full run's to write
+        elif not options.dry_run:
             self._record_completed(result)
+
+    def _targetable(
+        self, scope: SyncScope | None, options: SyncOptions, kind: RunKind
+    ) -> SyncScope | None:
+        """``scope`` if this run can be a targeted one (see :mod:`.scope`), else None."""
+        if scope is None:
+            return None
+        why: str | None = None
+        if kind is not RunKind.SYNC or options.dry_run:
+            why = "not a plain sync"
+        elif options.restore_deleted or options.confirmed_deletes is not None:
+            why = "a run that answers a deletion review"
+        elif not self.state.get_meta("last_completed") or not self.state.has_snapshot():
+            why = "no full sync has completed yet"
+        else:
+            self._check_root()  # a missing folder is the full run's to report
+            why = scoping.why_full(scope, self.store, self.local_root, self._name_folding().folds)
+        if why is not None:
+            log.info("syncing everything, not just %s: %s", _folders(scope), why)
+            return None
+        log.info("targeted run of %s (change beacon %s)", _folders(scope), scope.beacon_etag)
+        return scope
 
     def _run(
         self, options: SyncOptions, cancel: CancelToken, result: SyncResult, kind: RunKind
     ) -> None:
         self._check_root()
-        self._racy_after_ns = self._racy_threshold(options.dry_run)
+        targeted = self._scope
+        # A targeted run leaves the racy-clean threshold at the last full run's start:
+        # rows that run recorded outside this run's folders are still judged against it.
+        self._racy_after_ns = self._racy_threshold(options.dry_run or targeted is not None)
         self.events(ev.PhaseChanged(ev.Phase.LISTING))
         try:
             exists = self.store.container_exists()
         except ItemError as exc:  # e.g. 503 after every retry: the service is not usable
             raise _unusable(exc) from None
+        if targeted is not None and not exists:
+            raise Widen("the container is missing")
         if not exists and options.mode is SyncMode.DOWNLOAD:
             raise ContainerNotFound(
                 f"The container '{self.store.container}' does not exist (download mode does not create it)."
@@ -606,23 +671,41 @@ class SyncEngine:
         if options.restore_deleted:
             actions = [restore_instead(a) for a in actions]
         self._planned = actions
-        if not options.dry_run:
+        if not options.dry_run and targeted is None:
             self.state.set_meta("waiting", str(_changes(actions)))
             self.state.commit()
-        check_valves(
-            actions,
-            # Rows of items the rules now keep out are only forgotten, never deleted.
-            tracked=self.state.snapshot_count() - self._filter.forgotten,
-            local_files=report.files,
-            # excluded folders were not even entered: an empty scan proves nothing then
-            local_blind=bool(report.blind) or bool(self._filter.pruned),
-            remote_files=self._remote_files,
-            container_exists=exists,
-            allow_mass_delete=options.allow_mass_delete,
-            confirmed_deletes=options.confirmed_deletes,
-            local_root=str(self.local_root),
-            container=self.store.container,
+        tracked = (
+            sum(self.state.snapshot_count(p) for p in targeted.prefixes())
+            if targeted is not None
+            else self.state.snapshot_count()
         )
+        try:
+            check_valves(
+                actions,
+                # Rows of items the rules now keep out are only forgotten, never deleted.
+                tracked=tracked - self._filter.forgotten,
+                local_files=report.files,
+                # excluded folders were not even entered: an empty scan proves nothing then
+                local_blind=bool(report.blind) or bool(self._filter.pruned),
+                remote_files=self._remote_files,
+                container_exists=exists,
+                allow_mass_delete=options.allow_mass_delete,
+                confirmed_deletes=options.confirmed_deletes,
+                local_root=str(self.local_root),
+                container=self.store.container,
+            )
+        except SafetyStop as stop:
+            if targeted is None:
+                raise
+            # the subtree's numbers are stricter than the pair's: the full run judges
+            raise Widen(f"a safety valve stopped it ({stop.reason.value})") from None
+        if targeted is not None and any(a.kind is ActionKind.DELETE_LOCAL for a in actions):
+            # who deleted each file, for the history (the bin is not under its folders);
+            # only that: a bin that cannot be listed now leaves "deleted by" unknown
+            try:
+                self._bin_listed = list(scoping.bin_listing(self.store))
+            except FatalError as exc:
+                log.info("could not list the container bin: %s", exc.message)
         if not exists and not options.dry_run:
             # Created only after the valves: a container that vanished after a sync is
             # a lost side to review, not an empty one to fill with deletions.
@@ -657,7 +740,11 @@ class SyncEngine:
         finished = False
         try:
             Executor(ctx, result).run(actions)
-            if options.keep_versions and options.mode is not SyncMode.DOWNLOAD:
+            if (
+                options.keep_versions
+                and options.mode is not SyncMode.DOWNLOAD
+                and targeted is None  # it did not list the bin
+            ):
                 # a download-only pair never writes to the container, not even to prune
                 self._prune_container_bin(options)
             finished = True
@@ -668,7 +755,7 @@ class SyncEngine:
                 self.state.set_meta(DELETE_REFUSED_KEY, repr(time.time()))
                 self.state.commit()
             if finished or cancel.cancelled:  # not after a fatal error: it would fail too
-                self._after_run(actions, result, options)
+                self._after_run(actions, result, options, kind)
         # Only after a complete run: a partial list would announce the rest again.
         result.archived = [_archived(a) for a in actions if a.kind is ActionKind.ARCHIVED]
         self._store_archived(result)
@@ -679,13 +766,22 @@ class SyncEngine:
         if options.keep_versions:
             self._prune_local_bin(options)
 
-    def _after_run(self, actions: list[Action], result: SyncResult, options: SyncOptions) -> None:
+    def _after_run(
+        self, actions: list[Action], result: SyncResult, options: SyncOptions, kind: RunKind
+    ) -> None:
         """Tell other machines through the change beacon if the run changed the
-        container; note when it picked up changes made elsewhere. Never raises."""
+        container (with the hint of which folders, for a plain sync: a restore or an
+        undo also writes outside its plan); note when it picked up changes made
+        elsewhere. Never raises."""
         try:
             wrote, picked = beacon.run_effects(actions, result)
+            if kind in (RunKind.RESTORE, RunKind.UNDO) and options.mode is not SyncMode.DOWNLOAD:
+                wrote = True  # it may have copied versions into the container before its plan
             if wrote and options.beacon:
-                report = beacon.announce(self.store, self._beacon_listed, self._beacon_writer)
+                folders = beacon.changed_folders(actions) if kind is RunKind.SYNC else None
+                report = beacon.announce(
+                    self.store, self._beacon_listed, self._beacon_writer, folders=folders or None
+                )
             else:
                 report = beacon.BeaconReport(self._beacon_listed, wrote)
             report = replace(report, picked_up=picked)
@@ -751,21 +847,30 @@ class SyncEngine:
     ) -> tuple[list[Action], ScanReport]:
         self.events(ev.PhaseChanged(ev.Phase.PLANNING))
         report = ScanReport()
-        self._beacon_listed = None
+        targeted = self._scope
+        # A targeted run does not list the beacon: it covers the one whose hint it acts on.
+        self._beacon_listed = targeted.beacon_etag if targeted is not None else None
         try:
             # the listing runs ahead on a thread while we scan, read the snapshot and plan
-            remote = prefetched(self.store.list_blobs()) if exists else iter(())
+            if targeted is not None:
+                remote = prefetched(scoping.listing(self.store, targeted))
+                snapshot = _chained(self.state.iter_snapshot(p) for p in targeted.prefixes())
+            else:
+                remote = prefetched(self.store.list_blobs()) if exists else iter(())
+                snapshot = self.state.iter_snapshot()
             actions = self._plan_stream(
-                self.state.iter_snapshot(),
+                snapshot,
                 self._scan(report, options),
                 remote,
                 report,
                 options,
                 cancel,
             )
-        except OutOfOrder as exc:
+        except (OutOfOrder, Widen) as exc:
             if isinstance(remote, Generator):
                 remote.close()  # stops the listing thread
+            if targeted is not None:
+                raise exc if isinstance(exc, Widen) else Widen(str(exc)) from None
             log.warning("falling back to an in-memory merge: %s", exc)
             report = ScanReport()
             self._filter = self._filter.fresh()
@@ -789,13 +894,23 @@ class SyncEngine:
         skip = run_filter.skip_local if run_filter.active or nested else None
         on_ignore_file = run_filter.local_ignore_file if nested else None
         try:
-            yield from scan(
-                self.local_root,
-                report,
-                clean_temp=not options.dry_run,
-                skip=skip,
-                on_ignore_file=on_ignore_file,
-            )
+            if self._scope is not None:
+                yield from scan_folders(
+                    self.local_root,
+                    list(self._scope.folders),
+                    report,
+                    clean_temp=not options.dry_run,
+                    skip=skip,
+                    on_ignore_file=on_ignore_file,
+                )
+            else:
+                yield from scan(
+                    self.local_root,
+                    report,
+                    clean_temp=not options.dry_run,
+                    skip=skip,
+                    on_ignore_file=on_ignore_file,
+                )
         except OSError as exc:
             raise ConfigError(
                 f"Cannot read the folder {self.local_root}: {exc.strerror}."
@@ -876,6 +991,8 @@ class SyncEngine:
             )
             if action is not None and not (run_filter.held and run_filter.holds(key)):
                 actions.append(action)
+        if self._scope is not None and (wide := scoping.widening(actions)) is not None:
+            raise Widen(f"it would delete or move '{wide.rel_path}' in the container")
         if options.mode is SyncMode.TWO_WAY:
             actions = pair_moves(actions, self._md5_or_none)
         if path_filter.active:
@@ -968,8 +1085,14 @@ class SyncEngine:
         )
 
     def _store_archived(self, result: SyncResult) -> None:
-        """Keep the run's archived blobs; announce only those first seen now."""
-        new = self.state.replace_archived(result.archived)
+        """Keep the run's archived blobs (a targeted run: and those outside its folders
+        as they were); announce only those first seen now."""
+        current = result.archived
+        if self._scope is not None:
+            scope = self._scope
+            current = [b for b in self.state.archived() if not scope.covers(b.rel_path)]
+            current += result.archived
+        new = self.state.replace_archived(current)
         result.archived_new = len(new)
         for blob in result.archived:
             if blob.rel_path in new:
@@ -977,15 +1100,20 @@ class SyncEngine:
 
     def _store_issues(self, result: SyncResult) -> None:
         raised = {i.rel_path for i in result.issues}
+        pending = self.state.issues()
+        scope = self._scope
         keep = [
             old
-            for old in self.state.issues()
+            for old in pending
             if old.kind is IssueKind.CONFLICT
+            and (scope is None or scope.covers(old.rel_path))
             and old.rel_path not in raised
             and old.conflict_copy
             and os.path.lexists(self.local_root / old.conflict_copy)
             and not self._settled(old)
         ]
+        if scope is not None:  # what a targeted run did not look at stays as it was
+            keep += scoping.kept_outside(pending, scope, raised)
         self.state.replace_issues(result.issues, keep)
 
     def _settled(self, issue: Issue) -> bool:
@@ -1086,6 +1214,15 @@ class _Ignored:
             return True
         parts = rel_path.split("/")
         return any("/".join(parts[:i]) in self._paths for i in range(1, len(parts)))
+
+
+def _chained(parts: Iterator[Iterator[SnapshotEntry]]) -> Iterator[SnapshotEntry]:
+    for part in parts:
+        yield from part
+
+
+def _folders(scope: SyncScope) -> str:
+    return ", ".join(repr(name + "/") for name in sorted(scope.folders))
 
 
 def _changes(actions: list[Action]) -> int:

@@ -169,24 +169,24 @@ class StateDB:
 
     # ---- snapshot ----------------------------------------------------------------
 
-    def iter_snapshot(self) -> Iterator[SnapshotEntry]:
-        """All snapshot rows in code-point order of ``rel_path`` (SQLite BINARY = UTF-8
-        byte order = code-point order), read in batches so memory stays flat."""
-        last = ""
+    def iter_snapshot(self, prefix: str = "") -> Iterator[SnapshotEntry]:
+        """All snapshot rows (or those whose path starts with ``prefix``, which ends
+        with "/") in code-point order of ``rel_path`` (SQLite BINARY = UTF-8 byte order =
+        code-point order), read in batches so memory stays flat."""
+        # The rows under "x/" are exactly those in ["x/", "x0"): "0" follows "/".
+        low, high = (prefix, prefix[:-1] + "0") if prefix else ("", None)
+        bound = "" if high is None else " AND rel_path < ?"
+        last = low
         first = True
         while True:
+            args: tuple[str, ...] = (last,) if high is None else (last, high)
             with self._lock:
-                if first:
-                    rows = self._conn.execute(
-                        "SELECT rel_path, size, mtime_ns, md5, etag FROM snapshot "
-                        "ORDER BY rel_path LIMIT 2000"
-                    ).fetchall()
-                else:
-                    rows = self._conn.execute(
-                        "SELECT rel_path, size, mtime_ns, md5, etag FROM snapshot "
-                        "WHERE rel_path > ? ORDER BY rel_path LIMIT 2000",
-                        (last,),
-                    ).fetchall()
+                rows = self._conn.execute(
+                    "SELECT rel_path, size, mtime_ns, md5, etag FROM snapshot "
+                    f"WHERE rel_path {'>=' if first else '>'} ?{bound} "
+                    "ORDER BY rel_path LIMIT 2000",
+                    args,
+                ).fetchall()
             if not rows:
                 return
             first = False
@@ -194,9 +194,16 @@ class StateDB:
                 yield SnapshotEntry(row[0], row[1], row[2], bytes(row[3]), row[4])
             last = rows[-1][0]
 
-    def snapshot_count(self) -> int:
+    def snapshot_count(self, prefix: str = "") -> int:
+        """Snapshot rows (whose path starts with ``prefix``, which ends with "/")."""
         with self._lock:
-            count: int = self._conn.execute("SELECT count(*) FROM snapshot").fetchone()[0]
+            if not prefix:
+                count: int = self._conn.execute("SELECT count(*) FROM snapshot").fetchone()[0]
+            else:
+                count = self._conn.execute(
+                    "SELECT count(*) FROM snapshot WHERE rel_path >= ? AND rel_path < ?",
+                    (prefix, prefix[:-1] + "0"),
+                ).fetchone()[0]
             return count
 
     def has_snapshot(self) -> bool:

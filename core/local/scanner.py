@@ -87,6 +87,26 @@ def scan(
     yield from _walk(os.fspath(root), "", report, clean_temp, skip, on_ignore_file, top=True)
 
 
+def scan_folders(
+    root: Path,
+    folders: list[str],
+    report: ScanReport,
+    clean_temp: bool = True,
+    skip: Skip | None = None,
+    on_ignore_file: OnIgnoreFile | None = None,
+) -> Iterator[LocalEntry]:
+    """Like :func:`scan`, but only under the top-level ``folders`` of ``root`` (names
+    checked by the caller: each an existing, real folder right under ``root``), in the
+    same order: the folders are walked in the order of ``name + "/"``, and as no name
+    is a prefix of another's ``name + "/"``, their paths never interleave."""
+    for name in sorted(folders, key=lambda n: n + "/"):
+        if skip is not None and skip(name, True):
+            continue  # an excluded folder is not entered (as in the full scan)
+        yield from _walk(
+            os.path.join(os.fspath(root), name), name, report, clean_temp, skip, on_ignore_file
+        )
+
+
 def _walk(
     abs_dir: str,
     rel_dir: str,

@@ -121,6 +121,8 @@ class MemoryStore:
         self.writes = 0
         self.bytes_uploaded = 0
         self.listed = 0
+        #: The ``prefix`` of every listing started (tests see what a run asked for).
+        self.list_prefixes: list[str] = []
         self.calls: dict[str, int] = dict.fromkeys(OPS, 0)
         #: Called as ``before_write(op, blob_name)`` before a write is checked and applied
         #: (outside the lock, so it may call put_raw & co.).
@@ -244,6 +246,11 @@ class MemoryStore:
             return True
 
     def list_blobs(self, prefix: str = "") -> Iterator[RemoteEntry]:
+        with self._lock:
+            self.list_prefixes.append(prefix)
+        yield from self._list(prefix)
+
+    def _list(self, prefix: str) -> Iterator[RemoteEntry]:
         marker = ""
         first = True
         while True:
