@@ -156,10 +156,14 @@ def report(n: int, elapsed: float, collections: Collections, sleeper: Sleeper) -
                 f"median {statistics.median(times):6.2f} ms, longest {max(times):6.1f} ms"
             )
     for ms, at in sorted(sleeper.gaps, reverse=True)[:5]:
-        near = [
-            (gen, g_ms) for gen, g_at, g_ms in collections.seen if g_at - 0.01 <= at <= g_at + 0.2
+        inside = [
+            (g_ms, gen) for gen, g_at, g_ms in collections.seen if at <= g_at <= at + ms / 1e3
         ]
-        print(f"  gap {ms:6.1f} ms at {at:6.2f} s; collections then: {near[:4]}")
+        what = "no collection inside"
+        if inside:
+            g_ms, gen = max(inside)
+            what = f"longest collection inside: gen {gen}, {g_ms:.1f} ms"
+        print(f"  gap {ms:6.1f} ms at {at:6.2f} s; {what}")
 
 
 if __name__ == "__main__":
