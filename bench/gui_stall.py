@@ -4,8 +4,9 @@ no-change re-sync in the running app come to the server's own floor?
 Starts its own Azurite, creates N small files, builds the real window (controller,
 bridge, pairs/progress/issues views) offscreen, presses Sync now and, while the engine
 runs on its QThread, a 1 ms QTimer measures the gaps of the Qt event loop. Prints the
-longest gap (target ≤ 50 ms), the 99th percentile, the sync time and how many progress
-snapshots reached the GUI.
+longest gap (target ≤ 50 ms), the 99th percentile, the sync time, how many progress
+snapshots reached the GUI and what the cyclic garbage collector did meanwhile (a full
+collection holds the GIL, so the window waits for it: count and longest).
 
 Then ``--rounds`` times, alternating: the **listing floor** (the leanest List Blobs with
 metadata Azurite can be asked: raw HTTP with a container SAS, every page read, nothing
@@ -144,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             for gap, at, phase in sorted(run.big, reverse=True)[:10]:
                 print(f"  gap {gap:6.1f} ms at {at:6.2f} s ({phase})")
+        full = [ms for gen, ms in run.collections if gen == 2]
+        young = sum(ms for gen, ms in run.collections if gen < 2)
+        print(
+            f"garbage collector: {len(full)} full collections (longest "
+            f"{max(full, default=0.0):.1f} ms, total {sum(full):.0f} ms), "
+            f"{len(run.collections) - len(full)} young ones ({young:.0f} ms)"
+        )
         print(f"longest event-loop stall: {longest:.1f} ms (target ≤ 50 ms)")
     if resyncs:
         floor = statistics.median(floors)
@@ -166,6 +174,8 @@ class Run:
     gaps: list[float] = field(default_factory=list)
     big: list[tuple[float, float, str]] = field(default_factory=list)  # (ms, at s, phase)
     snapshots: int = 0
+    #: (generation, ms) of every collection the cyclic GC made during the run
+    collections: list[tuple[int, float]] = field(default_factory=list)
     elapsed: float = 0.0
     result: Any = None
     failure: Any = None
@@ -318,6 +328,14 @@ def measure_sync(controller: Any, pair_id: str, bridge: Any, name: str) -> Run:
         if pid == pair_id:
             run.snapshots += 1
 
+    began = [0.0]
+
+    def collected(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            began[0] = time.perf_counter()
+        else:
+            run.collections.append((info["generation"], (time.perf_counter() - began[0]) * 1e3))
+
     loop = QEventLoop()
 
     def check(_pair_id: str) -> None:
@@ -330,9 +348,11 @@ def measure_sync(controller: Any, pair_id: str, bridge: Any, name: str) -> Run:
     QTimer.singleShot(1_800_000, loop.quit)  # give up after 30 minutes
     clock.start()
     ticker.start()
+    gc.callbacks.append(collected)
     controller.sync_now(pair_id)
     loop.exec()  # the real Qt event loop, as in the app
     run.elapsed = time.monotonic() - started
+    gc.callbacks.remove(collected)
     ticker.stop()
     controller.progress.disconnect(count)
     controller.pair_updated.disconnect(check)
