@@ -4,7 +4,7 @@ A page fed in pieces cut at any byte (inside a tag, a multi-byte character, an e
 gives exactly what parsing the whole page at once gives; metadata named like the
 page's own structure (``Blob``, ``Blobs``, ``NextMarker``) is metadata; each ``<Blob>``
 is emptied once converted (a page never holds its tree of elements); a malformed or
-cut-short page raises ``ET.ParseError``.
+cut-short page, or a blob whose properties cannot be read, raises ``ET.ParseError``.
 """
 
 from __future__ import annotations
@@ -144,6 +144,7 @@ def test_an_empty_container_page() -> None:
         _page(3, "m").replace(b"&amp;", b"& ", 1),  # a bare ampersand
         b"",  # nothing at all
         b"<html><body>Service Unavailable</body>",  # not XML of a listing, cut short
+        _page(3, "m").replace(b"<Content-Length>7<", b"<Content-Length>seven<", 1),  # no number
     ],
 )
 def test_a_malformed_page_raises_parse_error(page: bytes) -> None:

@@ -323,6 +323,40 @@ def test_a_listing_page_whose_body_breaks_off_is_asked_for_again(
     assert len(urls) == 4 and "marker=" in urls[1] and urls[2] == urls[1]
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        (b"</Properties>", b"</Propertes>"),  # not XML
+        (b"<Content-Length>1<", b"<Content-Length>one<"),  # XML, but no size
+    ],
+)
+def test_a_malformed_listing_page_is_a_listing_error(
+    azure_store: AzureBlobStore, monkeypatch: pytest.MonkeyPatch, damage: tuple[bytes, bytes]
+) -> None:
+    for i in range(4):
+        upload(azure_store, f"f{i}", b"x")
+    pipeline = azure_store.client._pipeline
+    real_run = pipeline.run
+    calls: list[str] = []
+
+    def run(request: Any, **kwargs: Any) -> Any:
+        calls.append(request.url)
+        result = real_run(request, **kwargs)
+        if len(calls) == 2:  # the second page comes back damaged
+            response = result.http_response
+            body = b"".join(response.iter_bytes()).replace(*damage)
+            response.iter_bytes = lambda: iter([body])
+        return result
+
+    monkeypatch.setattr(pipeline, "run", run)
+    azure_store.page_size = 2
+    listing = azure_store.list_blobs()
+    assert [next(listing).rel_path, next(listing).rel_path] == ["f0", "f1"]
+    with pytest.raises(ListingError, match="malformed page; nothing was concluded"):
+        next(listing)
+    assert len(calls) == 2  # a malformed page is not asked for again
+
+
 @pytest.mark.slow
 def test_listing_more_than_5000_with_default_page_size(
     azurite: Azurite, azure_store: AzureBlobStore

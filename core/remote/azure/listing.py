@@ -7,7 +7,7 @@ Azurite here: ~0.9-1.2 s lean vs ~2.4-2.7 s SDK).
 
 :class:`PageParser` turns each ``<Blob>`` into its value (a RemoteEntry, say) as soon as
 its end tag is read and then empties the element, so a page never holds a tree of
-elements: a 5,000-blob page with metadata is ~100,000 elements, each an object the
+elements: a 5,000-blob page with metadata is ~90,000 elements, each an object the
 cyclic garbage collector walks at every full collection, with the GIL held (in the app:
 stalls of the window of 50-140 ms at 100,000 files, bench/gc_pauses.py).
 """
@@ -36,9 +36,9 @@ class PageParser(Generic[T]):
     """One List Blobs page fed in pieces (any byte boundaries): ``convert`` is applied
     to each ``<Blob>`` element once it is complete, in order; the element is emptied
     right after. :meth:`close` returns the values and the page's NextMarker ("" on
-    the last page). A malformed page raises ``ET.ParseError`` from :meth:`feed` or
-    :meth:`close`, whatever was converted before (the caller then concludes nothing
-    from the page)."""
+    the last page). A malformed page (bad XML, or a ``<Blob>`` whose ``convert``
+    raises ValueError) raises ``ET.ParseError`` from :meth:`feed` or :meth:`close`,
+    whatever was converted before (the caller then concludes nothing from the page)."""
 
     def __init__(self, convert: Callable[[ET.Element], T]) -> None:
         self._convert = convert
@@ -77,7 +77,10 @@ class PageParser(Generic[T]):
             if len(elem):
                 tag = elem.tag
                 if tag == "Blob":
-                    items.append(convert(elem))
+                    try:
+                        items.append(convert(elem))
+                    except ValueError as exc:  # e.g. a Content-Length that is no number
+                        raise ET.ParseError(f"unreadable <Blob>: {exc}") from None
                     elem.clear()
                 elif tag == "Blobs":
                     elem.clear()  # the emptied <Blob> shells
