@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="floor / re-sync rounds")
     parser.add_argument("--no-freeze", action="store_true", help="skip gc.freeze()")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the longest gaps")
+    parser.add_argument(
+        "--census", action="store_true", help="count what the collector walks after the runs"
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -101,6 +104,13 @@ def main(argv: list[str] | None = None) -> int:
             floors.append(listing_floor(server, container))
             resyncs.append(measure_sync(controller, pair.pair_id, bridge, "no-change re-sync"))
         runs += resyncs
+        if args.census:
+            from collections import Counter
+
+            census = Counter(type(o).__name__ for o in gc.get_objects())
+            print(f"census: {census.total()} tracked objects outside the frozen ones")
+            for name, count in census.most_common(15):
+                print(f"  {count:9,} {name}")
         if args.compare_process:
             runs.append(measure_cli_process(server.connection_string, root, args.workers))
         controller.shutdown()
