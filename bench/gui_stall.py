@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 GUI_WORKERS = 4  # gui.controller.GUI_WORKERS (not imported: Qt must not load before setup)
+CENSUS = False  # --census: also count what the first full collections of re-syncs walk
+CENSUSES: list[Any] = []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,12 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-resync", action="store_true", help="skip the no-change re-sync")
     parser.add_argument("--rounds", type=int, default=3, help="floor / re-sync rounds")
     parser.add_argument("--no-freeze", action="store_true", help="skip gc.freeze()")
+    parser.add_argument(
+        "--freeze-after-first",
+        action="store_true",
+        help="gc.freeze() again after the first sync (what it imported lives as long as the app)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="list the longest gaps")
     parser.add_argument(
         "--census", action="store_true", help="count what the collector walks after the runs"
     )
     args = parser.parse_args(argv)
 
+    global CENSUS
+    CENSUS = args.census
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     work = Path(tempfile.mkdtemp(prefix="blobsync-gui-stall-"))
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
@@ -98,12 +107,18 @@ def main(argv: list[str] | None = None) -> int:
             app.processEvents()
         runs = [measure_idle(args.baseline)] if args.baseline > 0 else []
         runs.append(measure_sync(controller, pair.pair_id, bridge, "first sync"))
+        if args.freeze_after_first:
+            gc.freeze()
         floors: list[float] = []
         resyncs: list[Run] = []
         for _ in range(0 if args.no_resync else args.rounds):
             floors.append(listing_floor(server, container))
             resyncs.append(measure_sync(controller, pair.pair_id, bridge, "no-change re-sync"))
         runs += resyncs
+        for found in CENSUSES:
+            print(f"census at a full collection during a re-sync: {found.total()} objects")
+            for name, count in found.most_common(12):
+                print(f"  {count:9,} {name}")
         if args.census:
             from collections import Counter
 
@@ -342,6 +357,10 @@ def measure_sync(controller: Any, pair_id: str, bridge: Any, name: str) -> Run:
 
     def collected(phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
+            if CENSUS and info["generation"] == 2 and len(CENSUSES) < 3 and name != "first sync":
+                from collections import Counter
+
+                CENSUSES.append(Counter(type(o).__name__ for o in gc.get_objects()))
             began[0] = time.perf_counter()
         else:
             run.collections.append((info["generation"], (time.perf_counter() - began[0]) * 1e3))
