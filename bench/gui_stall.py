@@ -4,8 +4,9 @@ no-change re-sync in the running app come to the server's own floor?
 Starts its own Azurite, creates N small files, builds the real window (controller,
 bridge, pairs/progress/issues views) offscreen, presses Sync now and, while the engine
 runs on its QThread, a 1 ms QTimer measures the gaps of the Qt event loop. Prints the
-longest gap (target ≤ 50 ms), the 99th percentile, the sync time and how many progress
-snapshots reached the GUI.
+longest gap (target ≤ 50 ms), the 99th percentile, the sync time, how many progress
+snapshots reached the GUI and what the cyclic garbage collector did meanwhile (a full
+collection holds the GIL, so the window waits for it: count and longest).
 
 Then ``--rounds`` times, alternating: the **listing floor** (the leanest List Blobs with
 metadata Azurite can be asked: raw HTTP with a container SAS, every page read, nothing
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 GUI_WORKERS = 4  # gui.controller.GUI_WORKERS (not imported: Qt must not load before setup)
+CENSUS = False  # --census: also count what the first full collections of re-syncs walk
+CENSUSES: list[Any] = []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,9 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-resync", action="store_true", help="skip the no-change re-sync")
     parser.add_argument("--rounds", type=int, default=3, help="floor / re-sync rounds")
     parser.add_argument("--no-freeze", action="store_true", help="skip gc.freeze()")
+    parser.add_argument(
+        "--freeze-after-first",
+        action="store_true",
+        help="gc.freeze() again after the first sync (what it imported lives as long as the app)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="list the longest gaps")
+    parser.add_argument(
+        "--census", action="store_true", help="count what the collector walks after the runs"
+    )
     args = parser.parse_args(argv)
 
+    global CENSUS
+    CENSUS = args.census
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     work = Path(tempfile.mkdtemp(prefix="blobsync-gui-stall-"))
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
@@ -94,12 +107,25 @@ def main(argv: list[str] | None = None) -> int:
             app.processEvents()
         runs = [measure_idle(args.baseline)] if args.baseline > 0 else []
         runs.append(measure_sync(controller, pair.pair_id, bridge, "first sync"))
+        if args.freeze_after_first:
+            gc.freeze()
         floors: list[float] = []
         resyncs: list[Run] = []
         for _ in range(0 if args.no_resync else args.rounds):
             floors.append(listing_floor(server, container))
             resyncs.append(measure_sync(controller, pair.pair_id, bridge, "no-change re-sync"))
         runs += resyncs
+        for found in CENSUSES:
+            print(f"census at a full collection during a re-sync: {found.total()} objects")
+            for name, count in found.most_common(12):
+                print(f"  {count:9,} {name}")
+        if args.census:
+            from collections import Counter
+
+            census = Counter(type(o).__name__ for o in gc.get_objects())
+            print(f"census: {census.total()} tracked objects outside the frozen ones")
+            for name, count in census.most_common(15):
+                print(f"  {count:9,} {name}")
         if args.compare_process:
             runs.append(measure_cli_process(server.connection_string, root, args.workers))
         controller.shutdown()
@@ -144,6 +170,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             for gap, at, phase in sorted(run.big, reverse=True)[:10]:
                 print(f"  gap {gap:6.1f} ms at {at:6.2f} s ({phase})")
+        full = [ms for gen, ms in run.collections if gen == 2]
+        young = sum(ms for gen, ms in run.collections if gen < 2)
+        print(
+            f"garbage collector: {len(full)} full collections (longest "
+            f"{max(full, default=0.0):.1f} ms, total {sum(full):.0f} ms), "
+            f"{len(run.collections) - len(full)} young ones ({young:.0f} ms)"
+        )
         print(f"longest event-loop stall: {longest:.1f} ms (target ≤ 50 ms)")
     if resyncs:
         floor = statistics.median(floors)
@@ -166,6 +199,8 @@ class Run:
     gaps: list[float] = field(default_factory=list)
     big: list[tuple[float, float, str]] = field(default_factory=list)  # (ms, at s, phase)
     snapshots: int = 0
+    #: (generation, ms) of every collection the cyclic GC made during the run
+    collections: list[tuple[int, float]] = field(default_factory=list)
     elapsed: float = 0.0
     result: Any = None
     failure: Any = None
@@ -318,6 +353,18 @@ def measure_sync(controller: Any, pair_id: str, bridge: Any, name: str) -> Run:
         if pid == pair_id:
             run.snapshots += 1
 
+    began = [0.0]
+
+    def collected(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            if CENSUS and info["generation"] == 2 and len(CENSUSES) < 3 and name != "first sync":
+                from collections import Counter
+
+                CENSUSES.append(Counter(type(o).__name__ for o in gc.get_objects()))
+            began[0] = time.perf_counter()
+        else:
+            run.collections.append((info["generation"], (time.perf_counter() - began[0]) * 1e3))
+
     loop = QEventLoop()
 
     def check(_pair_id: str) -> None:
@@ -330,9 +377,11 @@ def measure_sync(controller: Any, pair_id: str, bridge: Any, name: str) -> Run:
     QTimer.singleShot(1_800_000, loop.quit)  # give up after 30 minutes
     clock.start()
     ticker.start()
+    gc.callbacks.append(collected)
     controller.sync_now(pair_id)
     loop.exec()  # the real Qt event loop, as in the app
     run.elapsed = time.monotonic() - started
+    gc.callbacks.remove(collected)
     ticker.stop()
     controller.progress.disconnect(count)
     controller.pair_updated.disconnect(check)

@@ -11,6 +11,7 @@ rclone and AzCopy set it, so a browser shows a synced photo instead of downloadi
 from __future__ import annotations
 
 import base64
+import functools
 import mimetypes
 import re
 from datetime import UTC, datetime
@@ -240,8 +241,13 @@ def writer_from_metadata(metadata: dict[str, str] | None) -> Writer | None:
     are cleaned: whatever another client put there cannot inject control characters."""
     if not metadata:
         return None
-    raw_machine = _get_ci(metadata, WRITER_MACHINE_KEY)
-    raw_id = _get_ci(metadata, WRITER_ID_KEY)
+    return _writer(_get_ci(metadata, WRITER_MACHINE_KEY), _get_ci(metadata, WRITER_ID_KEY))
+
+
+@functools.lru_cache(maxsize=256)
+def _writer(raw_machine: str | None, raw_id: str | None) -> Writer | None:
+    # Cached: a listing names the same few writers thousands of times, and one shared
+    # (frozen) Writer is one object for the garbage collector instead of one per blob.
     machine = clean_machine_name(decode_text(raw_machine)) if raw_machine else ""
     install = raw_id.lower() if raw_id and _INSTALL_ID_RE.match(raw_id.lower()) else ""
     if not machine and not install:

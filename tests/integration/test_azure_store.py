@@ -24,9 +24,11 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import quote
 
 import pytest
+from azure.core.exceptions import ServiceResponseError
 
 from blobsync.core.app.emulator import Azurite
 from blobsync.core.credentials import (
@@ -56,6 +58,7 @@ from blobsync.core.remote.azure import (
     list_containers,
     open_store,
 )
+from blobsync.core.remote.azure import store as azure_blob
 from blobsync.core.remote.azure.policy import SINGLE_SHOT_MAX, STATUS_BACKOFFS
 from blobsync.core.remote.base import CancelToken, RemoteStore
 from blobsync.core.remote.memory import MemoryStore
@@ -284,6 +287,74 @@ def test_listing_pages(azurite: Azurite, azure_store: AzureBlobStore, lean: bool
     assert [e.rel_path for e in store.list_blobs()] == names
     assert policy.attempts == 3
     store.close()
+
+
+def test_a_listing_page_whose_body_breaks_off_is_asked_for_again(
+    azure_store: AzureBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The page is parsed (and its blobs converted) while the body arrives: a body that
+    # breaks off half-way is fetched again with the same marker, and nothing of the
+    # broken half reaches the listing (no blob twice, none missing).
+    names = [f"f{i:03d}" for i in range(30)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: upload(azure_store, n, b"x"), names))
+    pipeline = azure_store.client._pipeline
+    real_run = pipeline.run
+    urls: list[str] = []
+
+    def run(request: Any, **kwargs: Any) -> Any:
+        urls.append(request.url)
+        result = real_run(request, **kwargs)
+        if len(urls) == 2:  # the second page's first try breaks in the middle
+            response = result.http_response
+            body = b"".join(response.iter_bytes())
+
+            def broken() -> Iterator[bytes]:
+                yield body[: len(body) // 2]
+                raise ServiceResponseError("connection reset")
+
+            response.iter_bytes = broken
+        return result
+
+    monkeypatch.setattr(pipeline, "run", run)
+    monkeypatch.setattr(azure_blob, "STATUS_BACKOFFS", (0.0, 0.0))
+    azure_store.page_size = 10
+    assert [e.rel_path for e in azure_store.list_blobs()] == names
+    assert len(urls) == 4 and "marker=" in urls[1] and urls[2] == urls[1]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        (b"</Properties>", b"</Propertes>"),  # not XML
+        (b"<Content-Length>1<", b"<Content-Length>one<"),  # XML, but no size
+    ],
+)
+def test_a_malformed_listing_page_is_a_listing_error(
+    azure_store: AzureBlobStore, monkeypatch: pytest.MonkeyPatch, damage: tuple[bytes, bytes]
+) -> None:
+    for i in range(4):
+        upload(azure_store, f"f{i}", b"x")
+    pipeline = azure_store.client._pipeline
+    real_run = pipeline.run
+    calls: list[str] = []
+
+    def run(request: Any, **kwargs: Any) -> Any:
+        calls.append(request.url)
+        result = real_run(request, **kwargs)
+        if len(calls) == 2:  # the second page comes back damaged
+            response = result.http_response
+            body = b"".join(response.iter_bytes()).replace(*damage)
+            response.iter_bytes = lambda: iter([body])
+        return result
+
+    monkeypatch.setattr(pipeline, "run", run)
+    azure_store.page_size = 2
+    listing = azure_store.list_blobs()
+    assert [next(listing).rel_path, next(listing).rel_path] == ["f0", "f1"]
+    with pytest.raises(ListingError, match="malformed page; nothing was concluded"):
+        next(listing)
+    assert len(calls) == 2  # a malformed page is not asked for again
 
 
 @pytest.mark.slow

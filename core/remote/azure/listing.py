@@ -4,12 +4,20 @@ Listing sends List Blobs through the client's own pipeline (same auth, retries a
 timeouts) and parses the XML with ElementTree while the body arrives (store.py
 ``_list_page``): the SDK's model deserialisation made it 2-3x slower (5,000 blobs on
 Azurite here: ~0.9-1.2 s lean vs ~2.4-2.7 s SDK).
+
+:class:`PageParser` turns each ``<Blob>`` into its value (a RemoteEntry, say) as soon as
+its end tag is read and then empties the element, so a page never holds a tree of
+elements: a 5,000-blob page with metadata is ~90,000 elements, each an object the
+cyclic garbage collector walks at every full collection, with the GIL held (in the app:
+stalls of the window of 50-140 ms at 100,000 files, bench/gc_pauses.py).
 """
 
 from __future__ import annotations
 
 import base64
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar, cast
 from urllib.parse import unquote
 
 from ...models import AccessTier, RemoteEntry
@@ -17,6 +25,66 @@ from ..blobmeta import (
     mtime_from_metadata,
     writer_from_metadata,
 )
+
+T = TypeVar("T")
+
+#: Bytes parsed between two drains of the parsed elements (~30 blobs with metadata).
+FEED_SLICE = 16 * 1024
+
+
+class PageParser(Generic[T]):
+    """One List Blobs page fed in pieces (any byte boundaries): ``convert`` is applied
+    to each ``<Blob>`` element once it is complete, in order; the element is emptied
+    right after. :meth:`close` returns the values and the page's NextMarker ("" on
+    the last page). A malformed page (bad XML, or a ``<Blob>`` whose ``convert``
+    raises ValueError) raises ``ET.ParseError`` from :meth:`feed` or :meth:`close`,
+    whatever was converted before (the caller then concludes nothing from the page)."""
+
+    def __init__(self, convert: Callable[[ET.Element], T]) -> None:
+        self._convert = convert
+        self._parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("end",))
+        self._items: list[T] = []
+        self._last: ET.Element | None = None  # the root, once its end tag is read
+
+    def feed(self, data: bytes) -> None:
+        """Parse the next piece of the body. Raises ET.ParseError."""
+        # In slices: the elements of a slice are converted and freed before the next is
+        # parsed (a 256 KiB body chunk is ~7,000 elements the collector would meet).
+        view = memoryview(data)
+        for start in range(0, len(view), FEED_SLICE):
+            self._parser.feed(view[start : start + FEED_SLICE])
+            self._drain()
+
+    def close(self) -> tuple[list[T], str]:
+        """The page's values and its NextMarker. Raises ET.ParseError (also for a body
+        that ended before its root element did)."""
+        self._parser.close()
+        self._drain()
+        root = self._last
+        if root is None:  # pragma: no cover - close() raises first for an empty body
+            raise ET.ParseError("no element found")
+        return self._items, root.findtext("NextMarker") or ""
+
+    def _drain(self) -> None:
+        last = self._last
+        convert, items = self._convert, self._items
+        # With only "end" events subscribed, every event is ("end", element).
+        events = cast("Iterator[tuple[str, ET.Element]]", self._parser.read_events())
+        for _event, elem in events:
+            last = elem
+            # Only elements with children are structure: a metadata entry (whose name
+            # the writer chose, "Blob" or "Blobs" included) holds only text.
+            if len(elem):
+                tag = elem.tag
+                if tag == "Blob":
+                    try:
+                        items.append(convert(elem))
+                    except ValueError as exc:  # e.g. a Content-Length that is no number
+                        raise ET.ParseError(f"unreadable <Blob>: {exc}") from None
+                    elem.clear()
+                elif tag == "Blobs":
+                    elem.clear()  # the emptied <Blob> shells
+        self._last = last
 
 
 def rehydrating_to(archive_status: str | None) -> AccessTier | None:
