@@ -494,3 +494,23 @@ def test_restore_and_undo_of_a_paused_pair_say_so_and_change_nothing(
     qtbot.waitUntil(lambda: (root / "n.txt").read_text() == "one", timeout=WAIT)
     qtbot.waitUntil(lambda: not ctl.status(pair_id).recovering, timeout=WAIT)
     assert PairState.SYNCING in states and ctl.pair_state(pair_id) is not PairState.SYNCING
+
+
+def test_the_app_freezes_the_collector_once_after_its_first_sync(
+    qtbot, make_window, stores, tmp_path, monkeypatch
+):  # type: ignore[no-untyped-def]
+    import gc
+
+    from blobsync.gui import app as gui_app
+
+    frozen: list[int] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(1))
+    root = tmp_path / "docs"
+    root.mkdir()
+    (root / "a.txt").write_text("a")
+    window = _window(make_window, [root])
+    gui_app._freeze_after_first_sync(window.controller)
+    assert frozen == []
+    _sync(qtbot, window, root)
+    _sync(qtbot, window, root)
+    assert frozen == [1]  # once: after the first sync, not again
