@@ -12,6 +12,13 @@ the pair's versions folder (:mod:`..local.versions`), before a blob is replaced 
 deleted it is copied into the container's bin (:mod:`..remote.trash`) unless the account
 keeps versions itself; every applied change is one row of the history
 (:mod:`.history`), naming the machine that made it.
+
+Why this module is over 800 lines: :class:`Executor` is one object per run holding what
+every handler shares (the run's context, the worker pool, the download batch, the bins,
+the history buffer, the result under one lock), and each action kind's handler is a few
+dozen lines of conditional writes and re-checks against that state. What needs none of
+it is elsewhere: batching and durability (:mod:`.batch`, ``local.durable``), the bins
+(:mod:`.keeping`), the conflict rule (:mod:`.planner`), throttling (:mod:`.throttle`).
 """
 
 from __future__ import annotations

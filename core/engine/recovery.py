@@ -254,24 +254,30 @@ class Recovery:
             self._write_local(version.rel_path, local.data_path, local.mtime_ns, run_id, writer)
         else:
             current = self.engine.store.get_entry(version.rel_path)
-            etag = self._copy_remote(version, current, run_id, writer)
-            if mode is SyncMode.UPLOAD:
-                self._bring_to_folder(version.rel_path, etag, run_id, writer)
+            self._restore_remote(version, current, run_id, writer, mode)
 
-    def _bring_to_folder(
-        self, rel_path: str, etag: str, run_id: str, writer: Writer, expect_absent: bool = False
+    def _restore_remote(
+        self,
+        version: FileVersion,
+        current: RemoteEntry | None,
+        run_id: str,
+        writer: Writer,
+        mode: SyncMode,
     ) -> None:
-        """An upload-only pair: the version just put back in the container goes into the
+        """Put a container version back over the blob; in an upload-only pair, into the
         folder too (the folder is what the pair's sync mirrors). Raises ItemError."""
+        etag = self._copy_remote(version, current, run_id, writer)
+        if mode is not SyncMode.UPLOAD:
+            return
         engine = self.engine
+        rel_path = version.rel_path
         target = fs.confined_path(engine.local_root, rel_path, make_parents=True)
+        absent = fs.local_state(target) is None
         tmp, fh = fs.open_temp_beside(target)
         try:
             with fh:
                 engine.store.download(rel_path, etag, fh)
-            blob = engine.store.get_entry(rel_path)
-            mtime = blob.mtime_ns if blob is not None else None
-            self._write_local(rel_path, tmp, mtime, run_id, writer, expect_absent=expect_absent)
+            self._write_local(rel_path, tmp, version.mtime_ns, run_id, writer, expect_absent=absent)
         except OSError as exc:
             raise fs.item_error(exc, rel_path, "restoring it") from None
         finally:
@@ -604,11 +610,7 @@ class Recovery:
                 bin_entry.mtime_ns,
                 0.0,
             )
-            etag = self._copy_remote(version, listed.get(rel), result.run_id, writer)
-            if mode is SyncMode.UPLOAD:
-                self._bring_to_folder(
-                    rel, etag, result.run_id, writer, expect_absent=self._local_md5(rel) is None
-                )
+            self._restore_remote(version, listed.get(rel), result.run_id, writer, mode)
             result.restored.append(rel)
         elif change.before_md5 is not None and kind in (
             ChangeKind.UPLOADED,
@@ -618,11 +620,7 @@ class Recovery:
         ):
             # replaced or deleted without a bin copy: the account's versions keep it
             version = self._azure_version(rel, change.before_md5)
-            etag = self._copy_remote(version, listed.get(rel), result.run_id, writer)
-            if mode is SyncMode.UPLOAD:
-                self._bring_to_folder(
-                    rel, etag, result.run_id, writer, expect_absent=self._local_md5(rel) is None
-                )
+            self._restore_remote(version, listed.get(rel), result.run_id, writer, mode)
             result.restored.append(rel)
         else:
             self._remove_local(rel, result.run_id, writer)

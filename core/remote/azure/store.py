@@ -9,6 +9,15 @@ rest of it.
 Put Blob, Get Blob and List Blobs go through the client's own pipeline (auth, retries,
 timeouts) without the SDK's per-call model layer, which cost measurable client CPU
 (bench/RESULTS.md); the SDK path of the listing stays as ``lean_listing = False``.
+
+Why this module is over 800 lines: :class:`AzureBlobStore` implements the whole
+``RemoteStore`` protocol for one container (list, get, upload single and in resumable
+blocks, download streamed and in ranges with resume, delete, copy, the beacon, archive
+tiers, versions, links), and every call shares the client, its pipeline and the same
+error translation. What needs none of that is in its own modules: page parsing
+(:mod:`.listing`), the retry and timeout policy (:mod:`.policy`), error translation
+(:mod:`.errors`), the body reader (:mod:`.transfer`), links (:mod:`.links`), the beacon's
+requests (:mod:`.beacon`), sign-in (:mod:`.identity`).
 """
 
 from __future__ import annotations
