@@ -123,8 +123,10 @@ class Bench:
         return f"{prefix}-{tool}-{self.seq}".replace("_", "-").lower()
 
     def count_blobs(self, name: str) -> dict[str, int]:
+        """The container's files: BlobSync's own ``.blobsync/`` blobs (the change beacon,
+        the recycle bin) are not the user's files."""
         with self.container(name) as c:
-            return {b.name: b.size for b in c.list_blobs()}
+            return {b.name: b.size for b in c.list_blobs() if not b.name.startswith(".blobsync/")}
 
     def drop(self, name: str) -> None:
         with self.container(name) as c:

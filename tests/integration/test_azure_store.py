@@ -298,7 +298,7 @@ def test_a_listing_page_whose_body_breaks_off_is_asked_for_again(
     names = [f"f{i:03d}" for i in range(30)]
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda n: upload(azure_store, n, b"x"), names))
-    pipeline = azure_store.client._pipeline
+    pipeline = azure_store.pipeline
     real_run = pipeline.run
     urls: list[str] = []
 
@@ -335,7 +335,7 @@ def test_a_malformed_listing_page_is_a_listing_error(
 ) -> None:
     for i in range(4):
         upload(azure_store, f"f{i}", b"x")
-    pipeline = azure_store.client._pipeline
+    pipeline = azure_store.pipeline
     real_run = pipeline.run
     calls: list[str] = []
 

@@ -142,7 +142,7 @@ def test_a_download_that_breaks_off_resumes_to_the_same_bytes(
 ) -> None:
     data = os.urandom(3 * 256 * 1024 + 5)
     etag = _put(azure_store, "r", data)
-    pipeline = azure_store.client._pipeline
+    pipeline = azure_store.pipeline
     real_run = pipeline.run
     ranges: list[str | None] = []
 

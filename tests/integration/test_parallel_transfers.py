@@ -59,7 +59,7 @@ class Recorder:
     test act before a given request is sent (``before``) or break its body."""
 
     def __init__(self, store: AzureBlobStore, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.pipeline = store.client._pipeline
+        self.pipeline = store.pipeline
         self.real_run = self.pipeline.run
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.lock = threading.Lock()

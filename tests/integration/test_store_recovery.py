@@ -175,7 +175,9 @@ def test_azure_versions_listing_is_parsed_as_the_rest_docs_show(
     store = open_store(azurite.credentials, container_name)
     root = ET.fromstring(page)
     monkeypatch.setattr(
-        store, "_list_xml", lambda prefix, include, convert: map(convert, root.iter("Blob"))
+        store,
+        "_list_xml",
+        lambda prefix, include, convert, page_size=None: map(convert, root.iter("Blob")),
     )
     old, current = store.list_versions("doc.txt")
     assert (old.version_id, old.size, old.is_current) == ("2026-11-01T10:00:00.1234567Z", 3, False)

@@ -20,21 +20,54 @@ probe), and the sign-in factories :func:`sign_in`, :func:`restore_sign_in`,
 :func:`cli_credential`.
 """
 
-from .client import check_connection, list_containers
+from typing import TYPE_CHECKING, Any
+
 from .errors import translate
-from .identity import (
-    DeviceCodePrompt,
-    SignIn,
-    SignInMethod,
-    TokenCacheChoice,
-    TokenCacheMode,
-    cli_credential,
-    encrypted_cache_problem,
-    restore_sign_in,
-    sign_in,
-)
 from .policy import CONNECTION_TIMEOUT_S, READ_TIMEOUT_S, BoundedRetryPolicy, RedactSignatures
 from .store import AzureBlobStore, check_container, create_container, open_store
+
+if TYPE_CHECKING:
+    from .client import check_connection, list_containers
+    from .identity import (
+        DeviceCodePrompt,
+        SignIn,
+        SignInMethod,
+        TokenCacheChoice,
+        TokenCacheMode,
+        cli_credential,
+        encrypted_cache_problem,
+        restore_sign_in,
+        sign_in,
+    )
+
+#: Sign-in names, imported on first use: azure-identity (and MSAL under it) took ~70 ms
+#: of every ``blobsync sync`` start-up here, also with a connection string or a key.
+_IDENTITY_NAMES = frozenset(
+    {
+        "DeviceCodePrompt",
+        "SignIn",
+        "SignInMethod",
+        "TokenCacheChoice",
+        "TokenCacheMode",
+        "cli_credential",
+        "encrypted_cache_problem",
+        "restore_sign_in",
+        "sign_in",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _IDENTITY_NAMES:
+        from . import identity
+
+        return getattr(identity, name)
+    if name in ("check_connection", "list_containers"):  # the storage SDK's clients
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CONNECTION_TIMEOUT_S",

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import enum
 import re
+import sys
 from typing import Any, NoReturn
 
-import requests
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
@@ -226,7 +226,8 @@ def translate(
     if isinstance(exc, ValueError) and creds is not None and creds.kind is SecretKind.ENTRA:
         # The SDK refuses to send a bearer token over plain http.
         return ConfigError("Signing in with Microsoft Entra ID needs an https:// account URL.")
-    if isinstance(exc, requests.RequestException):
+    requests = sys.modules.get("requests")  # only the SDK's pipeline imports it
+    if requests is not None and isinstance(exc, requests.RequestException):
         return ConnectionFailure("The connection to the storage service failed.")
     raise exc
 

@@ -98,6 +98,11 @@ class BoundedRetryPolicy(HTTPPolicy):  # type: ignore[type-arg]
         self._sleep(delay)
 
     def send(self, request: PipelineRequest) -> PipelineResponse:  # type: ignore[type-arg]
+        return self.run(request, self.next)
+
+    def run(self, request: PipelineRequest, next_node: HTTPPolicy) -> PipelineResponse:  # type: ignore[type-arg]
+        """:meth:`send` with the pipeline's next node given: one policy (its counters,
+        its sleep) can serve two pipelines (:class:`RetryVia`)."""
         for option in _STORAGE_RETRY_OPTIONS:
             request.context.options.pop(option, None)
         body = request.http_request.body
@@ -111,7 +116,7 @@ class BoundedRetryPolicy(HTTPPolicy):  # type: ignore[type-arg]
         while True:
             self.attempts += 1
             try:
-                response = self.next.send(request)
+                response = next_node.send(request)
             except ServiceRequestError:  # never reached the server
                 if connect_tries >= len(self.connect_backoffs):
                     raise
@@ -139,6 +144,18 @@ class BoundedRetryPolicy(HTTPPolicy):  # type: ignore[type-arg]
                 body.seek(position)
 
 
+class RetryVia(HTTPPolicy):  # type: ignore[type-arg]
+    """A pipeline's place for a :class:`BoundedRetryPolicy` that another pipeline holds
+    too (a policy's ``next`` belongs to one pipeline)."""
+
+    def __init__(self, policy: BoundedRetryPolicy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def send(self, request: PipelineRequest) -> PipelineResponse:  # type: ignore[type-arg]
+        return self.policy.run(request, self.next)
+
+
 class RedactSignatures(logging.Filter):
     """Masks SAS signatures in log records: urllib3 logs every request URL, query
     string included, at DEBUG (azure-core's own logging policy already redacts)."""
@@ -151,6 +168,11 @@ class RedactSignatures(logging.Filter):
             record.msg = self._SIG_RE.sub(r"\1REDACTED", message)
             record.args = ()
         return True
+
+
+def redact(text: str) -> str:
+    """``text`` with any SAS signature masked (for our own log lines)."""
+    return RedactSignatures._SIG_RE.sub(r"\1REDACTED", text)
 
 
 _redactor = RedactSignatures()

@@ -37,7 +37,7 @@ import xml.etree.ElementTree as ET
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any, BinaryIO, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from azure.core import MatchConditions
@@ -49,14 +49,6 @@ from azure.core.exceptions import (
 )
 from azure.core.pipeline.policies import HTTPPolicy
 from azure.core.rest import HttpRequest
-from azure.storage.blob import (
-    BlobBlock,
-    BlobClient,
-    BlobPrefix,
-    ContainerClient,
-    ContentSettings,
-)
-from azure.storage.blob import RehydratePriority as SdkRehydratePriority
 
 from ...crashpoints import crash_point
 from ...credentials import Credentials
@@ -99,9 +91,7 @@ from ..blobmeta import (
 )
 from ..probe import PermissionReport, probe_permissions
 from . import beacon
-from .client import service_client
 from .errors import error_code, raise_translated, translate
-from .links import make_share_link
 from .listing import PageParser, entry_from_xml, metadata_from_xml, quoted, rehydrating_to
 from .policy import (
     COPY_WAIT_S,
@@ -114,6 +104,11 @@ from .policy import (
     UPLOAD_THREADS,
 )
 from .transfer import ExactReader
+from .wire import API_VERSION, lean_pipeline, lean_pipeline_possible
+
+if TYPE_CHECKING:
+    from azure.core.pipeline import Pipeline
+    from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient, ContentSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -155,19 +150,57 @@ class AzureBlobStore:
         #: List through our own XML parsing (fast) rather than the SDK's models.
         self.lean_listing = True
         self._creds = creds
-        self._service = service_client(creds, max_connections=max_connections, retry=retry_policy)
-        self._container = self._service.get_container_client(container)
+        self._max_connections = max_connections
+        self._retry_policy = retry_policy
+        self._sdk_lock = threading.Lock()
+        self._sdk_clients: tuple[BlobServiceClient, ContainerClient] | None = None
+        sas = creds.sas_token
+        #: The container's URL (with the SAS, if any), as the SDK builds it.
+        self._url = f"{creds.account_url}/{quote(container, safe='')}" + (f"?{sas}" if sas else "")
+        #: Put/Get/List/Delete Blob and the beacon go through this pipeline: the lean one
+        #: (:mod:`.wire`) when it can stand in for the SDK's, else the SDK's own.
+        self._lean: Pipeline | None = None  # type: ignore[type-arg]
+        if lean_pipeline_possible(creds):
+            self._lean = lean_pipeline(creds, max_connections=max_connections, retry=retry_policy)
+        else:
+            self._clients()  # at once, as before: e.g. Entra ID refuses here before a sign-in
 
     def __repr__(self) -> str:
         return f"AzureBlobStore({self._creds.account_url!r}, {self.container!r})"
 
     # ---- helpers ------------------------------------------------------------------
 
+    def _clients(self) -> tuple[BlobServiceClient, ContainerClient]:
+        """The storage SDK's clients, made on first use: a run that only lists, reads
+        and writes whole blobs never imports the SDK (~0.15 s of start-up here)."""
+        with self._sdk_lock:
+            if self._sdk_clients is None:
+                from .client import service_client
+
+                service = service_client(
+                    self._creds, max_connections=self._max_connections, retry=self._retry_policy
+                )
+                self._sdk_clients = (service, service.get_container_client(self.container))
+            return self._sdk_clients
+
+    @property
+    def _service(self) -> BlobServiceClient:
+        return self._clients()[0]
+
+    @property
+    def _container(self) -> ContainerClient:
+        return self._clients()[1]
+
+    @property
+    def pipeline(self) -> Pipeline:  # type: ignore[type-arg]
+        """The pipeline the store's own requests go through (for tests)."""
+        return self._lean if self._lean is not None else self._container._pipeline
+
     def _run(self, request: HttpRequest, stream: bool = False) -> Any:
-        """Send ``request`` through the client's pipeline with a cheap request ID: the
-        storage SDK's default is ``uuid1()``, which asks libuuid's daemon socket on every
-        request (three system calls and a lock, ~2 % of a small download's client CPU)."""
-        return self._container._pipeline.run(
+        """Send ``request`` through :attr:`pipeline` with a cheap request ID: the storage
+        SDK's default is ``uuid1()``, which asks libuuid's daemon socket on every request
+        (three system calls and a lock, ~2 % of a small download's client CPU)."""
+        return self.pipeline.run(
             request, stream=stream, client_request_id=f"{self._id_prefix}-{next(self._ids)}"
         )
 
@@ -192,8 +225,18 @@ class AzureBlobStore:
     # ---- RemoteStore --------------------------------------------------------------
 
     def container_exists(self) -> bool:
+        """One Get Container Properties (``restype=container``)."""
         try:
-            return bool(self._container.exists())
+            response = self._run(
+                HttpRequest("GET", self._container_op_url(), headers={"x-ms-version": API_VERSION})
+            )
+            status = response.http_response.status_code
+            if status == 200:
+                return True
+            error_response = HttpResponseError(response=response.http_response)
+            if status == 404 and error_code(error_response) in ("ContainerNotFound", ""):
+                return False
+            raise error_response
         except AzureError as exc:
             error = translate(exc, container=self.container, creds=self._creds)
             if not (isinstance(error, AuthError) and error.reason is AuthReason.PERMISSION_MISSING):
@@ -207,15 +250,25 @@ class AzureBlobStore:
         return True
 
     def create_container(self) -> bool:
+        """One Create Container (``PUT ?restype=container``); False if it existed."""
         try:
-            self._container.create_container()
-            return True
-        except HttpResponseError as exc:
-            if error_code(exc) == "ContainerAlreadyExists":
+            response = self._run(
+                HttpRequest("PUT", self._container_op_url(), headers={"x-ms-version": API_VERSION})
+            ).http_response
+            if response.status_code == 201:
+                return True
+            error = HttpResponseError(response=response)
+            if error_code(error) == "ContainerAlreadyExists":
                 return False
-            self._fail(exc)
+            raise error
         except AzureError as exc:
             self._fail(exc)
+
+    def _container_op_url(self) -> str:
+        """The container's URL for a container operation (``restype=container``)."""
+        split = urlsplit(self._url)
+        query = (split.query + "&" if split.query else "") + "restype=container"
+        return urlunsplit((split.scheme, split.netloc, split.path, query, ""))
 
     def list_blobs(self, prefix: str = "") -> Iterator[RemoteEntry]:
         if self.lean_listing:
@@ -238,19 +291,23 @@ class AzureBlobStore:
         return self._list_xml(prefix, "metadata", entry_from_xml)
 
     def _list_xml(
-        self, prefix: str, include: str, convert: Callable[[ET.Element], T]
+        self,
+        prefix: str,
+        include: str,
+        convert: Callable[[ET.Element], T],
+        page_size: int | None = None,
     ) -> Iterator[T]:
         """``convert`` applied to each ``<Blob>`` element of a flat listing of
         ``prefix``, page by page (the element is gone after: keep what you need). The
         next page is asked for as soon as this one's marker is known, so the service
         prepares it while this one is handed out (at most two pages in memory)."""
-        split = urlsplit(self._container.url)  # carries the SAS, if any
+        split = urlsplit(self._url)  # carries the SAS, if any
         base_query = (split.query + "&") if split.query else ""
 
         def request_for(marker: str) -> HttpRequest:
             query = (
                 f"{base_query}restype=container&comp=list&include={include}"
-                f"&maxresults={self.page_size}"
+                f"&maxresults={page_size or self.page_size}"
             )
             if prefix:
                 query += "&prefix=" + quote(prefix, safe="")
@@ -259,7 +316,7 @@ class AzureBlobStore:
             return HttpRequest(
                 "GET",
                 urlunsplit((split.scheme, split.netloc, split.path, query, "")),
-                headers={"x-ms-version": self._container.api_version, "Accept": "application/xml"},
+                headers={"x-ms-version": API_VERSION, "Accept": "application/xml"},
             )
 
         # Not a with-block: a run that stops early must not wait for the page in flight.
@@ -325,9 +382,7 @@ class AzureBlobStore:
         Azurite supports neither feature: there it reports versioning off."""
         days: int | None = None
         try:
-            policy = self._service.get_service_properties().get("delete_retention_policy")
-            if policy is not None and policy.enabled:
-                days = int(policy.days or 0) or None
+            days = self._soft_delete_days()
         except HttpResponseError as exc:
             if exc.status_code not in (400, 403, 404):
                 self._fail(exc)
@@ -335,12 +390,32 @@ class AzureBlobStore:
             self._fail(exc)
         versioning: bool | None = None
         try:
-            for versioned in self._list_xml("", "versions", _has_version_id):
+            for versioned in self._list_xml("", "versions", _has_version_id, page_size=1):
                 versioning = versioned
                 break
         except (ListingError, ContainerNotFound):
             versioning = None  # refused include=versions, or no container yet: cannot tell
         return Protection(versioning=versioning, soft_delete_days=days)
+
+    def _soft_delete_days(self) -> int | None:
+        """Get Blob Service Properties' ``DeleteRetentionPolicy``: its days when on.
+        Raises HttpResponseError, AzureError."""
+        split = urlsplit(self._creds.account_url)
+        sas = self._creds.sas_token
+        query = (f"{sas}&" if sas else "") + "restype=service&comp=properties"
+        url = urlunsplit((split.scheme, split.netloc, split.path + "/", query, ""))
+        response = self._run(HttpRequest("GET", url, headers={"x-ms-version": API_VERSION}))
+        answer = response.http_response
+        if answer.status_code != 200:
+            raise HttpResponseError(response=answer)
+        try:
+            policy = ET.fromstring(answer.read()).find("DeleteRetentionPolicy")
+        except ET.ParseError:
+            return None
+        if policy is None or (policy.findtext("Enabled") or "").lower() != "true":
+            return None
+        days = policy.findtext("Days") or ""
+        return int(days) if days.isdigit() and int(days) > 0 else None
 
     def list_versions(self, blob_name: str) -> list[BlobVersion]:
         check_blob_name(blob_name)
@@ -396,7 +471,7 @@ class AzureBlobStore:
         folders: list[str] = []
         try:
             for item in self._container.walk_blobs(name_starts_with=prefix or None, delimiter="/"):
-                if isinstance(item, BlobPrefix):
+                if isinstance(item, _sdk().BlobPrefix):
                     folders.append(item.name)
         except AzureError as exc:
             self._listing_failed(exc)
@@ -469,9 +544,9 @@ class AzureBlobStore:
     def read_beacon(self, if_none_match: str | None, blob_name: str = BEACON_BLOB) -> BeaconRead:
         """One conditional Get Blob (:mod:`.beacon`)."""
         return beacon.read_beacon(
-            self._container._pipeline,
+            self.pipeline,
             self._blob_url(blob_name),
-            self._container.api_version,
+            API_VERSION,
             if_none_match,
             blob_name=blob_name,
             container=self.container,
@@ -481,9 +556,9 @@ class AzureBlobStore:
     def write_beacon(self, body: bytes, if_match: str | None, blob_name: str = BEACON_BLOB) -> str:
         """One conditional Put Blob (:mod:`.beacon`)."""
         return beacon.write_beacon(
-            self._container._pipeline,
+            self.pipeline,
             self._blob_url(blob_name),
-            self._container.api_version,
+            API_VERSION,
             body,
             if_match,
             blob_name=blob_name,
@@ -546,7 +621,7 @@ class AzureBlobStore:
                 blob.stage_block(block_id, data, length=len(data))
                 block_ids.append(block_id)
             response = blob.commit_block_list(
-                [BlobBlock(block_id=block_id) for block_id in block_ids],
+                [_sdk().BlobBlock(block_id=block_id) for block_id in block_ids],
                 content_settings=self._content_settings(blob_name, md5),
                 metadata=metadata,
                 **self._conditions(None),
@@ -557,11 +632,14 @@ class AzureBlobStore:
 
     @staticmethod
     def _content_settings(blob_name: str, md5: bytes) -> ContentSettings:
-        return ContentSettings(content_type=content_type_for(blob_name), content_md5=bytearray(md5))
+        settings: ContentSettings = _sdk().ContentSettings(
+            content_type=content_type_for(blob_name), content_md5=bytearray(md5)
+        )
+        return settings
 
     def _blob_url(self, blob_name: str) -> str:
         """The blob's URL as the SDK builds it (name quoted, SAS kept)."""
-        split = urlsplit(self._container.url)
+        split = urlsplit(self._url)
         path = f"{split.path}/{quote(blob_name, safe='~/')}"
         return urlunsplit((split.scheme, split.netloc, path, split.query, ""))
 
@@ -582,7 +660,7 @@ class AzureBlobStore:
         """
         content_type = content_type_for(blob_name)
         headers = {
-            "x-ms-version": self._container.api_version,
+            "x-ms-version": API_VERSION,
             "x-ms-blob-type": "BlockBlob",
             # The blob's own Content-Type (what a browser gets); the request's says the
             # same. https://learn.microsoft.com/rest/api/storageservices/put-blob
@@ -675,7 +753,7 @@ class AzureBlobStore:
         crash_point("mid_block_upload")  # blocks staged, nothing committed
         try:
             response = blob.commit_block_list(
-                [BlobBlock(block_id=block_id) for block_id in block_ids],
+                [_sdk().BlobBlock(block_id=block_id) for block_id in block_ids],
                 content_settings=self._content_settings(blob_name, md5),
                 metadata=metadata,
                 **self._conditions(if_match),
@@ -794,7 +872,7 @@ class AzureBlobStore:
     def _get(self, blob_name: str, if_match: str, start: int, end: int | None) -> Any:
         """A Get Blob (bytes ``start``..``end``, or all) pinned to ``if_match``, its
         body not read yet. Raises PreconditionFailed, BlobNotFound, BlobSync errors."""
-        headers = {"x-ms-version": self._container.api_version, "If-Match": if_match}
+        headers = {"x-ms-version": API_VERSION, "If-Match": if_match}
         if start or end is not None:
             headers["x-ms-range"] = f"bytes={start}-{'' if end is None else end - 1}"
         request = HttpRequest("GET", self._blob_url(blob_name), headers=headers)
@@ -899,24 +977,19 @@ class AzureBlobStore:
         check_blob_name(target_name)
         if metadata is not None:
             check_metadata(metadata)
-        source_url = self._container.get_blob_client(source_name, version_id=source_version).url
-        target = self._blob(target_name)
-        source_conditions: dict[str, Any] = {}
-        if source_etag is not None:
-            source_conditions = {
-                "source_etag": source_etag,
-                "source_match_condition": MatchConditions.IfNotModified,
-            }
         try:
-            started = target.start_copy_from_url(
-                source_url,
-                metadata=metadata,
-                **source_conditions,
-                **self._conditions(target_if_match),
-            )
+            if source_version is None:
+                status, etag = self._start_copy(
+                    source_name, target_name, source_etag, metadata, target_if_match
+                )
+            else:
+                status, etag = self._start_copy_sdk(
+                    source_name, target_name, source_etag, metadata, target_if_match, source_version
+                )
             same_type = content_type_for(source_name) == content_type_for(target_name)
-            if started.get("copy_status") == "success" and same_type:
-                return WriteResult(str(started["etag"]), None)
+            if status == "success" and same_type:
+                return WriteResult(etag, None)
+            target = self._blob(target_name)
             deadline = time.monotonic() + COPY_WAIT_S
             while True:
                 props = target.get_blob_properties()
@@ -960,6 +1033,59 @@ class AzureBlobStore:
                 log.info("Content-Type of %s not updated: %s", target_name, exc)
         return WriteResult(etag, bytes(md5) if md5 else None)
 
+    def _start_copy(
+        self,
+        source_name: str,
+        target_name: str,
+        source_etag: str | None,
+        metadata: dict[str, str] | None,
+        target_if_match: str | None,
+    ) -> tuple[str | None, str]:
+        """One conditional Copy Blob of the current ``source_name`` (the source URL
+        carries the SAS, if any; a Shared Key request authorises a source in the same
+        account). Returns the copy status and the target's ETag. Raises
+        HttpResponseError, AzureError."""
+        headers = {"x-ms-version": API_VERSION, "x-ms-copy-source": self._blob_url(source_name)}
+        if source_etag is not None:
+            headers["x-ms-source-if-match"] = source_etag
+        if target_if_match is None:
+            headers["If-None-Match"] = "*"
+        else:
+            headers["If-Match"] = target_if_match
+        for key, value in (metadata or {}).items():
+            headers[f"x-ms-meta-{key}"] = value
+        request = HttpRequest("PUT", self._blob_url(target_name), headers=headers)
+        response = self._run(request).http_response
+        if response.status_code != 202:
+            raise HttpResponseError(response=response)
+        return response.headers.get("x-ms-copy-status"), str(response.headers["ETag"])
+
+    def _start_copy_sdk(
+        self,
+        source_name: str,
+        target_name: str,
+        source_etag: str | None,
+        metadata: dict[str, str] | None,
+        target_if_match: str | None,
+        source_version: str,
+    ) -> tuple[str | None, str]:
+        """:meth:`_start_copy` of an earlier version of ``source_name``, by the SDK."""
+        source_url = self._container.get_blob_client(source_name, version_id=source_version).url
+        source_conditions: dict[str, Any] = {}
+        if source_etag is not None:
+            source_conditions = {
+                "source_etag": source_etag,
+                "source_match_condition": MatchConditions.IfNotModified,
+            }
+        started = self._blob(target_name).start_copy_from_url(
+            source_url,
+            metadata=metadata,
+            **source_conditions,
+            **self._conditions(target_if_match),
+        )
+        status = started.get("copy_status")
+        return (str(status) if status is not None else None), str(started["etag"])
+
     def rehydrate(self, blob_name: str, tier: AccessTier, priority: RehydratePriority) -> None:
         """Set Blob Tier from Archive back to an online tier. Azure keeps the blob
         archived (ArchiveStatus ``rehydrate-pending-to-*``) for up to 15 hours (Standard)
@@ -968,7 +1094,7 @@ class AzureBlobStore:
         check_blob_name(blob_name)
         try:
             self._blob(blob_name).set_standard_blob_tier(
-                tier.value, rehydrate_priority=SdkRehydratePriority(priority.value)
+                tier.value, rehydrate_priority=_sdk().RehydratePriority(priority.value)
             )
         except AzureError as exc:
             self._fail(exc, blob_name)
@@ -976,6 +1102,8 @@ class AzureBlobStore:
     def share_link(self, blob_name: str, valid_for: dt.timedelta) -> ShareLink:
         """A read-only link to one blob, valid for ``valid_for`` (see :mod:`.links`)."""
         check_blob_name(blob_name)
+        from .links import make_share_link
+
         return make_share_link(self._service, self._creds, self.container, blob_name, valid_for)
 
     def close(self) -> None:
@@ -983,7 +1111,17 @@ class AzureBlobStore:
             if self._range_pool is not None:
                 self._range_pool.shutdown(wait=True, cancel_futures=True)
                 self._range_pool = None
-        self._service.close()
+        if self._sdk_clients is not None:
+            self._sdk_clients[0].close()
+        if self._lean is not None:
+            self._lean.__exit__()
+
+
+def _sdk() -> Any:
+    """The storage SDK's model classes (imported on first use, see ``_clients``)."""
+    import azure.storage.blob
+
+    return azure.storage.blob
 
 
 def _entry_and_metadata(blob: ET.Element) -> tuple[RemoteEntry, dict[str, str]]:
