@@ -318,8 +318,10 @@ class WireResponse:
         return self.read().decode(encoding or "utf-8", errors="replace")
 
     def close(self) -> None:
+        """Done with the response: its connection is kept if the body was read to its
+        end (a download stops reading at the last byte it wants), dropped otherwise."""
         if self._connection is not None:
-            self._done(False)
+            self._done(True)
 
 
 def _broken(exc: BaseException) -> str:
