@@ -27,6 +27,7 @@ from azure.storage.blob._shared.authentication import (
 )
 
 from blobsync.core.credentials import from_key, parse_connection_string
+from blobsync.core.errors import ConnectionFailure
 from blobsync.core.remote.azure import AzureBlobStore, wire
 from blobsync.core.remote.azure.policy import BoundedRetryPolicy, RetryVia
 from blobsync.core.remote.azure.wire import (
@@ -259,5 +260,79 @@ def test_a_plain_sync_imports_neither_the_storage_sdk_nor_requests(
         assert entry is not None
         store.download("d/a.txt", entry.etag, sink)
         assert sink.getvalue() == b"hello"
+    finally:
+        store.close()
+
+
+@pytest.mark.azurite
+def test_one_connection_serves_a_run_of_uploads_listings_and_downloads(
+    azurite: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Keep-alive holds for every kind of request, downloads included (a download stops
+    # reading at its last byte and closes the response: the connection stays).
+    opened: list[int] = []
+    real_new = HttpClientTransport._new
+
+    def counting_new(self: HttpClientTransport) -> Any:
+        opened.append(1)
+        return real_new(self)
+
+    monkeypatch.setattr(HttpClientTransport, "_new", counting_new)
+    container = "wire" + os.urandom(6).hex()
+    store = AzureBlobStore(parse_connection_string(azurite.connection_string), container)
+    try:
+        assert store._lean is not None
+        store.create_container()
+        etags = {}
+        for i in range(10):
+            data = f"blob {i}".encode() * (i + 1)
+            md5 = hashlib.md5(data).digest()
+            etags[f"b{i}"] = (
+                store.upload(f"b{i}", io.BytesIO(data), len(data), md5, 1, None).etag,
+                data,
+            )
+        assert sorted(e.rel_path for e in store.list_blobs()) == sorted(etags)
+        for name, (etag, data) in etags.items():
+            sink = io.BytesIO()
+            assert store.download(name, etag, sink) == len(data)
+            assert sink.getvalue() == data
+        for name, (etag, _data) in etags.items():
+            store.delete(name, etag)
+        assert list(store.list_blobs()) == []
+    finally:
+        store.close()
+    assert len(opened) <= 2, len(opened)  # the listing's page thread may take its own
+
+
+@pytest.mark.azurite
+def test_https_with_a_key_checks_the_certificate(
+    azurite_oauth: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Over HTTPS the lean pipeline verifies the server's certificate against the
+    # system's store or the bundle REQUESTS_CA_BUNDLE names (as the SDK's does).
+    creds = azurite_oauth.credentials  # the published key, on the HTTPS endpoint
+    assert creds.account_url.startswith("https://")
+    container = "wire" + os.urandom(6).hex()
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    untrusted = AzureBlobStore(creds, container)
+    try:
+        with pytest.raises(ConnectionFailure):
+            untrusted.create_container()
+    finally:
+        untrusted.close()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(azurite_oauth.cert))
+    store = AzureBlobStore(creds, container)
+    try:
+        assert store._lean is not None
+        assert store.create_container()
+        data = b"over tls"
+        etag = store.upload(
+            "t.txt", io.BytesIO(data), len(data), hashlib.md5(data).digest(), 1, None
+        ).etag
+        assert [e.rel_path for e in store.list_blobs()] == ["t.txt"]
+        sink = io.BytesIO()
+        store.download("t.txt", etag, sink)
+        assert sink.getvalue() == data
     finally:
         store.close()
