@@ -984,14 +984,9 @@ class AzureBlobStore:
         if metadata is not None:
             check_metadata(metadata)
         try:
-            if source_version is None:
-                status, etag = self._start_copy(
-                    source_name, target_name, source_etag, metadata, target_if_match
-                )
-            else:
-                status, etag = self._start_copy_sdk(
-                    source_name, target_name, source_etag, metadata, target_if_match, source_version
-                )
+            status, etag = self._start_copy(
+                source_name, target_name, source_etag, metadata, target_if_match, source_version
+            )
             same_type = content_type_for(source_name) == content_type_for(target_name)
             if status == "success" and same_type:
                 return WriteResult(etag, None)
@@ -1046,11 +1041,16 @@ class AzureBlobStore:
         source_etag: str | None,
         metadata: dict[str, str] | None,
         target_if_match: str | None,
+        source_version: str | None,
     ) -> tuple[str | None, str]:
-        """One conditional Copy Blob of the current ``source_name`` (the source URL
-        carries the SAS, if any; a Shared Key request authorises a source in the same
-        account). Returns the copy status and the target's ETag. Raises
-        HttpResponseError, AzureError."""
+        """One conditional Copy Blob of ``source_name`` (the source URL carries the SAS,
+        if any; a Shared Key request authorises a source in the same account); an
+        earlier version of it (``source_version``) is copied by the SDK. Returns the
+        copy status and the target's ETag. Raises HttpResponseError, AzureError."""
+        if source_version is not None:
+            return self._start_copy_of_version(
+                source_name, target_name, source_etag, metadata, target_if_match, source_version
+            )
         headers = {"x-ms-version": API_VERSION, "x-ms-copy-source": self._blob_url(source_name)}
         if source_etag is not None:
             headers["x-ms-source-if-match"] = source_etag
@@ -1066,16 +1066,9 @@ class AzureBlobStore:
             raise HttpResponseError(response=response)
         return response.headers.get("x-ms-copy-status"), str(response.headers["ETag"])
 
-    def _start_copy_sdk(
-        self,
-        source_name: str,
-        target_name: str,
-        source_etag: str | None,
-        metadata: dict[str, str] | None,
-        target_if_match: str | None,
-        source_version: str,
-    ) -> tuple[str | None, str]:
-        """:meth:`_start_copy` of an earlier version of ``source_name``, by the SDK."""
+    def _start_copy_of_version(self, *args: Any) -> tuple[str | None, str]:
+        """:meth:`_start_copy` of an earlier version, by the SDK (same arguments)."""
+        source_name, target_name, source_etag, metadata, target_if_match, source_version = args
         source_url = self._container.get_blob_client(source_name, version_id=source_version).url
         source_conditions: dict[str, Any] = {}
         if source_etag is not None:
