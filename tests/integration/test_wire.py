@@ -75,6 +75,7 @@ def _sdk_signature(method: str, url: str, headers: dict[str, str]) -> str:
                 "x-ms-meta-blobsync_machine": "laptop",
                 "x-ms-meta-blobsync_Time": "1",
                 "x-ms-meta-a1_b": "x",
+                "x-ms-meta-empty": "",
                 "If-None-Match": "*",
                 "x-ms-date": "Tue, 01 Dec 2026 10:00:00 GMT",
                 "x-ms-client-request-id": "abc-1",

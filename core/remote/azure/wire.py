@@ -217,10 +217,12 @@ class SharedKeySigner(SansIOHTTPPolicy):  # type: ignore[type-arg]
         return f"SharedKey {self._account}:{self.signature(method, url, headers)}"
 
     def signature(self, method: str, url: str, headers: Mapping[str, str]) -> str:
-        lowered = {name.lower(): value for name, value in headers.items() if value}
-        if lowered.get("content-length") == "0":
-            del lowered["content-length"]
-        lines = [method] + [lowered.get(name, "") for name in _SIGNED]
+        lowered = {name.lower(): value for name, value in headers.items() if value is not None}
+        standard = {name: value for name, value in lowered.items() if value}
+        if standard.get("content-length") == "0":
+            del standard["content-length"]
+        lines = [method] + [standard.get(name, "") for name in _SIGNED]
+        # Every x-ms- header is signed, one with an empty value too ("x-ms-meta-a:").
         ms = sorted((n for n in lowered if n.startswith("x-ms-")), key=cmp_to_key(_collate))
         canonical_headers = "".join(f"{name}:{lowered[name]}\n" for name in ms)
         split = urlsplit(url)
