@@ -7,7 +7,10 @@ proves this one. The modules:
 
 - :mod:`.policy`: bounded retries, timeouts, size cut-offs, SAS masking in logs;
 - :mod:`.errors`: SDK exceptions -> BlobSync errors (the only place that converts them);
-- :mod:`.client`: service clients and account-level calls (connection check, containers);
+- :mod:`.wire`: the lean pipeline the store's everyday requests go through (http.client,
+  our Shared Key signer, the same retry policy);
+- :mod:`.client`: the storage SDK's service clients and account-level calls (connection
+  check, containers), imported on first use;
 - :mod:`.listing`: List Blobs pages parsed with ElementTree;
 - :mod:`.transfer`: upload request bodies;
 - :mod:`.store`: :class:`AzureBlobStore`, the RemoteStore for one container;
