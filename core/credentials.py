@@ -73,9 +73,17 @@ class Credentials:
     @property
     def has_account_key(self) -> bool:
         """True when these credentials hold the account key (they can sign a service SAS)."""
+        return self.account_key is not None
+
+    @property
+    def account_key(self) -> str | None:
+        """The account key (a named key, or a connection string's ``AccountKey``), or
+        None."""
         if self.kind is SecretKind.ACCOUNT_KEY:
-            return True
-        return self.kind is SecretKind.CONNECTION_STRING and "accountkey=" in self.secret.lower()
+            return self.secret
+        if self.kind is SecretKind.CONNECTION_STRING:
+            return parse_connection_string_parts(self.secret).get("accountkey") or None
+        return None
 
     @property
     def sas_token(self) -> str | None:

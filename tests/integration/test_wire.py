@@ -27,7 +27,7 @@ from azure.storage.blob._shared.authentication import (
 )
 
 from blobsync.core.credentials import from_key, parse_connection_string
-from blobsync.core.errors import ConnectionFailure
+from blobsync.core.errors import AuthError, AuthReason, ConnectionFailure
 from blobsync.core.remote.azure import AzureBlobStore, wire
 from blobsync.core.remote.azure.policy import BoundedRetryPolicy, RetryVia
 from blobsync.core.remote.azure.wire import (
@@ -337,3 +337,43 @@ def test_https_with_a_key_checks_the_certificate(
         assert sink.getvalue() == data
     finally:
         store.close()
+
+
+def test_a_malformed_key_is_refused_before_anything_is_sent() -> None:
+    # As with the SDK's signer: a key that is not base64 is said to be malformed, not
+    # wrong (nothing listens on port 1: a request sent would be a connection failure).
+    store = AzureBlobStore(from_key("http://127.0.0.1:1/devstoreaccount1", "not base64!"), "c")
+    try:
+        assert store._lean is not None
+        with pytest.raises(AuthError) as info:
+            store.create_container()
+        assert info.value.reason is AuthReason.MALFORMED_KEY
+    finally:
+        store.close()
+
+
+def test_a_copy_of_a_version_names_it_in_the_source_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Azurite keeps no versions, so only the request is checked here: the version goes
+    # in the source URL's versionid, the conditions on both sides as for any copy.
+    store = AzureBlobStore(from_key(BASE, KEY), "c")
+    sent: list[Any] = []
+
+    class Answer:
+        status_code = 202
+        headers: ClassVar[dict[str, str]] = {"x-ms-copy-status": "success", "ETag": '"0x9"'}
+
+    def run(request: Any, stream: bool = False) -> Any:
+        sent.append(request)
+        return type("R", (), {"http_response": Answer()})()
+
+    monkeypatch.setattr(store, "_run", run)
+    try:
+        result = store.copy(
+            "a.txt", "b.txt", '"0x1"', target_if_match=None, source_version="2026-12-01T10:00:00.1Z"
+        )
+    finally:
+        store.close()
+    assert result.etag == '"0x9"'
+    headers = sent[0].headers
+    assert headers["x-ms-copy-source"] == f"{BASE}/c/a.txt?versionid=2026-12-01T10%3A00%3A00.1Z"
+    assert headers["x-ms-source-if-match"] == '"0x1"' and headers["If-None-Match"] == "*"

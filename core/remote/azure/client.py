@@ -9,7 +9,6 @@ expired SAS never looks like a connection failure, also in a long-running watch.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from typing import Any, cast
 
@@ -25,7 +24,7 @@ from azure.storage.blob import (
     BlobServiceClient,
 )
 
-from ...credentials import Credentials, SecretKind, sas_times, utc_now
+from ...credentials import Credentials, SecretKind
 from ...errors import AuthReason, SignInExpired
 from .errors import error_code, raise_translated, sign_in_expired_sentence
 from .policy import (
@@ -33,6 +32,7 @@ from .policy import (
     READ_TIMEOUT_S,
     SINGLE_SHOT_MAX,
     BoundedRetryPolicy,
+    sas_expiry_check,
 )
 
 
@@ -126,9 +126,9 @@ def service_client(
         "connection_timeout": CONNECTION_TIMEOUT_S,
         "read_timeout": READ_TIMEOUT_S,
     }
-    times = sas_times(creds)
-    if times is not None and times.expires is not None:
-        options["raw_request_hook"] = _SasExpiryCheck(creds, times.expires)
+    expiry_check = sas_expiry_check(creds)
+    if expiry_check is not None:
+        options["raw_request_hook"] = expiry_check
     if creds.kind is SecretKind.ENTRA:
         if creds.token_credential is None:
             raise SignInExpired(sign_in_expired_sentence(creds), AuthReason.SIGN_IN_REQUIRED)
@@ -142,23 +142,6 @@ def service_client(
     # A SAS in the URL (rather than AzureSasCredential) so blob URLs we hand to the
     # service as copy sources carry it too.
     return BlobServiceClient(f"{creds.account_url}?{creds.secret}", **options)
-
-
-class _SasExpiryCheck:
-    """Called by the storage SDK before every request (``raw_request_hook``), retries
-    included: refuses to send once the SAS's ``se`` has passed."""
-
-    def __init__(self, creds: Credentials, expires: dt.datetime) -> None:
-        self._creds = creds
-        self._expires = expires
-
-    def __call__(self, request: object) -> None:
-        if utc_now() >= self._expires:
-            raise SignInExpired(
-                sign_in_expired_sentence(self._creds),
-                AuthReason.SAS_EXPIRED,
-                expired_at=self._expires,
-            )
 
 
 def check_connection(creds: Credentials) -> None:

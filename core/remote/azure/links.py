@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
 
-from ...credentials import Credentials, SecretKind, parse_connection_string_parts, utc_now
+from ...credentials import Credentials, SecretKind, utc_now
 from ...errors import LinkNotPossible
 from ..base import MAX_LINK_VALIDITY, LinkKind, ShareLink
 from .errors import raise_translated
@@ -47,8 +47,8 @@ def make_share_link(
     expires = (now + valid_for).replace(microsecond=0)
     https = urlsplit(creds.account_url).scheme == "https"
     permission = BlobSasPermissions(read=True)
-    if creds.has_account_key:
-        key = _account_key(creds)
+    key = creds.account_key
+    if key is not None:
         token = generate_blob_sas(
             creds.account_name,
             container,
@@ -83,12 +83,3 @@ def make_share_link(
         )
     url = f"{creds.account_url}/{container}/{quote(blob_name, safe='~/')}?{token}"
     return ShareLink(url, expires, kind)
-
-
-def _account_key(creds: Credentials) -> str:
-    if creds.kind is SecretKind.ACCOUNT_KEY:
-        return creds.secret
-    key = parse_connection_string_parts(creds.secret).get("accountkey", "")
-    if not key:
-        raise LinkNotPossible("The connection string holds no account key to sign a link.")
-    return key

@@ -7,6 +7,7 @@ The SDK's defaults (22-hour read timeout, ~15 s backoff, no 429 retry) are repla
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 import re
@@ -20,9 +21,12 @@ from azure.core.exceptions import (
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy
 
+from ...credentials import Credentials, sas_times, utc_now
+from ...errors import AuthReason, SignInExpired
 from ..blobmeta import (
     MiB,
 )
+from .errors import sign_in_expired_sentence
 
 #: Contents up to this size go in one Put Blob; larger ones are staged in blocks.
 #: 256 MiB is rclone's upload cutoff too; one streamed Put Blob of 256 MiB took Azurite
@@ -142,6 +146,32 @@ class BoundedRetryPolicy(HTTPPolicy):  # type: ignore[type-arg]
                 status_tries += 1
             if position is not None:
                 body.seek(position)
+
+
+class SasExpiryCheck:
+    """Called before every request, retries included (the SDK's ``raw_request_hook``,
+    the lean pipeline's headers policy): refuses to send once the SAS's ``se`` has
+    passed, so an expired SAS never looks like a connection failure."""
+
+    def __init__(self, creds: Credentials, expires: dt.datetime) -> None:
+        self._creds = creds
+        self._expires = expires
+
+    def __call__(self, request: object = None) -> None:
+        if utc_now() >= self._expires:
+            raise SignInExpired(
+                sign_in_expired_sentence(self._creds),
+                AuthReason.SAS_EXPIRED,
+                expired_at=self._expires,
+            )
+
+
+def sas_expiry_check(creds: Credentials) -> SasExpiryCheck | None:
+    """The check for ``creds``' SAS, or None when they carry no SAS with an expiry."""
+    times = sas_times(creds)
+    if times is None or times.expires is None:
+        return None
+    return SasExpiryCheck(creds, times.expires)
 
 
 class RetryVia(HTTPPolicy):  # type: ignore[type-arg]

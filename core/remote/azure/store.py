@@ -233,17 +233,15 @@ class AzureBlobStore:
     def container_exists(self) -> bool:
         """One Get Container Properties (``restype=container``)."""
         try:
-            response = self._run(
-                HttpRequest("GET", self._container_op_url(), headers={"x-ms-version": API_VERSION})
-            )
-            status = response.http_response.status_code
-            if status == 200:
-                return True
-            error_response = HttpResponseError(response=response.http_response)
-            if status == 404 and error_code(error_response) in ("ContainerNotFound", ""):
-                return False
-            raise error_response
+            self._answer("GET", _with_query(self._url, "restype=container"), 200)
+            return True
         except AzureError as exc:
+            if (
+                isinstance(exc, HttpResponseError)
+                and exc.status_code == 404
+                and error_code(exc) in ("ContainerNotFound", "")
+            ):
+                return False
             error = translate(exc, container=self.container, creds=self._creds)
             if not (isinstance(error, AuthError) and error.reason is AuthReason.PERMISSION_MISSING):
                 raise error from None
@@ -258,23 +256,23 @@ class AzureBlobStore:
     def create_container(self) -> bool:
         """One Create Container (``PUT ?restype=container``); False if it existed."""
         try:
-            response = self._run(
-                HttpRequest("PUT", self._container_op_url(), headers={"x-ms-version": API_VERSION})
-            ).http_response
-            if response.status_code == 201:
-                return True
-            error = HttpResponseError(response=response)
-            if error_code(error) == "ContainerAlreadyExists":
+            self._answer("PUT", _with_query(self._url, "restype=container"), 201)
+            return True
+        except HttpResponseError as exc:
+            if error_code(exc) == "ContainerAlreadyExists":
                 return False
-            raise error
+            self._fail(exc)
         except AzureError as exc:
             self._fail(exc)
 
-    def _container_op_url(self) -> str:
-        """The container's URL for a container operation (``restype=container``)."""
-        split = urlsplit(self._url)
-        query = (split.query + "&" if split.query else "") + "restype=container"
-        return urlunsplit((split.scheme, split.netloc, split.path, query, ""))
+    def _answer(self, method: str, url: str, ok: int, headers: dict[str, str] | None = None) -> Any:
+        """One request of the store's own with no body; its response when the status
+        is ``ok``. Raises HttpResponseError (the service refused), AzureError."""
+        request = HttpRequest(method, url, headers={"x-ms-version": API_VERSION, **(headers or {})})
+        response = self._run(request).http_response
+        if response.status_code != ok:
+            raise HttpResponseError(response=response)
+        return response
 
     def list_blobs(self, prefix: str = "") -> Iterator[RemoteEntry]:
         if self.lean_listing:
@@ -307,12 +305,10 @@ class AzureBlobStore:
         ``prefix``, page by page (the element is gone after: keep what you need). The
         next page is asked for as soon as this one's marker is known, so the service
         prepares it while this one is handed out (at most two pages in memory)."""
-        split = urlsplit(self._url)  # carries the SAS, if any
-        base_query = (split.query + "&") if split.query else ""
 
         def request_for(marker: str) -> HttpRequest:
             query = (
-                f"{base_query}restype=container&comp=list&include={include}"
+                f"restype=container&comp=list&include={include}"
                 f"&maxresults={page_size or self.page_size}"
             )
             if prefix:
@@ -321,7 +317,7 @@ class AzureBlobStore:
                 query += "&marker=" + quote(marker, safe="")
             return HttpRequest(
                 "GET",
-                urlunsplit((split.scheme, split.netloc, split.path, query, "")),
+                _with_query(self._url, query),  # the container URL carries the SAS, if any
                 headers={"x-ms-version": API_VERSION, "Accept": "application/xml"},
             )
 
@@ -406,14 +402,11 @@ class AzureBlobStore:
     def _soft_delete_days(self) -> int | None:
         """Get Blob Service Properties' ``DeleteRetentionPolicy``: its days when on.
         Raises HttpResponseError, AzureError."""
-        split = urlsplit(self._creds.account_url)
         sas = self._creds.sas_token
-        query = (f"{sas}&" if sas else "") + "restype=service&comp=properties"
-        url = urlunsplit((split.scheme, split.netloc, split.path + "/", query, ""))
-        response = self._run(HttpRequest("GET", url, headers={"x-ms-version": API_VERSION}))
-        answer = response.http_response
-        if answer.status_code != 200:
-            raise HttpResponseError(response=answer)
+        service_url = f"{self._creds.account_url}/" + (f"?{sas}" if sas else "")
+        answer = self._answer(
+            "GET", _with_query(service_url, "restype=service&comp=properties"), 200
+        )
         try:
             policy = ET.fromstring(answer.read()).find("DeleteRetentionPolicy")
         except ET.ParseError:
@@ -1043,15 +1036,15 @@ class AzureBlobStore:
         target_if_match: str | None,
         source_version: str | None,
     ) -> tuple[str | None, str]:
-        """One conditional Copy Blob of ``source_name`` (the source URL carries the SAS,
-        if any; a Shared Key request authorises a source in the same account); an
-        earlier version of it (``source_version``) is copied by the SDK. Returns the
-        copy status and the target's ETag. Raises HttpResponseError, AzureError."""
+        """One conditional Copy Blob of ``source_name``, or of its version
+        ``source_version`` (``versionid=`` in the source URL). The source URL carries
+        the SAS, if any; a Shared Key request authorises a source in the same account.
+        Returns the copy status and the target's ETag. Raises HttpResponseError,
+        AzureError."""
+        source_url = self._blob_url(source_name)
         if source_version is not None:
-            return self._start_copy_of_version(
-                source_name, target_name, source_etag, metadata, target_if_match, source_version
-            )
-        headers = {"x-ms-version": API_VERSION, "x-ms-copy-source": self._blob_url(source_name)}
+            source_url = _with_query(source_url, "versionid=" + quote(source_version, safe=""))
+        headers = {"x-ms-copy-source": source_url}
         if source_etag is not None:
             headers["x-ms-source-if-match"] = source_etag
         if target_if_match is None:
@@ -1060,30 +1053,8 @@ class AzureBlobStore:
             headers["If-Match"] = target_if_match
         for key, value in (metadata or {}).items():
             headers[f"x-ms-meta-{key}"] = value
-        request = HttpRequest("PUT", self._blob_url(target_name), headers=headers)
-        response = self._run(request).http_response
-        if response.status_code != 202:
-            raise HttpResponseError(response=response)
+        response = self._answer("PUT", self._blob_url(target_name), 202, headers)
         return response.headers.get("x-ms-copy-status"), str(response.headers["ETag"])
-
-    def _start_copy_of_version(self, *args: Any) -> tuple[str | None, str]:
-        """:meth:`_start_copy` of an earlier version, by the SDK (same arguments)."""
-        source_name, target_name, source_etag, metadata, target_if_match, source_version = args
-        source_url = self._container.get_blob_client(source_name, version_id=source_version).url
-        source_conditions: dict[str, Any] = {}
-        if source_etag is not None:
-            source_conditions = {
-                "source_etag": source_etag,
-                "source_match_condition": MatchConditions.IfNotModified,
-            }
-        started = self._blob(target_name).start_copy_from_url(
-            source_url,
-            metadata=metadata,
-            **source_conditions,
-            **self._conditions(target_if_match),
-        )
-        status = started.get("copy_status")
-        return (str(status) if status is not None else None), str(started["etag"])
 
     def rehydrate(self, blob_name: str, tier: AccessTier, priority: RehydratePriority) -> None:
         """Set Blob Tier from Archive back to an online tier. Azure keeps the blob
@@ -1114,6 +1085,13 @@ class AzureBlobStore:
             self._sdk_clients[0].close()
         if self._lean is not None:
             self._lean.__exit__()
+
+
+def _with_query(url: str, query: str) -> str:
+    """``url`` with ``query`` appended to whatever query it has (a SAS, say)."""
+    split = urlsplit(url)
+    joined = f"{split.query}&{query}" if split.query else query
+    return urlunsplit((split.scheme, split.netloc, split.path, joined, ""))
 
 
 def _sdk() -> Any:

@@ -43,16 +43,25 @@ from functools import cmp_to_key
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.core.pipeline import Pipeline, PipelineRequest
 from azure.core.pipeline.policies import HttpLoggingPolicy, HTTPPolicy, SansIOHTTPPolicy
 from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest
 
-from ...credentials import Credentials, SecretKind, parse_connection_string_parts, utc_now
-from ...errors import AuthReason, SignInExpired
-from .errors import sign_in_expired_sentence
-from .policy import CONNECTION_TIMEOUT_S, READ_TIMEOUT_S, BoundedRetryPolicy, RetryVia, redact
+from ...credentials import Credentials, SecretKind
+from .policy import (
+    CONNECTION_TIMEOUT_S,
+    READ_TIMEOUT_S,
+    BoundedRetryPolicy,
+    RetryVia,
+    redact,
+    sas_expiry_check,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +86,6 @@ def lean_pipeline_possible(creds: Credentials) -> bool:
     return True
 
 
-def account_key(creds: Credentials) -> str | None:
-    """The account key to sign with, or None (a SAS rides in the URL)."""
-    if creds.kind is SecretKind.ACCOUNT_KEY:
-        return creds.secret
-    if creds.kind is SecretKind.CONNECTION_STRING:
-        return parse_connection_string_parts(creds.secret).get("accountkey") or None
-    return None
-
-
 def lean_pipeline(
     creds: Credentials,
     *,
@@ -99,7 +99,7 @@ def lean_pipeline(
         retry = BoundedRetryPolicy()
     via = RetryVia(retry) if isinstance(retry, BoundedRetryPolicy) else retry
     policies: list[Any] = [StorageHeaders(creds), via]
-    key = account_key(creds)
+    key = creds.account_key  # None: a SAS, which rides in the URL
     if key is not None:
         policies.append(SharedKeySigner(creds.account_name, key))
     # With -v the requests are in the debug log, headers and query values redacted but
@@ -114,19 +114,11 @@ class StorageHeaders(SansIOHTTPPolicy):  # type: ignore[type-arg]
 
     def __init__(self, creds: Credentials) -> None:
         super().__init__()
-        from ...credentials import sas_times
-
-        self._creds = creds
-        times = sas_times(creds)
-        self._expires = times.expires if times is not None else None
+        self._expiry_check = sas_expiry_check(creds)
 
     def on_request(self, request: PipelineRequest) -> None:  # type: ignore[type-arg]
-        if self._expires is not None and utc_now() >= self._expires:
-            raise SignInExpired(
-                sign_in_expired_sentence(self._creds),
-                AuthReason.SAS_EXPIRED,
-                expired_at=self._expires,
-            )
+        if self._expiry_check is not None:
+            self._expiry_check()
         headers = request.http_request.headers
         headers["x-ms-date"] = _http_date()
         headers.setdefault("x-ms-version", API_VERSION)
@@ -203,11 +195,15 @@ class SharedKeySigner(SansIOHTTPPolicy):  # type: ignore[type-arg]
         super().__init__()
         self._account = account_name
         try:
-            self._key = base64.b64decode(key, validate=True)
+            self._key: bytes | None = base64.b64decode(key)  # as lenient as the SDK's
         except ValueError:
-            self._key = b""  # malformed: the service refuses the signature (a wrong key)
+            self._key = None
 
     def on_request(self, request: PipelineRequest) -> None:  # type: ignore[type-arg]
+        if self._key is None:
+            # Before anything is sent, as the SDK's signer does: translated to "the
+            # account key is malformed" (errors.translate).
+            raise ClientAuthenticationError("The account key is not base64.")
         http_request = request.http_request
         http_request.headers["Authorization"] = self.authorization(
             http_request.method, http_request.url, http_request.headers
@@ -234,7 +230,7 @@ class SharedKeySigner(SansIOHTTPPolicy):  # type: ignore[type-arg]
         for name in sorted(params):
             resource += f"\n{name}:{','.join(sorted(params[name]))}"
         to_sign = "\n".join(lines) + "\n" + canonical_headers + resource
-        digest = hmac.new(self._key, to_sign.encode("utf-8"), hashlib.sha256).digest()
+        digest = hmac.new(self._key or b"", to_sign.encode("utf-8"), hashlib.sha256).digest()
         return base64.b64encode(digest).decode("ascii")
 
 
