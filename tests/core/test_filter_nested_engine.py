@@ -8,9 +8,6 @@ from the next run; dry runs name each nested rule."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from blobsync.core.engine import SyncEngine, SyncOptions
@@ -19,45 +16,11 @@ from blobsync.core.filters import IGNORE_FILE, FilterRules
 from blobsync.core.models import ActionKind, IssueKind, SyncMode, SyncResult
 from blobsync.core.remote.memory import MemoryStore
 
-MTIME = 1_700_000_000_000_000_000
+from .memory_world import MTIME, tree, write
+from .memory_world import make_engine as make_engine  # a fixture, used by name
+
 RULES = FilterRules(use_defaults=False)  # only the ignore files
 SUB_IGNORE = "sub/" + IGNORE_FILE
-
-
-def write(root: Path, rel: str, data: bytes | str, mtime_ns: int = MTIME) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.utime(path, ns=(mtime_ns, mtime_ns))
-    return path
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            full = Path(dirpath) / name
-            out[full.relative_to(root).as_posix()] = full.read_bytes()
-    return out
-
-
-def blobs(store: MemoryStore) -> dict[str, bytes]:
-    return {name: store.content(name) for name in store.synced_names()}
-
-
-@pytest.fixture
-def make_engine(tmp_path: Path):
-    engines: list[SyncEngine] = []
-
-    def make(root: Path, store: MemoryStore, name: str = "a") -> SyncEngine:
-        root.mkdir(parents=True, exist_ok=True)
-        engine = SyncEngine(root, store, tmp_path / f"state-{name}.sqlite3")
-        engines.append(engine)
-        return engine
-
-    yield make
-    for engine in engines:
-        engine.state.close()
 
 
 def sync(

@@ -15,7 +15,7 @@ from blobsync.core.app.emulator import Azurite
 from blobsync.core.credentials import AZURITE_KEY, ExpiryState, credential_expiry, from_sas_url
 from blobsync.core.engine import SyncEngine
 from blobsync.core.errors import AuthError, AuthReason, SignInExpired
-from blobsync.core.remote.azure import client, open_store
+from blobsync.core.remote.azure import open_store, policy
 
 pytestmark = pytest.mark.azurite
 
@@ -86,7 +86,7 @@ def test_expired_sas_answered_by_the_service(
 ) -> None:
     """With the local check out of the way, Azurite's own 403 is classified the same."""
     engine, _creds, expiry = engine_with_short_sas
-    monkeypatch.setattr(client._SasExpiryCheck, "__call__", lambda self, request: None)
+    monkeypatch.setattr(policy.SasExpiryCheck, "__call__", lambda self, request=None: None)
     assert engine.sync().uploaded == 1
     wait_until(expiry + dt.timedelta(seconds=1))
     with pytest.raises(SignInExpired) as info:

@@ -23,7 +23,8 @@ tiers, versions, links), and every call shares the client, its pipeline and the 
 error translation. What needs none of that is in its own modules: page parsing
 (:mod:`.listing`), the retry and timeout policy (:mod:`.policy`), error translation
 (:mod:`.errors`), the body reader (:mod:`.transfer`), links (:mod:`.links`), the beacon's
-requests (:mod:`.beacon`), sign-in (:mod:`.identity`).
+requests (:mod:`.beacon`), sign-in (:mod:`.identity`), the lean pipeline and its signer
+(:mod:`.wire`), the SDK's clients (:mod:`.client`).
 """
 
 from __future__ import annotations
