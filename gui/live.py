@@ -16,7 +16,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from blobsync.core import events as ev
-from blobsync.core.app.live import LivePair, PauseFlag, WatcherStarter, start_watcher_thread
+from blobsync.core.app.live import LivePair, WatcherStarter, start_watcher_thread
+from blobsync.core.app.pause import PauseFlag
 from blobsync.core.app.schedule import DEFAULT_BEACON_INTERVAL_S, DEFAULT_DEBOUNCE_S, SyncReason
 from blobsync.core.filters import FilterRules
 

@@ -48,7 +48,7 @@ from ..local.watcher import ChangeWatcher, WatcherUnavailable
 from ..models import SyncResult
 from ..remote.base import CancelToken, RemoteStore
 from .beacon import BeaconThread, BeaconView, BeaconWatch, notice_message
-from .pause import PauseStore
+from .pause import PauseFlag
 from .power import PowerState
 from .schedule import (
     DEFAULT_BEACON_INTERVAL_S,
@@ -72,27 +72,6 @@ WatcherStarter = Callable[[ChangeWatcher], None]
 
 def start_watcher_thread(watcher: ChangeWatcher) -> None:
     watcher.start()
-
-
-class PauseFlag:
-    """One pair's pause flag: in the shared :class:`PauseStore`, or (``store=None``)
-    in memory only."""
-
-    def __init__(self, store: PauseStore | None = None, key: str = "") -> None:
-        self.store = store
-        self.key = key
-        self._local = False
-
-    def is_paused(self) -> bool:
-        """True when this pair, or everything, is paused."""
-        return self.store.is_paused(self.key) if self.store is not None else self._local
-
-    def set(self, paused: bool) -> None:
-        """Pause or resume this pair. Raises ConfigError."""
-        if self.store is not None:
-            self.store.set_paused(self.key, paused)
-        else:
-            self._local = paused
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,3 +90,24 @@ class PauseStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class PauseFlag:
+    """One pair's pause flag: in the shared :class:`PauseStore`, or (``store=None``)
+    in memory only."""
+
+    def __init__(self, store: PauseStore | None = None, key: str = "") -> None:
+        self.store = store
+        self.key = key
+        self._local = False
+
+    def is_paused(self) -> bool:
+        """True when this pair, or everything, is paused."""
+        return self.store.is_paused(self.key) if self.store is not None else self._local
+
+    def set(self, paused: bool) -> None:
+        """Pause or resume this pair. Raises ConfigError."""
+        if self.store is not None:
+            self.store.set_paused(self.key, paused)
+        else:
+            self._local = paused

@@ -39,7 +39,6 @@ from . import accounts, entra
 from .accounts import SecretLoader
 from .engines import open_engine, open_offline_engine
 from .expiry import account_expiry, times_to_save
-from .live import PauseFlag
 from .pairs import (
     find_pair,
     move_state_db,
@@ -48,7 +47,7 @@ from .pairs import (
     state_path,
     unique_name,
 )
-from .pause import PauseStore
+from .pause import PauseFlag, PauseStore
 from .recovery import HistoryReader, history_path
 from .secrets import load_secret
 from .settings import AccountConfig, AppConfig, PairConfig, SettingsStore

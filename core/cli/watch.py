@@ -83,7 +83,8 @@ def cmd_watch(args: argparse.Namespace, service: AppService) -> int:
         cli_sync.err(warning)
     printer = _Printer(quiet=args.quiet)
     engine = cli_sync.open_pair_engine(target.pair_config(), creds, printer)
-    from ..app.live import LiveSync, PauseFlag  # watchdog: imported only by `watch`
+    from ..app.live import LiveSync  # watchdog: imported only by `watch`
+    from ..app.pause import PauseFlag
 
     key = pair_key(
         target.local, creds.account_url, creds.account_name, target.container, target.prefix

@@ -5,6 +5,8 @@ gives exactly what parsing the whole page at once gives; metadata named like the
 page's own structure (``Blob``, ``Blobs``, ``NextMarker``) is metadata; each ``<Blob>``
 is emptied once converted (a page never holds its tree of elements); a malformed or
 cut-short page, or a blob whose properties cannot be read, raises ``ET.ParseError``.
+The next page's marker read from a page's tail (``sniff_next_marker``, so the next page
+can be asked for before this one is parsed) is the marker the parse finds.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from blobsync.core.models import AccessTier, RemoteEntry, Writer
-from blobsync.core.remote.azure.listing import PageParser, entry_from_xml, metadata_from_xml
+from blobsync.core.remote.azure.listing import (
+    PageParser,
+    entry_from_xml,
+    metadata_from_xml,
+    parse_page,
+    sniff_next_marker,
+)
 
 
 def _blob(i: int) -> str:
@@ -156,3 +164,26 @@ def test_a_malformed_page_raises_parse_error(page: bytes) -> None:
 
     with pytest.raises(ET.ParseError):
         parse()
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["2!84!MDAwMDM4IWQxL2ZpbGUwMDA!", "file000999.bin", "a&amp;b &lt;c&gt; &#233;", ""],
+)
+def test_the_marker_read_from_the_tail_is_the_one_the_parse_finds(marker: str) -> None:
+    """Every blob's metadata holds ``<Blobs>`` and ``<NextMarker>`` entries: the tail
+    read still finds the page's own marker, entities decoded, and none on a last page."""
+    for n in (0, 1, 7):
+        page = _page(n, marker)
+        entries, parsed = parse_page(page, entry_from_xml)
+        assert (entries, parsed) == _whole(page)
+        assert sniff_next_marker(page) == parsed
+    assert sniff_next_marker(_page(2, "a&amp;b &lt;c&gt; &#233;")) == "a&b <c> é"
+
+
+@pytest.mark.parametrize(
+    "page",
+    [b"", b"<html>Service Unavailable</html>", _page(3, "m")[:-40], b"<NextMarker>m"],
+)
+def test_a_tail_without_a_whole_marker_names_none(page: bytes) -> None:
+    assert sniff_next_marker(page) == ""

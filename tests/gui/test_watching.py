@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from blobsync.core.app.live import PauseFlag
-from blobsync.core.app.pause import PauseStore
+from blobsync.core.app.pause import PauseFlag, PauseStore
 from blobsync.core.app.settings import PairConfig
 from blobsync.core.app.status import PairState
 from blobsync.core.local.watcher import WatcherUnavailable

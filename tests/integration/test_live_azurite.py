@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from blobsync.core.app.live import LiveSync, PauseFlag
-from blobsync.core.app.pause import PauseStore
+from blobsync.core.app.live import LiveSync
+from blobsync.core.app.pause import PauseFlag, PauseStore
 from blobsync.core.engine import SyncEngine
 from blobsync.core.local.watcher import WatcherUnavailable
 from blobsync.core.remote.azure import AzureBlobStore

@@ -217,20 +217,30 @@ def test_a_request_on_a_connection_closed_meanwhile_is_retried_on_a_new_one(
 def test_a_plain_sync_imports_neither_the_storage_sdk_nor_requests(
     azurite: Any, tmp_path: Path
 ) -> None:
+    """Neither the storage SDK, requests/urllib3, azure-identity nor watchdog (only
+    ``blobsync watch`` needs it) is imported by ``blobsync sync``: not on a first
+    upload, a no-change run, a second machine's first sync (it reads the container's
+    ``.blobsyncignore`` properties and downloads) nor a run that deletes a blob."""
     folder = tmp_path / "folder"
     (folder / "d").mkdir(parents=True)
     (folder / "d" / "a.txt").write_bytes(b"hello")
+    (folder / "b.txt").write_bytes(b"kept")
     env = {
         **os.environ,
         "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
-        "XDG_DATA_HOME": str(tmp_path / "data"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
     }
     container = "wire" + hashlib.md5(str(tmp_path).encode()).hexdigest()[:12]
-    for step in ("first", "again"):
+    second = tmp_path / "second"
+    second.mkdir()
+    steps = [("first", folder, "data"), ("again", folder, "data")]
+    steps += [("second machine", second, "data2"), ("deletion", second, "data2")]
+    for step, root, data in steps:
+        if step == "deletion":
+            (second / "d" / "a.txt").unlink()
         done = subprocess.run(
             [
                 sys.executable,
@@ -239,11 +249,11 @@ def test_a_plain_sync_imports_neither_the_storage_sdk_nor_requests(
                 "-m",
                 "blobsync.core.cli",
                 "sync",
-                str(folder),
+                str(root),
                 container,
                 "--json",
             ],
-            env=env,
+            env={**env, "XDG_DATA_HOME": str(tmp_path / data)},
             capture_output=True,
             text=True,
             timeout=120,
@@ -253,14 +263,17 @@ def test_a_plain_sync_imports_neither_the_storage_sdk_nor_requests(
         assert "azure.storage.blob" not in imported, step
         assert "requests" not in imported and "urllib3" not in imported, step
         assert "azure.identity" not in imported, step
+        assert "watchdog" not in imported, step
+    assert (second / "d" / "a.txt").exists() is False and (second / "b.txt").read_bytes() == b"kept"
     creds = parse_connection_string(azurite.connection_string)
     store = AzureBlobStore(creds, container)
     try:
+        assert store.get_entry("d/a.txt") is None  # deleted by the lean Delete Blob
         sink = io.BytesIO()
-        entry = store.get_entry("d/a.txt")
+        entry = store.get_entry("b.txt")
         assert entry is not None
-        store.download("d/a.txt", entry.etag, sink)
-        assert sink.getvalue() == b"hello"
+        store.download("b.txt", entry.etag, sink)
+        assert sink.getvalue() == b"kept"
     finally:
         store.close()
 
