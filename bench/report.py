@@ -199,6 +199,20 @@ def table(res: Results) -> list[str]:
     return lines
 
 
+#: RESULTS.md below this line is written by hand (how to read the runs, profiles, the
+#: misses and why, the app, the recycle bins): a full run rewrites what is above it and
+#: keeps it (:func:`with_kept_part`).
+HAND_WRITTEN = "<!-- Written by hand below this line: python -m bench keeps it. -->"
+
+
+def with_kept_part(generated: str, previous: str | None) -> str:
+    """``generated`` followed by the hand-written part of ``previous`` (from the
+    :data:`HAND_WRITTEN` line on), if it has one."""
+    if previous is None or HAND_WRITTEN not in previous:
+        return generated
+    return generated.rstrip("\n") + "\n\n" + previous[previous.index(HAND_WRITTEN) :]
+
+
 def markdown(res: Results, header: list[str], machine: list[str], versions: dict[str, str]) -> str:
     out = ["# Benchmark results", "", *header, "", "## Medians", ""]
     out += table(res)

@@ -60,7 +60,7 @@ from ..models import (
     SyncResult,
     Writer,
 )
-from ..remote.base import CancelToken, RemoteStore
+from ..remote.base import CancelToken, HashWhileSending, RemoteStore
 from ..remote.blobmeta import metadata_for
 from ..remote.trash import ContainerBin
 from .batch import DownloadBatch, Fetched
@@ -357,22 +357,24 @@ class Executor:
                     IssueKind.FILE_CHANGED,
                 )
             md5 = expect.md5 if expect is not None else None
-            if md5 is None:
-                md5 = _md5_of_open(fh)
-                fh.seek(0)
-                after = os.fstat(fh.fileno())
-                if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
-                    raise ItemError(
-                        "The file changed while it was read; it will sync next time.",
-                        IssueKind.FILE_CHANGED,
-                    )
+            content: bytes | HashWhileSending
+            if md5 is None and st.st_size >= self.ctx.store.hash_while_sending_min and _settled(st):
+                # A large file, unchanged for a while: hashed while it is sent (one read,
+                # not two); committed only if it did not change meanwhile.
+                content = HashWhileSending(_unchanged_check(fh, st))
+            else:
+                if md5 is None:
+                    md5 = _md5_of_open(fh)
+                    fh.seek(0)
+                    _unchanged_check(fh, st)()
+                content = md5
             kept = self._keep.remote(replacing, BinReason.REPLACED) if replacing else None
             crash_point("before_upload")
             result = self.ctx.store.upload(
                 rel,
                 self._throttled_reader(fh),
                 st.st_size,
-                md5,
+                content,
                 st.st_mtime_ns,
                 if_match,
                 progress=self._item_progress(rel, st.st_size),
@@ -381,6 +383,8 @@ class Executor:
             )
             crash_point("after_upload_before_record")
             after = os.fstat(fh.fileno())
+        md5 = md5 if md5 is not None else result.md5
+        assert md5 is not None  # a store that hashed while sending says what it found
         if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
             # What was sent matched ``md5`` (the store checks); the file moved on since,
             # so the next run sees it changed and uploads it again.
@@ -931,6 +935,39 @@ def _delete_refused() -> ItemError:
     )
     error.retryable = False
     return error
+
+
+#: A file is hashed while it is sent (HashWhileSending) only when its mtime and its
+#: ctime are at least this old: a write during the upload then surely moves them (file
+#: times come from a coarse clock, FAT keeps mtimes to 2 s; a tool that writes and then
+#: puts an old mtime back still moves the ctime), and the upload is not committed. A
+#: file changed more recently is hashed first and what is sent checked against that.
+SETTLED_NS = 10 * 1_000_000_000
+
+
+def _settled(st: os.stat_result) -> bool:
+    oldest = time.time_ns() - SETTLED_NS
+    return st.st_mtime_ns < oldest and st.st_ctime_ns < oldest
+
+
+def _unchanged_check(fh: BinaryIO, st: os.stat_result) -> Callable[[], None]:
+    """A check that the open file is still as ``st`` found it (size, mtime and ctime:
+    a tool that writes and then puts the old mtime back still moves the ctime).
+    Raises ItemError FILE_CHANGED."""
+
+    def check() -> None:
+        now = os.fstat(fh.fileno())
+        if (now.st_size, now.st_mtime_ns, now.st_ctime_ns) != (
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+        ):
+            raise ItemError(
+                "The file changed while it was read; it will sync next time.",
+                IssueKind.FILE_CHANGED,
+            )
+
+    return check
 
 
 def _md5_of_open(fh: object) -> bytes:

@@ -57,6 +57,19 @@ class WriteResult:
 
 
 @dataclass(frozen=True, slots=True)
+class HashWhileSending:
+    """In :meth:`RemoteStore.upload`'s ``md5`` place: the content's MD5 is not known
+    yet (no pass over the file before it is sent). The store computes it while it reads
+    and sends the content, and once all of it is read and sent, before anything is
+    committed, calls ``unchanged()``, which raises ItemError FILE_CHANGED if the file
+    moved on meanwhile: then nothing is committed. The MD5 comes back in
+    :attr:`WriteResult.md5`. Only for contents of at least
+    :attr:`RemoteStore.hash_while_sending_min` bytes (those go in staged blocks)."""
+
+    unchanged: Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True)
 class Protection:
     """What the account itself keeps of replaced and deleted blobs.
 
@@ -102,6 +115,12 @@ class RemoteStore(Protocol):
 
     container: str
 
+    @property
+    def hash_while_sending_min(self) -> int:
+        """Uploads of at least this many bytes may pass :class:`HashWhileSending` for
+        the MD5 (they are staged in blocks, committed only after ``unchanged()``)."""
+        ...
+
     def container_exists(self) -> bool:
         """True if the container exists. Raises AuthError / ConnectionFailure."""
         ...
@@ -143,7 +162,7 @@ class RemoteStore(Protocol):
         blob_name: str,
         source: BinaryIO,
         size: int,
-        md5: bytes,
+        md5: bytes | HashWhileSending,
         mtime_ns: int,
         if_match: str | None,
         progress: ProgressCallback | None = None,
@@ -152,10 +171,12 @@ class RemoteStore(Protocol):
     ) -> WriteResult:
         """Write ``size`` bytes from ``source`` as the blob's content, conditionally.
 
-        ``md5`` (of the whole content) is stored as Content-MD5, ``mtime_ns`` in
-        metadata ``mtime``, ``writer`` in the writer metadata, and a Content-Type from
-        the name (``blobmeta.content_type_for``). Large contents go in blocks; the blob
-        only changes at the final commit. Raises PreconditionFailed, RemoteItemError.
+        ``md5`` (of the whole content) is stored as Content-MD5; what is sent must match
+        it, else nothing is written (ItemError FILE_CHANGED). For a large content it may
+        be :class:`HashWhileSending` instead. ``mtime_ns`` goes in metadata ``mtime``,
+        ``writer`` in the writer metadata, and a Content-Type from the name
+        (``blobmeta.content_type_for``). Large contents go in blocks; the blob only
+        changes at the final commit. Raises PreconditionFailed, RemoteItemError.
         """
         ...
 

@@ -53,6 +53,7 @@ from .base import (
     BeaconRead,
     BlobVersion,
     CancelToken,
+    HashWhileSending,
     ProgressCallback,
     Protection,
     WriteResult,
@@ -118,6 +119,8 @@ class MemoryStore:
         self.clock = clock
         self.page_size = page_size
         self.chunk_size = chunk_size
+        #: As AzureBlobStore's default (tests set it lower): see RemoteStore.
+        self.hash_while_sending_min = 64 * MiB + 1
         self.writes = 0
         self.bytes_uploaded = 0
         self.listed = 0
@@ -359,7 +362,7 @@ class MemoryStore:
         blob_name: str,
         source: BinaryIO,
         size: int,
-        md5: bytes,
+        md5: bytes | HashWhileSending,
         mtime_ns: int,
         if_match: str | None,
         progress: ProgressCallback | None = None,
@@ -386,11 +389,17 @@ class MemoryStore:
             remaining -= len(chunk)
             if progress is not None:
                 progress(len(chunk))
-        if remaining or source.read(1) or hasher.digest() != md5:
+        streamed = isinstance(md5, HashWhileSending)
+        if streamed and size < self.hash_while_sending_min:
+            raise ValueError("HashWhileSending is for contents of hash_while_sending_min bytes")
+        if remaining or source.read(1) or (not streamed and hasher.digest() != md5):
             raise ItemError(
                 f"'{blob_name}' changed while it was being uploaded; nothing was written.",
                 kind=IssueKind.FILE_CHANGED,
             )
+        if isinstance(md5, HashWhileSending):
+            md5.unchanged()  # raises FILE_CHANGED: nothing is committed
+            md5 = hasher.digest()
         self._before_write("upload", blob_name)
         with self._lock:
             self._require_container()

@@ -13,6 +13,7 @@ from .base import (
     BeaconRead,
     BlobVersion,
     CancelToken,
+    HashWhileSending,
     ProgressCallback,
     Protection,
     WriteResult,
@@ -24,6 +25,7 @@ class OfflineStore:
 
     def __init__(self, container: str) -> None:
         self.container = container
+        self.hash_while_sending_min = 2**63  # nothing is sent
 
     def _refuse(self) -> ConfigError:
         return ConfigError("This command works offline and cannot reach the storage account.")
@@ -57,7 +59,7 @@ class OfflineStore:
         blob_name: str,
         source: BinaryIO,
         size: int,
-        md5: bytes,
+        md5: bytes | HashWhileSending,
         mtime_ns: int,
         if_match: str | None,
         progress: ProgressCallback | None = None,

@@ -29,6 +29,7 @@ from .base import (
     BeaconRead,
     BlobVersion,
     CancelToken,
+    HashWhileSending,
     LinkMaker,
     PrefixListingStore,
     ProgressCallback,
@@ -54,6 +55,7 @@ class PrefixedStore:
         self.inner = inner
         self.prefix = normal
         self.container = inner.container
+        self.hash_while_sending_min = inner.hash_while_sending_min
 
     def __repr__(self) -> str:
         return f"PrefixedStore({self.inner!r}, {self.prefix!r})"
@@ -112,7 +114,7 @@ class PrefixedStore:
         blob_name: str,
         source: BinaryIO,
         size: int,
-        md5: bytes,
+        md5: bytes | HashWhileSending,
         mtime_ns: int,
         if_match: str | None,
         progress: ProgressCallback | None = None,

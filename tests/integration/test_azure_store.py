@@ -60,7 +60,7 @@ from blobsync.core.remote.azure import (
 )
 from blobsync.core.remote.azure import store as azure_blob
 from blobsync.core.remote.azure.policy import LIST_PAGE_RAMP, SINGLE_SHOT_MAX, STATUS_BACKOFFS
-from blobsync.core.remote.base import CancelToken, RemoteStore
+from blobsync.core.remote.base import CancelToken, HashWhileSending, RemoteStore
 from blobsync.core.remote.memory import MemoryStore
 
 pytestmark = pytest.mark.azurite
@@ -245,6 +245,108 @@ def test_block_upload_stores_md5_and_commits_only_matching_content(
         )
     assert info.value.kind is IssueKind.FILE_CHANGED
     assert azure_store.get_entry("blocks.bin") == entry  # nothing committed
+
+
+@pytest.fixture(params=["lean", "sdk"])
+def either_pipeline(request: pytest.FixtureRequest, azure_store: AzureBlobStore) -> Iterator[str]:
+    """The store's requests on the lean pipeline, or all on the storage SDK's (as with
+    Entra ID or a proxy)."""
+    lean = azure_store._lean
+    if request.param == "sdk":
+        azure_store._lean = None
+    try:
+        yield request.param
+    finally:
+        azure_store._lean = lean
+
+
+def test_hash_while_sending_stages_checked_blocks_and_commits_their_md5(
+    azure_store: AzureBlobStore, either_pipeline: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    azure_store.single_shot_max = 1000
+    azure_store.min_block_size = 256
+    data = os.urandom(2500)  # 10 blocks
+    sent: dict[str, str] = {}  # block URL -> its Content-MD5
+    real_run = azure_store.pipeline.run
+
+    def run(request: Any, **kwargs: Any) -> Any:
+        if "comp=block&" in request.url:
+            sent[request.url] = request.headers.get("Content-MD5", "")
+        return real_run(request, **kwargs)
+
+    if either_pipeline == "lean":
+        monkeypatch.setattr(azure_store.pipeline, "run", run)
+    checks: list[int] = []
+    result = azure_store.upload(
+        "hws.bin",
+        io.BytesIO(data),
+        len(data),
+        HashWhileSending(lambda: checks.append(1)),
+        MTIME,
+        None,
+    )
+    assert checks == [1]  # asked once, before the commit
+    assert result.md5 == hashlib.md5(data).digest()
+    entry = azure_store.get_entry("hws.bin")
+    assert entry is not None and (entry.md5, entry.size, entry.mtime_ns) == (
+        result.md5,
+        len(data),
+        MTIME,
+    )
+    sink = io.BytesIO()
+    azure_store.download("hws.bin", entry.etag, sink)
+    assert sink.getvalue() == data
+    if either_pipeline == "lean":  # every block carried its own checksum
+        expected = {
+            base64.b64encode(hashlib.md5(data[i : i + 256]).digest()).decode()
+            for i in range(0, 2500, 256)
+        }
+        assert len(sent) == 10 and set(sent.values()) == expected
+
+
+def test_hash_while_sending_commits_nothing_when_the_file_moved_on(
+    azure_store: AzureBlobStore, either_pipeline: str
+) -> None:
+    """``unchanged()`` refuses: the staged blocks are not committed (the old blob
+    stays). A later try of the same file (same size and mtime) finds its blocks staged
+    and sends none again; another mtime is another file and sends all."""
+    azure_store.single_shot_max = 1000
+    azure_store.min_block_size = 256
+    old = upload(azure_store, "moved.bin", b"old content")
+    data = os.urandom(2500)
+
+    def changed() -> None:
+        raise ItemError("The file changed while it was read.", IssueKind.FILE_CHANGED)
+
+    with pytest.raises(ItemError) as info:
+        azure_store.upload(
+            "moved.bin", io.BytesIO(data), len(data), HashWhileSending(changed), MTIME, old
+        )
+    assert info.value.kind is IssueKind.FILE_CHANGED
+    entry = azure_store.get_entry("moved.bin")
+    assert entry is not None and entry.etag == old and entry.size == len(b"old content")
+    azure_store.resumed_bytes = 0
+    result = azure_store.upload(
+        "moved.bin", io.BytesIO(data), len(data), HashWhileSending(lambda: None), MTIME, old
+    )
+    assert azure_store.resumed_bytes == len(data)  # every block was staged already
+    assert result.md5 == hashlib.md5(data).digest()
+    sink = io.BytesIO()
+    azure_store.download("moved.bin", result.etag, sink)
+    assert sink.getvalue() == data
+    other = data[::-1]
+    azure_store.resumed_bytes = 0
+    again = azure_store.upload(
+        "moved.bin",
+        io.BytesIO(other),
+        len(other),
+        HashWhileSending(lambda: None),
+        MTIME + 1,
+        result.etag,
+    )
+    assert azure_store.resumed_bytes == 0 and again.md5 == hashlib.md5(other).digest()
+    with pytest.raises(ValueError):  # only for staged contents
+        azure_store.upload("s", io.BytesIO(b"x"), 1, HashWhileSending(lambda: None), MTIME, None)
 
 
 def test_single_shot_md5_mismatch_writes_nothing(azure_store: AzureBlobStore) -> None:

@@ -1,8 +1,8 @@
 """Large transfers stopped midway (cancel, pause, crash) resume against Azurite: an
 upload with the blocks it already staged (Azure keeps uncommitted blocks for a week;
-the block IDs name the content's MD5, the block size and the index, so the next try
-finds them with Get Block List and sends only the rest), a download from an offset
-pinned to the same ETag."""
+the block IDs name the content (its MD5; hashed while sending: its size and mtime),
+the block size and the index, so the next try finds them with Get Block List and sends
+only the rest), a download from an offset pinned to the same ETag."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import hashlib
 import io
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -41,20 +40,13 @@ def azure_store(azurite: Azurite, container_name: str) -> Iterator[AzureBlobStor
 def count_staged(store: AzureBlobStore) -> list[int]:
     """Counts Put Block requests (sizes) the store sends from now on."""
     sent: list[int] = []
-    original = store._blob
+    put_block = store._put_block
 
-    def blob(name: str) -> Any:
-        client = original(name)
-        stage = client.stage_block
+    def counted(blob_name: str, block_id: str, chunk: bytes) -> None:
+        sent.append(len(chunk))
+        put_block(blob_name, block_id, chunk)
 
-        def counted(block_id: str, data: bytes, **kwargs: Any) -> Any:
-            sent.append(len(data))
-            return stage(block_id, data, **kwargs)
-
-        client.stage_block = counted  # type: ignore[method-assign]
-        return client
-
-    store._blob = blob  # type: ignore[method-assign]
+    store._put_block = counted  # type: ignore[method-assign]
     return sent
 
 

@@ -349,8 +349,11 @@ class HookedStore:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.container: str = inner.container
+        self.hash_while_sending_min: int = inner.hash_while_sending_min
         self.before: Callable[[str, str], None] | None = None
         self.during_upload: Callable[[str], Callable[[], None] | None] | None = None
+        #: How each upload's MD5 came: "bytes" (hashed first) or "HashWhileSending".
+        self.md5_kinds: dict[str, str] = {}
         self.writes = 0
         self._lock = threading.Lock()
 
@@ -389,6 +392,7 @@ class HookedStore:
         writer: Any = None,
     ) -> WriteResult:
         self._hook("upload", blob_name)
+        self.md5_kinds[blob_name] = type(md5).__name__
         if self.during_upload is not None:
             during = self.during_upload(blob_name)
             if during is not None:

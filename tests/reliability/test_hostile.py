@@ -15,10 +15,12 @@ during a download, and far past or future mtimes.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import time
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -29,6 +31,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from blobsync.core.engine import SyncEngine, SyncOptions
+from blobsync.core.engine import executor as executor_module
 from blobsync.core.models import IssueKind
 from blobsync.core.names import is_reserved, local_path_problem
 from blobsync.core.remote.azure import open_store
@@ -321,15 +324,24 @@ def test_remote_mtime_metadata_out_of_range_or_garbage(
 
 @pytest.mark.azurite
 def test_files_vanishing_or_changing_during_upload(
-    azurite: Any, sdk: BlobServiceClient, tmp_path: Path
+    azurite: Any, sdk: BlobServiceClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     container = "hsv" + uuid.uuid4().hex[:12]
     root = tmp_path / "sandbox" / "folder"
     root.mkdir(parents=True)
+    big = b"B" * (crash_runner.SINGLE_SHOT_MAX * 2 + 10)
+    # Large files whose mtime and ctime are old enough ("settled": here 1 s, 10 s in
+    # the product) are hashed while they are sent (one read): one changes during its
+    # upload (nothing may be committed), one does not.
+    hour_ago = time.time_ns() - 3600 * 10**9
+    for name in ("e-settled-changes.bin", "f-settled.bin"):
+        (root / name).write_bytes(big)
+        os.utime(root / name, ns=(hour_ago, hour_ago))
+    monkeypatch.setattr(executor_module, "SETTLED_NS", 10**9)
+    time.sleep(1.1)
     (root / "a.txt").write_bytes(b"a")
     (root / "b-vanishes.txt").write_bytes(b"gone soon")
     (root / "c-changes.txt").write_bytes(b"c" * 100)
-    big = b"B" * (crash_runner.SINGLE_SHOT_MAX * 2 + 10)
     (root / "d-big-changes.bin").write_bytes(big)
     store = HookedStore(crash_runner.make_store(container, azurite.connection_string))
 
@@ -340,7 +352,7 @@ def test_files_vanishing_or_changing_during_upload(
     def during(name: str):  # type: ignore[no-untyped-def]
         if name == "c-changes.txt":
             return lambda: (root / name).write_bytes(b"C" * 120)
-        if name == "d-big-changes.bin":
+        if name in ("d-big-changes.bin", "e-settled-changes.bin"):
             return lambda: (root / name).write_bytes(big[:-1] + b"X")
         return None
 
@@ -356,14 +368,23 @@ def test_files_vanishing_or_changing_during_upload(
             "b-vanishes.txt": IssueKind.VANISHED,
             "c-changes.txt": IssueKind.FILE_CHANGED,
             "d-big-changes.bin": IssueKind.FILE_CHANGED,
+            "e-settled-changes.bin": IssueKind.FILE_CHANGED,
         }, kinds
+        assert store.md5_kinds["d-big-changes.bin"] == "bytes"  # just written: hashed first
+        assert store.md5_kinds["e-settled-changes.bin"] == "HashWhileSending"
+        assert store.md5_kinds["f-settled.bin"] == "HashWhileSending"
         # no torn or mixed content (and the change beacon the upload of a.txt rewrote)
-        assert {b.name for b in cc.list_blobs()} == {"a.txt", ".blobsync/beacon"}
+        listed = {b.name: b for b in cc.list_blobs()}
+        assert set(listed) == {"a.txt", ".blobsync/beacon", "f-settled.bin"}
+        md5 = listed["f-settled.bin"].content_settings.content_md5
+        assert md5 is not None and bytes(md5) == hashlib.md5(big).digest()
         store.before = store.during_upload = None
         second = engine.sync(SyncOptions(workers=1))
         assert second.in_sync, second.issues
         assert cc.download_blob("c-changes.txt").readall() == b"C" * 120
         assert cc.download_blob("d-big-changes.bin").readall() == big[:-1] + b"X"
+        assert cc.download_blob("e-settled-changes.bin").readall() == big[:-1] + b"X"
+        assert cc.download_blob("f-settled.bin").readall() == big
         assert engine.sync(SyncOptions(workers=1)).writes == 0
     finally:
         engine.close()

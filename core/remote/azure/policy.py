@@ -28,28 +28,34 @@ from ..blobmeta import (
 )
 from .errors import sign_in_expired_sentence
 
-#: Contents up to this size go in one Put Blob; larger ones are staged in blocks.
-#: 256 MiB is rclone's upload cutoff too; one streamed Put Blob of 256 MiB took Azurite
-#: 3.1-3.7 s here against 6.6-12 s staged in 4-32 MiB blocks (bench/RESULTS.md, W4).
-SINGLE_SHOT_MAX = 256 * MiB
+#: Contents up to this size go in one Put Blob, their MD5 computed first; larger ones
+#: are staged in blocks, UPLOAD_THREADS at a time, and their MD5 is computed while the
+#: blocks are read and sent (HashWhileSending, when the file has not changed in the
+#: last seconds), then set at Put Block List. Each block carries its own Content-MD5:
+#: Azurite stages a 4 MiB block in ~60 ms with it against ~90 ms without (it hashes an
+#: unchecked block again itself). So measured here, 256 MiB went up in 1.2-2.2 s as
+#: 8 MiB blocks 8-16 at a time against 1.7-4.2 s hashed first and sent as one Put Blob
+#: (which rclone 1.75 does not do either: 4 MiB blocks, 16 at a time); at 32 and
+#: 64 MiB the two were even. The storage SDK's own single-put limit is 64 MiB too.
+SINGLE_SHOT_MAX = 64 * MiB
 #: Single-shot contents up to this size are read into memory and checked against their
 #: MD5 before sending; larger ones are streamed from the file and the service checks
 #: the Content-MD5 (400 Md5Mismatch if the file changed while it was read).
 IN_MEMORY_MAX = 4 * MiB
 #: Blobs larger than SINGLE_SHOT_MAX go in blocks of at least 8 MiB (grown so that no
-#: blob needs more than 50,000), this many staged at a time. On Azurite block staging
-#: runs at ~80 MB/s whatever the block size (4-64 MiB) or concurrency (2-16), against
-#: ~210 MB/s for one Put Blob (bench/RESULTS.md, raw ceiling); on Azure parallel blocks
-#: are what lifts one connection's limit.
+#: blob needs more than 50,000), this many staged at a time (8 MiB x 8 and x 16 were the
+#: fastest of 4-16 MiB x 4-16 for 256 MiB on Azurite; on Azure parallel blocks are
+#: what lifts one connection's limit).
 UPLOAD_THREADS = 8
 #: Downloads of at least PARALLEL_DOWNLOAD_MIN bytes are read as RANGE_SIZE ranges,
 #: DOWNLOAD_THREADS at a time (per store), each pinned to the ETag. Below it, one
 #: streamed Get Blob: on Azurite a 256 MiB blob came down in 1.2-2.8 s (0.8-1.3 s client
 #: CPU) as one stream against 2.9-3.6 s (1.6 s CPU) as 8 MiB ranges, 4 at a time: the
 #: server is single-threaded and the ranges only add client work (bench/RESULTS.md,
-#: W4d). So, as for uploads, one request up to 256 MiB and ranges above.
+#: W4d; again 1.0-1.3 s against 1.2-2.0 s for 8-64 MiB ranges x 2-4 in this round).
+#: So one request up to 256 MiB, ranges above.
 RANGE_SIZE = 8 * MiB
-PARALLEL_DOWNLOAD_MIN = SINGLE_SHOT_MAX + 1
+PARALLEL_DOWNLOAD_MIN = 256 * MiB + 1
 DOWNLOAD_THREADS = 4
 #: The sizes of a listing's first pages (then the store's page size, 5,000). The next
 #: page is asked for before this one is parsed, so the parse overlaps the service's
