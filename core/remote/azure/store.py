@@ -6,14 +6,15 @@ and rclone's ``mtime`` metadata; Azure's name/size/metadata limits are checked b
 anything is sent. A listing can be limited to a name prefix, which the service applies
 (List Blobs ``prefix=``): a pair on a path inside a container never pages through the
 rest of it.
-Put Blob, Get Blob, List Blobs, Delete Blob, Copy Blob, the container's and the
-service's properties and the beacon are requests the store builds itself and sends
-through the lean pipeline of :mod:`.wire` (http.client, our Shared Key signer, the same
-retry policy): the storage SDK's per-call model layer, its pipeline and ``requests``
-cost measurable client CPU per request and ~0.15 s of imports per run
-(bench/RESULTS.md). The SDK's clients are made on first use, for what is rare (block
-uploads, versions, tiers, links) or for credentials the lean pipeline does not sign
-(Entra ID) or cannot route (a proxy); the SDK path of the listing stays as
+Put Blob, Put Block and Put Block List (with Get Block List), Get Blob and Get Blob
+Properties, List Blobs, Delete Blob, Copy Blob, the container's and the service's
+properties and the beacon are requests the store builds itself and sends through the
+lean pipeline of :mod:`.wire` (http.client, our Shared Key signer, the same retry
+policy): the storage SDK's per-call model layer, its pipeline and ``requests`` cost
+measurable client CPU per request and ~0.15 s of imports per run (bench/RESULTS.md).
+The SDK's clients are made on first use, for what is rare (versions, tiers, links, a
+copy that needs its properties polled) or for credentials the lean pipeline does not
+sign (Entra ID) or cannot route (a proxy); the SDK path of the listing stays as
 ``lean_listing = False``.
 
 Why this module is over 800 lines: :class:`AzureBlobStore` implements the whole
@@ -723,12 +724,7 @@ class AzureBlobStore:
             "Content-Length": str(size),
             "Content-MD5": base64.b64encode(md5).decode("ascii"),
         }
-        for key, value in metadata.items():
-            headers[f"x-ms-meta-{key}"] = value
-        if if_match is None:
-            headers["If-None-Match"] = "*"  # create only
-        else:
-            headers["If-Match"] = if_match
+        _add_write_headers(headers, metadata, if_match)
         request = HttpRequest("PUT", self._blob_url(blob_name), headers=headers, content=body)
         try:
             response = self._run(request).http_response
@@ -864,12 +860,7 @@ class AzureBlobStore:
                 "x-ms-blob-content-type": content_type_for(blob_name),
                 "x-ms-blob-content-md5": base64.b64encode(md5).decode("ascii"),
             }
-            for key, value in metadata.items():
-                headers[f"x-ms-meta-{key}"] = value
-            if if_match is None:
-                headers["If-None-Match"] = "*"  # create only
-            else:
-                headers["If-Match"] = if_match
+            _add_write_headers(headers, metadata, if_match)
             url = _with_query(self._blob_url(blob_name), "comp=blocklist")
             return str(self._answer("PUT", url, 201, headers, body).headers["ETag"])
         except AzureError as exc:
@@ -1172,12 +1163,7 @@ class AzureBlobStore:
         headers = {"x-ms-copy-source": source_url}
         if source_etag is not None:
             headers["x-ms-source-if-match"] = source_etag
-        if target_if_match is None:
-            headers["If-None-Match"] = "*"
-        else:
-            headers["If-Match"] = target_if_match
-        for key, value in (metadata or {}).items():
-            headers[f"x-ms-meta-{key}"] = value
+        _add_write_headers(headers, metadata or {}, target_if_match)
         response = self._answer("PUT", self._blob_url(target_name), 202, headers)
         return response.headers.get("x-ms-copy-status"), str(response.headers["ETag"])
 
@@ -1210,6 +1196,19 @@ class AzureBlobStore:
             self._sdk_clients[0].close()
         if self._lean is not None:
             self._lean.__exit__()
+
+
+def _add_write_headers(
+    headers: dict[str, str], metadata: dict[str, str], if_match: str | None
+) -> None:
+    """Add a write's metadata (``x-ms-meta-``) and its condition to ``headers``: create
+    only (``If-None-Match: *``) or ``If-Match``."""
+    for key, value in metadata.items():
+        headers[f"x-ms-meta-{key}"] = value
+    if if_match is None:
+        headers["If-None-Match"] = "*"  # create only
+    else:
+        headers["If-Match"] = if_match
 
 
 def _with_query(url: str, query: str) -> str:

@@ -1,7 +1,7 @@
 """The lean request pipeline: the store's own requests over ``http.client``.
 
-Put Blob, Get Blob, List Blobs, Delete Blob and the beacon's requests are built by the
-store itself (:mod:`.store`, :mod:`.beacon`); this module sends them. It is an
+The store's everyday requests (Put Blob and blocks, Get Blob and its properties, List
+Blobs, Delete and Copy Blob, the beacon's) are built by the store itself (:mod:`.store`, :mod:`.beacon`); this module sends them. It is an
 azure-core :class:`~azure.core.pipeline.Pipeline` (so the same request objects,
 exceptions and :class:`~.policy.BoundedRetryPolicy` as everywhere else) with four
 policies instead of the storage SDK's dozen, (and azure-core's request logging) over a keep-alive connection pool built on
