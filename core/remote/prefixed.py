@@ -55,7 +55,6 @@ class PrefixedStore:
         self.inner = inner
         self.prefix = normal
         self.container = inner.container
-        self.hash_while_sending_min = inner.hash_while_sending_min
 
     def __repr__(self) -> str:
         return f"PrefixedStore({self.inner!r}, {self.prefix!r})"
@@ -98,6 +97,10 @@ class PrefixedStore:
         for entry, metadata in self.inner.list_meta(self.prefix + prefix):
             if len(entry.rel_path) > cut and entry.rel_path.startswith(self.prefix):
                 yield replace(entry, rel_path=entry.rel_path[cut:]), metadata
+
+    @property
+    def hash_while_sending_min(self) -> int:
+        return self.inner.hash_while_sending_min
 
     def protection(self) -> Protection:
         return self.inner.protection()

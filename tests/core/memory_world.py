@@ -1,12 +1,13 @@
 """What the in-memory engine tests of the filters share: writing files with a fixed
-mtime, reading a folder and a store back as dicts, and engines closed after the test."""
+mtime, reading a store back as a dict (a folder: ``folders.tree``), and engines closed
+after the test."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import folders
 import pytest
 
 from blobsync.core.engine import SyncEngine
@@ -16,21 +17,8 @@ MTIME = 1_700_000_000_000_000_000
 
 
 def write(root: Path, rel: str, data: bytes | str, mtime_ns: int | None = MTIME) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
-    if mtime_ns is not None:
-        os.utime(path, ns=(mtime_ns, mtime_ns))
-    return path
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            full = Path(dirpath) / name
-            out[full.relative_to(root).as_posix()] = full.read_bytes()
-    return out
+    """:func:`folders.write`, with a fixed mtime unless told otherwise."""
+    return folders.write(root, rel, data, mtime_ns)
 
 
 def blobs(store: MemoryStore) -> dict[str, bytes]:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from folders import tree, write
 
 from blobsync.core import events as ev
 from blobsync.core.engine import Resolution, SyncEngine, SyncOptions
@@ -15,24 +16,6 @@ from blobsync.core.errors import ContainerNotFound, SafetyStop
 from blobsync.core.models import IssueKind, SyncMode
 from blobsync.core.names import is_reserved
 from blobsync.core.remote.memory import MemoryStore
-
-
-def write(root: Path, rel: str, data: bytes | str, mtime_ns: int | None = None) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
-    if mtime_ns is not None:
-        os.utime(path, ns=(mtime_ns, mtime_ns))
-    return path
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            full = Path(dirpath) / name
-            out[full.relative_to(root).as_posix()] = full.read_bytes()
-    return out
 
 
 def blobs(store: MemoryStore) -> dict[str, bytes]:

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from folders import tree
 
 from blobsync.core.engine import Resolution, SyncEngine, SyncOptions
 from blobsync.core.errors import SafetyStop
@@ -17,7 +18,7 @@ from blobsync.core.filters import IGNORE_FILE, FilterRules
 from blobsync.core.models import ActionKind, IssueKind, SyncMode, SyncResult
 from blobsync.core.remote.memory import MemoryStore
 
-from .memory_world import MTIME, blobs, tree, write
+from .memory_world import MTIME, blobs, write
 from .memory_world import make_engine as make_engine  # a fixture, used by name
 
 NONE = FilterRules.nothing()

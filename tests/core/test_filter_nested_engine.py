@@ -9,6 +9,7 @@ from the next run; dry runs name each nested rule."""
 from __future__ import annotations
 
 import pytest
+from folders import tree
 
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.errors import RemoteItemError
@@ -16,7 +17,7 @@ from blobsync.core.filters import IGNORE_FILE, FilterRules
 from blobsync.core.models import ActionKind, IssueKind, SyncMode, SyncResult
 from blobsync.core.remote.memory import MemoryStore
 
-from .memory_world import MTIME, tree, write
+from .memory_world import MTIME, write
 from .memory_world import make_engine as make_engine  # a fixture, used by name
 
 RULES = FilterRules(use_defaults=False)  # only the ignore files

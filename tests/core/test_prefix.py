@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from folders import tree, write
 
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.errors import ConfigError
@@ -24,21 +25,6 @@ from blobsync.core.names import (
 from blobsync.core.remote.blobmeta import content_type_for
 from blobsync.core.remote.memory import MemoryStore
 from blobsync.core.remote.prefixed import PrefixedStore, at_prefix, store_prefix
-
-
-def write(root: Path, rel: str, data: bytes | str) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            full = Path(dirpath) / name
-            out[full.relative_to(root).as_posix()] = full.read_bytes()
-    return out
 
 
 @pytest.fixture

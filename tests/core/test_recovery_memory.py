@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+from folders import tree, write
 
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.engine.history import ChangeKind, History, RunKind
@@ -33,21 +34,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def write(root: Path, rel: str, data: bytes) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            full = Path(dirpath) / name
-            out[full.relative_to(root).as_posix()] = full.read_bytes()
-    return out
 
 
 def blobs(store: MemoryStore) -> dict[str, bytes]:

@@ -10,10 +10,10 @@ name.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from folders import tree, write
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QLabel
 
@@ -34,21 +34,6 @@ pytestmark = [pytest.mark.gui]
 
 ACCOUNT = AccountConfig("acc", "http://127.0.0.1:9/x", "x", SecretKind.ACCOUNT_KEY)
 B_OPTIONS = SyncOptions(hostname="desk-b", installation_id="b" * 32)
-
-
-def write(root: Path, rel: str, data: bytes) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            full = Path(dirpath) / name
-            out[full.relative_to(root).as_posix()] = full.read_bytes()
-    return out
 
 
 def blobs(store: MemoryStore) -> dict[str, bytes]:

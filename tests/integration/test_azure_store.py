@@ -1,6 +1,6 @@
-"""AzureBlobStore against a real Azurite: conditional writes, MD5/mtime, limits, paging,
-errors, retries. A contract test runs the same checks on MemoryStore to prove the fake
-follows the same rules.
+"""AzureBlobStore against a real Azurite: conditional writes, MD5/mtime, limits, errors,
+retries (listing and paging: test_listing_azurite.py). A contract test runs the same
+checks on MemoryStore to prove the fake follows the same rules.
 
 Retries and lost responses are proven through :class:`FaultProxy`, a tiny HTTP proxy on
 127.0.0.1 in front of Azurite that answers scripted statuses, drops connections, or
@@ -22,13 +22,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from azure.core.exceptions import ServiceResponseError
 
 from blobsync.core.app.emulator import Azurite
 from blobsync.core.credentials import (
@@ -58,31 +56,14 @@ from blobsync.core.remote.azure import (
     list_containers,
     open_store,
 )
-from blobsync.core.remote.azure import store as azure_blob
-from blobsync.core.remote.azure.policy import LIST_PAGE_RAMP, SINGLE_SHOT_MAX, STATUS_BACKOFFS
+from blobsync.core.remote.azure.policy import SINGLE_SHOT_MAX, STATUS_BACKOFFS
 from blobsync.core.remote.base import CancelToken, HashWhileSending, RemoteStore
 from blobsync.core.remote.memory import MemoryStore
 
+from .store_helpers import MTIME, counted_store, upload
+from .store_helpers import azure_store as azure_store  # a fixture, used by name
+
 pytestmark = pytest.mark.azurite
-
-MTIME = 1_714_558_272_123_456_789
-
-
-def upload(
-    store: RemoteStore, name: str, data: bytes, if_match: str | None = None, mtime: int = MTIME
-) -> str:
-    md5 = hashlib.md5(data).digest()
-    return store.upload(name, io.BytesIO(data), len(data), md5, mtime, if_match).etag
-
-
-@pytest.fixture
-def azure_store(azurite: Azurite, container_name: str) -> Iterator[AzureBlobStore]:
-    store = open_store(azurite.credentials, container_name)
-    assert store.create_container() is True
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 @pytest.fixture(params=["memory", "azure"])
@@ -186,11 +167,6 @@ def test_contract_names(store: RemoteStore) -> None:
 
 
 # ---- Azure specifics ---------------------------------------------------------------------
-
-
-def counted_store(azurite: Azurite, container: str) -> tuple[AzureBlobStore, BoundedRetryPolicy]:
-    policy = BoundedRetryPolicy(sleep=lambda s: None)
-    return AzureBlobStore(azurite.credentials, container, retry_policy=policy), policy
 
 
 def test_refused_names_are_never_sent(azurite: Azurite, azure_store: AzureBlobStore) -> None:
@@ -376,136 +352,6 @@ def test_just_above_default_threshold_goes_in_blocks_with_md5(
         result.etag,
     )
     store.close()
-
-
-@pytest.mark.parametrize("lean", [True, False])
-def test_listing_pages(azurite: Azurite, azure_store: AzureBlobStore, lean: bool) -> None:
-    names = [f"f{i:04d}" for i in range(120)]
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda n: upload(azure_store, n, b"x"), names))
-    store, policy = counted_store(azurite, azure_store.container)
-    store.lean_listing = lean
-    store.page_size = 50
-    assert [e.rel_path for e in store.list_blobs()] == names
-    assert policy.attempts == 3
-    store.close()
-
-
-def test_a_listing_page_whose_body_breaks_off_is_asked_for_again(
-    azure_store: AzureBlobStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A body that breaks off half-way is fetched again with the same marker, and
-    # nothing of the broken half reaches the listing (no blob twice, none missing).
-    names = [f"f{i:03d}" for i in range(30)]
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda n: upload(azure_store, n, b"x"), names))
-    pipeline = azure_store.pipeline
-    real_run = pipeline.run
-    urls: list[str] = []
-
-    def run(request: Any, **kwargs: Any) -> Any:
-        urls.append(request.url)
-        result = real_run(request, **kwargs)
-        if len(urls) == 2:  # the second page's first try breaks in the middle
-            response = result.http_response
-            body = b"".join(response.iter_bytes())
-
-            def broken() -> Iterator[bytes]:
-                yield body[: len(body) // 2]
-                raise ServiceResponseError("connection reset")
-
-            response.iter_bytes = broken
-        return result
-
-    monkeypatch.setattr(pipeline, "run", run)
-    monkeypatch.setattr(azure_blob, "STATUS_BACKOFFS", (0.0, 0.0))
-    azure_store.page_size = 10
-    assert [e.rel_path for e in azure_store.list_blobs()] == names
-    assert len(urls) == 4 and "marker=" in urls[1] and urls[2] == urls[1]
-
-
-@pytest.mark.parametrize(
-    "damage",
-    [
-        (b"</Properties>", b"</Propertes>"),  # not XML
-        (b"<Content-Length>1<", b"<Content-Length>one<"),  # XML, but no size
-    ],
-)
-def test_a_malformed_listing_page_is_a_listing_error(
-    azure_store: AzureBlobStore, monkeypatch: pytest.MonkeyPatch, damage: tuple[bytes, bytes]
-) -> None:
-    for i in range(4):
-        upload(azure_store, f"f{i}", b"x")
-    pipeline = azure_store.pipeline
-    real_run = pipeline.run
-    calls: list[str] = []
-
-    def run(request: Any, **kwargs: Any) -> Any:
-        calls.append(request.url)
-        result = real_run(request, **kwargs)
-        if len(calls) == 2:  # the second page comes back damaged
-            response = result.http_response
-            body = b"".join(response.iter_bytes()).replace(*damage)
-            response.iter_bytes = lambda: iter([body])
-        return result
-
-    monkeypatch.setattr(pipeline, "run", run)
-    azure_store.page_size = 2
-    listing = azure_store.list_blobs()
-    assert [next(listing).rel_path, next(listing).rel_path] == ["f0", "f1"]
-    with pytest.raises(ListingError, match="malformed page; nothing was concluded"):
-        next(listing)
-    # A malformed page is not asked for again (the next one may have been asked for
-    # already: it is asked for before a page is parsed, then dropped).
-    assert calls[:2] == list(dict.fromkeys(calls[:2])) and calls.count(calls[1]) == 1
-
-
-@pytest.mark.slow
-def test_listing_more_than_5000_with_default_page_size(
-    azurite: Azurite, azure_store: AzureBlobStore
-) -> None:
-    names = sorted(f"d{i % 7}/file-{i:05d}.txt" for i in range(5001))
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda n: upload(azure_store, n, b"x"), names))
-    timings = {}
-    results = {}
-    for lean in (True, False):
-        store, policy = counted_store(azurite, azure_store.container)
-        store.lean_listing = lean
-        started = time.monotonic()
-        results[lean] = list(store.list_blobs())
-        timings[lean] = time.monotonic() - started
-        # The SDK: 5,000 then 1. Lean: the first pages smaller (500, 1,000, 2,000, 1,501).
-        assert policy.attempts == (len(LIST_PAGE_RAMP) + 1 if lean else 2)
-        store.close()
-    assert results[True] == results[False]
-    assert [e.rel_path for e in results[True]] == names
-    assert all(e.mtime_ns == MTIME and e.md5 is not None for e in results[True])
-    print(f"\nlisting 5,001 blobs: lean {timings[True]:.2f} s, SDK {timings[False]:.2f} s")
-
-
-WEIRD_NAMES = ["c d", "é.txt", "a&b<c>'q'\"", "%41", "plus+sign", "日本/語", "tab-like\u00a0sp"]
-
-
-def test_lean_and_sdk_listing_agree(azurite: Azurite, azure_store: AzureBlobStore) -> None:
-    for i, name in enumerate(WEIRD_NAMES):
-        upload(azure_store, name, name.encode(), mtime=MTIME + i)
-    azure_store.client.upload_blob("no-md5-no-mtime", b"raw", validate_content=False)
-    lean = list(azure_store.list_blobs())
-    azure_store.lean_listing = False
-    sdk = list(azure_store.list_blobs())
-    assert lean == sdk
-    assert {e.rel_path for e in lean} == {*WEIRD_NAMES, "no-md5-no-mtime"}
-    raw = next(e for e in lean if e.rel_path == "no-md5-no-mtime")
-    assert raw.mtime_ns is None
-
-
-@pytest.mark.parametrize("lean", [True, False])
-def test_listing_of_missing_container(azurite: Azurite, container_name: str, lean: bool) -> None:
-    store = open_store(azurite.credentials, container_name)
-    store.lean_listing = lean
-    with pytest.raises(ContainerNotFound):
-        list(store.list_blobs())
 
 
 # ---- account-level functions and fatal errors ---------------------------------------
@@ -876,19 +722,3 @@ def test_lean_properties_match_the_sdk(azure_store: AzureBlobStore) -> None:
     assert lean == next(e for e in azure_store.list_blobs() if e.rel_path == "p/a b.txt")
     assert azure_store.get_entry("p/missing") is None
     assert azure_store._get_entry_sdk("p/missing") is None
-
-
-@pytest.mark.parametrize("misread", ["", "f0007", "zzz"])
-def test_a_misread_next_marker_costs_a_request_not_a_blob(
-    azure_store: AzureBlobStore, monkeypatch: pytest.MonkeyPatch, misread: str
-) -> None:
-    """The next page is asked for with the marker read from the page's tail before the
-    page is parsed. Should that read ever differ from the parse (none, or another
-    marker), the page asked for is dropped and the parse's marker asked for: the
-    listing is whole, in order, no blob twice."""
-    names = [f"f{i:04d}" for i in range(25)]
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda n: upload(azure_store, n, b"x"), names))
-    monkeypatch.setattr(azure_blob, "sniff_next_marker", lambda body: misread)
-    azure_store.page_size = 10
-    assert [e.rel_path for e in azure_store.list_blobs()] == names

@@ -10,26 +10,12 @@ from pathlib import Path
 
 import pytest
 from azure.storage.blob import BlobServiceClient
+from folders import tree, write
 
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.models import IssueKind
 from blobsync.core.names import is_reserved
 from blobsync.core.remote.azure import AzureBlobStore, open_store
-
-
-def write(root: Path, rel: str, data: bytes | str) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            full = Path(dirpath) / name
-            out[full.relative_to(root).as_posix()] = full.read_bytes()
-    return out
 
 
 @pytest.fixture

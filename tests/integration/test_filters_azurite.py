@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
+from folders import tree, write
 
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.filters import FilterRules
@@ -21,21 +22,6 @@ from blobsync.core.remote.azure import open_store
 from blobsync.core.remote.prefixed import PrefixedStore, at_prefix
 
 pytestmark = pytest.mark.azurite
-
-
-def write(root: Path, rel: str, data: bytes | str) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            full = Path(dirpath) / name
-            out[full.relative_to(root).as_posix()] = full.read_bytes()
-    return out
 
 
 @pytest.fixture

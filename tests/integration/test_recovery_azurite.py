@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from azure.storage.blob import BlobServiceClient
+from folders import tree, write
 
 from blobsync.core.engine import SyncEngine, SyncOptions
 from blobsync.core.engine.history import ChangeKind
@@ -30,21 +31,6 @@ from blobsync.core.remote.base import BEACON_BLOB
 pytestmark = pytest.mark.azurite
 
 IDS = {"A": "a1" * 16, "B": "b2" * 16}
-
-
-def write(root: Path, rel: str, data: bytes) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    out = {}
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            full = Path(dirpath) / name
-            out[full.relative_to(root).as_posix()] = full.read_bytes()
-    return out
 
 
 @dataclass

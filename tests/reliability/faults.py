@@ -349,13 +349,16 @@ class HookedStore:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.container: str = inner.container
-        self.hash_while_sending_min: int = inner.hash_while_sending_min
         self.before: Callable[[str, str], None] | None = None
         self.during_upload: Callable[[str], Callable[[], None] | None] | None = None
         #: How each upload's MD5 came: "bytes" (hashed first) or "HashWhileSending".
         self.md5_kinds: dict[str, str] = {}
         self.writes = 0
         self._lock = threading.Lock()
+
+    @property
+    def hash_while_sending_min(self) -> int:
+        return int(self.inner.hash_while_sending_min)
 
     def _hook(self, op: str, name: str) -> None:
         if self.before is not None:
